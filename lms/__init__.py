@@ -1,0 +1,121 @@
+"""Yanxiu 研修: a workshop-based learning community server."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request, session
+
+from lms.config import BASE_DIR, Config
+from lms.extensions import babel, compress, csrf, db, limiter, login_manager, migrate, socketio
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | type | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(BASE_DIR / "instance"),
+        template_folder=str(BASE_DIR / "templates"),
+    )
+    overrides = {}
+    if isinstance(config, type):
+        # Only what the class changes, so LMS_* environment variables still apply under TestConfig.
+        overrides = {
+            k: getattr(config, k)
+            for k in dir(config)
+            if k.isupper() and getattr(config, k) != getattr(Config, k, object())
+        }
+    elif isinstance(config, dict):
+        overrides = config
+    app.config.update(Config.load(app.instance_path, overrides))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from lms.plugins import load_plugins
+
+    load_plugins(app)
+    return app
+
+
+def _select_locale():
+    langs = g.get("_langs") or []
+    chosen = session.get("locale")
+    if chosen in langs:
+        return chosen
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in langs:
+        return current_user.locale
+    return g.get("_default_locale")
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    compress.init_app(app)
+    limiter.init_app(app)
+
+    @app.before_request
+    def _locale_setup():
+        g._langs = app.config["LANGUAGES"]
+        g._default_locale = app.config["BABEL_DEFAULT_LOCALE"]
+
+    babel.init_app(
+        app, locale_selector=_select_locale, default_translation_directories=str(BASE_DIR / "lms" / "translations")
+    )
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+
+    from lms.accounts.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
+
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
+        manage_session=False,
+    )
+
+    from lms.core.web import init_web
+
+    init_web(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lms.accounts.roster_views import bp as roster_bp
+    from lms.accounts.views import bp as accounts_bp
+    from lms.api import bp as api_bp
+    from lms.communities.views import bp as communities_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(communities_bp)
+    app.register_blueprint(roster_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def _register_cli(app: Flask) -> None:
+    from lms.cli import lms_cli
+
+    app.cli.add_command(lms_cli)
+
+
+def _models():
+    """Import every model module so metadata (and Alembic autogenerate) sees all tables."""
+    import lms.access.models  # noqa: F401
+    import lms.accounts.models  # noqa: F401
+    import lms.activities.models  # noqa: F401
+    import lms.communities.models  # noqa: F401
+
+
+_models()
+__all__ = ["create_app", "request"]

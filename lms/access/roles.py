@@ -1,0 +1,81 @@
+"""The one table of which role grants which capability, and where a role may be held.
+
+A role held in a context reaches that context's whole subtree (DOMAIN.md §2).
+"""
+
+from flask_babel import lazy_gettext as _l
+
+# Capabilities, by name. Views, API endpoints and socket events check these, never role names.
+CAPABILITIES = {
+    "community.view": _l("View a community page"),
+    "member.list": _l("See member lists"),
+    "member.contact": _l("See members' phone numbers"),
+    "user.manage": _l("Edit accounts and reset passwords"),
+    "workshop.manage": _l("Manage a workshop: groups, leaders, members"),
+    "workshop.create": _l("Create workshops"),
+    "school.manage": _l("Manage a school"),
+    "region.manage": _l("Manage a region"),
+    "roster.import": _l("Import rosters"),
+    "roster.export": _l("Export rosters"),
+    "idcard.view_full": _l("See full ID-card numbers"),
+    "announcement.post": _l("Post announcements"),
+    "stats.view": _l("See learning statistics"),
+    "role.assign": _l("Assign roles"),
+}
+
+_VIEW = {"community.view", "member.list"}
+_ADMIN = _VIEW | {
+    "member.contact", "user.manage", "school.manage", "roster.import", "roster.export",
+    "announcement.post", "stats.view", "workshop.manage", "workshop.create",
+}  # fmt: skip
+_REGION_ADMIN = _ADMIN | {"region.manage", "idcard.view_full", "role.assign"}
+
+ROLE_CAPABILITIES: dict[str, set[str]] = {
+    "teacher": {"community.view"},
+    "member": {"community.view", "member.list"},
+    "group_leader": {"community.view", "member.list"},
+    "host": _VIEW | {"workshop.manage", "announcement.post", "stats.view", "member.contact"},
+    "expert": _VIEW | {"announcement.post", "stats.view"},
+    "school_trainer": _VIEW | {"stats.view", "announcement.post"},
+    "school_admin": _ADMIN - {"workshop.create"},
+    "supervisor": _VIEW | {"stats.view"},
+    "project_manager": _VIEW | {"stats.view", "announcement.post", "roster.export"},
+    "county_admin": _REGION_ADMIN,
+    "city_admin": _REGION_ADMIN,
+    "province_admin": _REGION_ADMIN,
+    "site_admin": set(CAPABILITIES),
+}
+
+ROLE_LABELS = {
+    "teacher": _l("Teacher"),
+    "member": _l("Workshop member"),
+    "group_leader": _l("Group leader"),
+    "host": _l("Workshop host"),
+    "expert": _l("Subject expert"),
+    "school_trainer": _l("School trainer"),
+    "school_admin": _l("School admin"),
+    "supervisor": _l("Supervisor"),
+    "project_manager": _l("Project manager"),
+    "county_admin": _l("County admin"),
+    "city_admin": _l("City admin"),
+    "province_admin": _l("Province admin"),
+    "site_admin": _l("Site admin"),
+}
+
+# Where an explicit role may be held: (context kind, region level or None).
+ROLE_CONTEXTS = {
+    "host": {("workshop", None)},
+    "expert": {("workshop", None), ("region", "province"), ("region", "city"), ("region", "county")},
+    "school_trainer": {("school", None)},
+    "school_admin": {("school", None)},
+    "supervisor": {("region", "province"), ("region", "city"), ("region", "county")},
+    "project_manager": {("region", "province"), ("region", "city"), ("region", "county")},
+    "county_admin": {("region", "county")},
+    "city_admin": {("region", "city")},
+    "province_admin": {("region", "province")},
+    "site_admin": {("site", None)},
+}
+
+# Capabilities that also look *up* the tree: a teacher belongs to their county, city and province
+# communities and may open those pages, though the role does not reach sideways into a neighbour.
+UPWARD = {"community.view"}

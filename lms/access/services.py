@@ -1,0 +1,201 @@
+"""Who may do what where. The one place permission decisions are made (DESIGN.md "Permissions")."""
+
+from dataclasses import dataclass
+
+from flask import abort, g, has_request_context
+from sqlalchemy import false, or_, select
+
+from lms.access.models import Context, RoleAssignment
+from lms.access.roles import ROLE_CAPABILITIES, ROLE_CONTEXTS, UPWARD
+from lms.extensions import db
+
+
+class AccessError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    path: str
+    context_id: int
+
+
+def new_context(kind: str, name: str, parent: Context | None) -> Context:
+    ctx = Context(kind=kind, name=name, parent=parent)
+    db.session.add(ctx)
+    db.session.flush()
+    ctx.path = f"{parent.path if parent else '/'}{ctx.id}/"
+    return ctx
+
+
+def site_context() -> Context:
+    ctx = db.session.scalar(select(Context).where(Context.kind == "site"))
+    if ctx is None:
+        ctx = new_context("site", "site", None)
+    return ctx
+
+
+def context_of(obj) -> Context | None:
+    if obj is None:
+        return None
+    if isinstance(obj, Context):
+        return obj
+    if hasattr(obj, "context") and isinstance(obj.context, Context):
+        return obj.context
+    if hasattr(obj, "access_context"):
+        return obj.access_context()
+    raise TypeError(f"no access context for {obj!r}")
+
+
+def grants(user) -> list[Grant]:
+    """Every (role, context) the user holds, explicit and implied; cached for the request."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    cache = g.setdefault("_grants", {}) if has_request_context() else {}
+    if user.id in cache:
+        return cache[user.id]
+    from lms.accounts.models import User
+    from lms.communities.models import School, StudyGroup, Workshop, WorkshopMembership
+
+    rows = db.session.execute(
+        select(RoleAssignment.role, Context.path, Context.id)
+        .join(Context, RoleAssignment.context_id == Context.id)
+        .where(RoleAssignment.user_id == user.id)
+    ).all()
+    result = [Grant(r, p, c) for r, p, c in rows]
+    school = db.session.execute(
+        select(Context.path, Context.id)
+        .join(School, School.context_id == Context.id)
+        .join(User)
+        .where(User.id == user.id)
+    ).first()
+    if school:
+        result.append(Grant("teacher", school[0], school[1]))
+    for path, cid, leader_id in db.session.execute(
+        select(Context.path, Context.id, StudyGroup.leader_id)
+        .select_from(WorkshopMembership)
+        .join(Workshop, WorkshopMembership.workshop_id == Workshop.id)
+        .join(Context, Workshop.context_id == Context.id)
+        .outerjoin(StudyGroup, WorkshopMembership.group_id == StudyGroup.id)
+        .where(WorkshopMembership.user_id == user.id)
+    ):
+        result.append(Grant("member", path, cid))
+        if leader_id == user.id:
+            result.append(Grant("group_leader", path, cid))
+    cache[user.id] = result
+    return result
+
+
+def forget(user=None) -> None:
+    """Drop cached grants after roles or memberships change within a request."""
+    if has_request_context():
+        g.pop("_grants", None)
+
+
+def can(user, capability: str, obj=None) -> bool:
+    ctx = context_of(obj)
+    for grant in grants(user):
+        if capability not in ROLE_CAPABILITIES.get(grant.role, ()):
+            continue
+        if ctx is None or ctx.path.startswith(grant.path):
+            return True
+        if capability in UPWARD and grant.path.startswith(ctx.path):
+            return True
+    return False
+
+
+def require(user, capability: str, obj=None) -> None:
+    """404 when the user may not even see the object (no existence leak), 403 when they see it but lack the right."""
+    if can(user, capability, obj):
+        return
+    if capability != "community.view" and can(user, "community.view", obj):
+        abort(403)
+    abort(404)
+
+
+def holds_anywhere(user, capability: str) -> bool:
+    return any(capability in ROLE_CAPABILITIES.get(gr.role, ()) for gr in grants(user))
+
+
+def reach_paths(user, capability: str) -> list[str]:
+    """Context paths whose subtrees the capability reaches (downward only), minimal set."""
+    paths = sorted({gr.path for gr in grants(user) if capability in ROLE_CAPABILITIES.get(gr.role, ())}, key=len)
+    minimal: list[str] = []
+    for p in paths:
+        if not any(p.startswith(m) for m in minimal):
+            minimal.append(p)
+    return minimal
+
+
+def visible(stmt, user, capability: str, path_column):
+    """Filter a select to rows whose context path (path_column, joined by the caller) the user reaches.
+
+    For UPWARD capabilities, ancestors of the user's own contexts are included too.
+    """
+    paths = reach_paths(user, capability)
+    clauses = [path_column.startswith(p, autoescape=True) for p in paths]
+    if capability in UPWARD:
+        ancestors = {a for gr in grants(user) for a in _ancestor_paths(gr.path)}
+        if ancestors:
+            clauses.append(path_column.in_(ancestors))
+    return stmt.where(or_(*clauses) if clauses else false())
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    ids = [x for x in path.strip("/").split("/") if x]
+    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
+
+
+def assign(user, role: str, context: Context) -> RoleAssignment:
+    """Give a role in a context, checking the role may be held there."""
+    allowed = ROLE_CONTEXTS.get(role)
+    if allowed is None:
+        raise AccessError("unknown_role")
+    level = _region_level(context)
+    if (context.kind, level) not in allowed and (context.kind, None) not in allowed:
+        raise AccessError("bad_context")
+    existing = db.session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id, RoleAssignment.role == role, RoleAssignment.context_id == context.id
+        )
+    )
+    if existing:
+        return existing
+    ra = RoleAssignment(user_id=user.id, role=role, context_id=context.id)
+    db.session.add(ra)
+    forget(user)
+    return ra
+
+
+def revoke(user, role: str, context: Context) -> None:
+    ra = db.session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id, RoleAssignment.role == role, RoleAssignment.context_id == context.id
+        )
+    )
+    if ra:
+        db.session.delete(ra)
+    forget(user)
+
+
+def _region_level(context: Context) -> str | None:
+    if context.kind != "region":
+        return None
+    from lms.communities.models import Region
+
+    return db.session.scalar(select(Region.level).where(Region.context_id == context.id))
+
+
+def holders(role: str, context: Context) -> list:
+    """Users holding `role` exactly at `context` (for pages listing hosts and admins)."""
+    from lms.accounts.models import User
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.role == role, RoleAssignment.context_id == context.id)
+            .order_by(User.id)
+        )
+    )

@@ -1,0 +1,32 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from lms.core import taxonomy
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(_l("Username or phone"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=128)])
+    confirm = PasswordField(
+        _l("Repeat new password"), validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))]
+    )
+
+
+def _choices(mapping):
+    return [("", "—")] + [(k, v) for k, v in mapping.items()]
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=120)])
+    subject = SelectField(_l("Subject"), choices=_choices(taxonomy.SUBJECTS), validators=[Optional()])
+    stage = SelectField(_l("Stage"), choices=_choices(taxonomy.STAGES), validators=[Optional()])
+    bio = TextAreaField(_l("About me"), validators=[Optional(), Length(max=2000)])

@@ -1,0 +1,66 @@
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core import idcard
+from lms.core.db import TimestampMixin, UTCDateTime
+from lms.extensions import db
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    gender: Mapped[str | None] = mapped_column(String(1))
+    # Personal data: shown masked unless the viewer holds idcard.view_full; never logged.
+    id_card: Mapped[str | None] = mapped_column(String(18), unique=True)
+    subject: Mapped[str | None] = mapped_column(String(32))
+    stage: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(120))
+    bio: Mapped[str] = mapped_column(Text, default="")
+    locale: Mapped[str | None] = mapped_column(String(8))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    # Bumped on password change: every other session and token-less login cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    school = relationship("School", back_populates="teachers")
+    role_assignments = relationship("RoleAssignment", back_populates="user", cascade="all, delete-orphan")
+    memberships = relationship("WorkshopMembership", back_populates="user", cascade="all, delete-orphan")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def masked_id_card(self) -> str:
+        return idcard.mask(self.id_card)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username}>"
+
+
+class ApiToken(TimestampMixin, db.Model):
+    """Bearer tokens for /api/v1; only a SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user = relationship("User")

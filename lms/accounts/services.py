@@ -1,0 +1,157 @@
+"""Accounts: sign-in, passwords, profiles, API tokens."""
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.accounts.models import ApiToken, User
+from lms.core.db import utcnow
+from lms.extensions import db
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+MIN_PASSWORD = 8
+# A hash computed once so an unknown username costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    # Werkzeug's default is scrypt, a current memory-hard algorithm.
+    return generate_password_hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError("password_short")
+    if password.isdigit() or password.isalpha():
+        raise AccountError("password_simple")
+
+
+def create_user(username: str, name: str, password: str | None = None, **fields) -> User:
+    if not USERNAME_RE.match(username or ""):
+        raise AccountError("bad_username")
+    user = User(username=username, name=name, **fields)
+    user.password_hash = hash_password(password) if password else ""
+    db.session.add(user)
+    return user
+
+
+def find_by_login(identifier: str) -> User | None:
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    return db.session.scalar(select(User).where(or_(User.username == identifier, User.phone == identifier)))
+
+
+def authenticate(identifier: str, password: str) -> User | None:
+    user = find_by_login(identifier)
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    if not user.active:
+        return None
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.password_hash or not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("wrong_password")
+    set_password(user, new)
+
+
+def set_password(user: User, new: str, must_change: bool = False) -> None:
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    user.must_change_password = must_change
+    # Invalidates every other session and all API tokens of this user.
+    user.session_version = (user.session_version or 0) + 1
+    db.session.query(ApiToken).filter(ApiToken.user_id == user.id).delete()
+    db.session.commit()
+
+
+def reset_password(user: User) -> str:
+    """Admin reset: a random one-time password the user must change at next sign-in."""
+    temp = generate_initial_password()
+    set_password(user, temp, must_change=True)
+    return temp
+
+
+def generate_initial_password() -> str:
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+    digits = "23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(6)) + "".join(secrets.choice(digits) for _ in range(4))
+
+
+def update_profile(user: User, *, name: str, phone: str | None, email: str | None, bio: str, subject, stage) -> None:
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise AccountError("bad_name")
+    phone = (phone or "").strip() or None
+    if phone and not PHONE_RE.match(phone):
+        raise AccountError("bad_phone")
+    if phone and phone != user.phone:
+        taken = db.session.scalar(select(User.id).where(User.phone == phone, User.id != user.id))
+        if taken:
+            raise AccountError("phone_taken")
+    user.name, user.phone, user.email = name, phone, (email or "").strip() or None
+    user.bio = (bio or "").strip()[:2000]
+    user.subject, user.stage = subject or None, stage or None
+    db.session.commit()
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login user_loader: the id carries the session version, so old cookies die on password change."""
+    try:
+        uid, version = session_id.split(":")
+        user = db.session.get(User, int(uid))
+    except (ValueError, TypeError):
+        return None
+    if user is None or str(user.session_version) != version or not user.active:
+        return None
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, days: int, name: str = "") -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), name=name[:64],
+                            expires_at=utcnow() + timedelta(days=days)))  # fmt: skip
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    if not token:
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is None or row.expires_at < utcnow() or not row.user.active:
+        return None
+    return row.user
+
+
+def revoke_token(token: str) -> None:
+    db.session.query(ApiToken).filter(ApiToken.token_hash == _hash_token(token)).delete()
+    db.session.commit()
+
+
+def set_locale(user: User, code: str) -> None:
+    user.locale = code
+    db.session.commit()

@@ -1,0 +1,119 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from lms.accounts import services
+from lms.accounts.forms import LoginForm, PasswordForm, ProfileForm
+from lms.extensions import limiter
+from lms.signals import user_logged_in
+
+bp = Blueprint("accounts", __name__)
+
+ERRORS = {
+    "wrong_password": lambda: _("The current password is wrong."),
+    "password_short": lambda: _("The password needs at least 8 characters."),
+    "password_simple": lambda: _("Use both letters and digits in the password."),
+    "bad_name": lambda: _("Please enter your name."),
+    "bad_phone": lambda: _("Enter an 11-digit mainland mobile number."),
+    "phone_taken": lambda: _("This phone number belongs to another account."),
+}
+
+
+def error_text(exc: Exception) -> str:
+    return ERRORS.get(str(exc), lambda: str(exc))()
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: no open redirect through ?next=.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("communities.personal_space")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: request.remote_addr or "?")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("communities.personal_space"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.identifier.data, form.password.data)
+        if user is None:
+            flash(_("Wrong username/phone or password."), "danger")
+        else:
+            locale = session.get("locale")
+            # New session on sign-in: nothing an attacker planted in the old one survives.
+            session.clear()
+            if locale:
+                session["locale"] = locale
+            login_user(user)
+            services.record_login(user)
+            user_logged_in.send(user)
+            if user.must_change_password:
+                flash(_("Please choose your own password now."), "warning")
+                return redirect(url_for("accounts.password"))
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.new.data)
+        except services.AccountError as exc:
+            field = form.current if str(exc) == "wrong_password" else form.new
+            field.errors = [*field.errors, error_text(exc)]
+        else:
+            # The session version moved on: sign in again on this device with the new cookie id.
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed. Other devices have been signed out."), "success")
+            return redirect(url_for("communities.personal_space"))
+    return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/account/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        try:
+            services.update_profile(
+                current_user,
+                name=form.name.data,
+                phone=form.phone.data,
+                email=form.email.data,
+                bio=form.bio.data,
+                subject=form.subject.data,
+                stage=form.stage.data,
+            )
+        except services.AccountError as exc:
+            flash(error_text(exc), "danger")
+        else:
+            flash(_("Profile saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form)
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def set_language(code):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["locale"] = code
+    if current_user.is_authenticated:
+        services.set_locale(current_user, code)
+    return redirect(_safe_next(request.form.get("next")))

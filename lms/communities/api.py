@@ -1,0 +1,1 @@
+"""Community endpoints of /api/v1."""

@@ -1,0 +1,382 @@
+"""The community tree: regions, schools, workshops, groups and membership, and the pages' data."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select, update
+
+from lms import access
+from lms.access.models import Context
+from lms.access.services import new_context, site_context
+from lms.accounts.models import User
+from lms.communities.models import Region, School, StudyGroup, Workshop, WorkshopMembership
+from lms.core.pagination import Page, paginate
+from lms.extensions import db
+
+_CHILD_LEVEL = {None: "province", "province": "city", "city": "county"}
+
+
+class CommunityError(ValueError):
+    pass
+
+
+def create_region(name: str, level: str, parent: Region | None = None, code: str | None = None) -> Region:
+    expected = _CHILD_LEVEL.get(parent.level if parent else None)
+    if level != expected:
+        raise CommunityError("bad_level")
+    ctx = new_context("region", name, parent.context if parent else site_context())
+    region = Region(name=name, level=level, parent=parent, code=code, context=ctx)
+    db.session.add(region)
+    return region
+
+
+def create_school(name: str, county: Region, stage: str | None = None) -> School:
+    if county.level != "county":
+        raise CommunityError("school_needs_county")
+    school = School(name=name, county=county, stage=stage, context=new_context("school", name, county.context))
+    db.session.add(school)
+    return school
+
+
+def create_workshop(
+    name: str,
+    region: Region,
+    kind: str = "class",
+    subject=None,
+    stage=None,
+    school: School | None = None,
+    description="",
+) -> Workshop:
+    if kind not in ("class", "subject"):
+        raise CommunityError("bad_kind")
+    parent_ctx = school.context if school else region.context
+    ws = Workshop(
+        name=name,
+        kind=kind,
+        subject=subject,
+        stage=stage,
+        region=region,
+        school=school,
+        description=description,
+        context=new_context("workshop", name, parent_ctx),
+    )
+    db.session.add(ws)
+    return ws
+
+
+def create_group(workshop: Workshop, name: str, leader: User | None = None) -> StudyGroup:
+    group = StudyGroup(workshop=workshop, name=name, leader=leader)
+    db.session.add(group)
+    return group
+
+
+def add_member(workshop: Workshop, user: User, group: StudyGroup | None = None) -> WorkshopMembership:
+    if group is not None and group.workshop_id not in (None, workshop.id) and group.workshop is not workshop:
+        raise CommunityError("group_not_in_workshop")
+    m = db.session.scalar(
+        select(WorkshopMembership).where(
+            WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.user_id == user.id
+        )
+    )
+    if m is None:
+        m = WorkshopMembership(workshop=workshop, user=user, group=group)
+        db.session.add(m)
+    else:
+        m.group = group
+    access.services.forget(user)
+    return m
+
+
+def set_group_leader(group: StudyGroup, user: User | None) -> None:
+    if user is not None:
+        is_member = db.session.scalar(
+            select(WorkshopMembership.id).where(
+                WorkshopMembership.workshop_id == group.workshop_id,
+                WorkshopMembership.user_id == user.id,
+                WorkshopMembership.group_id == group.id,
+            )
+        )
+        if not is_member:
+            raise CommunityError("leader_not_in_group")
+    group.leader = user
+
+
+def refresh_counters() -> None:
+    """Recompute the maintained counters with a handful of grouped UPDATEs.
+
+    Called after bulk changes (roster import, demo data, membership edits), never per page view.
+    """
+    db.session.flush()
+    s = db.session
+    s.execute(
+        update(School).values(
+            teacher_count=select(func.count(User.id)).where(User.school_id == School.id).scalar_subquery()
+        )
+    )
+    s.execute(
+        update(Workshop).values(
+            member_count=select(func.count(WorkshopMembership.id))
+            .where(WorkshopMembership.workshop_id == Workshop.id)
+            .scalar_subquery(),
+            group_count=select(func.count(StudyGroup.id))
+            .where(StudyGroup.workshop_id == Workshop.id)
+            .scalar_subquery(),
+        )
+    )
+    s.execute(
+        update(StudyGroup).values(
+            member_count=select(func.count(WorkshopMembership.id))
+            .where(WorkshopMembership.group_id == StudyGroup.id)
+            .scalar_subquery()
+        )
+    )
+    # Regions: aggregate over the context subtree, level by level via the materialized path.
+    region_ctx = select(Region.id, Context.path).join(Context, Region.context_id == Context.id)
+    school_rows = s.execute(
+        select(Context.path, School.teacher_count).join(School, School.context_id == Context.id)
+    ).all()
+    ws_paths = [p for (p,) in s.execute(select(Context.path).join(Workshop, Workshop.context_id == Context.id))]
+    for region_id, path in s.execute(region_ctx).all():
+        schools = [tc for p, tc in school_rows if p.startswith(path)]
+        s.execute(
+            update(Region)
+            .where(Region.id == region_id)
+            .values(
+                school_count=len(schools),
+                teacher_count=sum(schools),
+                workshop_count=sum(1 for p in ws_paths if p.startswith(path)),
+            )
+        )
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def ancestors(region: Region | None) -> list[Region]:
+    chain = []
+    while region is not None:
+        chain.append(region)
+        region = region.parent
+    return list(reversed(chain))
+
+
+def member_page(community, q: str = "", page: int = 1, per_page: int = 20, subject: str | None = None) -> Page:
+    """Members of a region (teachers in its schools), a school, or a workshop, searchable by name/username."""
+    from sqlalchemy.orm import selectinload
+
+    stmt = select(User).options(selectinload(User.school)).where(User.active.is_(True))
+    total = None
+    if isinstance(community, Workshop):
+        stmt = (
+            stmt.join(WorkshopMembership, WorkshopMembership.user_id == User.id)
+            .where(WorkshopMembership.workshop_id == community.id)
+            .add_columns(WorkshopMembership.group_id)
+        )
+        total = community.member_count
+    elif isinstance(community, School):
+        stmt = stmt.where(User.school_id == community.id)
+        total = community.teacher_count
+    elif isinstance(community, Region):
+        stmt = (
+            stmt.join(School, User.school_id == School.id)
+            .join(Context, School.context_id == Context.id)
+            .where(Context.path.startswith(community.context.path, autoescape=True))
+        )
+        total = community.teacher_count
+    else:
+        raise TypeError(community)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(User.name.like(like), User.username.like(like)))
+        total = None
+    if subject:
+        stmt = stmt.where(User.subject == subject)
+        total = None
+    stmt = stmt.order_by(User.id)
+    if isinstance(community, Workshop):
+        result = paginate_rows(stmt, page, per_page, total)
+        return result
+    return paginate(stmt, page, per_page, total)
+
+
+def paginate_rows(stmt, page: int, per_page: int, total: int | None) -> Page:
+    """Like paginate(), for selects returning (User, extra) rows."""
+    page = max(1, page)
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=[tuple(r) for r in rows], page=page, per_page=per_page, total=total or 0)
+
+
+def region_children(region: Region, user) -> dict:
+    """Sub-units a region page lists: child regions, or (for a county) its schools; workshops directly under it."""
+    children = list(db.session.scalars(select(Region).where(Region.parent_id == region.id).order_by(Region.id)))
+    schools = []
+    if region.level == "county":
+        schools = list(db.session.scalars(select(School).where(School.county_id == region.id).order_by(School.id)))
+    workshops = list(db.session.scalars(select(Workshop).where(Workshop.region_id == region.id).order_by(Workshop.id)))
+    return {"children": children, "schools": schools, "workshops": workshops}
+
+
+def admins_of(community) -> dict[str, list[User]]:
+    roles = {
+        Region: ("province_admin", "city_admin", "county_admin", "supervisor", "expert", "project_manager"),
+        School: ("school_admin", "school_trainer"),
+        Workshop: ("host", "expert"),
+    }[type(community)]
+    result = {}
+    for role in roles:
+        people = access.services.holders(role, community.context)
+        if people:
+            result[role] = people
+    return result
+
+
+def workshops_of(user: User) -> list[Workshop]:
+    return list(
+        db.session.scalars(
+            select(Workshop)
+            .join(WorkshopMembership, WorkshopMembership.workshop_id == Workshop.id)
+            .where(WorkshopMembership.user_id == user.id)
+            .order_by(Workshop.id)
+        )
+    ) + hosted_workshops(user)
+
+
+def hosted_workshops(user: User) -> list[Workshop]:
+    from lms.access.models import RoleAssignment
+
+    return list(
+        db.session.scalars(
+            select(Workshop)
+            .join(RoleAssignment, RoleAssignment.context_id == Workshop.context_id)
+            .where(RoleAssignment.user_id == user.id, RoleAssignment.role.in_(("host", "expert")))
+            .order_by(Workshop.id)
+        )
+    )
+
+
+def managed_contexts(user: User) -> list[tuple[str, object]]:
+    """Regions and schools where the user holds an admin role, for the personal space's shortcuts."""
+    from lms.access.models import RoleAssignment
+
+    out: list[tuple[str, object]] = []
+    rows = db.session.execute(
+        select(RoleAssignment.role, RoleAssignment.context_id).where(RoleAssignment.user_id == user.id)
+    ).all()
+    ctx_ids = {cid for _, cid in rows}
+    if not ctx_ids:
+        return out
+    regions = {r.context_id: r for r in db.session.scalars(select(Region).where(Region.context_id.in_(ctx_ids)))}
+    schools = {s.context_id: s for s in db.session.scalars(select(School).where(School.context_id.in_(ctx_ids)))}
+    for role, cid in rows:
+        obj = regions.get(cid) or schools.get(cid)
+        if obj is not None:
+            out.append((role, obj))
+    return out
+
+
+def context_ids_for_reader(user: User) -> set[int]:
+    """Every context whose announcements reach this user: their school, workshops, and all ancestors."""
+    ids: set[int] = set()
+    for gr in access.services.grants(user):
+        ids.update(int(x) for x in gr.path.strip("/").split("/") if x)
+    return ids
+
+
+def get_or_404(model, ident: int):
+    from flask import abort
+
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def bulk_members(workshop: Workshop, users: Iterable[User]) -> None:
+    for u in users:
+        add_member(workshop, u)
+
+
+def school_workshops(school: School) -> list[Workshop]:
+    """Workshops run by the school, and workshops its teachers belong to."""
+    return list(
+        db.session.scalars(
+            select(Workshop)
+            .where(
+                or_(
+                    Workshop.school_id == school.id,
+                    Workshop.id.in_(
+                        select(WorkshopMembership.workshop_id)
+                        .join(User, WorkshopMembership.user_id == User.id)
+                        .where(User.school_id == school.id)
+                    ),
+                )
+            )
+            .order_by(Workshop.id)
+        )
+    )
+
+
+def groups_of(workshop: Workshop) -> list[StudyGroup]:
+    from sqlalchemy.orm import selectinload
+
+    return list(
+        db.session.scalars(
+            select(StudyGroup)
+            .options(selectinload(StudyGroup.leader))
+            .where(StudyGroup.workshop_id == workshop.id)
+            .order_by(StudyGroup.id)
+        )
+    )
+
+
+def announcements_at(community, limit: int = 5) -> list:
+    """Announcements posted at this community and above it (a school sees its county's notices)."""
+    from lms.activities.models import Announcement
+
+    ids = [int(x) for x in community.context.path.strip("/").split("/") if x]
+    return list(
+        db.session.scalars(
+            select(Announcement)
+            .where(Announcement.context_id.in_(ids))
+            .order_by(Announcement.created_at.desc(), Announcement.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def personal_space(user: User) -> dict:
+    """Everything the personal space shows, in a fixed number of queries."""
+    from lms.activities.models import Announcement
+
+    school = user.school
+    county = school.county if school else None
+    ctx_ids = context_ids_for_reader(user)
+    notices = []
+    if ctx_ids:
+        notices = list(
+            db.session.scalars(
+                select(Announcement)
+                .where(Announcement.context_id.in_(ctx_ids))
+                .order_by(Announcement.created_at.desc(), Announcement.id.desc())
+                .limit(8)
+            )
+        )
+    memberships = list(
+        db.session.execute(
+            select(Workshop, StudyGroup)
+            .join(WorkshopMembership, WorkshopMembership.workshop_id == Workshop.id)
+            .outerjoin(StudyGroup, WorkshopMembership.group_id == StudyGroup.id)
+            .where(WorkshopMembership.user_id == user.id)
+            .order_by(Workshop.id)
+        ).all()
+    )
+    return {
+        "user": user,
+        "school": school,
+        "regions": ancestors(county),
+        "memberships": memberships,
+        "hosted": hosted_workshops(user),
+        "managed": managed_contexts(user),
+        "announcements": notices,
+    }

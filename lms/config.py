@@ -1,0 +1,82 @@
+"""Configuration. Every setting can be overridden by an environment variable named LMS_<SETTING>."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _coerce(value: str, default):
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+class Config:
+    SECRET_KEY = ""  # filled from LMS_SECRET_KEY or instance/secret_key
+    DATABASE_URL = ""  # empty: SQLite file in the instance folder
+    REDIS_URL = ""  # empty: in-process rate limiting; set for several processes
+    MEDIA_ROOT = str(BASE_DIR / "media")
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = "zh_CN,en"
+    ROSTER_MAX_BYTES = 5 * 1024 * 1024
+    ROSTER_MAX_ROWS = 20000
+    PAGE_SIZE = 20
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    API_TOKEN_DAYS = 90
+    TESTING = False
+    WTF_CSRF_ENABLED = True
+    SOCKETIO_MESSAGE_QUEUE = ""
+    COMPRESS_MIN_SIZE = 500
+
+    @classmethod
+    def load(cls, instance_path: str, overrides: dict | None = None) -> dict:
+        cfg = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        for key, default in list(cfg.items()):
+            env = os.environ.get(f"LMS_{key}")
+            if env is not None:
+                cfg[key] = _coerce(env, default)
+        if overrides:
+            cfg.update(overrides)
+        if not cfg["SECRET_KEY"]:
+            cfg["SECRET_KEY"] = _instance_secret(instance_path)
+        url = cfg["DATABASE_URL"] or f"sqlite:///{Path(instance_path) / 'lms.sqlite3'}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        cfg["SQLALCHEMY_DATABASE_URI"] = url
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True} if not url.startswith("sqlite") else {}
+        cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+        cfg["RATELIMIT_HEADERS_ENABLED"] = True
+        cfg["LANGUAGES"] = [x.strip() for x in str(cfg["LANGUAGES"]).split(",") if x.strip()]
+        return cfg
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    LOGIN_RATE_LIMIT = "1000 per minute"
+
+
+def _instance_secret(instance_path: str) -> str:
+    # A per-installation key kept beside the SQLite file, so sessions survive restarts.
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    os.chmod(path, 0o600)
+    return key

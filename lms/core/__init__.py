@@ -1,0 +1,1 @@
+"""Helpers several domains need and that know no domain."""

@@ -1,0 +1,85 @@
+"""Request-wide wiring: security headers, error pages, template helpers. Knows no domain."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from lms.core import taxonomy
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_web(app: Flask) -> None:
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", CSP)
+            resp.headers.setdefault("Cache-Control", "private, no-cache")
+        return resp
+
+    def _error(code: int, message: str):
+        if wants_json():
+            return jsonify(error={"code": code, "message": message}), code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(403)
+    def _403(e):
+        return _error(403, _("You do not have permission to do this."))
+
+    @app.errorhandler(404)
+    def _404(e):
+        return _error(404, _("The page does not exist, or you may not see it."))
+
+    @app.errorhandler(405)
+    def _405(e):
+        return _error(405, _("This method is not allowed here."))
+
+    @app.errorhandler(413)
+    def _413(e):
+        return _error(413, _("The upload is too large."))
+
+    @app.errorhandler(429)
+    def _429(e):
+        return _error(429, _("Too many attempts. Please wait a minute and try again."))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        return _error(400, _("The form expired or was not sent from this site. Please reload the page and try again."))
+
+    @app.context_processor
+    def _helpers():
+        return {
+            "current_locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+            "LANGUAGES": app.config["LANGUAGES"],
+        }
+
+    from flask_babel import format_date, format_datetime
+
+    # Globals, not a context processor, so imported macros see them too.
+    app.jinja_env.globals.update(
+        subject_label=taxonomy.subject_label,
+        stage_label=taxonomy.stage_label,
+        SUBJECTS=taxonomy.SUBJECTS,
+        STAGES=taxonomy.STAGES,
+        GENDERS=taxonomy.GENDERS,
+    )
+
+    app.jinja_env.filters["localdate"] = lambda dt: format_date(dt) if dt else ""
+    app.jinja_env.filters["localdatetime"] = lambda dt: format_datetime(dt, "short") if dt else ""
+    from lms.access.roles import ROLE_LABELS
+
+    app.jinja_env.globals["role_label"] = lambda r: str(ROLE_LABELS.get(r, r))
+    from lms import access
+
+    app.jinja_env.globals["can"] = access.can

@@ -1,0 +1,46 @@
+"""Plugins: packages under plugins/<name>/ exposing `setup(api: PluginAPI)`.
+
+They see only this API and lms.signals, so the core can change beneath them.
+"""
+
+import importlib
+import logging
+import pkgutil
+from pathlib import Path
+
+from flask import Blueprint, Flask
+
+from lms.config import BASE_DIR
+
+log = logging.getLogger(__name__)
+
+
+class PluginAPI:
+    def __init__(self, app: Flask, name: str):
+        self.app = app
+        self.name = name
+
+    def register_blueprint(self, bp: Blueprint, url_prefix: str | None = None) -> None:
+        self.app.register_blueprint(bp, url_prefix=url_prefix or f"/plugins/{self.name}")
+
+    def add_capability(self, capability: str, label, roles: list[str]) -> None:
+        from lms.access.roles import CAPABILITIES, ROLE_CAPABILITIES
+
+        CAPABILITIES[capability] = label
+        for role in roles:
+            ROLE_CAPABILITIES[role].add(capability)
+
+
+def load_plugins(app: Flask) -> list[str]:
+    enabled = app.config.get("PLUGINS")
+    plugin_dir = Path(BASE_DIR / "plugins")
+    loaded = []
+    for info in pkgutil.iter_modules([str(plugin_dir)]):
+        if enabled is not None and info.name not in enabled:
+            continue
+        module = importlib.import_module(f"plugins.{info.name}")
+        if hasattr(module, "setup"):
+            module.setup(PluginAPI(app, info.name))
+            loaded.append(info.name)
+    app.extensions["lms_plugins"] = loaded
+    return loaded

@@ -1,0 +1,15 @@
+"""Every blinker signal of the application, with the keyword arguments it carries.
+
+Domains send; other domains listen (DESIGN.md: fan-out goes through signals).
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: sender=User, kwargs: none. After a successful sign-in.
+user_logged_in = _signals.signal("user-logged-in")
+#: sender=importer (User), kwargs: scope (School | Region), created (int), updated (int).
+roster_imported = _signals.signal("roster-imported")
+#: sender=Workshop, kwargs: user (User). After a member joins a workshop.
+member_joined = _signals.signal("member-joined")

@@ -1,0 +1,105 @@
+"""Shared fixtures. The schema is built by the Alembic migrations, never by create_all.
+
+Set LMS_DATABASE_URL=postgresql://... (and LMS_REDIS_URL=redis://...) to run on PostgreSQL/Redis.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from lms import create_app
+from lms.config import TestConfig
+from lms.extensions import db as _db
+from lms.extensions import limiter
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+if not SHARED.exists():
+    SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def test_config(tmp: Path) -> dict:
+    """TestConfig as a dict, on a temporary SQLite file unless LMS_DATABASE_URL names another database."""
+    cfg = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper() and k in TestConfig.__dict__}
+    if not os.environ.get("LMS_DATABASE_URL"):
+        cfg["DATABASE_URL"] = f"sqlite:///{tmp / 'test.sqlite3'}"
+    cfg["MEDIA_ROOT"] = str(tmp / "media")
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app(test_config(tmp_path_factory.mktemp("run")))
+    with app.app_context():
+        _reset_schema(app)
+    return app
+
+
+def _reset_schema(app):
+    from flask_migrate import upgrade
+
+    engine = _db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade()
+
+
+def _clear(app):
+    engine = _db.engine
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f"DELETE FROM {t}"))
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+        _clear(app)
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(app, db):
+    """login_as(user) -> a test client signed in as that user (session set directly, no password hashing)."""
+
+    def _login(user, client=None):
+        from flask_login.utils import _create_identifier
+
+        client = client or app.test_client()
+        with app.test_request_context(environ_base=client.environ_base):
+            ident = _create_identifier()  # what session_protection="strong" compares against
+        with client.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+            sess["_id"] = ident
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def world(db):
+    from tests.factories import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def xss_payloads():
+    path = SHARED / "testdata" / "xss-payloads.txt"
+    return [
+        line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("# ")
+    ]
