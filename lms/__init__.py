@@ -93,6 +93,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from lms.accounts.roster_views import bp as roster_bp
+    from lms.activities.views import bp as activities_bp
     from lms.accounts.views import bp as accounts_bp
     from lms.api import bp as api_bp
     from lms.communities.views import bp as communities_bp
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(communities_bp)
     app.register_blueprint(roster_bp)
+    app.register_blueprint(activities_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

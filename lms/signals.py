@@ -13,3 +13,5 @@ user_logged_in = _signals.signal("user-logged-in")
 roster_imported = _signals.signal("roster-imported")
 #: sender=Workshop, kwargs: user (User). After a member joins a workshop.
 member_joined = _signals.signal("member-joined")
+#: sender=Announcement, kwargs: context (access Context). After an announcement is posted.
+announcement_posted = _signals.signal("announcement-posted")

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from lms import create_app
@@ -28,9 +29,22 @@ def test_config(tmp: Path) -> dict:
     return cfg
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    Tests hold an app context open for `db.session`; without this, requests would reuse it and
+    share `g` (Flask-Login's cached user, cached grants) and the test's session across requests.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     app = create_app(test_config(tmp_path_factory.mktemp("run")))
+    app.test_client_class = FreshContextClient
     with app.app_context():
         _reset_schema(app)
     return app

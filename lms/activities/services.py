@@ -1,0 +1,61 @@
+"""Announcements 公告 at every level of the community tree."""
+
+from markupsafe import escape
+from sqlalchemy import select
+
+from lms import access
+from lms.access.models import Context
+from lms.activities.models import Announcement
+from lms.core.text import normalize, sanitize_html
+from lms.extensions import db
+from lms.signals import announcement_posted
+
+
+class AnnouncementError(ValueError):
+    pass
+
+
+def text_to_html(text: str) -> str:
+    """Plain text with blank-line paragraphs → sanitized HTML (<p> and <br>)."""
+    paragraphs = [p.strip() for p in (text or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
+    html = "".join(f"<p>{'<br>'.join(str(escape(line)) for line in p.split(chr(10)))}</p>" for p in paragraphs)
+    return sanitize_html(html)
+
+
+def post(author, context: Context, title: str, body: str) -> Announcement:
+    if not access.can(author, "announcement.post", context):
+        raise PermissionError("announcement.post")
+    title = normalize(title)
+    if not title:
+        raise AnnouncementError("title_required")
+    if len(title) > 200:
+        raise AnnouncementError("title_too_long")
+    if len(body or "") > 20000:
+        raise AnnouncementError("body_too_long")
+    item = Announcement(context_id=context.id, author_id=author.id, title=title, body_html=text_to_html(body))
+    db.session.add(item)
+    db.session.commit()
+    announcement_posted.send(item, context=context)
+    return item
+
+
+def may_delete(user, item: Announcement) -> bool:
+    return item.author_id == user.id or access.can(user, "announcement.post", item.context)
+
+
+def delete(user, item: Announcement) -> None:
+    if not may_delete(user, item):
+        raise PermissionError("announcement.delete")
+    db.session.delete(item)
+    db.session.commit()
+
+
+def listing(context: Context, limit: int = 50) -> list[Announcement]:
+    return list(
+        db.session.scalars(
+            select(Announcement)
+            .where(Announcement.context_id == context.id)
+            .order_by(Announcement.created_at.desc(), Announcement.id.desc())
+            .limit(limit)
+        )
+    )
