@@ -4,6 +4,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from lms.core import taxonomy
+from lms.core.forms import choices
 
 
 class LoginForm(FlaskForm):
@@ -19,14 +20,10 @@ class PasswordForm(FlaskForm):
     )
 
 
-def _choices(mapping):
-    return [("", "—")] + [(k, v) for k, v in mapping.items()]
-
-
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=120)])
-    subject = SelectField(_l("Subject"), choices=_choices(taxonomy.SUBJECTS), validators=[Optional()])
-    stage = SelectField(_l("Stage"), choices=_choices(taxonomy.STAGES), validators=[Optional()])
+    subject = SelectField(_l("Subject"), choices=choices(taxonomy.SUBJECTS), validators=[Optional()])
+    stage = SelectField(_l("Stage"), choices=choices(taxonomy.STAGES), validators=[Optional()])
     bio = TextAreaField(_l("About me"), validators=[Optional(), Length(max=2000)])

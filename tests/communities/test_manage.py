@@ -1,0 +1,89 @@
+from sqlalchemy import select
+
+from lms.communities.models import StudyGroup, Workshop, WorkshopMembership
+from tests.factories import make_user
+
+
+def _members(db, ws):
+    return {
+        m.user_id: m.group_id
+        for m in db.session.scalars(select(WorkshopMembership).where(WorkshopMembership.workshop_id == ws.id))
+    }
+
+
+def test_host_adds_members_by_username_and_phone(world, login_as, db):
+    ws = world.workshop_a
+    client = login_as(world["host"])
+    body = f"{world['teacher'].username}\n{world['school_admin'].phone}\nnobody_here\n{world['teacher_b'].username}"
+    r = client.post(f"/workshops/{ws.id}/manage", data={"action": "add", "add-logins": body}, follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert "nobody_here" in html  # reported as not found
+    assert world["teacher_b"].name in html  # other county: refused, named
+    members = _members(db, ws)
+    assert world["teacher"].id in members and world["school_admin"].id in members
+    assert world["teacher_b"].id not in members
+    db.session.refresh(ws)
+    assert ws.member_count == 4
+
+
+def test_groups_and_leaders(world, login_as, db):
+    ws, host = world.workshop_a, login_as(world["host"])
+    host.post(f"/workshops/{ws.id}/manage", data={"action": "group", "group-name": "第二组"})
+    g2 = db.session.scalar(select(StudyGroup).where(StudyGroup.name == "第二组"))
+    member, leader = world["member"], world["leader"]
+    # Move the member to group 2 and make them its leader in one go.
+    r = host.post(f"/workshops/{ws.id}/manage", data={"action": "arrange", f"group_{member.id}": g2.id,
+                                                       f"group_{leader.id}": world.group_a.id, f"leader_{g2.id}": member.id})  # fmt: skip
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert _members(db, ws)[member.id] == g2.id
+    assert db.session.get(StudyGroup, g2.id).leader_id == member.id
+    assert db.session.get(StudyGroup, g2.id).member_count == 1
+    # A leader who is not in the group is refused and nothing changes.
+    r = host.post(f"/workshops/{ws.id}/manage", data={"action": "arrange", f"group_{member.id}": "",
+                                                       f"leader_{g2.id}": leader.id}, follow_redirects=True)  # fmt: skip
+    assert "nothing was changed" in r.get_data(as_text=True) or "未作任何修改" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert _members(db, ws)[member.id] == g2.id
+    # Deleting a group ungroups its members.
+    host.post(f"/workshops/{ws.id}/manage", data={"action": "delete_group", "group_id": g2.id})
+    db.session.expire_all()
+    assert _members(db, ws)[member.id] is None
+
+
+def test_remove_member_clears_leadership(world, login_as, db):
+    ws, host = world.workshop_a, login_as(world["host"])
+    host.post(f"/workshops/{ws.id}/manage", data={"action": "remove", "user_id": world["leader"].id})
+    db.session.expire_all()
+    assert world["leader"].id not in _members(db, ws)
+    assert db.session.get(StudyGroup, world.group_a.id).leader_id is None
+
+
+def test_only_the_host_or_admins_above_manage(world, login_as):
+    ws = world.workshop_a
+    for role, code in [("member", 403), ("leader", 403), ("teacher", 404), ("host_b", 404), ("county_admin_b", 404),
+                       ("host", 200), ("county_admin", 200), ("site_admin", 200)]:  # fmt: skip
+        assert login_as(world[role]).get(f"/workshops/{ws.id}/manage").status_code == code, role
+
+
+def test_county_admin_creates_workshop_with_host(world, login_as, db):
+    host = make_user("new_host", "新坊主", world.school_a)
+    db.session.commit()
+    client = login_as(world["county_admin"])
+    r = client.post(f"/regions/{world.county_a.id}/workshops/new",
+                    data={"name": "东湖英语工作坊", "kind": "class", "subject": "english", "stage": "primary", "host": "new_host"})  # fmt: skip
+    assert r.status_code == 302
+    ws = db.session.scalar(select(Workshop).where(Workshop.name == "东湖英语工作坊"))
+    assert login_as(host).get(f"/workshops/{ws.id}/manage").status_code == 200
+    db.session.refresh(world.county_a)
+    assert world.county_a.workshop_count == 2
+    # Unknown host: form error, nothing created.
+    r = client.post(f"/regions/{world.county_a.id}/workshops/new", data={"name": "X", "kind": "class", "host": "ghost"})
+    assert r.status_code == 200
+    assert db.session.scalar(select(Workshop).where(Workshop.name == "X")) is None
+    # Others may not create workshops in county A.
+    for role in ("county_admin_b", "school_admin", "host", "teacher"):
+        r = login_as(world[role]).post(
+            f"/regions/{world.county_a.id}/workshops/new", data={"name": "Y", "kind": "class", "host": "new_host"}
+        )
+        assert r.status_code in (403, 404), role
