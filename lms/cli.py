@@ -21,3 +21,35 @@ def create_admin(username, name, password):
     assign(user, "site_admin", site_context())
     db.session.commit()
     click.echo(f"site admin {username} created")
+
+
+@lms_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users (for `make run`).")
+@click.option("--seed", type=int, default=None, help="Random seed; the same seed builds the same province.")
+@click.option("--scale", type=click.IntRange(50, 200_000), default=None, help="Number of teachers (default 3000).")
+@click.option("--password", default=None, help="Password of every demo account (default Demo2026!).")
+def demo(if_empty, seed, scale, password):
+    """Build a fictitious demo province: regions, schools, teachers, workshops, roles, announcements."""
+    import time
+
+    from lms.accounts.services import AccountError, check_password_strength
+    from lms.communities import demo as demo_data
+
+    if demo_data.has_users():
+        if if_empty:
+            click.echo("The database already has users: demo data not loaded.")
+            return
+        raise click.ClickException("The database already has users; demo data goes into an empty database only.")
+    password = password or demo_data.DEFAULT_PASSWORD
+    try:
+        check_password_strength(password)
+    except AccountError as exc:
+        raise click.ClickException(f"weak demo password ({exc})") from None
+    started = time.perf_counter()
+    result = demo_data.build(
+        scale=scale or demo_data.DEFAULT_SCALE,
+        seed=demo_data.DEFAULT_SEED if seed is None else seed,
+        password=password,
+    )
+    click.echo(demo_data.summary(result))
+    click.echo(f"({time.perf_counter() - started:.1f} s)")
