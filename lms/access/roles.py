@@ -31,7 +31,8 @@ _ADMIN = _VIEW | {
 _REGION_ADMIN = _ADMIN | {"region.manage", "idcard.view_full", "role.assign"}
 
 ROLE_CAPABILITIES: dict[str, set[str]] = {
-    "teacher": {"community.view"},
+    # A teacher is a member of their school community and may list its teachers (no phone numbers).
+    "teacher": {"community.view", "member.list"},
     "member": {"community.view", "member.list"},
     "group_leader": {"community.view", "member.list"},
     "host": _VIEW | {"workshop.manage", "announcement.post", "stats.view", "member.contact"},

@@ -45,12 +45,22 @@ def context_of(obj) -> Context | None:
         return obj.context
     if hasattr(obj, "access_context"):
         return obj.access_context()
+    from lms.accounts.models import User
+
+    if isinstance(obj, User):
+        # A person is managed from their school upward; someone without a school (admins, experts)
+        # only by roles held at the site. Never None: that would mean "anywhere".
+        if obj.school is not None:
+            return obj.school.context
+        site = db.session.scalar(select(Context).where(Context.kind == "site"))
+        return site if site is not None else Context(kind="site", path="/site/")
     raise TypeError(f"no access context for {obj!r}")
 
 
 def grants(user) -> list[Grant]:
     """Every (role, context) the user holds, explicit and implied; cached for the request."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+        # A deactivated account holds nothing, whatever rows remain (API tokens, open sockets…).
         return []
     cache = g.setdefault("_grants", {}) if has_request_context() else {}
     if user.id in cache:
@@ -136,7 +146,12 @@ def visible(stmt, user, capability: str, path_column):
     paths = reach_paths(user, capability)
     clauses = [path_column.startswith(p, autoescape=True) for p in paths]
     if capability in UPWARD:
-        ancestors = {a for gr in grants(user) for a in _ancestor_paths(gr.path)}
+        ancestors = {
+            a
+            for gr in grants(user)
+            if capability in ROLE_CAPABILITIES.get(gr.role, ())
+            for a in _ancestor_paths(gr.path)
+        }
         if ancestors:
             clauses.append(path_column.in_(ancestors))
     return stmt.where(or_(*clauses) if clauses else false())

@@ -1,0 +1,141 @@
+"""The role × capability × object matrix, written out as data from DOMAIN.md §2.
+
+Deliberately NOT computed from lms.access.roles: this is what the domain says, so the table in
+roles.py can be checked against it. Rules applied:
+
+- a role held in a context reaches that context's whole subtree, never a neighbour's;
+- county admin: only that county; school admin: only that school; host: only that workshop;
+- a teacher belongs to their school (and may list its members), may open the pages of the regions
+  above it, and of the workshops they are a member of, and nothing sideways;
+- a supervisor inspects their region read-only (view, member lists, statistics);
+- only `community.view` looks *up* the tree (a teacher may open their county's page, not list
+  its members).
+
+Objects of build_world(): province ⊃ city ⊃ {county A ⊃ {school A, workshop A}, county B ⊃ {school B,
+workshop B}}. Users: teacher, member, leader, host (all teachers of school A; member and leader in
+workshop A, host hosts workshop A), expert (expert in workshop A, no school), school_trainer and
+school_admin (school A), county_admin (county A), supervisor (county A), city_admin, province_admin,
+project_manager (province), site_admin, outsider (nothing).
+"""
+
+ROLES = [
+    "teacher",
+    "member",
+    "leader",
+    "host",
+    "expert",
+    "school_trainer",
+    "school_admin",
+    "county_admin",
+    "city_admin",
+    "province_admin",
+    "supervisor",
+    "project_manager",
+    "site_admin",
+    "outsider",
+]
+
+# attribute of tests.factories.World
+OBJECTS = ["school_a", "school_b", "county_a", "county_b", "workshop_a", "workshop_b", "city", "province"]
+
+# Every capability, spelled out. test_matrix checks this equals lms.access.roles.CAPABILITIES, so a
+# capability added later fails the suite until someone decides who gets it.
+ALL = {
+    "community.view",
+    "member.list",
+    "member.contact",
+    "user.manage",
+    "workshop.manage",
+    "workshop.create",
+    "school.manage",
+    "region.manage",
+    "roster.import",
+    "roster.export",
+    "idcard.view_full",
+    "announcement.post",
+    "stats.view",
+    "role.assign",
+}
+
+VIEW = {"community.view"}
+LIST = {"community.view", "member.list"}
+HOST = {"community.view", "member.list", "member.contact", "workshop.manage", "announcement.post", "stats.view"}
+EXPERT = {"community.view", "member.list", "announcement.post", "stats.view"}
+TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"}
+SCHOOL_ADMIN = {
+    "community.view",
+    "member.list",
+    "member.contact",
+    "user.manage",
+    "workshop.manage",
+    "school.manage",
+    "roster.import",
+    "roster.export",
+    "announcement.post",
+    "stats.view",
+}
+REGION_ADMIN = {
+    "community.view",
+    "member.list",
+    "member.contact",
+    "user.manage",
+    "workshop.manage",
+    "workshop.create",
+    "school.manage",
+    "region.manage",
+    "roster.import",
+    "roster.export",
+    "idcard.view_full",
+    "announcement.post",
+    "stats.view",
+    "role.assign",
+}
+SUPERVISOR = {"community.view", "member.list", "stats.view"}
+PROJECT_MANAGER = {"community.view", "member.list", "announcement.post", "stats.view", "roster.export"}
+NOTHING: set[str] = set()
+
+# Regions above school A / workshop A: a member of those may open the pages, nothing more.
+_UP_A = {"county_a": VIEW, "city": VIEW, "province": VIEW}
+
+# role -> object -> capabilities; an object not listed means no capability at all.
+EXPECTED: dict[str, dict[str, set[str]]] = {
+    "teacher": {"school_a": LIST, **_UP_A},
+    "member": {"school_a": LIST, "workshop_a": LIST, **_UP_A},
+    "leader": {"school_a": LIST, "workshop_a": LIST, **_UP_A},
+    "host": {"school_a": LIST, "workshop_a": HOST, **_UP_A},
+    "expert": {"workshop_a": EXPERT, **_UP_A},
+    "school_trainer": {"school_a": TRAINER, **_UP_A},
+    "school_admin": {"school_a": SCHOOL_ADMIN, **_UP_A},
+    "county_admin": {
+        "county_a": REGION_ADMIN,
+        "school_a": REGION_ADMIN,
+        "workshop_a": REGION_ADMIN,
+        "city": VIEW,
+        "province": VIEW,
+    },
+    "city_admin": {
+        "city": REGION_ADMIN,
+        "county_a": REGION_ADMIN,
+        "county_b": REGION_ADMIN,
+        "school_a": REGION_ADMIN,
+        "school_b": REGION_ADMIN,
+        "workshop_a": REGION_ADMIN,
+        "workshop_b": REGION_ADMIN,
+        "province": VIEW,
+    },
+    "province_admin": {obj: REGION_ADMIN for obj in OBJECTS},
+    "supervisor": {
+        "county_a": SUPERVISOR,
+        "school_a": SUPERVISOR,
+        "workshop_a": SUPERVISOR,
+        "city": VIEW,
+        "province": VIEW,
+    },
+    "project_manager": {obj: PROJECT_MANAGER for obj in OBJECTS},
+    "site_admin": {obj: ALL for obj in OBJECTS},
+    "outsider": {},
+}
+
+
+def expected(role: str, capability: str, obj: str) -> bool:
+    return capability in EXPECTED[role].get(obj, NOTHING)
