@@ -1,11 +1,188 @@
-"""Account endpoints of /api/v1 (the API helper fills these out)."""
+"""Account endpoints of /api/v1: bearer tokens, the signed-in user's profile and password."""
 
-from flask import jsonify
+from flask import current_app, jsonify, request
 
-from lms.api import api_user, route
+from lms.accounts import services
+from lms.api import (
+    BOOL,
+    DATETIME,
+    INT,
+    STR,
+    ApiError,
+    api_token,
+    api_user,
+    array,
+    error,
+    nullable,
+    obj,
+    ref,
+    route,
+    schema,
+)
+from lms.communities import services as communities
+from lms.communities.api import region_ref, school_ref
+from lms.core import idcard, taxonomy
+from lms.extensions import limiter
+from lms.signals import user_logged_in
+
+# --- schemas ----------------------------------------------------------------------------------
+
+schema("TokenRequest", obj(
+    ("login", "password"),
+    login={**STR, "minLength": 1, "maxLength": 64, "description": "Username or phone number"},
+    password={**STR, "minLength": 1, "maxLength": 128},
+    name={**STR, "maxLength": 64, "description": "A label for the token, e.g. the device"},
+))  # fmt: skip
+schema("Token", obj(
+    ("token", "expires_at"),
+    token={**STR, "description": "Send as `Authorization: Bearer <token>`"},
+    expires_at=DATETIME,
+    must_change_password=BOOL,
+))  # fmt: skip
+schema("PasswordChange", obj(
+    ("current", "new"),
+    current={**STR, "maxLength": 128},
+    new={**STR, "maxLength": 128, "description": "At least 8 characters, letters and digits"},
+))  # fmt: skip
+SUBJECT = nullable({**STR, "enum": list(taxonomy.SUBJECTS)})
+STAGE = nullable({**STR, "enum": list(taxonomy.STAGES)})
+schema("ProfileUpdate", obj(
+    name={**STR, "maxLength": 64},
+    phone=nullable({**STR, "maxLength": 20, "description": "11-digit mainland mobile number"}),
+    email=nullable({**STR, "maxLength": 120}),
+    bio={**STR, "maxLength": 2000},
+    subject=SUBJECT,
+    stage=STAGE,
+))  # fmt: skip
+schema("ContextRef", obj(
+    ("kind", "id", "name"),
+    kind={**STR, "enum": ["site", "region", "school", "workshop", "project"]},
+    id=nullable({**INT, "description": "Id of the region, school or workshop (null for the site)"}),
+    name=STR,
+))  # fmt: skip
+schema("Me", obj(
+    ("id", "username", "name", "roles", "workshops"),
+    id=INT,
+    username=STR,
+    name=STR,
+    gender=nullable(STR),
+    phone=nullable(STR),
+    email=nullable(STR),
+    bio=STR,
+    subject=nullable(STR),
+    stage=nullable(STR),
+    locale=nullable(STR),
+    id_card_masked=nullable(STR),
+    must_change_password=BOOL,
+    school=nullable(ref("SchoolRef")),
+    regions=array(ref("RegionRef")),
+    roles=array(obj(("role", "context"), role=STR, context=ref("ContextRef"))),
+    workshops=array(obj(
+        ("id", "name", "roles"),
+        id=INT, name=STR, kind=STR, subject=nullable(STR), stage=nullable(STR),
+        roles=array(STR),
+        group=nullable(obj(("id", "name"), id=INT, name=STR)),
+    )),
+))  # fmt: skip
 
 
-@route("/me", summary="The signed-in user")
-def me():
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _token_body(token: str, user) -> dict:
+    row = services.token_record(token)
+    return {"token": token, "expires_at": row.expires_at.isoformat(), "must_change_password": user.must_change_password}
+
+
+@route("/auth/token", methods=("POST",), auth=False, body="TokenRequest", response="Token", status=201, errors=(429,),
+       summary="Sign in with username or phone and password; get a bearer token")  # fmt: skip
+# One budget per address with the sign-in form: the "accounts.login" bucket, not a second one.
+@limiter.shared_limit(_login_limit, scope="accounts.login", methods=["POST"],
+                      key_func=lambda: request.remote_addr or "?")  # fmt: skip
+def issue_token(body):
+    user = services.authenticate(body["login"], body["password"])
+    if user is None:
+        raise ApiError(401, "invalid_credentials")
+    token = services.issue_token(user, current_app.config["API_TOKEN_DAYS"], name=body.get("name") or "api")
+    services.record_login(user)
+    user_logged_in.send(user)
+    return jsonify(_token_body(token, user)), 201
+
+
+@route("/auth/token", methods=("DELETE",), status=204, summary="Revoke the bearer token of this request")
+def revoke_token():
+    services.revoke_token(api_token())
+    return "", 204
+
+
+# --- the signed-in user -----------------------------------------------------------------------
+
+
+def _context_ref(ctx, thing) -> dict:
+    return {"kind": ctx.kind, "id": thing.id if thing is not None else None, "name": ctx.name}
+
+
+def _me_body(user) -> dict:
+    o = communities.account_overview(user)
+    return {
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "gender": user.gender,
+        "phone": user.phone,
+        "email": user.email,
+        "bio": user.bio or "",
+        "subject": user.subject,
+        "stage": user.stage,
+        "locale": user.locale,
+        "id_card_masked": idcard.mask(user.id_card) or None,
+        "must_change_password": user.must_change_password,
+        "school": school_ref(o["school"]) if o["school"] else None,
+        "regions": [region_ref(r) for r in o["regions"]],
+        "roles": [{"role": role, "context": _context_ref(ctx, thing)} for role, ctx, thing in o["roles"]],
+        "workshops": [
+            {
+                "id": w["workshop"].id,
+                "name": w["workshop"].name,
+                "kind": w["workshop"].kind,
+                "subject": w["workshop"].subject,
+                "stage": w["workshop"].stage,
+                "roles": w["roles"],
+                "group": {"id": w["group"].id, "name": w["group"].name} if w["group"] else None,
+            }
+            for w in o["workshops"]
+        ],
+    }
+
+
+@route("/me", response="Me", summary="The signed-in user: profile, school, roles and workshops")
+def get_me():
+    return jsonify(_me_body(api_user()))
+
+
+@route("/me", methods=("PATCH",), body="ProfileUpdate", response="Me",
+       summary="Change one's own profile; absent fields keep their value")  # fmt: skip
+def update_me(body):
     user = api_user()
-    return jsonify(id=user.id, username=user.username, name=user.name)
+    fields = {k: getattr(user, k) for k in ("name", "phone", "email", "bio", "subject", "stage")} | body
+    try:
+        services.update_profile(user, **fields)
+    except services.AccountError as exc:
+        return error(400, str(exc))
+    return jsonify(_me_body(user))
+
+
+@route("/me/password", methods=("POST",), body="PasswordChange", response="Token",
+       summary="Change one's password: every token and session ends; a new token is returned")  # fmt: skip
+def change_password(body):
+    user = api_user()
+    try:
+        services.change_password(user, body["current"], body["new"])
+    except services.AccountError as exc:
+        return error(400, str(exc))
+    token = services.issue_token(user, current_app.config["API_TOKEN_DAYS"], name="api")
+    return jsonify(_token_body(token, user))

@@ -155,3 +155,8 @@ def revoke_token(token: str) -> None:
 def set_locale(user: User, code: str) -> None:
     user.locale = code
     db.session.commit()
+
+
+def token_record(token: str) -> ApiToken | None:
+    """The stored row of an API token (for its expiry), or None."""
+    return db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))

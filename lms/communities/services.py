@@ -380,3 +380,91 @@ def personal_space(user: User) -> dict:
         "managed": managed_contexts(user),
         "announcements": notices,
     }
+
+
+# --- API: overviews of a community and of the signed-in user ----------------------------------
+
+
+def visible_to(user, items: list, capability: str = "community.view") -> list:
+    """The communities of `items` (regions, schools, workshops) the user may see; lists never leak."""
+    ctx_ids = {o.context_id for o in items}
+    contexts = {c.id: c for c in db.session.scalars(select(Context).where(Context.id.in_(ctx_ids)))} if ctx_ids else {}
+    return [o for o in items if access.can(user, capability, contexts[o.context_id])]
+
+
+def top_regions(user) -> list[Region]:
+    """The highest regions the user can see (a teacher: their province; a county admin: the province above)."""
+    stmt = select(Region.id, Region.parent_id).join(Context, Region.context_id == Context.id)
+    rows = db.session.execute(access.visible(stmt, user, "community.view", Context.path)).all()
+    ids = {rid for rid, _ in rows}
+    tops = [rid for rid, parent in rows if parent not in ids]
+    if not tops:
+        return []
+    return list(db.session.scalars(select(Region).where(Region.id.in_(tops)).order_by(Region.id)))
+
+
+def region_overview(region: Region, user) -> dict:
+    """What a region shows: its trail, admins, and the sub-regions, schools and workshops the user may see."""
+    parts = region_children(region, user)
+    return {
+        "trail": ancestors(region),
+        "admins": admins_of(region),
+        **{key: visible_to(user, items) for key, items in parts.items()},
+    }
+
+
+def school_overview(school: School, user) -> dict:
+    return {
+        "trail": ancestors(school.county),
+        "admins": admins_of(school),
+        "workshops": visible_to(user, school_workshops(school)),
+    }
+
+
+def workshop_overview(workshop: Workshop) -> dict:
+    return {"trail": ancestors(workshop.region), "admins": admins_of(workshop), "groups": groups_of(workshop)}
+
+
+def roles_held(user: User) -> list[tuple[str, Context, object | None]]:
+    """Every role the user holds, explicit and implied (teacher, member, group leader), with its
+    context and the region, school or workshop there (None for the site or a project)."""
+    grants = access.services.grants(user)
+    ctx_ids = {gr.context_id for gr in grants}
+    if not ctx_ids:
+        return []
+    contexts = {c.id: c for c in db.session.scalars(select(Context).where(Context.id.in_(ctx_ids)))}
+    objects: dict[int, object] = {}
+    for model in (Region, School, Workshop):
+        found = db.session.scalars(select(model).where(model.context_id.in_(ctx_ids)))
+        objects.update((o.context_id, o) for o in found)
+    seen, result = set(), []
+    for gr in grants:
+        if (gr.role, gr.context_id) not in seen:
+            seen.add((gr.role, gr.context_id))
+            result.append((gr.role, contexts[gr.context_id], objects.get(gr.context_id)))
+    return result
+
+
+def account_overview(user: User) -> dict:
+    """Besides the profile: school, region trail, roles with their contexts, and workshops with the
+    user's roles and study group in each."""
+    roles = roles_held(user)
+    groups = dict(
+        db.session.execute(
+            select(WorkshopMembership.workshop_id, StudyGroup)
+            .outerjoin(StudyGroup, WorkshopMembership.group_id == StudyGroup.id)
+            .where(WorkshopMembership.user_id == user.id)
+        ).all()
+    )
+    workshops: dict[int, dict] = {}
+    for role, _ctx, obj in roles:
+        if isinstance(obj, Workshop):
+            entry = workshops.setdefault(obj.id, {"workshop": obj, "roles": [], "group": groups.get(obj.id)})
+            entry["roles"].append(role)
+    school = user.school
+    return {
+        "school": school,
+        "regions": ancestors(school.county if school else None),
+        "roles": roles,
+        "workshops": list(workshops.values()),
+    }
