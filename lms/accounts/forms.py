@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
@@ -27,3 +28,8 @@ class ProfileForm(FlaskForm):
     subject = SelectField(_l("Subject"), choices=choices(taxonomy.SUBJECTS), validators=[Optional()])
     stage = SelectField(_l("Stage"), choices=choices(taxonomy.STAGES), validators=[Optional()])
     bio = TextAreaField(_l("About me"), validators=[Optional(), Length(max=2000)])
+
+
+class RosterImportForm(FlaskForm):
+    # The type is sniffed from the bytes by accounts.roster, so no extension check here.
+    file = FileField(_l("Roster file (.xlsx)"), validators=[FileRequired(message=_l("Choose an .xlsx file."))])

@@ -1,25 +1,85 @@
 """Roster import/export pages (Excel). Thin: parse the request, call accounts.roster, respond."""
 
-from flask import Blueprint, abort
+import io
+
+from flask import Blueprint, abort, make_response, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms import access
+from lms.accounts import roster
+from lms.accounts.forms import RosterImportForm
+from lms.communities.models import Region, School
+from lms.communities.services import ancestors, get_or_404
+from lms.core.uploads import XLSX_MIME
 
 bp = Blueprint("roster", __name__)
 
 
+def _no_store(resp):
+    # Personal data and one-time passwords: no browser or proxy cache may keep a copy.
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _import_page(scope, trail, back):
+    access.require(current_user, "roster.import", scope)
+    form = RosterImportForm()
+    problems = []
+    if form.validate_on_submit():
+        try:
+            result = roster.import_upload(form.file.data, scope, current_user._get_current_object())
+        except roster.RosterInvalid as exc:
+            problems = exc.problems
+        else:
+            html = render_template("accounts/roster_result.html", scope=scope, trail=trail, back=back, result=result)
+            return _no_store(make_response(html))
+    html = render_template(
+        "accounts/roster_import.html", scope=scope, trail=trail, back=back, form=form, problems=problems
+    )
+    return make_response(html, 422 if problems else 200)
+
+
 @bp.route("/schools/<int:school_id>/roster/import", methods=["GET", "POST"])
+@login_required
 def import_school(school_id):
-    abort(501)
+    school = get_or_404(School, school_id)
+    return _import_page(school, ancestors(school.county), url_for("communities.school", school_id=school.id))
 
 
 @bp.route("/regions/<int:region_id>/roster/import", methods=["GET", "POST"])
+@login_required
 def import_region(region_id):
-    abort(501)
+    region = get_or_404(Region, region_id)
+    return _import_page(region, ancestors(region), url_for("communities.region", region_id=region.id))
+
+
+def _xlsx(data: bytes, name: str):
+    name = name.replace("/", "_").replace("\\", "_")
+    resp = send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name)
+    return _no_store(resp)
+
+
+def _export(scope):
+    access.require(current_user, "roster.export", scope)
+    return _xlsx(roster.export_workbook(scope, current_user), _("%(name)s roster.xlsx", name=scope.name))
 
 
 @bp.route("/schools/<int:school_id>/roster.xlsx")
+@login_required
 def export_school(school_id):
-    abort(501)
+    return _export(get_or_404(School, school_id))
 
 
 @bp.route("/regions/<int:region_id>/roster.xlsx")
+@login_required
 def export_region(region_id):
-    abort(501)
+    return _export(get_or_404(Region, region_id))
+
+
+@bp.route("/roster/template.xlsx")
+@login_required
+def template():
+    if not access.holds_anywhere(current_user, "roster.import"):
+        abort(404)
+    return _xlsx(roster.template_workbook(), _("roster template.xlsx"))
