@@ -1,6 +1,5 @@
 """Unbound extension objects; create_app() binds them."""
 
-from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from lms.core.i18n import CatalogBabel
 
 
 class Base(DeclarativeBase):
@@ -29,7 +30,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = CatalogBabel()  # finds translations/zh_CN, see lms.core.i18n
 compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # threading + simple-websocket by default; eventlet must never be auto-detected (see DESIGN.md).
