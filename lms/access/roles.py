@@ -41,9 +41,10 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     "school_admin": _ADMIN - {"workshop.create"},
     "supervisor": _VIEW | {"stats.view"},
     "project_manager": _VIEW | {"stats.view", "announcement.post", "roster.export"},
-    "county_admin": _REGION_ADMIN,
-    "city_admin": _REGION_ADMIN,
-    "province_admin": _REGION_ADMIN,
+    # Each role its own set: PluginAPI.add_capability() adds to one role's set in place.
+    "county_admin": set(_REGION_ADMIN),
+    "city_admin": set(_REGION_ADMIN),
+    "province_admin": set(_REGION_ADMIN),
     "site_admin": set(CAPABILITIES),
 }
 

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -28,10 +30,21 @@ def _login_limit():
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: no open redirect through ?next=.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site: no open redirect through ?next= (nor a header split)."""
+    if target and _is_local_path(target):
         return target
     return url_for("communities.personal_space")
+
+
+def _is_local_path(target: str) -> bool:
+    # Browsers drop tabs and newlines anywhere in a URL and read a backslash as "/", so "/<TAB>/evil.com"
+    # and "/<BACKSLASH>evil.com" both go off-site; a newline would also break the Location header.
+    if "\\" in target or any(ch < " " or ch == "\x7f" for ch in target):
+        return False
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -102,7 +115,12 @@ def profile():
                 stage=form.stage.data,
             )
         except services.AccountError as exc:
-            flash(error_text(exc), "danger")
+            # Under the field it concerns, as the form's own validation messages are.
+            field = {"bad_phone": form.phone, "phone_taken": form.phone, "bad_name": form.name}.get(str(exc))
+            if field is not None:
+                field.errors = [*field.errors, error_text(exc)]
+            else:
+                flash(error_text(exc), "danger")
         else:
             flash(_("Profile saved."), "success")
             return redirect(url_for("accounts.profile"))

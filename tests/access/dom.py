@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-URL_ATTRS = {"href", "src", "action", "formaction", "data", "srcdoc", "xlink:href", "background", "poster", "lowsrc"}
+URL_ATTRS = {
+    "href", "src", "action", "formaction", "data", "srcdoc", "xlink:href", "background", "poster", "lowsrc", "dynsrc",
+}  # fmt: skip
+FOREIGN_ELEMENTS = {
+    "iframe", "frame", "frameset", "object", "embed", "applet", "base", "svg", "math", "xss", "xml", "layer",
+    "bgsound", "style",
+}  # fmt: skip
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:text/html", "livescript:", "mocha:")
 
 
@@ -91,11 +97,18 @@ def live_markup(doc: Element) -> list[str]:
                 squashed = "".join(ch for ch in value if ch > " ").lower()
                 if squashed.startswith(BAD_SCHEMES) or "javascript:" in squashed or "expression(" in squashed:
                     problems.append(f"<{el.tag}> {name}={value!r}")
-        if el.tag in {"iframe", "frame", "frameset", "object", "embed", "applet", "base", "svg", "math", "xss"}:
+        if el.tag in FOREIGN_ELEMENTS:
             problems.append(f"<{el.tag}> element")
+        if el.tag == "link" and not _own_link(el.attrs.get("href", "")):
+            problems.append(f"<link> to {el.attrs.get('href')!r}")
         if el.tag == "meta" and "http-equiv" in el.attrs:
             problems.append(f"<meta http-equiv={el.attrs['http-equiv']!r}>")
     return problems
+
+
+def _own_link(href: str) -> bool:
+    # Our stylesheets, and the empty data: favicon that stops browsers asking for /favicon.ico.
+    return href == "data:," or (href.startswith("/") and not href.startswith("//") and "\\" not in href)
 
 
 def tag_counts(doc: Element) -> dict[str, int]:

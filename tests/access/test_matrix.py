@@ -209,3 +209,19 @@ def test_visible_upward_only_through_roles_that_hold_the_capability(shared_world
     assert _visible_names(w, Region, names, w["teacher"], "community.view") == set()
     # The host still reaches upward through the host role held in workshop A.
     assert _visible_names(w, Region, names, w["host"], "community.view") == {"province", "city", "county_a"}
+
+
+def test_roles_do_not_share_capability_sets():
+    """A plugin granting a capability to one role must not grant it to others by aliasing."""
+    from lms.plugins import PluginAPI
+
+    sets = list(ROLE_CAPABILITIES.values())
+    assert len({id(s) for s in sets}) == len(sets)
+    try:
+        PluginAPI(None, "t").add_capability("test.only_county", "test", ["county_admin"])
+        holders = {role for role, caps in ROLE_CAPABILITIES.items() if "test.only_county" in caps}
+        assert holders == {"county_admin"}
+    finally:
+        CAPABILITIES.pop("test.only_county", None)
+        for caps in ROLE_CAPABILITIES.values():
+            caps.discard("test.only_county")

@@ -1,0 +1,344 @@
+"""Sign-in, sign-out, sessions, rate limiting, passwords and the language switch."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from lms.accounts import services
+from lms.accounts.models import User
+from lms.extensions import db as _db
+from tests.access.dom import parse
+from tests.factories import PASSWORD, make_user
+
+
+def alerts(resp) -> list[str]:
+    doc = parse(resp.get_data(as_text=True))
+    return [" ".join(el.text.split()) for el in doc.iter() if el.attrs.get("role") == "alert"]
+
+
+def field_errors(resp) -> list[str]:
+    doc = parse(resp.get_data(as_text=True))
+    return [" ".join(el.text.split()) for el in doc.iter("div") if "invalid-feedback" in el.attrs.get("class", "")]
+
+
+def login(client, identifier, password=PASSWORD, next_=None, **kw):
+    url = "/login" + (f"?next={next_}" if next_ is not None else "")
+    return client.post(url, data={"identifier": identifier, "password": password}, **kw)
+
+
+def signed_in(client) -> bool:
+    resp = client.get("/me")
+    return resp.status_code == 200
+
+
+@pytest.fixture
+def teacher(db):
+    user = make_user("zhang", "张老师", phone="13900001111")
+    _db.session.commit()
+    return user
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+def test_sign_in_with_username(client, teacher):
+    resp = login(client, "zhang")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/me"
+    assert signed_in(client)
+    assert _db.session.get(User, teacher.id).last_login_at is not None
+
+
+def test_sign_in_with_phone(client, teacher):
+    resp = login(client, " 13900001111 ")
+    assert resp.status_code == 302
+    assert signed_in(client)
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, teacher):
+    wrong = login(client, "zhang", "Wrong-passw0rd")
+    unknown = login(client, "nobody", "Wrong-passw0rd")
+    assert wrong.status_code == unknown.status_code == 200
+    assert alerts(wrong) == alerts(unknown) == ["用户名/手机号或密码错误。"]
+    assert not signed_in(client)
+
+
+def test_inactive_user_cannot_sign_in(client, teacher):
+    teacher.active = False
+    _db.session.commit()
+    resp = login(client, "zhang")
+    assert resp.status_code == 200
+    assert alerts(resp) == ["用户名/手机号或密码错误。"]
+    assert not signed_in(client)
+
+
+def test_deactivating_ends_an_open_session(client, teacher):
+    login(client, "zhang")
+    assert signed_in(client)
+    teacher.active = False
+    _db.session.commit()
+    assert not signed_in(client)
+
+
+def test_user_without_password_cannot_sign_in(client, db):
+    services.create_user("nopass", "无密码")
+    _db.session.commit()
+    for password in ("", " ", "x"):
+        resp = login(client, "nopass", password)
+        assert resp.status_code == 200
+    assert not signed_in(client)
+
+
+def test_empty_form_is_refused_with_field_errors(client, teacher):
+    resp = client.post("/login", data={"identifier": "", "password": ""})
+    assert resp.status_code == 200
+    assert len(field_errors(resp)) == 2
+    assert not signed_in(client)
+
+
+# --- redirects after sign-in ---------------------------------------------------------------------
+
+EVIL_NEXT = [
+    "//evil.com",
+    "https://evil.com",
+    "http://evil.com/me",
+    "///evil.com",
+    "/\\evil.com",
+    "\\\\evil.com",
+    "/%09/evil.com",  # a tab, which browsers drop: "/\t/evil.com" would become "//evil.com"
+    "/%0A/evil.com",
+    "/%0D%0A/evil.com",
+    "%2F%2Fevil.com",
+    "javascript:alert(1)",
+    "evil.com",
+    "%20//evil.com",
+]
+
+
+def _browser_target(location: str) -> str:
+    # What a browser makes of a Location: tabs and newlines removed, backslashes read as slashes.
+    return "".join(ch for ch in location if ch not in "\t\r\n").replace("\\", "/")
+
+
+@pytest.mark.parametrize("target", EVIL_NEXT)
+def test_open_redirect_through_next_is_refused(client, teacher, target):
+    resp = login(client, "zhang", next_=target)
+    assert resp.status_code == 302
+    location = _browser_target(resp.headers["Location"])
+    parts = urlsplit(location)
+    assert not parts.scheme and not parts.netloc, location
+    assert location.startswith("/") and not location.startswith("//"), location
+    assert location == "/me"
+
+
+def test_local_next_is_followed(client, teacher):
+    resp = login(client, "zhang", next_="/account/profile?tab=1")
+    assert resp.headers["Location"] == "/account/profile?tab=1"
+
+
+def test_language_switch_next_is_local_only(client):
+    resp = client.post("/lang/en", data={"next": "//evil.com"})
+    assert resp.status_code == 302
+    assert not urlsplit(_browser_target(resp.headers["Location"])).netloc
+
+
+def test_signed_in_user_visiting_login_goes_to_their_space(client, teacher):
+    login(client, "zhang")
+    resp = client.get("/login")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/me"
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+def _session_cookie(client) -> str | None:
+    cookie = client.get_cookie("session")
+    return cookie.value if cookie else None
+
+
+def test_session_is_renewed_at_sign_in(client, teacher):
+    client.get("/login")
+    with client.session_transaction() as sess:
+        sess["planted"] = "attacker"
+        sess["_user_id"] = "999:0"  # a planted identity must not be kept either
+        sess["locale"] = "en"
+    before = _session_cookie(client)
+    login(client, "zhang")
+    after = _session_cookie(client)
+    assert before and after and before != after
+    with client.session_transaction() as sess:
+        assert "planted" not in sess
+        assert sess["_user_id"] == teacher.get_id()
+        assert sess.get("locale") == "en"  # the reader's language choice is kept
+
+
+def test_logout_is_post_only(client, teacher):
+    login(client, "zhang")
+    assert client.get("/logout").status_code == 405
+    assert signed_in(client)
+    resp = client.post("/logout")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    assert not signed_in(client)
+    with client.session_transaction() as sess:
+        assert "_user_id" not in sess
+
+
+def test_old_cookie_is_dead_after_logout(client, app, teacher):
+    """Cookie sessions: a copy of the cookie taken before logout only lives until the password changes;
+    logout itself clears the browser's cookie."""
+    login(client, "zhang")
+    client.post("/logout")
+    assert _session_cookie(client) in (None, "") or not signed_in(client)
+
+
+# --- rate limiting -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_per_minute(app):
+    from lms.extensions import limiter
+
+    old = app.config["LOGIN_RATE_LIMIT"]
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    limiter.reset()
+    yield
+    app.config["LOGIN_RATE_LIMIT"] = old
+    limiter.reset()
+
+
+def test_fourth_attempt_in_a_minute_is_refused(client, teacher, three_per_minute):
+    for _ in range(3):
+        assert login(client, "zhang", "Wrong-passw0rd").status_code == 200
+    resp = login(client, "zhang", "Wrong-passw0rd")
+    assert resp.status_code == 429
+    doc = parse(resp.get_data(as_text=True))
+    assert "尝试次数过多，请稍候一分钟再试。" in doc.text
+    assert "Content-Security-Policy" in resp.headers
+    # Even the right password waits: no guessing around the limit.
+    assert login(client, "zhang").status_code == 429
+    assert not signed_in(client)
+    # Only sign-in attempts count: the form itself still opens.
+    assert client.get("/login").status_code == 200
+
+
+# --- passwords -----------------------------------------------------------------------------------
+
+
+def _change(client, current, new, confirm=None):
+    return client.post(
+        "/account/password", data={"current": current, "new": new, "confirm": new if confirm is None else confirm}
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "confirm", "message"),
+    [
+        ("Wrong-passw0rd", "NewPassw0rd", None, "当前密码不正确。"),
+        (PASSWORD, "Ab1", None, "密码至少需要 8 个字符。"),
+        (PASSWORD, "onlyletters", None, "密码需同时包含字母和数字。"),
+        (PASSWORD, "1234567890", None, "密码需同时包含字母和数字。"),
+        (PASSWORD, "NewPassw0rd", "NewPassw0rx", "两次输入的密码不一致。"),
+        (PASSWORD, "Ab1" * 50, None, "密码最多 128 个字符。"),
+        (PASSWORD, "", "", "该字段是必填字段。"),
+    ],
+)
+def test_password_change_refusals(client, teacher, current, new, confirm, message):
+    login(client, "zhang")
+    before = (teacher.password_hash, teacher.session_version)
+    resp = _change(client, current, new, confirm)
+    assert resp.status_code == 200
+    assert message in field_errors(resp)
+    _db.session.expire_all()
+    user = _db.session.get(User, teacher.id)
+    assert (user.password_hash, user.session_version) == before
+    assert signed_in(client)
+
+
+def test_password_change_signs_out_other_sessions_only(app, client, teacher):
+    other = app.test_client()
+    login(other, "zhang")
+    login(client, "zhang")
+    token = services.issue_token(teacher, days=1)
+    resp = _change(client, PASSWORD, "NewPassw0rd")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/me"
+    assert signed_in(client), "the device that changed the password stays signed in"
+    assert not signed_in(other), "every other session is signed out"
+    assert services.user_for_token(token) is None, "API tokens are revoked"
+    # The new password works, the old one no longer does.
+    third = app.test_client()
+    assert login(third, "zhang", PASSWORD).status_code == 200
+    assert login(third, "zhang", "NewPassw0rd").status_code == 302
+
+
+def test_must_change_password_goes_to_the_password_page(client, teacher):
+    teacher.must_change_password = True
+    _db.session.commit()
+    resp = login(client, "zhang", next_="/account/profile")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/account/password"
+    page = client.get("/account/password")
+    assert "请现在设置您自己的密码。" in alerts(page)
+    _change(client, PASSWORD, "NewPassw0rd")
+    _db.session.expire_all()
+    assert _db.session.get(User, teacher.id).must_change_password is False
+
+
+def test_passwords_are_stored_hashed(db, client):
+    user = services.create_user("hashme", "哈希", "Plain-passw0rd")
+    _db.session.commit()
+    assert user.password_hash.startswith("scrypt:")
+    assert "Plain-passw0rd" not in user.password_hash
+    services.set_password(user, "Other-passw0rd")
+    assert user.password_hash.startswith("scrypt:")
+    assert "Other-passw0rd" not in user.password_hash
+    temp = services.reset_password(user)
+    assert user.must_change_password and temp not in user.password_hash
+    assert login(client, "hashme", temp).headers["Location"] == "/account/password"
+
+
+def test_password_pages_need_sign_in(client, db):
+    for url in ("/account/password", "/account/profile"):
+        resp = client.get(url)
+        assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+# --- language ------------------------------------------------------------------------------------
+
+
+def _h1(resp) -> str:
+    return parse(resp.get_data(as_text=True)).find("h1").text.strip()
+
+
+def test_default_language_is_chinese(client, db):
+    resp = client.get("/login")
+    doc = parse(resp.get_data(as_text=True))
+    assert doc.find("html").attrs["lang"] == "zh-CN"
+    assert "登录" in doc.find("button", type="submit").text
+
+
+def test_switch_to_english_and_back(client, db):
+    resp = client.post("/lang/en", data={"next": "/login"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
+    doc = parse(client.get("/login").get_data(as_text=True))
+    assert doc.find("html").attrs["lang"] == "en"
+    assert doc.find("button", type="submit").text.strip() == "Sign in"
+    client.post("/lang/zh_CN")
+    assert "登录" in parse(client.get("/login").get_data(as_text=True)).find("button", type="submit").text
+
+
+def test_language_choice_is_remembered_for_the_account(client, teacher):
+    login(client, "zhang")
+    client.post("/lang/en")
+    _db.session.expire_all()
+    assert _db.session.get(User, teacher.id).locale == "en"
+    client.post("/logout")
+    # A fresh browser: the account's language applies once signed in.
+    from flask import current_app
+
+    fresh = current_app.test_client()
+    login(fresh, "zhang")
+    assert _h1(fresh.get("/account/profile")) == "My profile"
+
+
+def test_unknown_language_is_404(client, db):
+    assert client.post("/lang/xx").status_code == 404
+    assert client.post("/lang/en_US").status_code == 404
+    assert client.get("/lang/en").status_code == 405
