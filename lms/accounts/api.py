@@ -49,7 +49,7 @@ STAGE = nullable({**STR, "enum": list(taxonomy.STAGES)})
 schema("ProfileUpdate", obj(
     name={**STR, "maxLength": 64},
     phone=nullable({**STR, "maxLength": 20, "description": "11-digit mainland mobile number"}),
-    email=nullable({**STR, "maxLength": 120}),
+    email=nullable({**STR, "maxLength": 120, "pattern": r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"}),
     bio={**STR, "maxLength": 2000},
     subject=SUBJECT,
     stage=STAGE,

@@ -264,7 +264,7 @@ _TYPES = {"object": dict, "string": str, "integer": int, "boolean": bool, "array
 
 
 def json_body(schema_name: str) -> dict:
-    """The JSON body, checked against a component schema (the subset of JSON Schema `obj()` uses)."""
+    """The JSON body, checked against a component schema (type, required, enum, lengths, pattern, closed objects)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json")
@@ -293,6 +293,8 @@ def _check(value, spec: dict, field: str) -> None:
             bad("too_long")
         if len(value) < spec.get("minLength", 0):
             bad("too_short")
+        if "pattern" in spec and not re.search(spec["pattern"], value):
+            bad("pattern")
     if kind == "object":
         props = spec.get("properties", {})
         for name in spec.get("required", ()):

@@ -63,6 +63,7 @@ def test_patch_me_changes_given_fields_only(world, api_as, db, conforms):
 
     resp = api.patch(f"{API}/me", json={"phone": "13800138000", "email": "t@example.org", "stage": "primary"})
     assert resp.get_json()["phone"] == "13800138000"
+    assert api.patch(f"{API}/me", json={"email": ""}).get_json()["email"] is None
     resp = api.patch(f"{API}/me", json={"phone": None, "subject": None})
     db.session.refresh(user)
     assert resp.status_code == 200 and user.phone is None and user.subject is None and user.stage == "primary"
@@ -80,6 +81,8 @@ def test_patch_me_changes_given_fields_only(world, api_as, db, conforms):
         ({"name": None}, "invalid_body"),
         ({"id_card": "360102198503150011"}, "invalid_body"),
         ({"username": "root"}, "invalid_body"),
+        ({"email": "not-an-address"}, "invalid_body"),
+        ({"email": "a@b"}, "invalid_body"),
     ],
 )
 def test_patch_me_errors(world, api_as, db, body, code):
