@@ -152,11 +152,27 @@ def refresh_counters() -> None:
 
 
 def ancestors(region: Region | None) -> list[Region]:
+    """The region and the regions above it, top first; one query loads the chain (not one per level)."""
+    loaded = _load_parents(region)  # noqa: F841 - keeps the chain alive in the identity map while we walk it
     chain = []
     while region is not None:
         chain.append(region)
         region = region.parent
     return list(reversed(chain))
+
+
+def _load_parents(region: Region | None) -> list[Region]:
+    """Load every ancestor of `region` with one recursive query, unless its parent is already loaded."""
+    if region is None or region.parent_id is None:
+        return []
+    if db.session.identity_key(Region, region.parent_id) in db.session.identity_map:
+        return []
+    from sqlalchemy.orm import aliased
+
+    chain = select(Region.id, Region.parent_id).where(Region.id == region.parent_id).cte("chain", recursive=True)
+    up = aliased(Region)
+    chain = chain.union_all(select(up.id, up.parent_id).join(chain, up.id == chain.c.parent_id))
+    return list(db.session.scalars(select(Region).where(Region.id.in_(select(chain.c.id)))))
 
 
 def member_page(community, q: str = "", page: int = 1, per_page: int = 20, subject: str | None = None) -> Page:
@@ -223,9 +239,18 @@ def admins_of(community) -> dict[str, list[User]]:
         School: ("school_admin", "school_trainer"),
         Workshop: ("host", "expert"),
     }[type(community)]
+    from lms.access.models import RoleAssignment
+
+    # One query for every role shown (not one per role), in the order of `roles`, people by id.
+    rows = db.session.execute(
+        select(RoleAssignment.role, User)
+        .join(User, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.context_id == community.context_id, RoleAssignment.role.in_(roles))
+        .order_by(User.id)
+    ).all()
     result = {}
     for role in roles:
-        people = access.services.holders(role, community.context)
+        people = [u for r, u in rows if r == role]
         if people:
             result[role] = people
     return result
@@ -273,6 +298,10 @@ def managed_contexts(user: User) -> list[tuple[str, object]]:
         if obj is not None:
             out.append((role, obj))
     return out
+
+
+# Roles implied by membership rows (access.services.grants), as opposed to explicit role assignments.
+_IMPLIED_ROLES = {"teacher", "member", "group_leader"}
 
 
 def context_ids_for_reader(user: User) -> set[int]:
@@ -346,11 +375,39 @@ def announcements_at(community, limit: int = 5) -> list:
 
 
 def personal_space(user: User) -> dict:
-    """Everything the personal space shows, in a fixed number of queries."""
+    """Everything the personal space shows, in a fixed number of queries.
+
+    The user's grants (cached for the request) already name their school's context path and their
+    explicit roles, so the school, its county chain and the managed regions and schools come from
+    two queries instead of a lazy load per level and a second look at the role table.
+    """
     from lms.activities.models import Announcement
 
-    school = user.school
+    grants = access.services.grants(user)
+    explicit = [gr for gr in grants if gr.role not in _IMPLIED_ROLES]
+    role_ctx = {gr.context_id for gr in explicit}
+    home = next((gr for gr in grants if gr.role == "teacher"), None)
+    chain_ctx = {int(x) for x in home.path.strip("/").split("/") if x} if home else set()
+    region_ctx, school_ctx = chain_ctx | role_ctx, role_ctx | ({home.context_id} if home else set())
+    regions = (
+        {r.context_id: r for r in db.session.scalars(select(Region).where(Region.context_id.in_(region_ctx)))}
+        if region_ctx
+        else {}
+    )
+    schools = (
+        {s.context_id: s for s in db.session.scalars(select(School).where(School.context_id.in_(school_ctx)))}
+        if school_ctx
+        else {}
+    )
+    school = user.school  # found in the identity map: loaded just above
     county = school.county if school else None
+    managed = [(gr.role, regions.get(gr.context_id) or schools.get(gr.context_id)) for gr in explicit]
+    host_ctx = {gr.context_id for gr in explicit if gr.role in ("host", "expert")}
+    hosted = (
+        list(db.session.scalars(select(Workshop).where(Workshop.context_id.in_(host_ctx)).order_by(Workshop.id)))
+        if host_ctx
+        else []
+    )
     ctx_ids = context_ids_for_reader(user)
     notices = []
     if ctx_ids:
@@ -376,10 +433,175 @@ def personal_space(user: User) -> dict:
         "school": school,
         "regions": ancestors(county),
         "memberships": memberships,
-        "hosted": hosted_workshops(user),
-        "managed": managed_contexts(user),
+        "hosted": hosted,
+        "managed": [(role, obj) for role, obj in managed if obj is not None],
         "announcements": notices,
     }
+
+
+# --- management: hosts run their workshop, region admins create workshops ---------------------
+
+
+def refresh_workshop(workshop: Workshop) -> None:
+    """Recount one workshop's maintained counters after a membership or group change."""
+    db.session.flush()
+    workshop.member_count = db.session.scalar(
+        select(func.count(WorkshopMembership.id)).where(WorkshopMembership.workshop_id == workshop.id)
+    )
+    counts = dict(
+        db.session.execute(
+            select(WorkshopMembership.group_id, func.count(WorkshopMembership.id))
+            .where(WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.group_id.is_not(None))
+            .group_by(WorkshopMembership.group_id)
+        ).all()
+    )
+    groups = groups_of(workshop)
+    workshop.group_count = len(groups)
+    for group in groups:
+        group.member_count = counts.get(group.id, 0)
+
+
+def resolve_logins(text: str) -> tuple[list[User], list[str]]:
+    """Usernames or phone numbers, one per line (or separated by commas/spaces) → users, unknown."""
+    import re
+
+    tokens = [t for t in re.split(r"[\s,，;；]+", text or "") if t]
+    tokens = list(dict.fromkeys(tokens))[:500]
+    if not tokens:
+        return [], []
+    found = list(db.session.scalars(select(User).where(or_(User.username.in_(tokens), User.phone.in_(tokens)))))
+    known = {u.username for u in found} | {u.phone for u in found if u.phone}
+    return found, [t for t in tokens if t not in known]
+
+
+def may_join(workshop: Workshop, user: User) -> bool:
+    """A teacher may join a workshop whose region (or school) contains their school."""
+    if user.school is None:
+        return False
+    scope = workshop.school.context if workshop.school else workshop.region.context
+    return user.school.context.path.startswith(scope.path)
+
+
+def add_members(workshop: Workshop, users: list[User]) -> tuple[list[User], list[User]]:
+    added, refused = [], []
+    for user in users:
+        (added if may_join(workshop, user) else refused).append(user)
+    existing = set(
+        db.session.scalars(
+            select(WorkshopMembership.user_id).where(
+                WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.user_id.in_([u.id for u in added])
+            )
+        )
+    )
+    for user in added:
+        if user.id not in existing:
+            db.session.add(WorkshopMembership(workshop=workshop, user=user))
+    refresh_workshop(workshop)
+    db.session.commit()
+    from lms.signals import member_joined
+
+    for user in added:
+        if user.id not in existing:
+            member_joined.send(workshop, user=user)
+    access.services.forget()
+    return [u for u in added if u.id not in existing], refused
+
+
+def remove_member(workshop: Workshop, user_id: int) -> None:
+    m = db.session.scalar(
+        select(WorkshopMembership).where(
+            WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.user_id == user_id
+        )
+    )
+    if m is None:
+        raise CommunityError("not_member")
+    db.session.execute(
+        update(StudyGroup)
+        .where(StudyGroup.workshop_id == workshop.id, StudyGroup.leader_id == user_id)
+        .values(leader_id=None)
+    )
+    db.session.delete(m)
+    refresh_workshop(workshop)
+    db.session.commit()
+
+
+def add_group(workshop: Workshop, name: str) -> StudyGroup:
+    from lms.core.text import normalize
+
+    name = normalize(name)[:64]
+    if not name:
+        raise CommunityError("group_name_required")
+    if any(g.name == name for g in groups_of(workshop)):
+        raise CommunityError("group_name_taken")
+    group = create_group(workshop, name)
+    refresh_workshop(workshop)
+    db.session.commit()
+    return group
+
+
+def delete_group(workshop: Workshop, group_id: int) -> None:
+    group = db.session.get(StudyGroup, group_id)
+    if group is None or group.workshop_id != workshop.id:
+        raise CommunityError("no_such_group")
+    db.session.execute(update(WorkshopMembership).where(WorkshopMembership.group_id == group.id).values(group_id=None))
+    db.session.delete(group)
+    refresh_workshop(workshop)
+    db.session.commit()
+
+
+def arrange_groups(workshop: Workshop, placement: dict[int, int | None], leaders: dict[int, int | None]) -> None:
+    """Put members into groups ({user_id: group_id|None}) and name leaders ({group_id: user_id|None}).
+
+    Everything is checked before anything changes: a bad id refuses the whole request.
+    """
+    group_ids = {g.id for g in groups_of(workshop)}
+    memberships = {
+        m.user_id: m
+        for m in db.session.scalars(select(WorkshopMembership).where(WorkshopMembership.workshop_id == workshop.id))
+    }
+    for uid, gid in placement.items():
+        if uid not in memberships or (gid is not None and gid not in group_ids):
+            raise CommunityError("bad_placement")
+    final = {uid: m.group_id for uid, m in memberships.items()} | placement
+    for gid, uid in leaders.items():
+        if gid not in group_ids or (uid is not None and final.get(uid) != gid):
+            raise CommunityError("leader_not_in_group")
+    for uid, gid in placement.items():
+        memberships[uid].group_id = gid
+    for group in groups_of(workshop):
+        if group.id in leaders:
+            group.leader_id = leaders[group.id]
+        elif group.leader_id is not None and final.get(group.leader_id) != group.id:
+            group.leader_id = None  # the leader moved out of the group
+    refresh_workshop(workshop)
+    db.session.commit()
+    access.services.forget()
+
+
+def new_workshop(region: Region, name: str, kind: str, subject, stage, host_login: str, description="") -> Workshop:
+    """A region admin opens a workshop and names its host (by username or phone)."""
+    from lms.core.text import normalize
+
+    name = normalize(name)[:100]
+    if not name:
+        raise CommunityError("workshop_name_required")
+    host = find_login(host_login)
+    if host is None:
+        raise CommunityError("host_unknown")
+    ws = create_workshop(name, region, kind=kind, subject=subject or None, stage=stage or None,
+                         description=normalize(description)[:2000])  # fmt: skip
+    db.session.flush()
+    access.services.assign(host, "host", ws.context)
+    for r in ancestors(region):
+        r.workshop_count = (r.workshop_count or 0) + 1
+    db.session.commit()
+    return ws
+
+
+def find_login(identifier: str) -> User | None:
+    from lms.accounts.services import find_by_login
+
+    return find_by_login(identifier)
 
 
 # --- API: overviews of a community and of the signed-in user ----------------------------------

@@ -79,3 +79,98 @@ def workshop(workshop_id):
         announcements=services.announcements_at(ws),
         **_members(ws),
     )
+
+
+# --- management -------------------------------------------------------------------------------
+
+from flask import abort, flash  # noqa: E402
+from flask_babel import gettext as _  # noqa: E402
+
+from lms.communities.forms import AddMembersForm, GroupForm, WorkshopForm  # noqa: E402
+
+MANAGE_ERRORS = {
+    "group_name_required": lambda: _("Please name the group."),
+    "group_name_taken": lambda: _("A group with this name already exists."),
+    "no_such_group": lambda: _("That group does not exist."),
+    "not_member": lambda: _("That person is not a member."),
+    "bad_placement": lambda: _("Some members or groups were not found; nothing was changed."),
+    "leader_not_in_group": lambda: _("A group leader must be a member of that group; nothing was changed."),
+    "workshop_name_required": lambda: _("Please name the workshop."),
+    "host_unknown": lambda: _("No account has that username or phone number."),
+}
+
+
+def _manage_error(exc) -> str:
+    return MANAGE_ERRORS.get(str(exc), lambda: str(exc))()
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/workshops/<int:workshop_id>/manage", methods=["GET", "POST"])
+@login_required
+def manage_workshop(workshop_id):
+    ws = services.get_or_404(Workshop, workshop_id)
+    access.require(current_user, "workshop.manage", ws)
+    add_form, group_form = AddMembersForm(prefix="add"), GroupForm(prefix="group")
+    action = request.form.get("action")
+    try:
+        if action == "add" and add_form.validate_on_submit():
+            users, unknown = services.resolve_logins(add_form.logins.data)
+            added, refused = services.add_members(ws, users)
+            flash(_("%(n)s members added.", n=len(added)), "success")
+            if unknown:
+                flash(_("Not found: %(list)s", list="、".join(unknown[:20])), "warning")
+            if refused:
+                flash(_("Not in this workshop's region, not added: %(list)s", list="、".join(u.name for u in refused[:20])),
+                      "warning")  # fmt: skip
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+        if action == "group" and group_form.validate_on_submit():
+            services.add_group(ws, group_form.name.data)
+            flash(_("Group created."), "success")
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+        if action == "delete_group":
+            services.delete_group(ws, _int_or_none(request.form.get("group_id")))
+            flash(_("Group deleted; its members are now ungrouped."), "info")
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+        if action == "remove":
+            services.remove_member(ws, _int_or_none(request.form.get("user_id")))
+            flash(_("Member removed."), "info")
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+        if action == "arrange":
+            placement = {
+                _int_or_none(k[6:]): _int_or_none(v) for k, v in request.form.items() if k.startswith("group_")
+            }
+            leaders = {_int_or_none(k[7:]): _int_or_none(v) for k, v in request.form.items() if k.startswith("leader_")}
+            services.arrange_groups(ws, placement, leaders)
+            flash(_("Groups saved."), "success")
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+    except services.CommunityError as exc:
+        flash(_manage_error(exc), "danger")
+    members = services.member_page(ws, page=page_arg(request), per_page=200)
+    groups = services.groups_of(ws)
+    return render_template("communities/workshop_manage.html", workshop=ws, members=members, groups=groups,
+                           add_form=add_form, group_form=group_form, trail=services.ancestors(ws.region))  # fmt: skip
+
+
+@bp.route("/regions/<int:region_id>/workshops/new", methods=["GET", "POST"])
+@login_required
+def new_workshop(region_id):
+    region = services.get_or_404(Region, region_id)
+    access.require(current_user, "workshop.create", region)
+    form = WorkshopForm()
+    if form.validate_on_submit():
+        try:
+            ws = services.new_workshop(region, form.name.data, form.kind.data, form.subject.data, form.stage.data,
+                                       form.host.data, form.description.data)  # fmt: skip
+        except services.CommunityError as exc:
+            field = form.host if str(exc) == "host_unknown" else form.name
+            field.errors = [*field.errors, _manage_error(exc)]
+        else:
+            flash(_("Workshop created."), "success")
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+    return render_template("communities/workshop_new.html", form=form, region=region, trail=services.ancestors(region))
