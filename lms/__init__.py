@@ -93,8 +93,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from lms.accounts.roster_views import bp as roster_bp
-    from lms.activities.views import bp as activities_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.activities.views import bp as activities_bp
     from lms.api import bp as api_bp
     from lms.communities.views import bp as communities_bp
 

@@ -56,7 +56,11 @@ class Config:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         cfg["SQLALCHEMY_DATABASE_URI"] = url
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True} if not url.startswith("sqlite") else {}
+        # hide_parameters: database errors must never carry ID-card numbers into logs or tracebacks.
+        engine = {"hide_parameters": True}
+        if not url.startswith("sqlite"):
+            engine["pool_pre_ping"] = True
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
         cfg["RATELIMIT_HEADERS_ENABLED"] = True
         cfg["LANGUAGES"] = [x.strip() for x in str(cfg["LANGUAGES"]).split(",") if x.strip()]

@@ -5,7 +5,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import ApiToken, User
@@ -48,7 +48,9 @@ def find_by_login(identifier: str) -> User | None:
     identifier = (identifier or "").strip()
     if not identifier:
         return None
-    return db.session.scalar(select(User).where(or_(User.username == identifier, User.phone == identifier)))
+    # A username wins over another account's phone number that happens to be spelled the same.
+    user = db.session.scalar(select(User).where(User.username == identifier))
+    return user or db.session.scalar(select(User).where(User.phone == identifier))
 
 
 def authenticate(identifier: str, password: str) -> User | None:

@@ -135,3 +135,20 @@ def set_language(code):
     if current_user.is_authenticated:
         services.set_locale(current_user, code)
     return redirect(_safe_next(request.form.get("next")))
+
+
+# Pages that stay open while a one-time password must still be replaced.
+_PASSWORD_EXEMPT = {"accounts.password", "accounts.logout", "accounts.set_language", "static", "healthz"}
+
+
+@bp.before_app_request
+def _require_own_password():
+    """A one-time password (roster import, admin reset) opens only the change-password page."""
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in _PASSWORD_EXEMPT
+        and not request.path.startswith("/api/")
+    ):
+        flash(_("Please choose your own password now."), "warning")
+        return redirect(url_for("accounts.password"))

@@ -126,8 +126,8 @@ def manage_workshop(workshop_id):
             if unknown:
                 flash(_("Not found: %(list)s", list="、".join(unknown[:20])), "warning")
             if refused:
-                flash(_("Not in this workshop's region, not added: %(list)s", list="、".join(u.name for u in refused[:20])),
-                      "warning")  # fmt: skip
+                names = "、".join(u.name for u in refused[:20])
+                flash(_("Not in this workshop's region, not added: %(list)s", list=names), "warning")
             return redirect(url_for(".manage_workshop", workshop_id=ws.id))
         if action == "group" and group_form.validate_on_submit():
             services.add_group(ws, group_form.name.data)
