@@ -128,3 +128,43 @@ def test_personal_space_lists_only_own_communities(shared_world, clients):
                 assert expected(role, "community.view", obj), f"{role}'s space links {obj}"
         for href in hrefs:
             assert client.get(href).status_code == 200, (role, href)
+
+
+# Pages behind a capability other than community.view: 404 where the user cannot even see the
+# community, 403 where they see it but lack the capability, the page where they hold it.
+_SCHOOLS, _REGIONS, _WORKSHOPS = (
+    ("school_a", "school_b"),
+    ("county_a", "county_b", "city", "province"),
+    ("workshop_a", "workshop_b"),
+)
+GATED = [
+    ("/schools/{}/roster/import", "roster.import", _SCHOOLS),
+    ("/regions/{}/roster/import", "roster.import", _REGIONS),
+    ("/schools/{}/roster.xlsx", "roster.export", _SCHOOLS),
+    ("/regions/{}/roster.xlsx", "roster.export", _REGIONS),
+    ("/workshops/{}/manage", "workshop.manage", _WORKSHOPS),
+    ("/regions/{}/workshops/new", "workshop.create", _REGIONS),
+    ("/schools/{}/announcements/new", "announcement.post", _SCHOOLS),
+    ("/regions/{}/announcements/new", "announcement.post", _REGIONS),
+    ("/workshops/{}/announcements/new", "announcement.post", _WORKSHOPS),
+]
+
+
+@pytest.mark.parametrize(("url", "capability", "objects"), GATED, ids=[g[0] for g in GATED])
+@pytest.mark.parametrize("role", ROLES)
+def test_gated_page(shared_world, clients, role, url, capability, objects):
+    wrong = []
+    for obj in objects:
+        target = getattr(shared_world, obj)
+        if expected(role, capability, obj):
+            want = 200
+        elif expected(role, "community.view", obj):
+            want = 403
+        else:
+            want = 404
+        resp = clients[role].get(url.format(target.id))
+        if resp.status_code != want:
+            wrong.append((obj, want, resp.status_code))
+        elif want == 404:
+            assert target.name not in parse(resp.get_data(as_text=True)).text, (role, url, obj)
+    assert wrong == [], f"{role} {capability}: (object, expected, got)"
