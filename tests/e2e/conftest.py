@@ -54,12 +54,14 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(app):
     """The session app on 127.0.0.1:<free port>, with CSRF protection on so the real forms are exercised.
 
-    The same app object (not a second create_app) keeps one database and one set of bound extensions;
-    Flask-WTF reads WTF_CSRF_ENABLED per request, so switching it on here and back at the end is enough.
+    The same app object (not a second create_app) keeps one database and one set of bound extensions
+    (a second create_app would rebind the shared Socket.IO server and rate-limit storage). Flask-WTF
+    reads WTF_CSRF_ENABLED per request, so switching it on here and back at the end is enough; module
+    scope gives the setting back before the rest of the suite runs.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     csrf_before = app.config["WTF_CSRF_ENABLED"]
@@ -75,7 +77,7 @@ def live_server(app):
         app.config["WTF_CSRF_ENABLED"] = csrf_before
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
