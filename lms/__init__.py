@@ -30,6 +30,7 @@ def create_app(config: dict | type | None = None) -> Flask:
     app.config.update(Config.load(app.instance_path, overrides))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    _trust_proxies(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -37,6 +38,15 @@ def create_app(config: dict | type | None = None) -> Flask:
 
     load_plugins(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT reverse proxies, take the client address and scheme from X-Forwarded-*."""
+    n = app.config.get("PROXY_COUNT", 0)
+    if n:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
 
 def _select_locale():

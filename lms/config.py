@@ -38,6 +38,9 @@ class Config:
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
     COMPRESS_MIN_SIZE = 500
+    # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
+    # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.
+    PROXY_COUNT = 0
 
     @classmethod
     def load(cls, instance_path: str, overrides: dict | None = None) -> dict:

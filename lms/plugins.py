@@ -27,7 +27,8 @@ class PluginAPI:
         from lms.access.roles import CAPABILITIES, ROLE_CAPABILITIES
 
         CAPABILITIES[capability] = label
-        for role in roles:
+        # The site admin holds every capability, including those plugins add later.
+        for role in {*roles, "site_admin"}:
             ROLE_CAPABILITIES[role].add(capability)
 
 
