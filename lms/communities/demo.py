@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from werkzeug.security import generate_password_hash
 
 from lms.access.models import Context, RoleAssignment
@@ -596,6 +596,10 @@ def build(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, password: str = 
     result.announcements = len(notices)
 
     services.refresh_counters()
+    db.session.commit()
+    # Fresh planner statistics: right after a bulk load PostgreSQL guesses a handful of rows per table
+    # and picks nested loops over the whole province for a county's member list.
+    db.session.execute(text("ANALYZE"))
     db.session.commit()
 
     # The known logins and where they belong.
