@@ -177,6 +177,11 @@ def set_group_leader(group: StudyGroup, user: User | None) -> None:
     group.leader = user
 
 
+def _active_ids():
+    """Counters count what the member lists show: active accounts only."""
+    return select(User.id).where(User.active.is_(True))
+
+
 def refresh_counters() -> None:
     """Recompute the maintained counters with a handful of grouped UPDATEs.
 
@@ -186,13 +191,15 @@ def refresh_counters() -> None:
     s = db.session
     s.execute(
         update(School).values(
-            teacher_count=select(func.count(User.id)).where(User.school_id == School.id).scalar_subquery()
+            teacher_count=select(func.count(User.id))
+            .where(User.school_id == School.id, User.active.is_(True))
+            .scalar_subquery()
         )
     )
     s.execute(
         update(Workshop).values(
             member_count=select(func.count(WorkshopMembership.id))
-            .where(WorkshopMembership.workshop_id == Workshop.id)
+            .where(WorkshopMembership.workshop_id == Workshop.id, WorkshopMembership.user_id.in_(_active_ids()))
             .scalar_subquery(),
             group_count=select(func.count(StudyGroup.id))
             .where(StudyGroup.workshop_id == Workshop.id)
@@ -202,7 +209,7 @@ def refresh_counters() -> None:
     s.execute(
         update(StudyGroup).values(
             member_count=select(func.count(WorkshopMembership.id))
-            .where(WorkshopMembership.group_id == StudyGroup.id)
+            .where(WorkshopMembership.group_id == StudyGroup.id, WorkshopMembership.user_id.in_(_active_ids()))
             .scalar_subquery()
         )
     )
@@ -280,8 +287,9 @@ def member_page(community, q: str = "", page: int = 1, per_page: int = 20, subje
     else:
         raise TypeError(community)
     if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(User.name.like(like), User.username.like(like)))
+        # Case-insensitive on every backend; % and _ typed by the user are literal characters.
+        q = q.strip()
+        stmt = stmt.where(or_(User.name.icontains(q, autoescape=True), User.username.icontains(q, autoescape=True)))
         total = None
     if subject:
         stmt = stmt.where(User.subject == subject)
@@ -457,12 +465,18 @@ def refresh_workshop(workshop: Workshop) -> None:
     """Recount one workshop's maintained counters after a membership or group change."""
     db.session.flush()
     workshop.member_count = db.session.scalar(
-        select(func.count(WorkshopMembership.id)).where(WorkshopMembership.workshop_id == workshop.id)
+        select(func.count(WorkshopMembership.id)).where(
+            WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.user_id.in_(_active_ids())
+        )
     )
     counts = dict(
         db.session.execute(
             select(WorkshopMembership.group_id, func.count(WorkshopMembership.id))
-            .where(WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.group_id.is_not(None))
+            .where(
+                WorkshopMembership.workshop_id == workshop.id,
+                WorkshopMembership.group_id.is_not(None),
+                WorkshopMembership.user_id.in_(_active_ids()),
+            )
             .group_by(WorkshopMembership.group_id)
         ).all()
     )
@@ -620,9 +634,16 @@ def find_login(identifier: str) -> User | None:
 
 def visible_to(user, items: list, capability: str = "community.view") -> list:
     """The communities of `items` (regions, schools, workshops) the user may see; lists never leak."""
-    ctx_ids = {o.context_id for o in items}
+    return visible_parts(user, {"items": items}, capability)["items"]
+
+
+def visible_parts(user, parts: dict[str, list], capability: str = "community.view") -> dict[str, list]:
+    """visible_to() for several lists at once, with one query for all their contexts."""
+    ctx_ids = {o.context_id for items in parts.values() for o in items}
     contexts = {c.id: c for c in db.session.scalars(select(Context).where(Context.id.in_(ctx_ids)))} if ctx_ids else {}
-    return [o for o in items if access.can(user, capability, contexts[o.context_id])]
+    return {
+        key: [o for o in items if access.can(user, capability, contexts[o.context_id])] for key, items in parts.items()
+    }
 
 
 def top_regions(user) -> list[Region]:
@@ -642,7 +663,7 @@ def region_overview(region: Region, user) -> dict:
     return {
         "trail": ancestors(region),
         "admins": admins_of(region),
-        **{key: visible_to(user, items) for key, items in parts.items()},
+        **visible_parts(user, parts),
     }
 
 

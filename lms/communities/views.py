@@ -40,10 +40,8 @@ def region(region_id):
     return render_template(
         "communities/region.html",
         region=region,
-        trail=services.ancestors(region),
-        admins=services.admins_of(region),
         announcements=services.announcements_at(region),
-        **services.region_children(region, current_user),
+        **services.region_overview(region, current_user),  # lists only what the viewer may open
         **_members(region),
     )
 
@@ -56,10 +54,8 @@ def school(school_id):
     return render_template(
         "communities/school.html",
         school=school,
-        trail=services.ancestors(school.county),
-        admins=services.admins_of(school),
         announcements=services.announcements_at(school),
-        workshops=services.school_workshops(school),
+        **services.school_overview(school, current_user),
         **_members(school),
     )
 
@@ -69,14 +65,13 @@ def school(school_id):
 def workshop(workshop_id):
     ws = services.get_or_404(Workshop, workshop_id)
     access.require(current_user, "community.view", ws)
+    overview = services.workshop_overview(ws)
     return render_template(
         "communities/workshop.html",
         workshop=ws,
-        trail=services.ancestors(ws.region),
-        admins=services.admins_of(ws),
-        groups=(groups := services.groups_of(ws)),
-        group_names={g.id: g.name for g in groups},
+        group_names={g.id: g.name for g in overview["groups"]},
         announcements=services.announcements_at(ws),
+        **overview,
         **_members(ws),
     )
 

@@ -32,16 +32,26 @@ def test_groups_and_leaders(world, login_as, db):
     g2 = db.session.scalar(select(StudyGroup).where(StudyGroup.name == "第二组"))
     member, leader = world["member"], world["leader"]
     # Move the member to group 2 and make them its leader in one go.
-    r = host.post(f"/workshops/{ws.id}/manage", data={"action": "arrange", f"group_{member.id}": g2.id,
-                                                       f"group_{leader.id}": world.group_a.id, f"leader_{g2.id}": member.id})  # fmt: skip
+    r = host.post(
+        f"/workshops/{ws.id}/manage",
+        data={
+            "action": "arrange",
+            f"group_{member.id}": g2.id,
+            f"group_{leader.id}": world.group_a.id,
+            f"leader_{g2.id}": member.id,
+        },
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert _members(db, ws)[member.id] == g2.id
     assert db.session.get(StudyGroup, g2.id).leader_id == member.id
     assert db.session.get(StudyGroup, g2.id).member_count == 1
     # A leader who is not in the group is refused and nothing changes.
-    r = host.post(f"/workshops/{ws.id}/manage", data={"action": "arrange", f"group_{member.id}": "",
-                                                       f"leader_{g2.id}": leader.id}, follow_redirects=True)  # fmt: skip
+    r = host.post(
+        f"/workshops/{ws.id}/manage",
+        data={"action": "arrange", f"group_{member.id}": "", f"leader_{g2.id}": leader.id},
+        follow_redirects=True,
+    )
     assert "nothing was changed" in r.get_data(as_text=True) or "未作任何修改" in r.get_data(as_text=True)
     db.session.expire_all()
     assert _members(db, ws)[member.id] == g2.id
@@ -61,8 +71,16 @@ def test_remove_member_clears_leadership(world, login_as, db):
 
 def test_only_the_host_or_admins_above_manage(world, login_as):
     ws = world.workshop_a
-    for role, code in [("member", 403), ("leader", 403), ("teacher", 404), ("host_b", 404), ("county_admin_b", 404),
-                       ("host", 200), ("county_admin", 200), ("site_admin", 200)]:  # fmt: skip
+    for role, code in [
+        ("member", 403),
+        ("leader", 403),
+        ("teacher", 404),
+        ("host_b", 404),
+        ("county_admin_b", 404),
+        ("host", 200),
+        ("county_admin", 200),
+        ("site_admin", 200),
+    ]:
         assert login_as(world[role]).get(f"/workshops/{ws.id}/manage").status_code == code, role
 
 
@@ -70,8 +88,10 @@ def test_county_admin_creates_workshop_with_host(world, login_as, db):
     host = make_user("new_host", "新坊主", world.school_a)
     db.session.commit()
     client = login_as(world["county_admin"])
-    r = client.post(f"/regions/{world.county_a.id}/workshops/new",
-                    data={"name": "东湖英语工作坊", "kind": "class", "subject": "english", "stage": "primary", "host": "new_host"})  # fmt: skip
+    r = client.post(
+        f"/regions/{world.county_a.id}/workshops/new",
+        data={"name": "东湖英语工作坊", "kind": "class", "subject": "english", "stage": "primary", "host": "new_host"},
+    )
     assert r.status_code == 302
     ws = db.session.scalar(select(Workshop).where(Workshop.name == "东湖英语工作坊"))
     assert login_as(host).get(f"/workshops/{ws.id}/manage").status_code == 200
