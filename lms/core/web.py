@@ -18,6 +18,11 @@ def wants_json() -> bool:
 
 
 def init_web(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        """Liveness probe for load balancers, and the benchmark's baseline: no database, no session."""
+        return jsonify(status="ok")
+
     @app.after_request
     def _headers(resp):
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
