@@ -8,7 +8,8 @@ each endpoint with --connections concurrent keep-alive connections for --duratio
 when installed (apt-get install wrk) or a Python thread-per-connection load generator otherwise.
 
 Prints requests/s and p50/p95/p99 latency per endpoint, each page's throughput as a share of the
-bare /healthz JSON endpoint, and the compressed bytes of a first view of /me with its CSS and JS.
+bare /healthz JSON endpoint, the 1-minute load average before each run (anything else running on
+the machine shows there), and the compressed bytes of a first view of /me with its CSS and JS.
 Only loopback traffic; every run is bounded by --duration.
 """
 
@@ -351,12 +352,14 @@ def main() -> None:
         for key, label, paths, jar in endpoints:
             check_pages(port, paths, jar)
             runner(port, paths, jar, argparse.Namespace(**{**vars(args), "duration": 2}))  # warm-up
-            results[key] = (label, runner(port, paths, jar, args))
+            load = os.getloadavg()[0]  # other work on the machine skews the figures: shown per row
+            results[key] = (label, runner(port, paths, jar, args) | {"load": load})
         base = results["healthz"][1]["rps"]
-        print(f"\n{'endpoint':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}")
+        print(f"\n{'endpoint':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}"
+              f" {'load':>5}")  # fmt: skip
         for _key, (label, r) in results.items():
             print(f"{label:<48} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['p99']:>8.1f} "
-                  f"{r['rps'] / base:>8.1%} {r['errors']:>7}")  # fmt: skip
+                  f"{r['rps'] / base:>8.1%} {r['errors']:>7} {r['load']:>5.1f}")  # fmt: skip
 
         rows = first_view_size(port, cookies[0])
         print("\nfirst view of /me (Accept-Encoding: gzip, br):")

@@ -163,3 +163,11 @@ def test_pages_for_the_people_who_use_them(pages, login_as):
         (teacher, f"/regions/{pages.province.id}"),
     ):
         assert statements_for(client, url) <= MAX_STATEMENTS, url
+
+
+def test_healthz_is_bare(client):
+    """The benchmark's baseline: JSON, no session cookie, not a single SQL statement."""
+    with counting() as statements:
+        resp = client.get("/healthz")
+    assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
+    assert statements == [] and "Set-Cookie" not in resp.headers
