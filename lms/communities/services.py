@@ -637,8 +637,16 @@ def visible_to(user, items: list, capability: str = "community.view") -> list:
     return visible_parts(user, {"items": items}, capability)["items"]
 
 
+def _unproxied(user):
+    """current_user without its LocalProxy: can() per listed item otherwise pays the proxy lookup
+    (Flask-Login's user loader check) each time, ~60 µs, 3 ms on a county page of 33 schools."""
+    get = getattr(user, "_get_current_object", None)
+    return get() if get is not None else user
+
+
 def visible_parts(user, parts: dict[str, list], capability: str = "community.view") -> dict[str, list]:
     """visible_to() for several lists at once, with one query for all their contexts."""
+    user = _unproxied(user)
     ctx_ids = {o.context_id for items in parts.values() for o in items}
     contexts = {c.id: c for c in db.session.scalars(select(Context).where(Context.id.in_(ctx_ids)))} if ctx_ids else {}
     return {
