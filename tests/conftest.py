@@ -15,9 +15,8 @@ from lms.config import TestConfig
 from lms.extensions import db as _db
 from lms.extensions import limiter
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.exists():
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The shared test data sits beside the checkout (../shared); LMS_SHARED_DIR points elsewhere.
+SHARED = Path(os.environ.get("LMS_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 
 
 def test_config(tmp: Path) -> dict:
