@@ -49,16 +49,28 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
 
+_LOCALES: dict = {}
+
+
+def _locale(code: str):
+    # A parsed Locale, not the code: Flask-Babel would otherwise re-parse it on every request,
+    # and Babel's parser scans the locale-data directory each time.
+    if code not in _LOCALES:
+        from babel import Locale
+
+        _LOCALES[code] = Locale.parse(code)
+    return _LOCALES[code]
+
+
 def _select_locale():
     langs = g.get("_langs") or []
     chosen = session.get("locale")
-    if chosen in langs:
-        return chosen
-    from flask_login import current_user
+    if chosen not in langs:
+        from flask_login import current_user
 
-    if getattr(current_user, "is_authenticated", False) and current_user.locale in langs:
-        return current_user.locale
-    return g.get("_default_locale")
+        user_locale = current_user.locale if getattr(current_user, "is_authenticated", False) else None
+        chosen = user_locale if user_locale in langs else g.get("_default_locale")
+    return _locale(chosen) if chosen else None
 
 
 def _init_extensions(app: Flask) -> None:

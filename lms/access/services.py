@@ -1,9 +1,10 @@
 """Who may do what where. The one place permission decisions are made (DESIGN.md "Permissions")."""
 
 from dataclasses import dataclass
+from functools import cache
 
 from flask import abort, g, has_request_context
-from sqlalchemy import false, or_, select
+from sqlalchemy import Integer, String, bindparam, false, literal, null, or_, select, type_coerce, union_all
 
 from lms.access.models import Context, RoleAssignment
 from lms.access.roles import ROLE_CAPABILITIES, ROLE_CONTEXTS, UPWARD
@@ -57,6 +58,41 @@ def context_of(obj) -> Context | None:
     raise TypeError(f"no access context for {obj!r}")
 
 
+@cache
+def _grants_stmt():
+    """One prebuilt statement for every page's first question: explicit roles, school, workshops.
+
+    Built once with a bound user id: building and cache-keying three selects per request cost more
+    than running them.
+    """
+    from lms.accounts.models import User
+    from lms.communities.models import School, StudyGroup, Workshop, WorkshopMembership
+
+    uid = bindparam("uid")
+    no_leader = type_coerce(null(), Integer)
+    explicit = (
+        select(RoleAssignment.role, Context.path, Context.id, no_leader)
+        .join(Context, RoleAssignment.context_id == Context.id)
+        .where(RoleAssignment.user_id == uid)
+    )
+    school = (
+        select(literal("teacher", String), Context.path, Context.id, no_leader)
+        .select_from(User)
+        .join(School, User.school_id == School.id)
+        .join(Context, School.context_id == Context.id)
+        .where(User.id == uid)
+    )
+    workshops = (
+        select(literal("member", String), Context.path, Context.id, StudyGroup.leader_id)
+        .select_from(WorkshopMembership)
+        .join(Workshop, WorkshopMembership.workshop_id == Workshop.id)
+        .join(Context, Workshop.context_id == Context.id)
+        .outerjoin(StudyGroup, WorkshopMembership.group_id == StudyGroup.id)
+        .where(WorkshopMembership.user_id == uid)
+    )
+    return union_all(explicit, school, workshops)
+
+
 def grants(user) -> list[Grant]:
     """Every (role, context) the user holds, explicit and implied; cached for the request."""
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
@@ -65,33 +101,10 @@ def grants(user) -> list[Grant]:
     cache = g.setdefault("_grants", {}) if has_request_context() else {}
     if user.id in cache:
         return cache[user.id]
-    from lms.accounts.models import User
-    from lms.communities.models import School, StudyGroup, Workshop, WorkshopMembership
-
-    rows = db.session.execute(
-        select(RoleAssignment.role, Context.path, Context.id)
-        .join(Context, RoleAssignment.context_id == Context.id)
-        .where(RoleAssignment.user_id == user.id)
-    ).all()
-    result = [Grant(r, p, c) for r, p, c in rows]
-    school = db.session.execute(
-        select(Context.path, Context.id)
-        .join(School, School.context_id == Context.id)
-        .join(User)
-        .where(User.id == user.id)
-    ).first()
-    if school:
-        result.append(Grant("teacher", school[0], school[1]))
-    for path, cid, leader_id in db.session.execute(
-        select(Context.path, Context.id, StudyGroup.leader_id)
-        .select_from(WorkshopMembership)
-        .join(Workshop, WorkshopMembership.workshop_id == Workshop.id)
-        .join(Context, Workshop.context_id == Context.id)
-        .outerjoin(StudyGroup, WorkshopMembership.group_id == StudyGroup.id)
-        .where(WorkshopMembership.user_id == user.id)
-    ):
-        result.append(Grant("member", path, cid))
-        if leader_id == user.id:
+    result = []
+    for role, path, cid, leader_id in db.session.execute(_grants_stmt(), {"uid": user.id}):
+        result.append(Grant(role, path, cid))
+        if role == "member" and leader_id == user.id:
             result.append(Grant("group_leader", path, cid))
     cache[user.id] = result
     return result
