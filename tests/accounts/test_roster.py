@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from lms.accounts import excel, roster
@@ -16,6 +16,7 @@ from lms.core.idcard import check_digit
 from lms.core.uploads import XLSX_MIME
 from lms.signals import roster_imported
 from tests.factories import id_number, make_user
+from tests.sql_counting import counting
 
 COLUMNS = list(roster.COLUMNS)
 
@@ -531,14 +532,8 @@ def test_template_round_trip_is_importable(world, login_as, db):
 
 
 def test_import_uses_a_fixed_number_of_queries(world, login_as, db):
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
     client = login_as(world["county_admin"])
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counting() as statements:
         resp = post(client, region_url(world.county_a), xlsx([person(i) for i in range(1, 201)]))
         assert resp.status_code == 200
         first = len(statements)
@@ -546,8 +541,6 @@ def test_import_uses_a_fixed_number_of_queries(world, login_as, db):
         rows = [person(i, name=f"改{i}") for i in range(1, 201)]
         resp = post(client, region_url(world.county_a), xlsx(rows))
         assert resp.status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert first < 40, first
     # Updates go out as executemany batches; selects do not grow with the rows.
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]

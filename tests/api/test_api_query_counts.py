@@ -1,28 +1,11 @@
 """API answers run a fixed number of SQL statements, however many rows they carry (no N+1)."""
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from lms.access.services import assign
 from lms.communities import services as community
 from lms.extensions import db as _db
 from tests.api.helpers import API
 from tests.factories import id_number, make_user
-
-
-@contextmanager
-def counting():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", before)
+from tests.sql_counting import counting
 
 
 def _statements(client, url) -> int:

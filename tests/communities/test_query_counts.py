@@ -1,10 +1,9 @@
 """Community pages run a fixed number of SQL statements, however many rows they show (no N+1)."""
 
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from lms.access.services import assign
 from lms.accounts.models import User
@@ -12,23 +11,10 @@ from lms.communities import services
 from lms.communities.models import Region, School, Workshop
 from lms.extensions import db as _db
 from tests.factories import make_user
+from tests.sql_counting import counting
 
 # A page showing more rows must not cost more statements; this bound catches a page that grows a lot.
 MAX_STATEMENTS = 16
-
-
-@contextmanager
-def counting():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", before)
 
 
 def statements_for(client, url: str) -> int:
