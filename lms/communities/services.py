@@ -1,6 +1,5 @@
 """The community tree: regions, schools, workshops, groups and membership, and the pages' data."""
 
-from collections.abc import Iterable
 from functools import cache
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -335,17 +334,6 @@ def admins_of(community) -> dict[str, list[User]]:
     return result
 
 
-def workshops_of(user: User) -> list[Workshop]:
-    return list(
-        db.session.scalars(
-            select(Workshop)
-            .join(WorkshopMembership, WorkshopMembership.workshop_id == Workshop.id)
-            .where(WorkshopMembership.user_id == user.id)
-            .order_by(Workshop.id)
-        )
-    ) + hosted_workshops(user)
-
-
 def hosted_workshops(user: User) -> list[Workshop]:
     from lms.access.models import RoleAssignment
 
@@ -357,26 +345,6 @@ def hosted_workshops(user: User) -> list[Workshop]:
             .order_by(Workshop.id)
         )
     )
-
-
-def managed_contexts(user: User) -> list[tuple[str, object]]:
-    """Regions and schools where the user holds an admin role, for the personal space's shortcuts."""
-    from lms.access.models import RoleAssignment
-
-    out: list[tuple[str, object]] = []
-    rows = db.session.execute(
-        select(RoleAssignment.role, RoleAssignment.context_id).where(RoleAssignment.user_id == user.id)
-    ).all()
-    ctx_ids = {cid for _, cid in rows}
-    if not ctx_ids:
-        return out
-    regions = {r.context_id: r for r in db.session.scalars(select(Region).where(Region.context_id.in_(ctx_ids)))}
-    schools = {s.context_id: s for s in db.session.scalars(select(School).where(School.context_id.in_(ctx_ids)))}
-    for role, cid in rows:
-        obj = regions.get(cid) or schools.get(cid)
-        if obj is not None:
-            out.append((role, obj))
-    return out
 
 
 # Roles implied by membership rows (access.services.grants), as opposed to explicit role assignments.
@@ -403,11 +371,6 @@ def get_or_404(model, ident: int):
     if obj is None:
         abort(404)
     return obj
-
-
-def bulk_members(workshop: Workshop, users: Iterable[User]) -> None:
-    for u in users:
-        add_member(workshop, u)
 
 
 def school_workshops(school: School) -> list[Workshop]:
