@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from flask import abort, g, has_request_context
-from sqlalchemy import Integer, String, bindparam, false, literal, null, or_, select, type_coerce, union_all
+from sqlalchemy import Integer, String, bindparam, cast, false, literal, null, or_, select, union_all
 
 from lms.access.models import Context, RoleAssignment
 from lms.access.roles import ROLE_CAPABILITIES, ROLE_CONTEXTS, UPWARD
@@ -69,7 +69,7 @@ def _grants_stmt():
     from lms.communities.models import School, StudyGroup, Workshop, WorkshopMembership
 
     uid = bindparam("uid")
-    no_leader = type_coerce(null(), Integer)
+    no_leader = cast(null(), Integer)  # typed NULL: PostgreSQL will not UNION an untyped one with an integer
     explicit = (
         select(RoleAssignment.role, Context.path, Context.id, no_leader)
         .join(Context, RoleAssignment.context_id == Context.id)
