@@ -113,17 +113,52 @@ def _init_extensions(app: Flask) -> None:
     init_web(app)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from lms.accounts.roster_views import bp as roster_bp
-    from lms.accounts.views import bp as accounts_bp
-    from lms.activities.views import bp as activities_bp
-    from lms.api import bp as api_bp
-    from lms.communities.views import bp as communities_bp
+# Domain packages, in the order their blueprints register. Each may have `views.py` with `bp`
+# (HTML pages), `api.py` (routes on the shared /api/v1 blueprint), `models.py`, and an
+# `init_app(app)` in its package for what it hooks up at start (page panels, signal listeners,
+# Socket.IO namespaces). A domain that does not exist yet is simply skipped.
+DOMAINS = (
+    "accounts",
+    "communities",
+    "activities",
+    "notifications",
+    "media",
+    "courses",
+    "homework",
+    "live",
+    "resources",
+    "search",
+    "assessment",
+    "credits",
+    "stats",
+    "projects",
+)
 
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(communities_bp)
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    from lms.accounts.roster_views import bp as roster_bp
+    from lms.api import bp as api_bp
+
+    for name in DOMAINS:
+        if _has(f"lms.{name}.views"):
+            app.register_blueprint(importlib.import_module(f"lms.{name}.views").bp)
+        if _has(f"lms.{name}.api"):
+            importlib.import_module(f"lms.{name}.api")
+        package = importlib.import_module(f"lms.{name}") if _has(f"lms.{name}") else None
+        if package is not None and hasattr(package, "init_app"):
+            package.init_app(app)
     app.register_blueprint(roster_bp)
-    app.register_blueprint(activities_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
@@ -135,10 +170,13 @@ def _register_cli(app: Flask) -> None:
 
 def _models():
     """Import every model module so metadata (and Alembic autogenerate) sees all tables."""
+    import importlib
+
     import lms.access.models  # noqa: F401
-    import lms.accounts.models  # noqa: F401
-    import lms.activities.models  # noqa: F401
-    import lms.communities.models  # noqa: F401
+
+    for name in DOMAINS:
+        if _has(f"lms.{name}.models"):
+            importlib.import_module(f"lms.{name}.models")
 
 
 _models()

@@ -22,6 +22,10 @@ class Config:
     DATABASE_URL = ""  # empty: SQLite file in the instance folder
     REDIS_URL = ""  # empty: in-process rate limiting; set for several processes
     MEDIA_ROOT = str(BASE_DIR / "media")
+    # Cap for ordinary uploads (attachments, resources); video has its own cap in lms.media.
+    UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+    # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.
+    MEDIA_ACCEL_REDIRECT = ""
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = "zh_CN,en"

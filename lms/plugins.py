@@ -31,6 +31,17 @@ class PluginAPI:
         for role in {*roles, "site_admin"}:
             ROLE_CAPABILITIES[role].add(capability)
 
+    def register_nav(self, endpoint: str, label, order: int = 80, side: str = "main", visible=None) -> None:
+        from lms.core.slots import register_nav
+
+        register_nav(self.app, endpoint, label, order, side, visible)
+
+    def register_panel(self, page: str, name: str, template: str, loader, order: int = 80, column="list") -> None:
+        """Add a panel to the personal space or a workshop/school/region page (see lms.core.slots)."""
+        from lms.core.slots import register_panel
+
+        register_panel(self.app, page, f"{self.name}.{name}", template, loader, order, column)
+
 
 def load_plugins(app: Flask) -> list[str]:
     enabled = app.config.get("PLUGINS")

@@ -338,6 +338,4 @@ def openapi_json():
     return jsonify(openapi_document())
 
 
-# Domain endpoints register themselves on import.
-from lms.accounts import api as _accounts_api  # noqa: E402,F401
-from lms.communities import api as _communities_api  # noqa: E402,F401
+# Domain endpoints register themselves when create_app imports each domain's api module.

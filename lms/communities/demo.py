@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select, text, update
 from werkzeug.security import generate_password_hash
 
+from lms import signals
 from lms.access.models import Context, RoleAssignment
 from lms.access.roles import ROLE_CONTEXTS
 from lms.access.services import site_context
@@ -161,6 +162,8 @@ class DemoResult:
     roles: int = 0
     announcements: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, where
+    #: Lines other domains add to the summary ("120 courses, 31 lessons with video"…).
+    extra: list[str] = field(default_factory=list)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -623,6 +626,9 @@ def build(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, password: str = 
     ]
     present = {r["username"] for r in user_rows}
     result.logins = [x for x in result.logins if x[0] in present]
+    # Other domains add their content (courses, activities, homework…) to the same province.
+    signals.demo_built.send(result, rng=random.Random(seed + 1), scale=scale, password=password)
+    db.session.commit()
     return result
 
 
@@ -642,6 +648,7 @@ def summary(result: DemoResult) -> str:
         f"{p.workshops} workshops ({p.subject_workshops} subject), {p.teachers} teachers; "
         f"{result.users} accounts, {result.memberships} memberships, {result.roles} roles, "
         f"{result.announcements} announcements.",
+        *result.extra,
         "",
         f"Demo logins (password for every demo account: {result.password}):",
     ]

@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from lms import access
 from lms.communities import services
 from lms.communities.models import Region, School, Workshop
+from lms.core import slots
 from lms.core.pagination import page_arg
 
 bp = Blueprint("communities", __name__)
@@ -19,7 +20,11 @@ def index():
 @bp.route("/me")
 @login_required
 def personal_space():
-    return render_template("communities/personal_space.html", **services.personal_space(current_user))
+    return render_template(
+        "communities/personal_space.html",
+        panels=slots.panels_for(current_app, "personal_space", user=current_user),
+        **services.personal_space(current_user),
+    )
 
 
 def _members(community):
@@ -41,6 +46,7 @@ def region(region_id):
         "communities/region.html",
         region=region,
         announcements=services.announcements_at(region),
+        panels=slots.panels_for(current_app, "region", user=current_user, region=region),
         **services.region_overview(region, current_user),  # lists only what the viewer may open
         **_members(region),
     )
@@ -55,6 +61,7 @@ def school(school_id):
         "communities/school.html",
         school=school,
         announcements=services.announcements_at(school),
+        panels=slots.panels_for(current_app, "school", user=current_user, school=school),
         **services.school_overview(school, current_user),
         **_members(school),
     )
@@ -71,6 +78,7 @@ def workshop(workshop_id):
         workshop=ws,
         group_names={g.id: g.name for g in overview["groups"]},
         announcements=services.announcements_at(ws),
+        panels=slots.panels_for(current_app, "workshop", user=current_user, workshop=ws),
         **overview,
         **_members(ws),
     )

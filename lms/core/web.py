@@ -88,3 +88,6 @@ def init_web(app: Flask) -> None:
     from lms import access
 
     app.jinja_env.globals["can"] = access.can
+    from lms.core import slots
+
+    app.jinja_env.globals["nav_items"] = lambda user, side="main": slots.nav_items(app, user, side)
