@@ -1,0 +1,235 @@
+"""Notifications 通知: stored per user first, then handed to every registered delivery channel.
+
+Channels: InAppChannel (pushes to the user's Socket.IO room after the rows are committed) and
+LogChannel (logs kind and recipient id only). Plugins add others (SMS, e-mail, WeChat) with
+`register_channel(name, channel)`.
+"""
+
+import logging
+import unicodedata
+
+from sqlalchemy import func, insert, select, union, update
+
+from lms.core.db import utcnow
+from lms.core.pagination import Page, paginate
+from lms.extensions import db, socketio
+from lms.notifications.models import Notification
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/notify"
+TEXT_MAX = 500
+URL_MAX = 500
+PER_PAGE = 20
+CHUNK = 1000
+
+
+def room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+class Channel:
+    """A delivery channel: gets the committed notifications (a list) after `notify` stored them."""
+
+    def deliver(self, notifications: list[Notification]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class InAppChannel(Channel):
+    """Rows are already stored; push each to its recipient's Socket.IO room with the unread count."""
+
+    def deliver(self, notifications):
+        if not notifications:
+            return
+        counts = unread_counts({n.user_id for n in notifications})
+        for n in notifications:
+            payload = as_dict(n, unread=counts.get(n.user_id, 0))
+            socketio.emit("notification", payload, namespace=NAMESPACE, to=room(n.user_id))
+
+
+class LogChannel(Channel):
+    """Logs the kind and the recipient id only: never the text, which may carry personal data."""
+
+    def deliver(self, notifications):
+        for n in notifications:
+            log.info("notification %s to user %s", n.kind, n.user_id)
+
+
+_CHANNELS: dict[str, Channel] = {}
+
+
+def register_channel(name: str, channel: Channel) -> None:
+    _CHANNELS[name] = channel
+
+
+def unregister_channel(name: str) -> None:
+    _CHANNELS.pop(name, None)
+
+
+def channels() -> dict[str, Channel]:
+    return dict(_CHANNELS)
+
+
+register_channel("in_app", InAppChannel())
+register_channel("log", LogChannel())
+
+
+def clean_text(text) -> str:
+    """Plain text: control characters dropped, whitespace collapsed, capped. Escaped when shown."""
+    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in str(text or ""))
+    text = " ".join(text.split())
+    return text[:TEXT_MAX]
+
+
+def clean_url(url) -> str | None:
+    """Only site-relative links ("/path"): no scheme, no "//host", no backslash tricks."""
+    if not url:
+        return None
+    url = str(url).strip()
+    if not url.startswith("/") or url.startswith("//") or "\\" in url or len(url) > URL_MAX:
+        return None
+    if any(unicodedata.category(c).startswith("C") or c.isspace() for c in url):
+        return None
+    return url
+
+
+def _id(user_or_id) -> int:
+    return int(user_or_id if isinstance(user_or_id, int) else user_or_id.id)
+
+
+def notify(recipients, kind: str, text: str, url: str | None = None, actor=None) -> list[Notification]:
+    """Store one notification per recipient (users or ids; duplicates and the actor dropped), commit,
+    then deliver through every channel. Returns the stored rows.
+
+    Large fan-outs (an announcement to a province) go in chunks: one multi-row INSERT, one commit
+    and one delivery per CHUNK recipients, so memory stays bounded.
+    """
+    actor_id = _id(actor) if actor is not None else None
+    ids = sorted({_id(r) for r in recipients} - ({actor_id} if actor_id is not None else set()))
+    text, url = clean_text(text), clean_url(url)
+    stored: list[Notification] = []
+    for start in range(0, len(ids), CHUNK):
+        now = utcnow()
+        rows = [
+            {"user_id": uid, "kind": kind[:32], "text": text, "url": url, "actor_id": actor_id, "created_at": now}
+            for uid in ids[start : start + CHUNK]
+        ]
+        new_ids = list(db.session.scalars(insert(Notification).returning(Notification.id), rows))
+        db.session.commit()
+        stmt = select(Notification).where(Notification.id.in_(new_ids)).order_by(Notification.id)
+        items = list(db.session.scalars(stmt))
+        deliver(items)
+        stored.extend(items)
+    return stored
+
+
+def deliver(items: list[Notification]) -> None:
+    for name, channel in list(_CHANNELS.items()):
+        try:
+            channel.deliver(items)
+        except Exception:  # one broken channel must not stop the others
+            log.exception("notification channel %s failed", name)
+
+
+def as_dict(n: Notification, unread: int | None = None) -> dict:
+    d = {
+        "id": n.id,
+        "kind": n.kind,
+        "text": n.text,
+        "url": n.url,
+        "created_at": n.created_at.isoformat(),
+        "read": n.read_at is not None,
+    }
+    if unread is not None:
+        d["unread"] = unread
+    return d
+
+
+def unread_count(user) -> int:
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == _id(user), Notification.read_at.is_(None))
+    )
+
+
+def unread_counts(user_ids) -> dict[int, int]:
+    ids = sorted(user_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Notification.user_id, func.count(Notification.id))
+        .where(Notification.user_id.in_(ids), Notification.read_at.is_(None))
+        .group_by(Notification.user_id)
+    )
+    return dict(rows.all())
+
+
+def recent(user, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == _id(user))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+    return paginate(stmt, page, per_page)
+
+
+def mark_read(user, ids="all") -> int:
+    """Mark the user's notifications read: a list of ids, or "all". Others' ids are ignored."""
+    stmt = update(Notification).where(Notification.user_id == _id(user), Notification.read_at.is_(None))
+    if ids != "all":
+        ids = [int(i) for i in ids or ()]
+        if not ids:
+            return 0
+        stmt = stmt.where(Notification.id.in_(ids))
+    n = db.session.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if n:
+        socketio.emit("unread", {"unread": unread_count(user)}, namespace=NAMESPACE, to=room(_id(user)))
+    return n
+
+
+# --- recipients -----------------------------------------------------------------------------------
+
+
+def members_under(context, exclude: int | None = None) -> list[int]:
+    """Active users within a context's subtree: teachers of its schools, members of its workshops,
+    and role holders in it; one query."""
+    from lms.access.models import Context, RoleAssignment
+    from lms.accounts.models import User
+    from lms.communities.models import School, Workshop, WorkshopMembership
+
+    prefix = context.path + "%"
+    teachers = (
+        select(User.id.label("uid"))
+        .join(School, User.school_id == School.id)
+        .join(Context, School.context_id == Context.id)
+        .where(Context.path.like(prefix))
+    )
+    members = (
+        select(WorkshopMembership.user_id.label("uid"))
+        .join(Workshop, WorkshopMembership.workshop_id == Workshop.id)
+        .join(Context, Workshop.context_id == Context.id)
+        .where(Context.path.like(prefix))
+    )
+    roles = (
+        select(RoleAssignment.user_id.label("uid"))
+        .join(Context, RoleAssignment.context_id == Context.id)
+        .where(Context.path.like(prefix))
+    )
+    sub = union(teachers, members, roles).subquery()
+    stmt = select(User.id).where(User.id.in_(select(sub.c.uid)), User.active.is_(True))
+    if exclude is not None:
+        stmt = stmt.where(User.id != exclude)
+    return list(db.session.scalars(stmt.order_by(User.id)))
+
+
+def on_announcement_posted(announcement, context=None, **_):
+    """announcement_posted listener: everyone under the announcement's context, but its author."""
+    from flask import url_for
+
+    context = context or announcement.context
+    recipients = members_under(context, exclude=announcement.author_id)
+    try:
+        url = url_for("activities.announcement", ident=announcement.id)
+    except RuntimeError:  # outside a request (CLI, demo)
+        url = f"/announcements/{announcement.id}"
+    notify(recipients, "announcement", announcement.title, url=url, actor=announcement.author_id)
