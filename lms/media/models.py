@@ -1,5 +1,5 @@
-from sqlalchemy import BigInteger, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import TimestampMixin
 from lms.extensions import db
@@ -36,3 +36,22 @@ INLINE_TYPES = {
     "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
     "video/mp4", "audio/mpeg", "audio/mp4", "video/webm", "audio/webm",
 }  # fmt: skip
+
+
+class MediaJob(TimestampMixin, db.Model):
+    """One transcoding job for a stored video; unfinished jobs are re-queued when the app starts."""
+
+    __tablename__ = "media_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stored_file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id", ondelete="CASCADE"), index=True)
+    #: queued / running / done / failed
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Relative to MEDIA_ROOT: master.m3u8, video.mp4, poster.jpg and one folder per rung.
+    output_dir: Mapped[str | None] = mapped_column(String(255))
+    duration: Mapped[float | None] = mapped_column(Float)
+
+    stored_file = relationship("StoredFile")

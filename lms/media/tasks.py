@@ -1,0 +1,134 @@
+"""Transcoding jobs: a MediaJob row per video, run by one background worker thread in this process.
+
+Jobs survive a restart: when the app starts, queued and running (interrupted) jobs go back on the
+queue. With several app processes each would requeue the same rows; the claim in _run_job (an
+UPDATE ... WHERE status='queued') makes sure only one of them runs a job. RQ on Redis is not wired
+yet: the in-process worker is the only backend.
+"""
+
+import logging
+import queue
+import threading
+
+from flask import current_app
+from sqlalchemy import inspect, update
+
+from lms.extensions import db
+from lms.media import ffmpeg, storage
+from lms.media.models import MediaJob, StoredFile
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+
+
+class _Worker:
+    def __init__(self, app):
+        self.app = app
+        self.queue: queue.Queue[int] = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def put(self, job_id: int) -> None:
+        self.idle.clear()
+        self.queue.put(job_id)
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="media-worker", daemon=True)
+                self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job_id = self.queue.get()
+            try:
+                with self.app.app_context():
+                    _run_job(job_id)
+            except Exception:  # noqa: BLE001 - the worker must keep going
+                log.exception("media job %s crashed", job_id)
+            finally:
+                self.queue.task_done()
+                if self.queue.unfinished_tasks == 0:
+                    self.idle.set()
+
+
+def _worker(app=None) -> _Worker:
+    app = app or current_app._get_current_object()
+    w = app.extensions.get("media_worker")
+    if w is None:
+        w = app.extensions["media_worker"] = _Worker(app)
+    return w
+
+
+def enqueue(stored: StoredFile) -> MediaJob:
+    """Create a job transcoding this stored video and commit it; the worker starts it soon."""
+    job = MediaJob(stored_file_id=stored.id, status="queued", progress=0.0, attempts=0)
+    db.session.add(job)
+    db.session.commit()
+    _worker().put(job.id)
+    return job
+
+
+def wait_idle(timeout: float = 60, app=None) -> bool:
+    """Block until the worker has no job left (for tests and the CLI)."""
+    return _worker(app).idle.wait(timeout)
+
+
+def requeue_unfinished(app) -> int:
+    """Put queued and interrupted (running) jobs back on the queue; returns how many."""
+    with app.app_context():
+        if not inspect(db.engine).has_table(MediaJob.__tablename__):
+            return 0
+        db.session.execute(update(MediaJob).where(MediaJob.status == "running").values(status="queued"))
+        db.session.commit()
+        ids = db.session.scalars(db.select(MediaJob.id).where(MediaJob.status == "queued").order_by(MediaJob.id)).all()
+        db.session.remove()
+    for job_id in ids:
+        _worker(app).put(job_id)
+    return len(ids)
+
+
+def _run_job(job_id: int) -> None:
+    claimed = db.session.execute(
+        update(MediaJob).where(MediaJob.id == job_id, MediaJob.status == "queued")
+        .values(status="running", attempts=MediaJob.attempts + 1, error=None)
+    ).rowcount  # fmt: skip
+    db.session.commit()
+    if not claimed:
+        return
+    job = db.session.get(MediaJob, job_id)
+    config = current_app.config
+    src = storage.absolute(config, job.stored_file.path)
+    relout = f"hls/{job.stored_file_id}/{job.id}"
+    last_saved = [0.0]
+
+    def progress(pct: float) -> None:
+        if pct - last_saved[0] >= 5 or pct >= 100:
+            last_saved[0] = pct
+            db.session.execute(update(MediaJob).where(MediaJob.id == job_id).values(progress=pct))
+            db.session.commit()
+
+    try:
+        info = ffmpeg.probe(src)
+        ffmpeg.transcode(src, storage.absolute(config, relout), progress, info=info)
+    except Exception as err:  # noqa: BLE001 - recorded on the job
+        db.session.rollback()
+        job = db.session.get(MediaJob, job_id)
+        job.status = "failed"
+        job.error = str(err)[:500]
+        db.session.commit()
+        log.warning("media job %s failed: %s", job_id, err)
+        return
+    job = db.session.get(MediaJob, job_id)
+    job.status, job.progress, job.output_dir, job.duration = "done", 100.0, relout, info.duration
+    db.session.commit()
+
+
+def retry(job: MediaJob) -> bool:
+    """Queue a failed job again, up to MAX_ATTEMPTS in all."""
+    if job.status != "failed" or job.attempts >= MAX_ATTEMPTS:
+        return False
+    job.status, job.progress = "queued", 0.0
+    db.session.commit()
+    _worker().put(job.id)
+    return True

@@ -1,0 +1,87 @@
+import re
+
+import pytest
+
+from lms.media import ffmpeg
+
+
+def test_probe(clips):
+    info = ffmpeg.probe(clips["small"])
+    assert (info.width, info.height, info.has_audio) == (320, 240, True)
+    assert info.duration == pytest.approx(3, abs=0.2)
+    assert ffmpeg.probe(clips["mute"]).has_audio is False
+
+
+def test_probe_without_ffprobe(clips, monkeypatch):
+    monkeypatch.setattr(ffmpeg, "ffprobe_exe", lambda: None)
+    info = ffmpeg.probe(clips["hd"])
+    assert (info.width, info.height, info.has_audio) == (1280, 720, True)
+    assert info.duration == pytest.approx(2, abs=0.2)
+
+
+@pytest.mark.parametrize("no_ffprobe", [False, True])
+def test_corrupt_and_non_video_files_are_refused(tmp_path, clips, monkeypatch, no_ffprobe):
+    if no_ffprobe:
+        monkeypatch.setattr(ffmpeg, "ffprobe_exe", lambda: None)
+    text = tmp_path / "notes.mp4"
+    text.write_text("just some text, not a video\n" * 50)
+    corrupt = tmp_path / "broken.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    for bad in (text, corrupt):
+        with pytest.raises(ffmpeg.MediaError, match="not a"):
+            ffmpeg.probe(bad)
+    with pytest.raises(ffmpeg.MediaError):
+        ffmpeg.transcode(corrupt, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_ladder_rungs_follow_source_height():
+    assert [r[0] for r in ffmpeg.rungs_for(1080)] == ["720p", "360p", "240p"]
+    assert [r[0] for r in ffmpeg.rungs_for(720)] == ["720p", "360p", "240p"]
+    assert [r[0] for r in ffmpeg.rungs_for(480)] == ["360p", "240p"]
+    assert [r[0] for r in ffmpeg.rungs_for(240)] == ["240p"]
+    assert [r[0] for r in ffmpeg.rungs_for(144)] == ["240p"]
+
+
+def _segments(playlist):
+    return [float(x) for x in re.findall(r"#EXTINF:([\d.]+),", playlist.read_text())]
+
+
+def test_transcode_hd(clips, tmp_path):
+    seen = []
+    result = ffmpeg.transcode(clips["hd"], tmp_path / "out", seen.append)
+    out = tmp_path / "out"
+    assert result.rungs == ["720p", "360p", "240p"]
+    master = (out / "master.m3u8").read_text()
+    assert master.count("#EXT-X-STREAM-INF") == 3
+    assert "RESOLUTION=1280x720" in master and "RESOLUTION=640x360" in master and "RESOLUTION=426x240" in master
+    for rung in result.rungs:
+        segs = _segments(out / rung / "index.m3u8")
+        assert sum(segs) == pytest.approx(2, abs=0.2)
+        assert all(s <= 2.1 for s in segs)
+        assert (out / rung / "seg_0000.ts").stat().st_size > 0
+    assert seen and seen[-1] == 100.0 and seen == sorted(seen)
+    # Poster: a JPEG of the top rung's height.
+    assert (out / "poster.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    assert ffmpeg.probe(out / "poster.jpg").height == 720
+    # MP4 fallback with +faststart: the moov atom precedes mdat.
+    mp4 = (out / "video.mp4").read_bytes()
+    assert 0 < mp4.find(b"moov") < mp4.find(b"mdat")
+    assert ffmpeg.probe(out / "video.mp4").height == 720
+    # Nothing left behind from the temporary directory.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_transcode_small_has_only_the_rungs_below_its_height(clips, tmp_path):
+    result = ffmpeg.transcode(clips["small"], tmp_path / "out")
+    assert result.rungs == ["240p"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["240p", "master.m3u8", "poster.jpg", "video.mp4"]
+    segs = _segments(tmp_path / "out" / "240p" / "index.m3u8")
+    assert segs[0] == pytest.approx(2, abs=0.1) and sum(segs) == pytest.approx(3, abs=0.2)
+
+
+def test_transcode_without_audio(clips, tmp_path):
+    result = ffmpeg.transcode(clips["mute"], tmp_path / "out")
+    assert result.rungs == ["360p", "240p"]
+    assert 'CODECS="avc1.4d401f"' in (tmp_path / "out" / "master.m3u8").read_text()
