@@ -1,0 +1,67 @@
+import shutil
+
+from lms import create_app
+from lms.media import storage, tasks
+from lms.media.models import MediaJob, StoredFile
+
+
+def _stored(app, db, src, purpose="video"):
+    relpath = storage.new_relpath(purpose, src.suffix)
+    dest = storage.root(app.config) / relpath
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src, dest)
+    stored = StoredFile(purpose=purpose, path=relpath, filename=src.name, mime="video/mp4",
+                        size=dest.stat().st_size, sha256="0" * 64)  # fmt: skip
+    db.session.add(stored)
+    db.session.commit()
+    return stored
+
+
+def _reload(db, job_id):
+    db.session.expire_all()
+    return db.session.get(MediaJob, job_id)
+
+
+def test_job_transcodes_in_the_background(app, db, clips):
+    job = tasks.enqueue(_stored(app, db, clips["small"]))
+    assert tasks.wait_idle(60)
+    job = _reload(db, job.id)
+    assert (job.status, job.progress, job.attempts, job.error) == ("done", 100.0, 1, None)
+    assert abs(job.duration - 3) < 0.2
+    out = storage.absolute(app.config, job.output_dir)
+    assert (out / "master.m3u8").is_file() and (out / "poster.jpg").is_file() and (out / "240p" / "index.m3u8").is_file()
+
+
+def test_a_non_video_fails_with_a_clear_error(app, db, tmp_path):
+    txt = tmp_path / "notes.mp4"
+    txt.write_text("hello\n" * 100)
+    job = tasks.enqueue(_stored(app, db, txt))
+    assert tasks.wait_idle(60)
+    job = _reload(db, job.id)
+    assert job.status == "failed" and job.error.startswith("not a")
+    assert job.output_dir is None
+    # A failed job may be retried, up to MAX_ATTEMPTS.
+    assert tasks.retry(job)
+    assert tasks.wait_idle(60)
+    job = _reload(db, job.id)
+    assert (job.status, job.attempts) == ("failed", 2)
+
+
+def test_unfinished_jobs_survive_a_restart(app, db, clips):
+    # A previous process died: one job was running, one still queued; a finished one stays untouched.
+    interrupted = MediaJob(stored_file_id=_stored(app, db, clips["small"]).id, status="running", attempts=1,
+                           progress=40.0)  # fmt: skip
+    waiting = MediaJob(stored_file_id=_stored(app, db, clips["mute"]).id, status="queued")
+    finished = MediaJob(stored_file_id=_stored(app, db, clips["small"]).id, status="done", progress=100.0,
+                        attempts=1, output_dir="hls/x/y")  # fmt: skip
+    db.session.add_all([interrupted, waiting, finished])
+    db.session.commit()
+    ids = interrupted.id, waiting.id, finished.id
+
+    restarted = create_app({k: v for k, v in app.config.items() if k.isupper()})  # init_app re-queues
+    assert tasks.wait_idle(120, app=restarted)
+    interrupted, waiting, finished = (_reload(db, i) for i in ids)
+    assert (interrupted.status, interrupted.attempts) == ("done", 2)
+    assert (waiting.status, waiting.attempts) == ("done", 1)
+    assert (finished.status, finished.output_dir, finished.attempts) == ("done", "hls/x/y", 1)
+    assert (storage.absolute(app.config, waiting.output_dir) / "360p" / "index.m3u8").is_file()
