@@ -29,7 +29,8 @@ def test_job_transcodes_in_the_background(app, db, clips):
     assert (job.status, job.progress, job.attempts, job.error) == ("done", 100.0, 1, None)
     assert abs(job.duration - 3) < 0.2
     out = storage.absolute(app.config, job.output_dir)
-    assert (out / "master.m3u8").is_file() and (out / "poster.jpg").is_file() and (out / "240p" / "index.m3u8").is_file()
+    for name in ("master.m3u8", "poster.jpg", "video.mp4", "240p/index.m3u8"):
+        assert (out / name).is_file()
 
 
 def test_a_non_video_fails_with_a_clear_error(app, db, tmp_path):

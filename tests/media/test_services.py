@@ -1,0 +1,123 @@
+import io
+
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from lms.core.uploads import UploadError
+from lms.media import services, storage
+
+DATA = bytes(range(256)) * 4  # 1024 bytes
+
+
+@pytest.fixture
+def relpath(app):
+    rel = "test/aa/bb/sample.bin"
+    dest = storage.root(app.config) / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(DATA)
+    return rel
+
+
+def _send(app, relpath, headers=None, **kw):
+    with app.test_request_context("/", headers=headers or {}):
+        resp = services.send_path(relpath, **kw)
+        resp.direct_passthrough = False
+        body = resp.get_data()
+        resp.close()
+        return resp, body
+
+
+def test_whole_file(app, relpath):
+    resp, body = _send(app, relpath)
+    assert resp.status_code == 200 and body == DATA
+    assert resp.headers["Accept-Ranges"] == "bytes"
+    assert resp.headers["Cache-Control"].startswith("private")
+
+
+def test_range_first_bytes(app, relpath):
+    resp, body = _send(app, relpath, {"Range": "bytes=0-9"})
+    assert resp.status_code == 206 and body == DATA[:10]
+    assert resp.headers["Content-Range"] == f"bytes 0-9/{len(DATA)}"
+
+
+def test_range_last_bytes(app, relpath):
+    resp, body = _send(app, relpath, {"Range": "bytes=-10"})
+    assert resp.status_code == 206 and body == DATA[-10:]
+    assert resp.headers["Content-Range"] == f"bytes {len(DATA) - 10}-{len(DATA) - 1}/{len(DATA)}"
+
+
+def test_range_out_of_bounds(app, relpath):
+    from werkzeug.exceptions import RequestedRangeNotSatisfiable
+
+    # Werkzeug raises the 416, which Flask turns into the response (with Content-Range: bytes */size).
+    with pytest.raises(RequestedRangeNotSatisfiable) as err:
+        _send(app, relpath, {"Range": "bytes=5000-6000"})
+    resp = err.value.get_response()
+    assert resp.status_code == 416
+    assert resp.headers["Content-Range"] == f"bytes */{len(DATA)}"
+
+
+def test_missing_file_and_escaping_path(app):
+    from werkzeug.exceptions import NotFound
+
+    with pytest.raises(NotFound):
+        _send(app, "test/nothing-here.bin")
+    with pytest.raises(ValueError):
+        _send(app, "../../etc/passwd")
+
+
+def test_accel_redirect(app, relpath, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDIA_ACCEL_REDIRECT", "/_protected/")
+    resp, body = _send(app, relpath, download_name="Sample.bin", inline=False)
+    assert resp.headers["X-Accel-Redirect"] == "/_protected/" + relpath
+    assert body == b""
+    assert resp.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_send_stored_file(app, db, relpath):
+    from lms.media.models import StoredFile
+
+    stored = StoredFile(path=relpath, filename="report.pdf", mime="application/pdf", size=len(DATA), sha256="0" * 64)
+    with app.test_request_context("/", headers={"Range": "bytes=0-3"}):
+        resp = services.send(stored)
+        resp.direct_passthrough = False
+        assert resp.status_code == 206 and resp.get_data() == DATA[:4]
+        assert resp.mimetype == "application/pdf"
+        assert resp.headers["Content-Disposition"].startswith("inline")
+        resp.close()
+
+
+def _upload(data, name):
+    return FileStorage(stream=io.BytesIO(data), filename=name)
+
+
+def test_save_upload_sniffs_the_type(app, db):
+    pdf = b"%PDF-1.4\n" + b"0" * 200
+    with app.test_request_context("/"):
+        stored = services.save_upload(_upload(pdf, "../../evil/报告.pdf"), allowed=services.PDF)
+        assert stored.mime == "application/pdf" and stored.filename == "报告.pdf"
+        assert stored.path.endswith(".pdf") and ".." not in stored.path
+        assert services.path_of(stored).read_bytes() == pdf
+
+
+def test_save_upload_refuses_an_executable_named_pdf(app, db):
+    exe = b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00" + b"\x00" * 200
+    before = sorted(storage.root(app.config).rglob("*"))
+    with app.test_request_context("/"), pytest.raises(UploadError, match="^type:") as err:
+        services.save_upload(_upload(exe, "cv.pdf"), allowed=services.DOCUMENTS)
+    assert "pdf" not in str(err.value)
+    assert sorted(storage.root(app.config).rglob("*")) == before  # nothing stored, no temporary file left
+
+
+def test_save_upload_size_cap_and_empty(app, db):
+    pdf = b"%PDF-1.4\n" + b"0" * 5000
+    with app.test_request_context("/"):
+        with pytest.raises(UploadError, match="^too_large:1000$") as err:
+            services.save_upload(_upload(pdf, "big.pdf"), allowed=services.PDF, max_bytes=1000)
+        assert "MB" in services.upload_error_message(err.value)
+        with pytest.raises(UploadError, match="^empty$"):
+            services.save_upload(_upload(b"", "empty.pdf"), allowed=services.PDF)
+        with pytest.raises(UploadError, match="^missing$"):
+            services.save_upload(None)
+    # No temporary file left behind.
+    assert list(storage.tmp_dir(app.config).iterdir()) == []
