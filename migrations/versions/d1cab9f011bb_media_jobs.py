@@ -1,7 +1,7 @@
 """media jobs
 
 Revision ID: d1cab9f011bb
-Revises: 1ec564545c8e
+Revises: 616ec602c1ee
 Create Date: 2026-11-23 14:32:30.107633
 
 """
