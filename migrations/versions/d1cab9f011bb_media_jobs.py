@@ -14,7 +14,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = "d1cab9f011bb"
-down_revision = "1ec564545c8e"
+down_revision = "616ec602c1ee"
 branch_labels = None
 depends_on = None
 
