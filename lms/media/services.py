@@ -4,7 +4,7 @@ import mimetypes
 import unicodedata
 from pathlib import PurePath
 
-from flask import Response, current_app, send_file
+from flask import Response, abort, current_app, send_file
 from flask_babel import gettext as _
 
 from lms.core.uploads import UploadError, sniff
@@ -129,23 +129,16 @@ def send_path(relpath: str, *, mimetype: str | None = None, download_name: str |
     config = current_app.config
     accel = config.get("MEDIA_ACCEL_REDIRECT")
     mimetype = mimetype or mimetypes.guess_type(relpath)[0] or "application/octet-stream"
+    path = storage.absolute(config, relpath)  # also refuses paths outside MEDIA_ROOT
+    if not path.is_file():
+        abort(404)
     if accel:
-        path = storage.absolute(config, relpath)  # also refuses paths outside MEDIA_ROOT
-        if not path.is_file():
-            from flask import abort
-
-            abort(404)
         resp = Response(status=200, mimetype=mimetype)
         resp.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + relpath
         resp.headers["Cache-Control"] = f"private, max-age={max_age}"
         if download_name:
             resp.headers.set("Content-Disposition", "inline" if inline else "attachment", filename=download_name)
         return resp
-    path = storage.absolute(config, relpath)
-    if not path.is_file():
-        from flask import abort
-
-        abort(404)
     resp = send_file(
         path,
         mimetype=mimetype,
