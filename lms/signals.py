@@ -21,8 +21,25 @@ announcement_posted = _signals.signal("announcement-posted")
 demo_built = _signals.signal("demo-built")
 
 #: sender=domain name (str), kwargs: kind (str, e.g. "post"), ids (list[int]). After a commit that
-#: created or changed searchable things; the search domain re-reads them through the owner's
-#: `search_documents(ids)` service and indexes them.
+#: created or changed searchable things. The search domain re-reads them through the source the
+#: owning domain registered with `lms.search.sources.register_source(kind, load)` (see there for
+#: the document shape) and indexes them.
 content_changed = _signals.signal("content-changed")
 #: sender=domain name (str), kwargs: kind (str), ids (list[int]). After a commit that deleted them.
 content_deleted = _signals.signal("content-deleted")
+
+#: sender=Submission, kwargs: assignment, peer_grade (float | None), host_grade (float | None),
+#: final_grade (float | None), reviews_done (int). After a homework grade changed; assessment,
+#: credits and notifications listen (homework computes no final score itself).
+homework_graded = _signals.signal("homework-graded")
+#: sender=Submission, kwargs: expert (User), title (str), body_html (str), file_ids (list[int]),
+#: context (access Context the work came from), author (User). An expert published excellent
+#: homework (推优); the resource library listens and files it as a resource.
+homework_published = _signals.signal("homework-published")
+#: sender=the activity's object, kwargs: user (User), title (str), description (str),
+#: file_id (int, a media StoredFile), context (access Context of the workshop). A member shared a
+#: resource in a resource-sharing or offline activity; the resource library may file it.
+activity_resource_shared = _signals.signal("activity-resource-shared")
+#: sender=User (the teacher), kwargs: lesson_id (int), course_id (int), seconds (int). After
+#: watch time was credited; assessment and stats listen.
+watch_time_credited = _signals.signal("watch-time-credited")
