@@ -1,0 +1,1 @@
+"""Courses 课程超市: catalogue, lessons, instant quizzes, required/elective assignment, selection."""
