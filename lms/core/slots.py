@@ -19,7 +19,8 @@ class NavItem:
     order: int
     endpoint: str = field(compare=False)
     label: Any = field(compare=False)  # a lazy string
-    #: "main" (left, after My space) or "user" (right, beside the user's name).
+    #: "main" (left, after My space), "user" (right, beside the user's name) or "bar": always in
+    #: sight on a phone, beside the menu button (an icon with a count), hidden on wider screens.
     side: str = field(default="main", compare=False)
     #: Shown only when this returns true for the signed-in user.
     visible: Callable[[Any], bool] | None = field(default=None, compare=False)
@@ -51,7 +52,7 @@ def slots(app: Flask) -> Slots:
 
 def register_nav(app: Flask, endpoint: str, label, order: int = 50, side: str = "main", visible=None, template=None):
     items = slots(app).nav
-    items[:] = [i for i in items if i.endpoint != endpoint]
+    items[:] = [i for i in items if (i.endpoint, i.side) != (endpoint, side)]
     items.append(NavItem(order, endpoint, label, side, visible, template))
     items.sort()
 

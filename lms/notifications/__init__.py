@@ -14,6 +14,9 @@ def init_app(app) -> None:
     announcement_posted.connect(services.on_announcement_posted, weak=False)
     register_nav(app, "notifications.index", _l("Notifications"), order=10, side="user",
                  template="notifications/_badge.html")  # fmt: skip
+    # On a phone the menu is collapsed: the bell and its count stay beside the menu button.
+    register_nav(app, "notifications.index", _l("Notifications"), order=10, side="bar",
+                 template="notifications/_bell.html")  # fmt: skip
 
     @app.context_processor
     def _unread():

@@ -30,6 +30,17 @@ def test_stored_for_an_offline_user_and_listed(world, login_as, db):
     assert "data-notify-badge >1<" in page.replace("  ", " ") or ">1</span>" in page
 
 
+def test_phone_bell_outside_the_collapsed_menu(world, login_as, db):
+    """On a phone the menu is collapsed; the bell with its count must stay in sight beside it."""
+    services.notify([world["teacher"]], "test", "新的研讨活动", url="/me")
+    page = login_as(world["teacher"]).get("/me").get_data(as_text=True)
+    bar = page[page.index("navbar-brand") : page.index('id="nav"')]
+    assert 'href="/notifications"' in bar
+    assert ">1</span>" in bar
+    # The badge script is loaded once, not once per badge.
+    assert page.count("js/notify.js") == 1
+
+
 def test_delivered_live_to_a_connected_user(app, world, login_as, db):
     client = login_as(world["member"])
     sc = _socket(app, client)
