@@ -146,7 +146,21 @@ def user_for_token(token: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
     if row is None or row.expires_at < utcnow() or not row.user.active:
         return None
+    _touch_token(row)
     return row.user
+
+
+#: last_used_at is for an admin judging whether a token is still in use; minute precision would
+#: cost a write per API call, so it moves at most once per this interval.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def _touch_token(row: ApiToken) -> None:
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH_INTERVAL:
+        return
+    row.last_used_at = now
+    db.session.commit()
 
 
 def revoke_token(token: str) -> None:

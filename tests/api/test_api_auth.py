@@ -199,3 +199,21 @@ def test_revoking_is_not_rate_limited(app, client, world, monkeypatch, api_as):
     assert _issue(client, "teacher_a").status_code == 201
     for _ in range(3):
         assert api_as(world["teacher"]).delete(f"{API}/auth/token").status_code == 204
+
+
+def test_last_used_recorded_but_not_written_on_every_call(client, world, db):
+    token = _issue(client, "teacher_a").get_json()["token"]
+    row = db.session.scalar(select(ApiToken))
+    assert row.last_used_at is None
+    assert client.get(f"{API}/me", headers=_bearer(token)).status_code == 200
+    db.session.refresh(row)
+    first = row.last_used_at
+    assert first is not None and utcnow() - first < timedelta(minutes=1)
+    client.get(f"{API}/me", headers=_bearer(token))
+    db.session.refresh(row)
+    assert row.last_used_at == first, "a second call within minutes does not write again"
+    db.session.execute(update(ApiToken).values(last_used_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    client.get(f"{API}/me", headers=_bearer(token))
+    db.session.refresh(row)
+    assert utcnow() - row.last_used_at < timedelta(minutes=1)
