@@ -20,11 +20,15 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _unread():
+        from flask import g
         from flask_login import current_user
 
         def notifications_unread():
             if not getattr(current_user, "is_authenticated", False):
                 return 0
-            return services.unread_count(current_user)
+            # Both the phone bell and the menu badge ask; one query per page.
+            if "notifications_unread" not in g:
+                g.notifications_unread = services.unread_count(current_user)
+            return g.notifications_unread
 
         return {"notifications_unread": notifications_unread}
