@@ -21,6 +21,9 @@ CAPABILITIES = {
     "announcement.post": _l("Post announcements"),
     "stats.view": _l("See learning statistics"),
     "role.assign": _l("Assign roles"),
+    "resource.upload": _l("Upload resources into a community library"),
+    "resource.curate": _l("Curate resources: feature, mark excellent, move into a regional library"),
+    "resource.remove": _l("Remove resources from a library"),
 }
 
 _VIEW = {"community.view", "member.list"}
@@ -77,6 +80,16 @@ ROLE_CONTEXTS = {
     "province_admin": {("region", "province")},
     "site_admin": {("site", None)},
 }
+
+# Resource library (issue 7): members post into their workshop and school libraries, regional roles
+# into the region's; hosts, experts and admins curate; admins remove.
+for _role in ("teacher", "member", "group_leader", "host", "expert", "school_trainer", "school_admin",
+              "project_manager", "county_admin", "city_admin", "province_admin"):  # fmt: skip
+    ROLE_CAPABILITIES[_role].add("resource.upload")
+for _role in ("host", "expert", "school_admin", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role].add("resource.curate")
+for _role in ("school_admin", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role].add("resource.remove")
 
 # Capabilities that also look *up* the tree: a teacher belongs to their county, city and province
 # communities and may open those pages, though the role does not reach sideways into a neighbour.

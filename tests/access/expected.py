@@ -55,13 +55,23 @@ ALL = {
     "announcement.post",
     "stats.view",
     "role.assign",
+    "resource.upload",
+    "resource.curate",
+    "resource.remove",
 }
 
+# Resource library: whoever belongs to a community may post into its library; hosts, experts and
+# admins curate; admins remove. A supervisor only inspects.
+UP = {"resource.upload"}
+CURATE = {"resource.upload", "resource.curate"}
+ALL_RES = {"resource.upload", "resource.curate", "resource.remove"}
+
 VIEW = {"community.view"}
-LIST = {"community.view", "member.list"}
+LIST = {"community.view", "member.list"} | UP
 HOST = {"community.view", "member.list", "member.contact", "workshop.manage", "announcement.post", "stats.view"}
-EXPERT = {"community.view", "member.list", "announcement.post", "stats.view"}
-TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"}
+HOST |= CURATE
+EXPERT = {"community.view", "member.list", "announcement.post", "stats.view"} | CURATE
+TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"} | UP
 SCHOOL_ADMIN = {
     "community.view",
     "member.list",
@@ -73,7 +83,7 @@ SCHOOL_ADMIN = {
     "roster.export",
     "announcement.post",
     "stats.view",
-}
+} | ALL_RES
 REGION_ADMIN = {
     "community.view",
     "member.list",
@@ -89,9 +99,9 @@ REGION_ADMIN = {
     "announcement.post",
     "stats.view",
     "role.assign",
-}
+} | ALL_RES
 SUPERVISOR = {"community.view", "member.list", "stats.view"}
-PROJECT_MANAGER = {"community.view", "member.list", "announcement.post", "stats.view", "roster.export"}
+PROJECT_MANAGER = {"community.view", "member.list", "announcement.post", "stats.view", "roster.export"} | UP
 NOTHING: set[str] = set()
 
 # Regions above school A / workshop A: a member of those may open the pages, nothing more.

@@ -1,0 +1,687 @@
+"""Resource library: every rule, query and commit of the domain (DESIGN.md "Where a line belongs").
+
+Visibility: a resource in a library (workshop, school or region Context) is seen by whoever
+`community.view` reaches there (members, admins above, and teachers below for region libraries);
+a resource without a context lives in its owner's personal space and only the owner sees it.
+"""
+
+import html
+import math
+from dataclasses import dataclass
+
+import nh3
+from flask import current_app
+from sqlalchemy import and_, case, delete, false, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, selectinload
+
+from lms import access, signals
+from lms.access.models import Context
+from lms.core.pagination import Page, paginate
+from lms.core.taxonomy import STAGES, SUBJECTS
+from lms.core.text import normalize, sanitize_html
+from lms.core.uploads import UploadError
+from lms.extensions import db
+from lms.media import services as media
+from lms.media.models import MediaJob, StoredFile
+from lms.resources.models import (
+    KINDS,
+    STATUSES,
+    Resource,
+    ResourceComment,
+    ResourceFavourite,
+    ResourceRating,
+    ResourceView,
+)
+
+DOMAIN = "resources"
+PER_PAGE = 20
+#: What a resource file may be: documents, images, PDF, Office, video, audio, ZIP (sniffed).
+ALLOWED = media.ANY_SAFE
+#: Sniffed types refused with their own message: programs, whatever the file is called.
+EXECUTABLES = {
+    "application/x-executable", "application/x-msdownload", "application/x-mach-binary",
+    "application/x-sharedlib", "application/x-elf", "application/vnd.microsoft.portable-executable",
+}  # fmt: skip
+SORTS = ("newest", "downloads", "rating")
+MAX_TAGS = 8
+
+
+class ResourceError(ValueError):
+    """A rule was broken; str(err) is a code the views turn into a sentence."""
+
+
+# --- visibility ----------------------------------------------------------------------------------
+
+
+def visible_clause(user):
+    """A WHERE clause (Resource and Context outer-joined) for the resources `user` may see."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    libraries = access.visible(select(Context.id), user, "community.view", Context.path).whereclause
+    own = and_(Resource.context_id.is_(None), Resource.owner_id == user.id)
+    return or_(own, and_(Resource.context_id.is_not(None), libraries))
+
+
+def may_view(user, r: Resource) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if r.context_id is None:
+        return r.owner_id == user.id
+    return access.can(user, "community.view", r.context)
+
+
+def get_visible(user, resource_id: int) -> Resource | None:
+    """The resource if the user may see it, else None (the views answer 404: no existence leak)."""
+    r = db.session.get(Resource, resource_id)
+    return r if r is not None and may_view(user, r) else None
+
+
+def may_curate(user, r: Resource) -> bool:
+    return r.context_id is not None and access.can(user, "resource.curate", r.context)
+
+
+def may_remove(user, r: Resource) -> bool:
+    if r.owner_id is not None and r.owner_id == getattr(user, "id", None):
+        return True
+    return r.context_id is not None and access.can(user, "resource.remove", r.context)
+
+
+# --- libraries -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Library:
+    context: Context | None  # None = personal space
+    label: str
+
+
+def upload_targets(user) -> list[Context]:
+    """The community libraries the user may post into (their own contexts holding resource.upload)."""
+    from lms.access.roles import ROLE_CAPABILITIES
+    from lms.access.services import grants
+
+    ids = {g.context_id for g in grants(user) if "resource.upload" in ROLE_CAPABILITIES.get(g.role, ())}
+    if not ids:
+        return []
+    rows = db.session.scalars(select(Context).where(Context.id.in_(ids), Context.kind != "site"))
+    order = {"workshop": 0, "school": 1, "region": 2}
+    return sorted(rows, key=lambda c: (order.get(c.kind, 3), len(c.path), c.name))
+
+
+def region_ancestors(ctx: Context) -> list[Context]:
+    """Region contexts on the path of ctx (itself included when it is one), nearest first."""
+    ids = [int(x) for x in ctx.path.strip("/").split("/") if x]
+    rows = db.session.scalars(select(Context).where(Context.id.in_(ids), Context.kind == "region"))
+    return sorted(rows, key=lambda c: -len(c.path))
+
+
+# --- creating ------------------------------------------------------------------------------------
+
+
+def _clean_tags(raw) -> str:
+    if isinstance(raw, list | tuple):
+        raw = " ".join(raw)
+    text = normalize(raw).replace("，", " ").replace(",", " ").replace("、", " ").replace("#", " ")
+    seen: list[str] = []
+    for t in text.split():
+        t = t[:20]
+        if t not in seen:
+            seen.append(t)
+    return " ".join(seen[:MAX_TAGS])[:255]
+
+
+def _check_fields(title, stage, subject, kind):
+    title = normalize(title)
+    if not title:
+        raise ResourceError("title_required")
+    if len(title) > 200:
+        raise ResourceError("title_too_long")
+    if stage and stage not in STAGES:
+        raise ResourceError("bad_stage")
+    if subject and subject not in SUBJECTS:
+        raise ResourceError("bad_subject")
+    if kind and kind not in KINDS:
+        raise ResourceError("bad_kind")
+    return title
+
+
+def _kind_for(mime: str | None, chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    if mime and mime.startswith("video/"):
+        return "micro_lesson"
+    if mime and mime.startswith("image/"):
+        return "image"
+    return "document"
+
+
+def upload(user, *, title, file, context: Context | None = None, description="", stage=None, subject=None,
+           kind=None, tags="") -> Resource:  # fmt: skip
+    """Validate, store the file and file the resource; commits. Nothing is stored when it fails.
+
+    Raises ResourceError (fields, permission) or UploadError (missing, empty, too large, type).
+    """
+    title = _check_fields(title, stage, subject, kind)
+    if context is not None and not access.can(user, "resource.upload", context):
+        raise ResourceError("forbidden")
+    if len(description or "") > 50000:
+        raise ResourceError("description_too_long")
+    cap = current_app.config.get("RESOURCE_MAX_BYTES") or current_app.config["UPLOAD_MAX_BYTES"]
+    try:
+        stored = media.save_upload(file, owner=user, allowed=ALLOWED, max_bytes=cap, purpose="resource")
+    except UploadError as err:
+        db.session.rollback()
+        if str(err).startswith("type:") and str(err)[5:] in EXECUTABLES:
+            raise ResourceError("executable") from None
+        raise
+    r = Resource(
+        title=title,
+        description_html=sanitize_html(description),
+        stage=stage or None,
+        subject=subject or None,
+        kind=_kind_for(stored.mime, kind),
+        tags=_clean_tags(tags),
+        file_id=stored.id,
+        owner_id=user.id,
+        context_id=context.id if context is not None else None,
+        status="normal",
+        source="upload",
+    )
+    db.session.add(r)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        media.storage.remove(current_app.config, stored.path)
+        raise
+    if stored.mime.startswith("video/"):
+        _transcode(r)
+    _changed([r.id])
+    return r
+
+
+def _transcode(r: Resource) -> None:
+    from lms.media import tasks
+
+    job = tasks.enqueue(r.file)
+    r.media_job_id = job.id
+    db.session.commit()
+
+
+def _changed(ids: list[int]) -> None:
+    signals.content_changed.send(DOMAIN, kind="resource", ids=ids)
+
+
+def file_resource(*, owner, title, context: Context | None, description_html="", file_id=None, kind=None,
+                  status="normal", source="upload", stage=None, subject=None) -> Resource:  # fmt: skip
+    """File a resource made elsewhere (excellent homework, an activity); commits and signals."""
+    stored = db.session.get(StoredFile, file_id) if file_id else None
+    title = normalize(title)[:200] or "—"
+    r = Resource(
+        title=title,
+        description_html=sanitize_html(description_html),
+        stage=stage if stage in STAGES else None,
+        subject=subject if subject in SUBJECTS else None,
+        kind=kind or _kind_for(stored.mime if stored else None, None),
+        file_id=stored.id if stored else None,
+        owner_id=getattr(owner, "id", owner),
+        context_id=context.id if context is not None else None,
+        status=status,
+        source=source,
+    )
+    db.session.add(r)
+    db.session.commit()
+    if stored is not None and stored.mime.startswith("video/"):
+        _transcode(r)
+    _changed([r.id])
+    return r
+
+
+# --- listing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    stage: str | None = None
+    subject: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    sort: str = "newest"
+    q: str | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "Filters":
+        def pick(name, allowed):
+            v = args.get(name) or None
+            return v if v in allowed else None
+
+        sort = args.get("sort") if args.get("sort") in SORTS else "newest"
+        q = normalize(args.get("q"))[:100] or None
+        return cls(pick("stage", STAGES), pick("subject", SUBJECTS), pick("kind", KINDS), pick("status", STATUSES),
+                   sort, q)  # fmt: skip
+
+
+def _base(user):
+    return (
+        select(Resource)
+        .outerjoin(Context, Resource.context_id == Context.id)
+        .options(contains_eager(Resource.context), selectinload(Resource.owner), selectinload(Resource.file))
+        .where(visible_clause(user))
+    )
+
+
+def _order(stmt, sort: str):
+    if sort == "downloads":
+        return stmt.order_by(Resource.download_count.desc(), Resource.id.desc())
+    if sort == "rating":
+        return stmt.order_by(Resource.rating_avg.desc(), Resource.rating_count.desc(), Resource.id.desc())
+    return stmt.order_by(Resource.created_at.desc(), Resource.id.desc())
+
+
+def browse(user, filters: Filters | None = None, *, context: Context | None = None, mine: bool = False,
+           page: int = 1, per_page: int = PER_PAGE) -> Page:  # fmt: skip
+    """Resources the user may see: all, one library (`context`), or their own (`mine`)."""
+    f = filters or Filters()
+    stmt = _base(user)
+    if context is not None:
+        stmt = stmt.where(Resource.context_id == context.id)
+    if mine:
+        stmt = stmt.where(Resource.owner_id == user.id)
+    for col, value in ((Resource.stage, f.stage), (Resource.subject, f.subject), (Resource.kind, f.kind),
+                       (Resource.status, f.status)):  # fmt: skip
+        if value:
+            stmt = stmt.where(col == value)
+    if f.q:
+        like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Resource.title.like(like, escape="\\"), Resource.tags.like(like, escape="\\")))
+    return paginate(_order(stmt, f.sort), page, per_page)
+
+
+def library_preview(user, context: Context, limit: int = 5) -> tuple[list[Resource], int]:
+    """A community page's panel: the newest featured-first items of its library, and how many there are."""
+    stmt = _base(user).where(Resource.context_id == context.id)
+    items = list(
+        db.session.scalars(
+            stmt.order_by(case((Resource.status == "normal", 1), else_=0), Resource.created_at.desc()).limit(limit)
+        )
+    )
+    total = db.session.scalar(select(func.count(Resource.id)).where(Resource.context_id == context.id)) or 0
+    return items, total
+
+
+def favourites(user, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    stmt = (
+        _base(user)
+        .join(ResourceFavourite, ResourceFavourite.resource_id == Resource.id)
+        .where(ResourceFavourite.user_id == user.id)
+        .order_by(ResourceFavourite.created_at.desc(), Resource.id.desc())
+    )
+    return paginate(stmt, page, per_page)
+
+
+# --- one resource --------------------------------------------------------------------------------
+
+
+def record_view(user, r: Resource, downloaded: bool = False) -> None:
+    """Count an opening (or a download) and remember it for recommendations; commits."""
+    col = Resource.download_count if downloaded else Resource.view_count
+    db.session.execute(update(Resource).where(Resource.id == r.id).values({col: col + 1}))
+    now = func.now()
+    values = {"last_at": now}
+    if downloaded:
+        values["downloaded"] = True
+    n = db.session.execute(
+        update(ResourceView)
+        .where(ResourceView.user_id == user.id, ResourceView.resource_id == r.id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not n:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ResourceView(user_id=user.id, resource_id=r.id, downloaded=downloaded))
+        except IntegrityError:
+            pass  # a parallel request recorded it
+    db.session.commit()
+
+
+def state_for(user, r: Resource) -> dict:
+    """The caller's own rating and whether they keep it as a favourite."""
+    stars = db.session.scalar(
+        select(ResourceRating.stars).where(ResourceRating.resource_id == r.id, ResourceRating.user_id == user.id)
+    )
+    fav = db.session.scalar(
+        select(ResourceFavourite.id).where(ResourceFavourite.resource_id == r.id, ResourceFavourite.user_id == user.id)
+    )
+    return {"my_rating": stars, "favourite": fav is not None}
+
+
+def rate(user, r: Resource, stars) -> None:
+    """Rate 1–5, once per user (a second rating replaces the first); keeps sum, count and average."""
+    try:
+        stars = int(stars)
+    except (TypeError, ValueError):
+        raise ResourceError("bad_rating") from None
+    if not 1 <= stars <= 5:
+        raise ResourceError("bad_rating")
+    old = db.session.scalar(
+        select(ResourceRating).where(ResourceRating.resource_id == r.id, ResourceRating.user_id == user.id)
+    )
+    if old is None:
+        db.session.add(ResourceRating(resource_id=r.id, user_id=user.id, stars=stars))
+        d_sum, d_count = stars, 1
+    else:
+        d_sum, d_count = stars - old.stars, 0
+        old.stars = stars
+    db.session.flush()
+    new_sum, new_count = Resource.rating_sum + d_sum, Resource.rating_count + d_count
+    db.session.execute(
+        update(Resource)
+        .where(Resource.id == r.id)
+        .values(
+            rating_sum=new_sum,
+            rating_count=new_count,
+            rating_avg=case((new_count > 0, new_sum * 1.0 / new_count), else_=0.0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(r)
+
+
+def set_favourite(user, r: Resource, on: bool) -> bool:
+    """Keep or drop a favourite; returns whether it is now a favourite. Commits."""
+    existing = db.session.scalar(
+        select(ResourceFavourite).where(ResourceFavourite.resource_id == r.id, ResourceFavourite.user_id == user.id)
+    )
+    if on and existing is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ResourceFavourite(user_id=user.id, resource_id=r.id))
+            db.session.execute(
+                update(Resource).where(Resource.id == r.id).values(favourite_count=Resource.favourite_count + 1)
+            )
+        except IntegrityError:
+            pass
+    elif not on and existing is not None:
+        db.session.delete(existing)
+        db.session.execute(
+            update(Resource).where(Resource.id == r.id).values(favourite_count=Resource.favourite_count - 1)
+        )
+    db.session.commit()
+    return on
+
+
+def comments(r: Resource, limit: int = 200) -> list[ResourceComment]:
+    return list(
+        db.session.scalars(
+            select(ResourceComment)
+            .where(ResourceComment.resource_id == r.id)
+            .options(selectinload(ResourceComment.user))
+            .order_by(ResourceComment.created_at, ResourceComment.id)
+            .limit(limit)
+        )
+    )
+
+
+def _plain(html_text: str) -> str:
+    return html.unescape(nh3.clean(html_text or "", tags=set())).strip()
+
+
+def add_comment(user, r: Resource, body: str) -> ResourceComment:
+    body_html = sanitize_html((body or "").strip())
+    if not _plain(body_html) and "<img" not in body_html:
+        raise ResourceError("comment_empty")
+    if len(body or "") > 5000:
+        raise ResourceError("comment_too_long")
+    c = ResourceComment(resource_id=r.id, user_id=user.id, body_html=body_html)
+    db.session.add(c)
+    db.session.execute(update(Resource).where(Resource.id == r.id).values(comment_count=Resource.comment_count + 1))
+    db.session.commit()
+    return c
+
+
+def delete_comment(user, c: ResourceComment) -> None:
+    r = db.session.get(Resource, c.resource_id)
+    if c.user_id != user.id and not may_curate(user, r):
+        raise ResourceError("forbidden")
+    db.session.delete(c)
+    db.session.execute(update(Resource).where(Resource.id == r.id).values(comment_count=Resource.comment_count - 1))
+    db.session.commit()
+
+
+# --- curation ------------------------------------------------------------------------------------
+
+
+def set_status(user, r: Resource, status: str) -> None:
+    """Feature 精选, mark excellent 优秀 or return to normal (resource.curate in the resource's library)."""
+    if status not in STATUSES:
+        raise ResourceError("bad_status")
+    if not may_curate(user, r):
+        raise ResourceError("forbidden")
+    r.status = status
+    db.session.commit()
+    _changed([r.id])
+
+
+def move_targets(user, r: Resource) -> list[Context]:
+    """Regional libraries this resource may move into: regions above it where the user curates, or
+    any region the user curates (county/city/province roles)."""
+    if r.context_id is None or not may_curate(user, r):
+        return []
+    above = [c for c in region_ancestors(r.context) if c.id != r.context_id]
+    from lms.access.services import reach_paths
+
+    reach = reach_paths(user, "resource.curate")
+    mine = [c for c in db.session.scalars(select(Context).where(Context.kind == "region",
+            or_(*[Context.path.startswith(p, autoescape=True) for p in reach]) if reach else false()))]  # fmt: skip
+    seen, out = set(), []
+    for c in above + mine:
+        if c.id not in seen and c.id != r.context_id:
+            seen.add(c.id)
+            out.append(c)
+    return out
+
+
+def move(user, r: Resource, target: Context) -> None:
+    if target is None or target.id not in {c.id for c in move_targets(user, r)}:
+        raise ResourceError("forbidden")
+    r.context_id = target.id
+    db.session.commit()
+    db.session.refresh(r)
+    _changed([r.id])
+
+
+def remove(user, r: Resource) -> None:
+    """Delete a resource and its file (its owner, or resource.remove in its library)."""
+    if not may_remove(user, r):
+        raise ResourceError("forbidden")
+    rid, stored = r.id, r.file
+    shared = stored is not None and db.session.scalar(
+        select(func.count(Resource.id)).where(Resource.file_id == stored.id, Resource.id != rid)
+    )
+    db.session.delete(r)
+    db.session.flush()
+    if stored is not None and not shared:
+        db.session.execute(delete(MediaJob).where(MediaJob.stored_file_id == stored.id))
+        media.delete_file(stored)
+    db.session.commit()
+    signals.content_deleted.send(DOMAIN, kind="resource", ids=[rid])
+
+
+# --- recommendations 智能推送 ----------------------------------------------------------------------
+
+
+def recommend(user, limit: int = 6) -> list[Resource]:
+    """Resources fitting the teacher's stage and subject and what workshop colleagues opened.
+
+    One query: visible, not the teacher's own, never opened by them; scored by stage match (3),
+    subject match (3), colleagues' openings (2 each, at most 10), downloads by colleagues (1 each),
+    excellent (2) / featured (1) status. Ties: newer first.
+    """
+    from lms.communities.models import WorkshopMembership
+
+    stage = user.stage or (user.school.stage if getattr(user, "school", None) else None)
+    my_workshops = select(WorkshopMembership.workshop_id).where(WorkshopMembership.user_id == user.id)
+    colleagues = select(WorkshopMembership.user_id).where(
+        WorkshopMembership.workshop_id.in_(my_workshops), WorkshopMembership.user_id != user.id
+    )
+    peer = (
+        select(
+            ResourceView.resource_id.label("rid"),
+            func.count().label("opened"),
+            func.sum(case((ResourceView.downloaded.is_(True), 1), else_=0)).label("downloaded"),
+        )
+        .where(ResourceView.user_id.in_(colleagues))
+        .group_by(ResourceView.resource_id)
+        .subquery()
+    )
+    seen = select(ResourceView.resource_id).where(ResourceView.user_id == user.id)
+    opened = func.coalesce(peer.c.opened, 0)
+    score = (
+        case((Resource.stage == stage, 3), else_=0)
+        + case((Resource.subject == user.subject, 3), else_=0)
+        + case((opened * 2 > 10, 10), else_=opened * 2)
+        + func.coalesce(peer.c.downloaded, 0)
+        + case((Resource.status == "excellent", 2), (Resource.status == "featured", 1), else_=0)
+    )
+    stmt = (
+        _base(user)
+        .outerjoin(peer, peer.c.rid == Resource.id)
+        .where(
+            Resource.context_id.is_not(None),
+            or_(Resource.owner_id.is_(None), Resource.owner_id != user.id),
+            Resource.id.not_in(seen),
+        )
+        .order_by(score.desc(), Resource.created_at.desc(), Resource.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+# --- signal listeners ----------------------------------------------------------------------------
+
+
+def on_homework_published(sender, expert=None, title="", body_html="", file_ids=(), context=None, author=None,
+                          **_):  # fmt: skip
+    """Excellent homework 推优 → an excellent resource in the region library above where it came from."""
+    target = None
+    if context is not None:
+        regions = region_ancestors(context)
+        target = regions[0] if regions else context
+    author = author or expert
+    ids = list(file_ids or [])
+    stage = getattr(author, "stage", None) or (author.school.stage if getattr(author, "school", None) else None)
+    r = file_resource(
+        owner=author,
+        title=title,
+        context=target,
+        description_html=body_html,
+        file_id=ids[0] if ids else None,
+        kind="homework",
+        status="excellent",
+        source="homework",
+        stage=stage,
+        subject=getattr(author, "subject", None),
+    )
+    return r
+
+
+def on_activity_resource_shared(sender, user=None, title="", description="", file_id=None, context=None, **_):
+    """A file shared in a workshop activity → a resource in that workshop's library (once per file)."""
+    if file_id is None or context is None:
+        return None
+    exists = db.session.scalar(
+        select(Resource.id).where(Resource.file_id == file_id, Resource.context_id == context.id)
+    )
+    if exists:
+        return None
+    return file_resource(
+        owner=user,
+        title=title,
+        context=context,
+        description_html=html.escape(description or ""),
+        file_id=file_id,
+        source="activity",
+        stage=getattr(user, "stage", None),
+        subject=getattr(user, "subject", None),
+    )
+
+
+# --- search source -------------------------------------------------------------------------------
+
+
+def search_documents(ids: list[int] | None):
+    """Documents for lms.search (see lms/search/sources.py for the shape); works without a request."""
+    urls = current_app.url_map.bind("localhost")
+    stmt = (
+        select(Resource).outerjoin(Context, Resource.context_id == Context.id).options(contains_eager(Resource.context))
+    )
+    if ids is not None:
+        if not ids:
+            return
+        stmt = stmt.where(Resource.id.in_(ids))
+    for r in db.session.scalars(stmt.order_by(Resource.id).execution_options(yield_per=500)):
+        yield {
+            "kind": "resource",
+            "id": r.id,
+            "title": r.title,
+            "body": " ".join(x for x in (_plain(r.description_html), r.tags) if x),
+            "url": urls.build("resources.detail", {"resource_id": r.id}),
+            "context_path": r.context.path if r.context is not None else None,
+            "owner_id": r.owner_id,
+            "stage": r.stage,
+            "subject": r.subject,
+            "type": r.kind,
+            "created_at": r.created_at,
+        }
+
+
+# --- display helpers -----------------------------------------------------------------------------
+
+
+def stars_text(avg: float) -> str:
+    full = int(math.floor(avg + 0.5))
+    return "★" * full + "☆" * (5 - full)
+
+
+def as_dict(r: Resource, *, detail: bool = False) -> dict:
+    from flask import url_for
+
+    d = {
+        "id": r.id,
+        "title": r.title,
+        "kind": r.kind,
+        "stage": r.stage,
+        "subject": r.subject,
+        "tags": r.tag_list,
+        "status": r.status,
+        "library": library_kind(r),
+        "library_name": r.context.name if r.context is not None else None,
+        "owner": r.owner.name if r.owner is not None else None,
+        "download_count": r.download_count,
+        "rating": round(r.rating_avg or 0.0, 2),
+        "rating_count": r.rating_count,
+        "favourite_count": r.favourite_count,
+        "comment_count": r.comment_count,
+        "created_at": r.created_at.isoformat(),
+        "url": url_for("resources.detail", resource_id=r.id, _external=False),
+    }
+    if detail:
+        d["description_html"] = r.description_html
+        d["file"] = (
+            {
+                "name": r.file.filename,
+                "mime": r.file.mime,
+                "size": r.file.size,
+                "download_url": url_for("resources.download", resource_id=r.id),
+            }  # fmt: skip
+            if r.file is not None
+            else None
+        )
+    return d
+
+
+def library_kind(r: Resource) -> str:
+    return "personal" if r.context is None else r.context.kind

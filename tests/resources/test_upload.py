@@ -1,0 +1,254 @@
+"""Uploads: type sniffing, size cap, executables named .pdf refused, nothing stored on failure, rights."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.core.uploads import UploadError
+from lms.extensions import db
+from lms.media.models import MediaJob, StoredFile
+from lms.resources import services
+from lms.resources.models import Resource
+from tests.resources.conftest import ELF, PDF, PE, png, upload_file
+
+
+def _files(app) -> set:
+    root = Path(app.config["MEDIA_ROOT"])
+    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+@pytest.fixture
+def nothing_stored(app):
+    """Call it after a failed upload: no row, and no file more on disk than before the test."""
+    before = _files(app)
+
+    def check(_app=None):
+        assert db.session.scalar(select(func.count(StoredFile.id))) == 0
+        assert db.session.scalar(select(func.count(Resource.id))) == 0
+        assert _files(app) == before
+
+    return check
+
+
+def test_pdf_into_personal_space(world, make_resource):
+    r = make_resource(
+        world["teacher"],
+        title="  分数的意义 教学设计 ",
+        stage="primary",
+        subject="math",
+        kind="lesson_design",
+        tags="双减, 大单元教学 双减",
+        description="<p>好<script>x()</script></p>",
+    )
+    assert r.title == "分数的意义 教学设计"
+    assert r.context_id is None and r.owner_id == world["teacher"].id
+    assert r.file.mime == "application/pdf" and r.file.filename == "教案.pdf"
+    assert r.tag_list == ["双减", "大单元教学"]
+    assert "<script" not in r.description_html and "<p>好" in r.description_html
+    assert r.status == "normal" and r.download_count == 0
+
+
+def test_kind_follows_the_file_when_not_chosen(world, make_resource):
+    assert make_resource(world["teacher"], data=png(), name="a.png").kind == "image"
+    assert make_resource(world["teacher"]).kind == "document"
+
+
+@pytest.mark.parametrize("payload", [ELF, PE], ids=["elf", "pe"])
+def test_executable_named_pdf_is_refused_and_nothing_stored(app, world, make_resource, payload, nothing_stored):
+    with pytest.raises(services.ResourceError, match="executable"):
+        make_resource(world["teacher"], data=payload, name="教学设计.pdf")
+    nothing_stored()
+
+
+def test_executable_refused_with_a_chinese_message_on_the_page(app, world, login_as, nothing_stored):
+    client = login_as(world["teacher"])
+    resp = client.post(
+        "/resources/upload",
+        data={
+            "title": "教案",
+            "library": "",
+            "kind": "",
+            "stage": "",
+            "subject": "",
+            "file": upload_file(ELF, "教案.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 400
+    assert "可执行程序" in resp.get_data(as_text=True)
+    nothing_stored()
+
+
+def test_unknown_type_refused(app, world, make_resource, nothing_stored):
+    with pytest.raises(UploadError, match="type:"):
+        make_resource(world["teacher"], data=b"just some text, not a document\n" * 10, name="a.pdf")
+    nothing_stored()
+
+
+def test_size_cap(app, world, make_resource, nothing_stored):
+    app.config["RESOURCE_MAX_BYTES"] = 100
+    try:
+        with pytest.raises(UploadError, match="too_large"):
+            make_resource(world["teacher"], data=PDF)
+    finally:
+        app.config.pop("RESOURCE_MAX_BYTES")
+    nothing_stored()
+
+
+def test_empty_and_missing(app, world, make_resource, nothing_stored):
+    with pytest.raises(UploadError, match="empty"):
+        make_resource(world["teacher"], data=b"")
+    with app.test_request_context(), pytest.raises(UploadError, match="missing"):
+        services.upload(world["teacher"], title="x", file=None)
+    nothing_stored()
+
+
+def test_bad_fields_store_nothing(app, world, make_resource, nothing_stored):
+    for fields, code in (
+        ({"title": " "}, "title_required"),
+        ({"title": "x" * 201}, "title_too_long"),
+        ({"stage": "nursery"}, "bad_stage"),
+        ({"subject": "alchemy"}, "bad_subject"),
+        ({"kind": "virus"}, "bad_kind"),
+    ):
+        with pytest.raises(services.ResourceError, match=code):
+            make_resource(world["teacher"], **fields)
+    nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "role, library, ok",
+    [
+        ("teacher", "school_a", True),
+        ("teacher", "workshop_a", False),  # not a member
+        ("teacher", "county_a", False),
+        ("teacher", "school_b", False),
+        ("member", "workshop_a", True),
+        ("member", "workshop_b", False),
+        ("host", "workshop_a", True),
+        ("expert", "workshop_a", True),
+        ("county_admin", "county_a", True),
+        ("county_admin", "county_b", False),
+        ("supervisor", "county_a", False),
+        ("outsider", "school_a", False),
+    ],
+)
+def test_who_may_post_into_which_library(app, world, make_resource, role, library, ok, nothing_stored):
+    target = getattr(world, library).context
+    if ok:
+        assert make_resource(world[role], context=target).context_id == target.id
+    else:
+        with pytest.raises(services.ResourceError, match="forbidden"):
+            make_resource(world[role], context=target)
+        nothing_stored()
+
+
+def test_upload_page_offers_only_own_libraries(world, login_as):
+    html = login_as(world["member"]).get("/resources/upload").get_data(as_text=True)
+    assert world.workshop_a.name in html and world.school_a.name in html
+    assert world.workshop_b.name not in html and world.county_a.name not in html
+
+
+def test_upload_page_refuses_a_foreign_library(app, world, login_as, nothing_stored):
+    client = login_as(world["member"])
+    resp = client.post(
+        "/resources/upload",
+        data={
+            "title": "教案",
+            "library": str(world.workshop_b.context.id),
+            "kind": "",
+            "stage": "",
+            "subject": "",
+            "file": upload_file(),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 403
+    nothing_stored()
+
+
+def test_upload_page_success_redirects_to_the_resource(world, login_as):
+    client = login_as(world["member"])
+    resp = client.post(
+        "/resources/upload",
+        data={
+            "title": "勾股定理课件",
+            "library": str(world.workshop_a.context.id),
+            "kind": "courseware",
+            "stage": "junior",
+            "subject": "math",
+            "tags": "几何",
+            "description": "<p>说明</p>",
+            "file": upload_file(),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 302
+    r = db.session.scalar(select(Resource))
+    assert resp.headers["Location"].endswith(f"/resources/{r.id}")
+    assert (r.kind, r.stage, r.subject, r.context_id) == ("courseware", "junior", "math", world.workshop_a.context.id)
+
+
+def test_api_upload(world, api_as, conforms):
+    client = api_as(world["member"])
+    resp = client.post(
+        "/api/v1/resources",
+        data={"title": "API 上传", "library": str(world.workshop_a.context.id), "file": upload_file(png(), "图.png")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 201, resp.get_json()
+    conforms(resp, "ResourceDetail")
+    assert resp.get_json()["kind"] == "image" and resp.get_json()["library"] == "workshop"
+    bad = client.post(
+        "/api/v1/resources", data={"title": "x", "file": upload_file(ELF, "a.pdf")}, content_type="multipart/form-data"
+    )
+    assert bad.status_code == 400 and bad.get_json()["error"]["message"] == "executable"
+    hidden = client.post(
+        "/api/v1/resources",
+        data={"title": "x", "library": str(world.workshop_b.context.id), "file": upload_file()},
+        content_type="multipart/form-data",
+    )
+    assert hidden.status_code == 404
+    seen_not_allowed = client.post(
+        "/api/v1/resources",
+        data={"title": "x", "library": str(world.county_a.context.id), "file": upload_file()},
+        content_type="multipart/form-data",
+    )
+    assert seen_not_allowed.status_code == 403
+    assert db.session.scalar(select(func.count(StoredFile.id))) == 1
+
+
+def test_api_upload_needs_a_token(world, login_as):
+    resp = login_as(world["member"]).post(
+        "/api/v1/resources", data={"title": "x", "file": upload_file()}, content_type="multipart/form-data"
+    )
+    assert resp.status_code == 401
+
+
+def test_video_goes_through_the_media_pipeline(app, world, make_resource, login_as, tmp_path):
+    from lms.media import ffmpeg, tasks
+    from tests.media.conftest import make_clip
+
+    try:
+        ffmpeg.ffmpeg_exe()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no ffmpeg")
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, seconds=2)
+    r = make_resource(world["teacher"], data=clip.read_bytes(), name="微课.mp4", title="微课")
+    assert r.kind == "micro_lesson" and r.media_job_id is not None
+    client = login_as(world["teacher"])
+    job = db.session.get(MediaJob, r.media_job_id)
+    if job.status != "done":
+        assert "res-transcoding" in client.get(f"/resources/{r.id}").get_data(as_text=True)
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    assert db.session.get(MediaJob, r.media_job_id).status == "done"
+    html = client.get(f"/resources/{r.id}").get_data(as_text=True)
+    assert "<video" in html and "master.m3u8" in html and "vendor/hls/hls.light.min.js" in html
+    playlist = client.get(f"/resources/{r.id}/media/master.m3u8")
+    assert playlist.status_code == 200 and b"#EXTM3U" in playlist.data
+    assert client.get(f"/resources/{r.id}/media/video.mp4").status_code == 200
+    assert client.get(f"/resources/{r.id}/media/../../etc/passwd").status_code == 404
+    assert login_as(world["teacher_b"]).get(f"/resources/{r.id}/media/master.m3u8").status_code == 404
