@@ -13,7 +13,7 @@ import nh3
 from flask import current_app
 from sqlalchemy import and_, case, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from lms import access, signals
 from lms.access.models import Context
@@ -266,7 +266,7 @@ def _base(user):
     return (
         select(Resource)
         .outerjoin(Context, Resource.context_id == Context.id)
-        .options(contains_eager(Resource.context), selectinload(Resource.owner), selectinload(Resource.file))
+        .options(contains_eager(Resource.context), joinedload(Resource.owner))
         .where(visible_clause(user))
     )
 

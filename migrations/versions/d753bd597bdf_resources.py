@@ -1,7 +1,7 @@
 """resources
 
 Revision ID: d753bd597bdf
-Revises: d1cab9f011bb
+Revises: 859150eb390f
 Create Date: 2026-11-23 16:05:38.510287
 
 """
@@ -14,7 +14,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = "d753bd597bdf"
-down_revision = "d1cab9f011bb"
+down_revision = "859150eb390f"
 branch_labels = None
 depends_on = None
 
