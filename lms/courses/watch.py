@@ -1,0 +1,452 @@
+"""Video playback and honest watch-time: media grants, rendition serving, heartbeats, progress.
+
+Serving. A lesson page (after the full permission check) hands the player URLs of the form
+/watch/<lesson>/<grant>/master.m3u8. The grant is an HMAC over the session's user key, the lesson
+and an expiry: each of the many segment requests (one every 2 s per viewer) is then checked without
+touching the database (the signature is recomputed with the requesting session's user, so a URL
+copied into another account's browser answers 403), and only the lesson's rendition folder is looked
+up, from a small per-process cache. Grants expire after GRANT_HOURS; the player fetches new ones.
+
+Watch-time. The player sends a heartbeat every ~10-15 s and on play/pause/seek/visibility changes:
+position, whether it is playing and visible, and a signed viewing token (one per page view). The
+server credits the interval since the previous heartbeat of the same viewing only if that heartbeat
+said playing and visible, and then no more than:
+  - the wall-clock time elapsed (server clock; playbackRate > 1 earns real time only), at most
+    MAX_GAP_SECONDS for one interval;
+  - the media position advanced (seeking forward earns nothing; seeking back earns nothing for the
+    jump, the player reports the position before the jump as `end`);
+  - what is left of the lesson's duration in this viewing.
+One viewing per teacher credits at a time: the viewing holding the lease (WatchState) while it plays;
+another tab's heartbeats are answered with lease=false and earn nothing until the holder pauses,
+ends or falls silent for LEASE_SECONDS. Totals per lesson, course and teacher are maintained here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import case, func, insert, select, update
+
+from lms.core.db import utcnow
+from lms.courses.watch_models import CourseProgress, LessonProgress, WatchState
+from lms.extensions import db
+from lms.signals import watch_time_credited
+
+# --- the course-study score (DOMAIN.md §9) ----------------------------------------------------------
+
+FULL_SCORE_MINUTES = 1260
+FULL_SCORE_POINTS = 35.0
+
+
+def course_study_score(seconds: float, full_minutes: int = FULL_SCORE_MINUTES,
+                       points: float = FULL_SCORE_POINTS) -> float:  # fmt: skip
+    """Points for credited course-study time: linear up to `points` at `full_minutes` (1,260 = 35)."""
+    if seconds <= 0:
+        return 0.0
+    return round(min(points, points * seconds / (full_minutes * 60)), 2)
+
+
+def study_hours(seconds: float) -> float:
+    """Credited seconds as study hours 学时 (one decimal)."""
+    return round(max(0.0, seconds) / 3600, 1)
+
+
+# --- media grants ------------------------------------------------------------------------------------
+
+GRANT_HOURS = 6
+#: Files a rendition folder may hold (lms.media.ffmpeg.transcode): nothing else is ever served.
+MEDIA_NAME = re.compile(
+    r"^(?:master\.m3u8|video\.mp4|poster\.jpg|[0-9a-z]{1,8}/(?:index\.m3u8|seg_\d{1,6}\.(?:ts|m4s)|init\.mp4))$"
+)
+#: Content type and Cache-Control max-age per extension. Segments, MP4 and poster never change under
+#: a URL (a new transcode gets a new folder); playlists are kept short.
+MEDIA_TYPES = {
+    "m3u8": ("application/vnd.apple.mpegurl", 30, False),
+    "ts": ("video/mp2t", 31536000, True),
+    "m4s": ("video/iso.segment", 31536000, True),
+    "mp4": ("video/mp4", 31536000, True),
+    "jpg": ("image/jpeg", 86400, False),
+}
+
+
+def _key() -> bytes:
+    app = current_app._get_current_object()
+    key = app.extensions.get("watch_grant_key")
+    if key is None:
+        secret = app.config["SECRET_KEY"].encode()
+        key = app.extensions["watch_grant_key"] = hashlib.sha256(b"lms.watch.grant:" + secret).digest()
+    return key
+
+
+def _sign(session_user: str, lesson_id: int, expires: int) -> str:
+    mac = hmac.new(_key(), f"{session_user}|{lesson_id}|{expires}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:16]).rstrip(b"=").decode()
+
+
+def media_grant(session_user: str, lesson_id: int, now: float | None = None) -> str:
+    """A grant for this session's user to fetch this lesson's rendition files.
+
+    The expiry is rounded to the hour, so the URLs (and the browser's cache of segments) stay the same
+    for an hour of page views.
+    """
+    now = time.time() if now is None else now
+    expires = (int(now) // 3600 + 1 + GRANT_HOURS) * 3600
+    return f"{expires:x}.{_sign(session_user, lesson_id, expires)}"
+
+
+def check_grant(session_user: str | None, lesson_id: int, grant: str, now: float | None = None) -> bool:
+    if not session_user:
+        return False
+    expires_hex, _, sig = grant.partition(".")
+    try:
+        expires = int(expires_hex, 16)
+    except ValueError:
+        return False
+    if expires < (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(sig, _sign(session_user, lesson_id, expires))
+
+
+_RENDITIONS: dict[int, tuple[str | None, float]] = {}
+_RENDITIONS_LOCK = threading.Lock()
+RENDITION_CACHE_SECONDS = 30
+
+
+def rendition_dir(lesson_id: int) -> str | None:
+    """The lesson's rendition folder (relative to MEDIA_ROOT), from a 30-second per-process cache."""
+    now = time.monotonic()
+    hit = _RENDITIONS.get(lesson_id)
+    if hit is not None and now - hit[1] < RENDITION_CACHE_SECONDS:
+        return hit[0]
+    from lms.courses.models import Lesson
+
+    value = db.session.scalar(select(Lesson.rendition_dir).where(Lesson.id == lesson_id, Lesson.kind == "video"))
+    with _RENDITIONS_LOCK:
+        if len(_RENDITIONS) > 10000:
+            _RENDITIONS.clear()
+        _RENDITIONS[lesson_id] = (value, now)
+    return value
+
+
+def forget_rendition(lesson_id: int | None = None) -> None:
+    """Drop cached rendition folders (after a new transcode was published, and in tests)."""
+    with _RENDITIONS_LOCK:
+        if lesson_id is None:
+            _RENDITIONS.clear()
+        else:
+            _RENDITIONS.pop(lesson_id, None)
+
+
+def media_response(lesson_id: int, name: str):
+    """Serve one rendition file (the caller checked the grant): 404 for anything not in a rendition."""
+    from flask import abort
+
+    from lms.media.services import send_path
+
+    if not MEDIA_NAME.match(name):
+        abort(404)
+    folder = rendition_dir(lesson_id)
+    if not folder:
+        abort(404)
+    mimetype, max_age, immutable = MEDIA_TYPES[name.rsplit(".", 1)[1]]
+    resp = send_path(f"{folder}/{name}", mimetype=mimetype, max_age=max_age)
+    resp.headers["Cache-Control"] = f"private, max-age={max_age}" + (", immutable" if immutable else "")
+    return resp
+
+
+# --- viewings ------------------------------------------------------------------------------------------
+
+VIEWING_HOURS = 12
+LEASE_SECONDS = 60
+MAX_GAP_SECONDS = 60
+#: A lesson is completed once this share of its duration was credited (in any number of viewings).
+COMPLETION_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class Viewing:
+    session_user: str
+    user_id: int
+    lesson_id: int
+    course_id: int
+    duration: float
+    id: str
+
+
+def _viewing_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lms.watch.viewing")
+
+
+def start_viewing(session_user: str, lesson) -> str:
+    """A signed token naming a new viewing of this lesson by this session's user (one per page view)."""
+    uid = int(session_user.split(":", 1)[0])
+    duration = float(lesson.duration_seconds or 0)
+    return _viewing_serializer().dumps([session_user, uid, lesson.id, lesson.course_id, duration, secrets.token_hex(8)])
+
+
+def load_viewing(token: str, session_user: str | None) -> Viewing | None:
+    """The viewing a heartbeat names, if the token is genuine, fresh and issued to this session's user."""
+    if not session_user or not isinstance(token, str) or len(token) > 400:
+        return None
+    try:
+        su, uid, lesson_id, course_id, duration, vid = _viewing_serializer().loads(token, max_age=VIEWING_HOURS * 3600)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not hmac.compare_digest(str(su), session_user):
+        return None
+    return Viewing(su, uid, lesson_id, course_id, duration, vid)
+
+
+@dataclass
+class Beat:
+    credited: float
+    lease: bool
+    lesson_seconds: float
+    completed: bool
+
+
+def clock() -> float:
+    """The server clock heartbeats are measured with (tests replace it)."""
+    return time.time()
+
+
+def _finite(x, lo: float, hi: float) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        return None
+    return min(max(float(x), lo), hi)
+
+
+def heartbeat(viewing: Viewing, *, position, playing: bool, visible: bool, end=None,
+              now: float | None = None) -> Beat:  # fmt: skip
+    """Record one heartbeat of a viewing and credit what the rules allow (see the module docstring).
+
+    `position` is the media time now; `end` (optional) the media time at the end of the interval
+    just played when the player jumped since (a seek), so the jump itself earns nothing. Commits.
+    """
+    now = clock() if now is None else now
+    limit = viewing.duration + 5 if viewing.duration > 0 else 86400.0
+    position = _finite(position, 0.0, limit)
+    if position is None:
+        raise ValueError("position")
+    end = _finite(end, 0.0, limit) if end is not None else position
+    if end is None:
+        raise ValueError("end")
+    active = bool(playing) and bool(visible)
+    uid, lesson_id = viewing.user_id, viewing.lesson_id
+    ws = WatchState.__table__
+
+    state = db.session.execute(
+        select(ws.c.viewing, ws.c.lesson_id, ws.c.beat_at, ws.c.position, ws.c.playing, ws.c.viewing_seconds,
+               ws.c.carry).where(ws.c.user_id == uid)
+    ).first()  # fmt: skip
+    credit = 0.0
+    holder = True
+    whole_seconds = 0
+    if state is None:
+        db.session.execute(insert(ws).values(user_id=uid, seconds=0.0, viewing=viewing.id, lesson_id=lesson_id,
+                                             beat_at=now, position=position, playing=active, viewing_seconds=0.0,
+                                             carry=0.0))  # fmt: skip
+    else:
+        held = bool(state.viewing) and state.playing and state.beat_at is not None
+        fresh = held and now - state.beat_at <= LEASE_SECONDS
+        if state.viewing == viewing.id and state.lesson_id == lesson_id:
+            if state.playing and state.beat_at is not None:
+                wall = min(max(0.0, now - state.beat_at), MAX_GAP_SECONDS)
+                left = max(0.0, viewing.duration - (state.viewing_seconds or 0.0))
+                credit = max(0.0, min(wall, end - state.position, left))
+            values = {"beat_at": now, "position": position, "playing": active,
+                      "viewing_seconds": ws.c.viewing_seconds + credit}  # fmt: skip
+        elif not fresh:
+            # The lease is free (the holder paused, ended or went silent): this viewing takes it; its
+            # interval starts now, so the takeover itself earns nothing.
+            values = {"viewing": viewing.id, "lesson_id": lesson_id, "beat_at": now, "position": position,
+                      "playing": active, "viewing_seconds": 0.0}  # fmt: skip
+        else:
+            holder = False
+            values = None
+        if values is not None:
+            if credit > 0:
+                carry = (state.carry or 0.0) + credit
+                whole_seconds = int(carry)
+                values["seconds"] = ws.c.seconds + credit
+                values["carry"] = carry - whole_seconds
+            # Optimistic: only if no other heartbeat changed the row since we read it (two tabs at once).
+            old_beat = state.beat_at if state.beat_at is not None else -1.0
+            done = db.session.execute(
+                update(ws).where(ws.c.user_id == uid, func.coalesce(ws.c.beat_at, -1.0) == old_beat).values(**values)
+            ).rowcount
+            if not done:
+                credit, holder, whole_seconds = 0.0, False, 0
+
+    lesson_seconds, completed = _record_lesson(viewing, position, max(position, end), credit)
+    db.session.commit()
+    if whole_seconds >= 1 and watch_time_credited.receivers:
+        from lms.accounts.models import User
+
+        user = db.session.get(User, uid)
+        watch_time_credited.send(user, lesson_id=lesson_id, course_id=viewing.course_id, seconds=whole_seconds)
+    return Beat(round(credit, 3), holder, lesson_seconds, completed)
+
+
+def _record_lesson(viewing: Viewing, position: float, furthest: float, credit: float) -> tuple[float, bool]:
+    lp = LessonProgress.__table__
+    now_dt = utcnow()
+    row = db.session.execute(
+        update(lp).where(lp.c.user_id == viewing.user_id, lp.c.lesson_id == viewing.lesson_id)
+        .values(seconds=lp.c.seconds + credit, last_position=position, updated_at=now_dt,
+                max_position=case((lp.c.max_position < furthest, furthest), else_=lp.c.max_position))
+        .returning(lp.c.seconds, lp.c.completed)
+    ).first()  # fmt: skip
+    if row is None:
+        db.session.execute(insert(lp).values(user_id=viewing.user_id, lesson_id=viewing.lesson_id,
+                                             course_id=viewing.course_id, seconds=credit, max_position=furthest,
+                                             last_position=position, completed=False, updated_at=now_dt))  # fmt: skip
+        seconds, completed = credit, False
+    else:
+        seconds, completed = row
+    newly = not completed and viewing.duration > 0 and seconds >= COMPLETION_SHARE * viewing.duration
+    if newly:
+        db.session.execute(update(lp).where(lp.c.user_id == viewing.user_id, lp.c.lesson_id == viewing.lesson_id)
+                           .values(completed=True))  # fmt: skip
+        completed = True
+    if credit > 0 or newly:
+        cp = CourseProgress.__table__
+        done = db.session.execute(
+            update(cp).where(cp.c.user_id == viewing.user_id, cp.c.course_id == viewing.course_id)
+            .values(seconds=cp.c.seconds + credit, lessons_completed=cp.c.lessons_completed + (1 if newly else 0),
+                    updated_at=now_dt)
+        ).rowcount  # fmt: skip
+        if not done:
+            db.session.execute(insert(cp).values(user_id=viewing.user_id, course_id=viewing.course_id, seconds=credit,
+                                                 lessons_completed=1 if newly else 0, updated_at=now_dt))  # fmt: skip
+    return round(seconds, 1), completed
+
+
+# --- reading progress ------------------------------------------------------------------------------------
+
+
+def lesson_state(user_id: int, lesson_id: int, duration: float | None = None) -> dict:
+    """For the player: where to resume (0 when watched to near the end), credited seconds, completed."""
+    row = db.session.execute(
+        select(LessonProgress.last_position, LessonProgress.seconds, LessonProgress.completed)
+        .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)
+    ).first()  # fmt: skip
+    if row is None:
+        return {"resume": 0.0, "seconds": 0.0, "completed": False}
+    pos = row.last_position or 0.0
+    if duration and pos >= duration - 5:
+        pos = 0.0
+    return {"resume": round(pos, 1), "seconds": row.seconds or 0.0, "completed": bool(row.completed)}
+
+
+def lesson_progress(user_id: int, course_id: int) -> dict[int, LessonProgress]:
+    """The teacher's rows for one course, by lesson id (one query)."""
+    rows = db.session.scalars(
+        select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.course_id == course_id)
+    )
+    return {r.lesson_id: r for r in rows}
+
+
+def total_seconds(user_id: int) -> float:
+    return db.session.scalar(select(WatchState.seconds).where(WatchState.user_id == user_id)) or 0.0
+
+
+def my_progress(user_id: int, limit: int = 8) -> dict:
+    """A teacher's study totals and their most recent courses (for the personal space)."""
+    from lms.courses.models import Course
+
+    seconds = total_seconds(user_id)
+    rows = db.session.execute(
+        select(Course.id, Course.title, Course.lesson_count, CourseProgress.seconds, CourseProgress.lessons_completed)
+        .join(CourseProgress, CourseProgress.course_id == Course.id)
+        .where(CourseProgress.user_id == user_id)
+        .order_by(CourseProgress.updated_at.desc(), Course.id)
+        .limit(limit)
+    ).all()  # fmt: skip
+    courses = [_course_row(*r) for r in rows]
+    return {"seconds": seconds, "minutes": int(seconds // 60), "hours": study_hours(seconds),
+            "score": course_study_score(seconds), "full_minutes": FULL_SCORE_MINUTES,
+            "full_points": FULL_SCORE_POINTS, "percent": _pct(seconds, FULL_SCORE_MINUTES * 60),
+            "courses": courses}  # fmt: skip
+
+
+def _pct(part: float, whole: float) -> int:
+    return int(min(100, 100 * part / whole)) if whole else 0
+
+
+def _course_row(course_id, title, lesson_count, seconds, completed) -> dict:
+    return {"id": course_id, "title": title, "lessons": lesson_count or 0, "completed": completed or 0,
+            "minutes": int((seconds or 0) // 60), "percent": _pct(completed or 0, lesson_count or 0)}  # fmt: skip
+
+
+def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
+    """One page of a workshop's members with their study totals and per-course progress (3 queries)."""
+    from lms.communities.services import member_page
+    from lms.courses.models import Course
+
+    members = member_page(workshop, page=page, per_page=per_page)
+    ids = [row[0].id for row in members.items]
+    totals = {}
+    if ids:
+        totals = dict(
+            db.session.execute(select(WatchState.user_id, WatchState.seconds).where(WatchState.user_id.in_(ids))).all()
+        )
+    courses: dict[int, list] = {}
+    if ids:
+        for uid, *rest in db.session.execute(
+            select(CourseProgress.user_id, Course.id, Course.title, Course.lesson_count, CourseProgress.seconds,
+                   CourseProgress.lessons_completed)
+            .join(Course, Course.id == CourseProgress.course_id)
+            .where(CourseProgress.user_id.in_(ids))
+            .order_by(CourseProgress.user_id, Course.title)
+        ):  # fmt: skip
+            courses.setdefault(uid, []).append(_course_row(*rest))
+    rows = []
+    for user, _group_id in members.items:
+        seconds = totals.get(user.id, 0.0)
+        rows.append({"user": user, "minutes": int(seconds // 60), "hours": study_hours(seconds),
+                     "score": course_study_score(seconds), "percent": _pct(seconds, FULL_SCORE_MINUTES * 60),
+                     "courses": courses.get(user.id, [])})  # fmt: skip
+    return {"members": members, "rows": rows, "full_minutes": FULL_SCORE_MINUTES, "full_points": FULL_SCORE_POINTS}
+
+
+# --- what the views need from the course catalogue --------------------------------------------------------
+
+
+def watchable_lesson(user, lesson_id: int):
+    """The video lesson, if the user may watch it (its course is visible to them); 404 otherwise."""
+    from flask import abort
+
+    from lms.courses.models import Lesson
+
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or not lesson.playable or not can_watch(user, lesson.course):
+        abort(404)
+    return lesson
+
+
+def can_watch(user, course) -> bool:
+    from lms.courses import services as courses
+
+    return courses.may_view(user, course)
+
+
+def media_urls(session_user: str, lesson) -> dict:
+    from flask import url_for
+
+    grant = media_grant(session_user, lesson.id)
+
+    def url(name: str) -> str:
+        return url_for("watch.media", lesson_id=lesson.id, grant=grant, name=name)
+
+    return {"master": url("master.m3u8"), "mp4": url("video.mp4"), "poster": url("poster.jpg")}

@@ -1,0 +1,194 @@
+// Lesson video player: HLS through hls.js (native HLS where there is no MediaSource, e.g. iOS and
+// WeChat on iOS), quality choice, resume from the server-stored position, MP4 fallback, and the
+// watch-time heartbeats (lms/courses/watch.py decides what they earn).
+(function () {
+  "use strict";
+  var BEAT_MS = 15000;
+
+  function Player(root) {
+    this.root = root;
+    this.d = root.dataset;
+    this.video = root.querySelector("video");
+    this.quality = root.querySelector("[data-quality]");
+    this.status = root.querySelector("[data-status]");
+    this.watched = root.querySelector("[data-watched]");
+    this.resume = parseFloat(this.d.resume || "0") || 0;
+    this.lastPos = this.resume;
+    this.timer = null;
+    this.hls = null;
+    this.stopped = false;
+    this.start();
+    this.track();
+  }
+
+  Player.prototype.say = function (text) {
+    if (this.status) this.status.textContent = text || "";
+  };
+
+  Player.prototype.start = function () {
+    var self = this;
+    var v = this.video;
+    var mse = window.MediaSource || window.ManagedMediaSource;
+    if (!mse && v.canPlayType("application/vnd.apple.mpegurl")) {
+      this.native(this.d.master);
+    } else if (mse) {
+      loadScript(this.d.hlsSrc, function () {
+        if (window.Hls && window.Hls.isSupported()) self.withHls(self.d.master);
+        else self.mp4();
+      }, function () { self.mp4(); });
+    } else {
+      this.mp4();
+    }
+  };
+
+  Player.prototype.seekOnLoad = function () {
+    var v = this.video, at = this.resume;
+    if (!at) return;
+    v.addEventListener("loadedmetadata", function once() {
+      v.removeEventListener("loadedmetadata", once);
+      if (at < (v.duration || Infinity) - 1) v.currentTime = at;
+    });
+  };
+
+  Player.prototype.native = function (src) {
+    this.seekOnLoad();
+    this.video.src = src;
+  };
+
+  Player.prototype.mp4 = function () {
+    if (this.hls) { this.hls.destroy(); this.hls = null; }
+    if (this.quality) this.quality.hidden = true;
+    var pos = this.video.currentTime || this.resume;
+    this.resume = pos;
+    this.seekOnLoad();
+    this.video.src = this.d.mp4;
+  };
+
+  Player.prototype.withHls = function (src) {
+    var self = this, Hls = window.Hls;
+    var hls = this.hls = new Hls({ startPosition: this.resume || -1, capLevelToPlayerSize: true });
+    hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) { self.levels(data.levels || hls.levels); });
+    hls.on(Hls.Events.ERROR, function (_e, data) {
+      if (!data.fatal) return;
+      var code = data.response && data.response.code;
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR && (code === 403 || code === 404) && !self.refreshed) {
+        self.refreshed = true;
+        self.refresh();
+      } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !self.recovered) {
+        self.recovered = true;
+        hls.recoverMediaError();
+      } else {
+        self.mp4();
+      }
+    });
+    hls.loadSource(src);
+    hls.attachMedia(this.video);
+  };
+
+  // The media grant expired (a long pause): ask for fresh URLs and carry on where we were.
+  Player.prototype.refresh = function () {
+    var self = this, pos = this.video.currentTime;
+    fetch(this.d.refresh, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (urls) {
+        self.d.master = urls.master; self.d.mp4 = urls.mp4;
+        if (self.hls) { self.hls.destroy(); self.hls = null; }
+        self.resume = pos;
+        self.withHls(urls.master);
+      })
+      .catch(function () { self.say(self.d.msgReload); });
+  };
+
+  Player.prototype.levels = function (levels) {
+    var sel = this.quality, hls = this.hls;
+    if (!sel || !levels || levels.length < 2) return;
+    levels.forEach(function (l, i) {
+      var o = document.createElement("option");
+      o.value = String(i);
+      o.textContent = (l.height ? l.height + "p" : Math.round(l.bitrate / 1000) + "k");
+      sel.appendChild(o);
+    });
+    sel.hidden = false;
+    sel.addEventListener("change", function () {
+      hls.currentLevel = parseInt(sel.value, 10);
+    });
+  };
+
+  // --- heartbeats ---------------------------------------------------------------------------------
+  Player.prototype.playing = function () {
+    var v = this.video;
+    return !v.paused && !v.ended && v.readyState > 2;
+  };
+
+  Player.prototype.beat = function (end, leaving) {
+    if (this.stopped) return;
+    var self = this, v = this.video;
+    var body = {
+      v: this.d.viewing,
+      p: v.currentTime || 0,
+      playing: this.playing() && !v.seeking,
+      visible: document.visibilityState === "visible",
+      rate: v.playbackRate
+    };
+    if (end != null) body.e = end;
+    fetch(this.d.heartbeat, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: !!leaving,
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      if (r.status === 403) { self.stopped = true; self.say(self.d.msgReload); return null; }
+      return r.ok ? r.json() : null;
+    }).then(function (res) {
+      if (!res) return;
+      if (self.watched) self.watched.textContent = minutes(res.seconds) + (res.completed ? " ✓" : "");
+      self.say(res.lease ? "" : self.d.msgElsewhere);
+      self.root.dataset.credited = String((parseFloat(self.root.dataset.credited || "0") || 0) + res.credited);
+    }).catch(function () { /* offline: the next beat measures from the last one that arrived */ });
+  };
+
+  Player.prototype.track = function () {
+    var self = this, v = this.video;
+    function tick() { if (self.playing()) self.beat(); }
+    function startTimer() { if (!self.timer) self.timer = setInterval(tick, BEAT_MS); }
+    function stopTimer() { clearInterval(self.timer); self.timer = null; }
+    v.addEventListener("timeupdate", function () { if (!v.seeking) self.lastPos = v.currentTime; });
+    v.addEventListener("playing", function () { self.beat(); startTimer(); });
+    v.addEventListener("pause", function () { stopTimer(); self.beat(); });
+    v.addEventListener("ended", function () { stopTimer(); self.beat(); });
+    v.addEventListener("waiting", function () { self.beat(); });
+    // A jump: what was played before it counts up to where it was, the jump itself earns nothing.
+    v.addEventListener("seeking", function () { self.beat(self.lastPos); self.lastPos = v.currentTime; });
+    v.addEventListener("ratechange", function () { self.beat(); });
+    document.addEventListener("visibilitychange", function () { self.beat(); });
+    window.addEventListener("pagehide", function () { self.beat(null, true); });
+  };
+
+  function minutes(s) {
+    s = Math.floor(s || 0);
+    var m = Math.floor(s / 60), r = s % 60;
+    return m + ":" + (r < 10 ? "0" : "") + r;
+  }
+
+  var loading = {};
+  function loadScript(src, ok, fail) {
+    if (window.Hls) return ok();
+    if (loading[src]) { loading[src].push([ok, fail]); return; }
+    loading[src] = [[ok, fail]];
+    var s = document.createElement("script");
+    s.src = src;
+    s.async = true;
+    s.onload = function () { loading[src].forEach(function (f) { f[0](); }); };
+    s.onerror = function () { loading[src].forEach(function (f) { f[1](); }); };
+    document.head.appendChild(s);
+  }
+
+  function init() {
+    document.querySelectorAll("[data-player]").forEach(function (el) {
+      if (!el.player) el.player = new Player(el);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

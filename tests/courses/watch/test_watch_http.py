@@ -1,0 +1,153 @@
+"""Serving renditions (grants, Range, caching headers, X-Accel-Redirect), the heartbeat endpoint,
+permissions and the progress pages."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lms.courses import watch
+from tests.courses.watch.conftest import RENDITION
+
+
+def urls_for(app, client, user, lesson):
+    """The player's URLs as the lesson page would give them to this user's session."""
+    with client.session_transaction() as sess:
+        key = sess["_user_id"]
+    with app.test_request_context():
+        return watch.media_urls(key, lesson), watch.start_viewing(key, lesson)
+
+
+@pytest.fixture
+def watcher(app, world, video, login_as, rendition):
+    course, lesson = video
+    client = login_as(world["teacher"])
+    urls, viewing = urls_for(app, client, world["teacher"], lesson)
+    return client, urls, viewing, lesson
+
+
+def seg_url(urls, name="seg_0000.ts"):
+    rung = Path(urls["master"]).parent
+    return f"{rung}/240p/{name}"
+
+
+def test_master_variant_and_segments(watcher, rendition):
+    client, urls, _v, _l = watcher
+    r = client.get(urls["master"])
+    assert r.status_code == 200
+    assert r.mimetype == "application/vnd.apple.mpegurl"
+    assert r.headers["Cache-Control"] == "private, max-age=30"
+    assert "240p/index.m3u8" in r.get_data(as_text=True)
+    variant = urls["master"].replace("master.m3u8", "240p/index.m3u8")
+    body = client.get(variant).get_data(as_text=True)
+    seg = re.search(r"^(seg_\d+\.ts)$", body, re.M)[1]
+    r = client.get(seg_url(urls, seg))
+    assert r.status_code == 200 and r.mimetype == "video/mp2t"
+    assert r.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert r.get_data() == (rendition / "240p" / seg).read_bytes()
+    r = client.get(urls["mp4"])
+    assert r.mimetype == "video/mp4" and r.get_data()[4:8] == b"ftyp"
+    r = client.get(urls["poster"])
+    assert r.mimetype == "image/jpeg" and r.get_data()[:2] == b"\xff\xd8"
+
+
+def test_range_requests_on_a_segment(watcher, rendition):
+    client, urls, _v, _l = watcher
+    data = (rendition / "240p" / "seg_0000.ts").read_bytes()
+    r = client.get(seg_url(urls), headers={"Range": "bytes=0-187"})
+    assert r.status_code == 206 and r.get_data() == data[:188]
+    assert r.headers["Content-Range"] == f"bytes 0-187/{len(data)}"
+    r = client.get(seg_url(urls), headers={"Range": "bytes=-100"})
+    assert r.status_code == 206 and r.get_data() == data[-100:]
+    r = client.get(seg_url(urls), headers={"Range": f"bytes={len(data) + 10}-"})
+    assert r.status_code == 416
+
+
+def test_accel_redirect(app, watcher, monkeypatch):
+    client, urls, _v, _l = watcher
+    monkeypatch.setitem(app.config, "MEDIA_ACCEL_REDIRECT", "/_protected/")
+    r = client.get(seg_url(urls))
+    assert r.status_code == 200 and r.get_data() == b""
+    assert r.headers["X-Accel-Redirect"] == f"/_protected/{RENDITION}/240p/seg_0000.ts"
+    assert r.mimetype == "video/mp2t"
+    assert r.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    r = client.get(urls["master"])
+    assert r.headers["X-Accel-Redirect"] == f"/_protected/{RENDITION}/master.m3u8"
+    assert r.headers["Cache-Control"] == "private, max-age=30"
+    assert client.get(seg_url(urls, "seg_9999.ts")).status_code == 404  # nginx is never sent to a missing file
+
+
+def test_media_needs_the_grant_of_this_session(app, world, watcher, login_as, client):
+    _client, urls, _v, lesson = watcher
+    # Another signed-in user replaying the teacher's URL (a shared link), and nobody signed in.
+    assert login_as(world["member"]).get(urls["master"]).status_code == 403
+    assert client.get(seg_url(urls)).status_code == 403
+    # A forged or tampered grant; a grant for another lesson.
+    tampered = urls["master"].replace(urls["master"].split("/")[3], "ffffffff.AAAAAAAAAAAAAAAAAAAAAA")
+    assert _client.get(tampered).status_code == 403
+    other = urls["master"].replace(f"/watch/{lesson.id}/", f"/watch/{lesson.id + 1}/")
+    assert _client.get(other).status_code == 403
+
+
+def test_expired_grant(app, world, watcher, monkeypatch):
+    client, urls, _v, _l = watcher
+    import time
+
+    later = time.time() + (watch.GRANT_HOURS + 2) * 3600
+    monkeypatch.setattr(watch.time, "time", lambda: later)
+    assert client.get(urls["master"]).status_code == 403
+
+
+@pytest.mark.parametrize("name", ["../../../etc/passwd", "240p/../../x.ts", "notes.txt", "240p/seg_1.mp3", "x/y/z.ts"])
+def test_only_rendition_files_are_served(watcher, name):
+    client, urls, _v, _l = watcher
+    base = urls["master"].rsplit("/", 1)[0]
+    assert client.get(f"{base}/{name}").status_code == 404
+
+
+def test_unpublished_rendition_is_404(app, db, watcher):
+    client, urls, _v, lesson = watcher
+    lesson.rendition_dir = None
+    db.session.commit()
+    watch.forget_rendition()
+    assert client.get(urls["master"]).status_code == 404
+
+
+def test_heartbeat_endpoint(app, watcher, monkeypatch):
+    client, _urls, viewing, lesson = watcher
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(watch, "clock", lambda: now[0])
+    r = client.post("/watch/heartbeat", json={"v": viewing, "p": 0, "playing": True, "visible": True})
+    assert r.status_code == 200 and r.json == {"credited": 0, "lease": True, "seconds": 0, "completed": False}
+    now[0] += 15
+    r = client.post("/watch/heartbeat", json={"v": viewing, "p": 15.2, "playing": True, "visible": True, "rate": 1})
+    assert r.json["credited"] == 15 and r.json["seconds"] == 15
+    now[0] += 15
+    r = client.post("/watch/heartbeat", json={"v": viewing, "p": 45, "e": 20, "playing": False, "visible": True})
+    assert r.json["credited"] == 4.8  # 15.2 → 20, then a jump
+
+
+def test_heartbeat_refuses_other_users_and_junk(app, world, watcher, login_as, client):
+    _c, _urls, viewing, _l = watcher
+    body = {"v": viewing, "p": 0, "playing": True, "visible": True}
+    assert login_as(world["member"]).post("/watch/heartbeat", json=body).status_code == 403
+    assert client.post("/watch/heartbeat", json=body).status_code == 403  # anonymous
+    assert _c.post("/watch/heartbeat", json={**body, "v": viewing[:-2] + "xx"}).status_code == 403
+    assert _c.post("/watch/heartbeat", data="nonsense").status_code == 400
+    assert _c.post("/watch/heartbeat", json={**body, "p": "ten"}).status_code == 400
+
+
+def test_sources_checks_the_course_audience(app, world, video, login_as, client):
+    _course, lesson = video
+    r = login_as(world["teacher"]).get(f"/watch/lessons/{lesson.id}/sources")
+    assert r.status_code == 200 and r.json["master"].endswith("/master.m3u8")
+    assert login_as(world["teacher_b"]).get(f"/watch/lessons/{lesson.id}/sources").status_code == 404
+    r = client.get(f"/watch/lessons/{lesson.id}/sources")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_unpublished_course_is_not_watchable(app, db, world, video, login_as):
+    course, lesson = video
+    course.published = False
+    db.session.commit()
+    assert login_as(world["teacher"]).get(f"/watch/lessons/{lesson.id}/sources").status_code == 404

@@ -1,0 +1,83 @@
+"""Progress bars: the teacher's own (personal space), hosts' view of their workshop members."""
+
+from lms.courses import watch
+from tests.sql_counting import counting as count_statements
+
+T0 = 1_800_000_000.0
+
+
+def watched(user, lesson, seconds):
+    key = user.get_id()
+    v = watch.load_viewing(watch.start_viewing(key, lesson), key)
+    watch.heartbeat(v, position=0, playing=True, visible=True, now=T0)
+    t = 0
+    while t < seconds:
+        step = min(15, seconds - t)
+        t += step
+        watch.heartbeat(v, position=t, playing=True, visible=True, now=T0 + t)
+    watch.heartbeat(v, position=t, playing=False, visible=True, now=T0 + t)
+
+
+def test_personal_space_shows_my_study(app, world, video, login_as):
+    course, lesson = video
+    watched(world["teacher"], lesson, 90)
+    html = login_as(world["teacher"]).get("/me").get_data(as_text=True)
+    assert 'id="study-progress"' in html
+    assert course.title in html
+    assert "1/1" not in html  # 90 of 120 s: not completed
+
+
+def test_personal_space_without_any_study(app, world, login_as):
+    html = login_as(world["outsider"]).get("/me").get_data(as_text=True)
+    assert 'id="study-progress"' in html
+
+
+def test_host_sees_members_progress(app, world, video, login_as):
+    course, lesson = video
+    watched(world["member"], lesson, 120)
+    watched(world["leader"], lesson, 30)
+    host = login_as(world["host"])
+    ws = world.workshop_a
+    page = host.get(f"/workshops/{ws.id}").get_data(as_text=True)
+    assert f"/workshops/{ws.id}/course-progress" in page
+    r = host.get(f"/workshops/{ws.id}/course-progress")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert world["member"].name in html and world["leader"].name in html
+    assert course.title in html
+    assert "1/1" in html  # the member completed the lesson
+
+
+def test_progress_page_permissions(app, world, login_as, client):
+    ws = world.workshop_a
+    url = f"/workshops/{ws.id}/course-progress"
+    for role in ("host", "county_admin", "expert", "site_admin"):
+        assert login_as(world[role]).get(url).status_code == 200, role
+    assert login_as(world["member"]).get(url).status_code == 403  # sees the workshop, not the statistics
+    assert login_as(world["host_b"]).get(url).status_code == 404  # another county's host
+    assert login_as(world["county_admin_b"]).get(url).status_code == 404
+    r = client.get(url)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    member_page = login_as(world["member"]).get(f"/workshops/{ws.id}").get_data(as_text=True)
+    assert "course-progress" not in member_page
+
+
+def test_progress_page_query_count_does_not_grow_with_members(app, db, world, video, login_as):
+    from lms.communities import services as community
+    from tests.factories import make_user
+
+    _course, lesson = video
+    host = login_as(world["host"])
+    url = f"/workshops/{world.workshop_a.id}/course-progress"
+    with count_statements() as few:
+        host.get(url)
+    for i in range(8):
+        u = make_user(name=f"教师{i}", school=world.school_a)
+        community.add_member(world.workshop_a, u)
+        db.session.flush()
+        watched(u, lesson, 20)
+    community.refresh_counters()
+    db.session.commit()
+    with count_statements() as many:
+        host.get(url)
+    assert len(many) <= len(few) + 1
