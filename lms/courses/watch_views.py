@@ -8,6 +8,7 @@ no query to load the user or the course (see lms.courses.watch).
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_login.utils import _create_identifier
+from werkzeug.routing import BuildError
 
 from lms import access
 from lms.core.pagination import page_arg
@@ -119,6 +120,13 @@ def _workshop_panel(user=None, workshop=None, **_):
     return {"url": url_for("watch.workshop_progress", workshop_id=workshop.id)}
 
 
+def _course_url(course_id: int) -> str:
+    try:
+        return url_for("courses.course", course_id=course_id)
+    except BuildError:  # the catalogue pages are not registered
+        return "#"
+
+
 def init_app(app) -> None:
     """Called from lms.courses.init_app: the blueprint, template helpers and page panels."""
     from lms.core.slots import register_panel
@@ -126,6 +134,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["watch_player"] = player_context
     app.jinja_env.globals["lesson_progress_map"] = lesson_progress_map
+    app.jinja_env.globals.setdefault("course_url", _course_url)
     register_panel(app, "personal_space", "study_progress", "courses/_study_panel.html", _study_panel,
                    order=20, column="main")  # fmt: skip
     register_panel(app, "workshop", "course_progress", "courses/_workshop_progress_panel.html", _workshop_panel,

@@ -1,0 +1,355 @@
+"""Playback under load: `python benchmarks/playback.py [--only segments|heartbeat] [--duration 10]`.
+
+Segments: 64 concurrent viewers (wrk connections) fetching the 720p HLS segments of a real transcode,
+  1. nginx serving the files directly (the baseline),
+  2. nginx in front of the app with LMS_MEDIA_ACCEL_REDIRECT: the app checks the grant, nginx sends
+     the bytes from an `internal` location (X-Accel-Redirect),
+  3. the app alone under gunicorn (gunicorn.conf.py) sending the bytes itself (the pure-Flask fallback),
+all in the same run; prints requests/s, MB/s, p50/p95 and each as a share of nginx's throughput.
+
+Heartbeats: 1,000 simulated viewers (each a user with a session cookie and a viewing token, the media
+position advancing with the clock so the full crediting path runs) posting to /watch/heartbeat over
+64 connections, against the bare /healthz endpoint of the same server as the baseline.
+
+The data (a county, a school, 1,000 teachers, a course with a video lesson) is built in a fresh
+database: SQLite under a temporary folder unless --database-url / LMS_DATABASE_URL names a PostgreSQL
+database (its public schema is dropped and rebuilt). nginx runs as a non-daemon child with a temporary
+configuration; wrk generates the load. Loopback only; every run is bounded by --duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+VENV_BIN = ROOT / ".venv" / "bin"
+UA = "playback-bench"
+SECRET = "bench-secret-key-not-for-production"  # noqa: S105
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int, path: str = "/healthz", timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status < 500:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+# --- data ------------------------------------------------------------------------------------------
+
+
+def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
+    """Schema, users, course, lesson with a 720p rendition; session cookies, grants, viewing tokens."""
+    from flask_login.utils import _create_identifier
+    from flask_migrate import upgrade
+    from sqlalchemy import insert, text
+
+    from lms import create_app
+    from lms.access.services import site_context
+    from lms.accounts.models import User
+    from lms.communities import services as community
+    from lms.courses import watch
+    from lms.courses.models import Course, Lesson
+    from lms.extensions import db
+    from lms.media import ffmpeg
+
+    app = create_app({"DATABASE_URL": env["LMS_DATABASE_URL"], "MEDIA_ROOT": str(media_root), "SECRET_KEY": SECRET,
+                      "MEDIA_REQUEUE_ON_START": False})  # fmt: skip
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        site_context()
+        province = community.create_region("江西省", "province")
+        county = community.create_region("东湖区", "county", community.create_region("南昌市", "city", province))
+        school = community.create_school("东湖小学", county, stage="primary")
+        db.session.flush()
+        db.session.execute(insert(User), [
+            {"username": f"bench{i}", "name": f"教师{i}", "school_id": school.id, "password_hash": "!",
+             "phone": f"139{i:08d}"} for i in range(viewers)
+        ])  # fmt: skip
+        course = Course(title="压测课程", kind="integration", published=True, context_id=county.context.id)
+        db.session.add(course)
+        db.session.flush()
+        src = tmp / "clip.mp4"
+        subprocess.run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",  # noqa: S603
+                        "testsrc2=s=1280x720:r=25:d=20", "-f", "lavfi", "-i", "sine=d=20", "-c:v", "libx264",
+                        "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                        str(src)], check=True)  # fmt: skip
+        info = ffmpeg.probe(src)
+        ffmpeg.transcode(src, media_root / "hls" / "bench" / "1", info=info)
+        lesson = Lesson(course_id=course.id, title="第一课", kind="video", rendition_dir="hls/bench/1",
+                        duration_seconds=3600)  # fmt: skip
+        db.session.add(lesson)
+        db.session.commit()
+        users = list(db.session.scalars(db.select(User).where(User.username.like("bench%")).order_by(User.id)))
+        serializer = app.session_interface.get_signing_serializer(app)
+        with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": UA}):
+            ident = _create_identifier()
+            cookies, tokens = [], []
+            for u in users:
+                key = u.get_id()
+                cookies.append("session=" + serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident}))
+                tokens.append(watch.start_viewing(key, lesson))
+            grant = watch.media_grant(users[0].get_id(), lesson.id)
+        segs = sorted(p.name for p in (media_root / "hls/bench/1/720p").glob("seg_*.ts"))
+        sizes = [(media_root / "hls/bench/1/720p" / s).stat().st_size for s in segs]
+        return {"lesson": lesson.id, "cookies": cookies, "tokens": tokens, "grant": grant, "segments": segs,
+                "mean_segment": sum(sizes) / len(sizes), "rendition": "hls/bench/1"}  # fmt: skip
+
+
+# --- servers -------------------------------------------------------------------------------------------
+
+
+def start_gunicorn(env: dict, port: int, accel: bool) -> subprocess.Popen:
+    env = dict(env)
+    env["LMS_MEDIA_ACCEL_REDIRECT"] = "/_protected/" if accel else ""
+    cmd = [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    wait_http(port)
+    return proc
+
+
+def start_nginx(tmp: Path, port: int, app_port: int, media_root: Path) -> subprocess.Popen:
+    prefix = tmp / "nginx"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(f"""
+daemon off;
+worker_processes 2;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream app {{ server 127.0.0.1:{app_port}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /direct/ {{ alias {media_root}/; }}
+        location /_protected/ {{ internal; alias {media_root}/; }}
+        location / {{
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+""")
+    proc = subprocess.Popen(["/usr/sbin/nginx", "-p", str(prefix), "-e", str(prefix / "logs/error.log"),  # noqa: S603
+                             "-c", str(conf)], start_new_session=True)  # fmt: skip
+    wait_http(port, "/direct/")
+    return proc
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+# --- load ----------------------------------------------------------------------------------------------
+
+LUA_DONE = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+  io.write(string.format("RESULT %d %d %f %d %d %d\\n", summary.requests, summary.bytes, summary.duration / 1e6,
+    latency:percentile(50), latency:percentile(95), errors))
+end
+"""
+
+
+def lua_list(items: list[str]) -> str:
+    return "{" + ",".join(json.dumps(x) for x in items) + "}"
+
+
+def wrk(port: int, script: str, tmp: Path, connections: int, duration: int) -> dict:
+    path = tmp / f"wrk-{time.monotonic_ns()}.lua"
+    path.write_text(script + LUA_DONE)
+    load = os.getloadavg()[0]
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "-s", str(path),  # noqa: S603, S607
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) (\d+) (\d+) (\d+)", out)
+    if not m:
+        raise RuntimeError(out)
+    n, nbytes, secs, p50, p95, errors = int(m[1]), int(m[2]), float(m[3]), int(m[4]), int(m[5]), int(m[6])
+    return {"rps": n / secs, "mbps": nbytes / secs / 1e6, "p50": p50 / 1000, "p95": p95 / 1000, "errors": errors,
+            "n": n, "load": load}  # fmt: skip
+
+
+def segment_script(paths: list[str], cookie: str) -> str:
+    return f"""
+local paths = {lua_list(paths)}
+local i = 0
+local headers = {{["Cookie"] = {json.dumps(cookie)}, ["User-Agent"] = "{UA}"}}
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i], headers)
+end
+"""
+
+
+def heartbeat_script(cookies: list[str], tokens: list[str]) -> str:
+    return f"""
+local cookies = {lua_list(cookies)}
+local tokens = {lua_list(tokens)}
+local i = 0
+local t0 = os.time()
+request = function()
+  i = i % #cookies + 1
+  local pos = (os.time() - t0) % 3000
+  local body = '{{"v":"' .. tokens[i] .. '","p":' .. pos .. ',"playing":true,"visible":true,"rate":1}}'
+  return wrk.format("POST", "/watch/heartbeat", {{["Cookie"] = cookies[i], ["User-Agent"] = "{UA}",
+    ["Content-Type"] = "application/json"}}, body)
+end
+"""
+
+
+def plain_script(path: str) -> str:
+    return f'request = function() return wrk.format("GET", {json.dumps(path)}, {{["User-Agent"] = "{UA}"}}) end\n'
+
+
+def show(label: str, r: dict, base: dict | None) -> None:
+    share = f"{100 * r['rps'] / base['rps']:5.1f}% of baseline" if base else "baseline"
+    print(f"  {label:<44} {r['rps']:8.0f} req/s {r['mbps']:8.1f} MB/s  p50 {r['p50']:6.2f} ms  "
+          f"p95 {r['p95']:6.2f} ms  errors {r['errors']}  [{share}; load {r['load']:.2f}]")  # fmt: skip
+
+
+def check_headers(port: int, path: str, cookie: str) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", path, headers={"Cookie": cookie, "User-Agent": UA, "Range": "bytes=0-187"})
+    r = conn.getresponse()
+    body = r.read()
+    return {"status": r.status, "type": r.getheader("Content-Type"), "cache": r.getheader("Cache-Control"),
+            "range": r.getheader("Content-Range"), "len": len(body), "accel": r.getheader("X-Accel-Redirect")}  # fmt: skip
+
+
+# --- main ------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=["segments", "heartbeat"])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--database-url", default=os.environ.get("LMS_DATABASE_URL", ""))
+    args = parser.parse_args()
+    # A SIGTERM (timeout, Ctrl-C in a wrapper) still stops the servers started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="lms-playback-bench-"))
+    media_root = tmp / "media"
+    env = dict(os.environ)
+    env.update({"LMS_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
+                "LMS_MEDIA_ROOT": str(media_root), "LMS_SECRET_KEY": SECRET, "LMS_MEDIA_REQUEUE_ON_START": "0",
+                "LMS_LOG_LEVEL": "error"})  # fmt: skip
+    os.environ.update({k: v for k, v in env.items() if k.startswith("LMS_")})
+    started = time.perf_counter()
+    data = build(env, media_root, args.viewers, tmp)
+    db_kind = env["LMS_DATABASE_URL"].split(":", 1)[0]
+    print(f"data: {args.viewers} teachers, one lesson, {len(data['segments'])} 720p segments of "
+          f"{data['mean_segment'] / 1024:.0f} KiB on average; database {db_kind} "
+          f"[{time.perf_counter() - started:.1f} s]; {os.cpu_count()} CPUs; {args.connections} connections, "
+          f"{args.duration} s per run")  # fmt: skip
+    procs: list[subprocess.Popen] = []
+    try:
+        if args.only in (None, "segments"):
+            app_port, ngx_port = free_port(), free_port()
+            app = start_gunicorn(env, app_port, accel=True)
+            procs.append(app)
+            procs.append(start_nginx(tmp, ngx_port, app_port, media_root))
+            segs = data["segments"]
+            direct = [f"/direct/{data['rendition']}/720p/{s}" for s in segs]
+            via_app = [f"/watch/{data['lesson']}/{data['grant']}/720p/{s}" for s in segs]
+            cookie = data["cookies"][0]
+            print("checks (Range bytes=0-187 on one segment):")
+            print("  nginx direct:        ", check_headers(ngx_port, direct[0], cookie))
+            print("  nginx + X-Accel:     ", check_headers(ngx_port, via_app[0], cookie))
+            print("  X-Accel, no cookie:  ", check_headers(ngx_port, via_app[0], "")["status"])
+            print(f"segments, {args.connections} viewers:")
+            base = wrk(ngx_port, segment_script(direct, cookie), tmp, args.connections, args.duration)
+            show("nginx serving the files", base, None)
+            r = wrk(ngx_port, segment_script(via_app, cookie), tmp, args.connections, args.duration)
+            show("app checks grant, nginx sends (X-Accel)", r, base)
+            stop(app)
+            app = start_gunicorn(env, app_port, accel=False)
+            procs.append(app)
+            print("  pure-Flask check:    ", check_headers(app_port, via_app[0], cookie))
+            r = wrk(app_port, segment_script(via_app, cookie), tmp, args.connections, args.duration)
+            show("app alone (gunicorn sends the bytes)", r, base)
+            stop(app)
+            for p in procs:
+                stop(p)
+            procs.clear()
+        if args.only in (None, "heartbeat"):
+            app_port = free_port()
+            procs.append(start_gunicorn(env, app_port, accel=False))
+            print(f"heartbeats, {args.viewers} viewers over {args.connections} connections:")
+            base = wrk(app_port, plain_script("/healthz"), tmp, args.connections, args.duration)
+            show("bare /healthz", base, None)
+            r = wrk(app_port, heartbeat_script(data["cookies"], data["tokens"]), tmp, args.connections, args.duration)
+            show("POST /watch/heartbeat", r, base)
+            print(f"  = capacity for about {r['rps'] * 15:,.0f} viewers at one heartbeat per 15 s")
+            _summarise_credit(env)
+    finally:
+        for p in procs:
+            stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _summarise_credit(env: dict) -> None:
+    from sqlalchemy import create_engine, text
+
+    url = env["LMS_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        n, total = conn.execute(text("SELECT count(*), coalesce(sum(seconds), 0) FROM watch_states")).one()
+        lessons = conn.execute(text("SELECT coalesce(sum(seconds), 0) FROM lesson_progress")).scalar()
+    engine.dispose()
+    print(f"  credited: {n} viewers, {total:,.0f} s in all (lesson rows agree: {lessons:,.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
