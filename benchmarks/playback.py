@@ -46,7 +46,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(port: int, path: str = "/healthz", timeout: float = 60) -> None:
+def wait_http(port: int, path: str = "/healthz", timeout: float = 300) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -98,7 +98,7 @@ def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
         db.session.flush()
         src = tmp / "clip.mp4"
         subprocess.run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",  # noqa: S603
-                        "testsrc2=s=1280x720:r=25:d=20", "-f", "lavfi", "-i", "sine=d=20", "-c:v", "libx264",
+                        "testsrc2=s=1280x720:r=25:d=12", "-f", "lavfi", "-i", "sine=d=12", "-c:v", "libx264",
                         "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
                         str(src)], check=True)  # fmt: skip
         info = ffmpeg.probe(src)
@@ -131,7 +131,11 @@ def start_gunicorn(env: dict, port: int, accel: bool) -> subprocess.Popen:
     env["LMS_MEDIA_ACCEL_REDIRECT"] = "/_protected/" if accel else ""
     cmd = [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-    wait_http(port)
+    try:
+        wait_http(port)
+    except BaseException:
+        stop(proc)
+        raise
     return proc
 
 
@@ -147,7 +151,6 @@ error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     include /etc/nginx/mime.types;
-    types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
     access_log off;
     sendfile on;
     tcp_nopush on;
@@ -173,7 +176,11 @@ http {{
 """)
     proc = subprocess.Popen(["/usr/sbin/nginx", "-p", str(prefix), "-e", str(prefix / "logs/error.log"),  # noqa: S603
                              "-c", str(conf)], start_new_session=True)  # fmt: skip
-    wait_http(port, "/direct/")
+    try:
+        wait_http(port, "/direct/")
+    except BaseException:
+        stop(proc)
+        raise
     return proc
 
 
@@ -261,7 +268,8 @@ def check_headers(port: int, path: str, cookie: str) -> dict:
     r = conn.getresponse()
     body = r.read()
     return {"status": r.status, "type": r.getheader("Content-Type"), "cache": r.getheader("Cache-Control"),
-            "range": r.getheader("Content-Range"), "len": len(body), "accel": r.getheader("X-Accel-Redirect")}  # fmt: skip
+            "range": r.getheader("Content-Range"), "len": len(body),
+            "accel": r.getheader("X-Accel-Redirect")}  # fmt: skip
 
 
 # --- main ------------------------------------------------------------------------------------------------
@@ -280,6 +288,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="lms-playback-bench-"))
+    tmp.chmod(0o755)  # nginx's workers run as another user and must reach the media folder
     media_root = tmp / "media"
     env = dict(os.environ)
     env.update({"LMS_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
@@ -314,6 +323,7 @@ def main() -> None:
             r = wrk(ngx_port, segment_script(via_app, cookie), tmp, args.connections, args.duration)
             show("app checks grant, nginx sends (X-Accel)", r, base)
             stop(app)
+            app_port = free_port()
             app = start_gunicorn(env, app_port, accel=False)
             procs.append(app)
             print("  pure-Flask check:    ", check_headers(app_port, via_app[0], cookie))

@@ -88,8 +88,8 @@ def _key() -> bytes:
     return key
 
 
-def _sign(session_user: str, lesson_id: int, expires: int) -> str:
-    mac = hmac.new(_key(), f"{session_user}|{lesson_id}|{expires}".encode(), hashlib.sha256).digest()
+def _sign(session_user: str, lesson_id: int, expires: int, key: bytes | None = None) -> str:
+    mac = hmac.new(key or _key(), f"{session_user}|{lesson_id}|{expires}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:16]).rstrip(b"=").decode()
 
 
@@ -104,7 +104,8 @@ def media_grant(session_user: str, lesson_id: int, now: float | None = None) -> 
     return f"{expires:x}.{_sign(session_user, lesson_id, expires)}"
 
 
-def check_grant(session_user: str | None, lesson_id: int, grant: str, now: float | None = None) -> bool:
+def check_grant(session_user: str | None, lesson_id: int, grant: str, now: float | None = None,
+                key: bytes | None = None) -> bool:  # fmt: skip
     if not session_user:
         return False
     expires_hex, _, sig = grant.partition(".")
@@ -114,7 +115,7 @@ def check_grant(session_user: str | None, lesson_id: int, grant: str, now: float
         return False
     if expires < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(sig, _sign(session_user, lesson_id, expires))
+    return hmac.compare_digest(sig, _sign(session_user, lesson_id, expires, key))
 
 
 _RENDITIONS: dict[int, tuple[str | None, float]] = {}
@@ -136,6 +137,14 @@ def rendition_dir(lesson_id: int) -> str | None:
             _RENDITIONS.clear()
         _RENDITIONS[lesson_id] = (value, now)
     return value
+
+
+def cached_rendition_dir(lesson_id: int) -> str | None:
+    """The cached folder if the cache holds a fresh one, else None (no database access)."""
+    hit = _RENDITIONS.get(lesson_id)
+    if hit is not None and time.monotonic() - hit[1] < RENDITION_CACHE_SECONDS:
+        return hit[0]
+    return None
 
 
 def forget_rendition(lesson_id: int | None = None) -> None:

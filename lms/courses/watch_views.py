@@ -132,6 +132,9 @@ def init_app(app) -> None:
     from lms.core.slots import register_panel
 
     app.register_blueprint(bp)
+    from lms.courses import watch_fast
+
+    watch_fast.install(app)
     app.jinja_env.globals["watch_player"] = player_context
     app.jinja_env.globals["lesson_progress_map"] = lesson_progress_map
     app.jinja_env.globals.setdefault("course_url", _course_url)

@@ -120,6 +120,8 @@ def transcode(src, out_dir, on_progress: Callable[[float], None] | None = None,
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-tmp-"))
+    # mkdtemp makes it 0700: with X-Accel-Redirect the proxy's workers (another user) read these files.
+    work.chmod(0o755)
     try:
         cmd = _command(str(src), work, info)
         _run(cmd, info.duration, on_progress)

@@ -65,6 +65,8 @@ def place(tmp: Path, config, relpath: str) -> Path:
     dest = root(config) / relpath
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, dest)
+    # mkstemp made it 0600: with X-Accel-Redirect the proxy's workers (another user) read it.
+    dest.chmod(0o644)
     return dest
 
 

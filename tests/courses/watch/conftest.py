@@ -23,15 +23,19 @@ def make_clip(path: Path, seconds: int = 4, size: str = "426x240") -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def rendition(app, tmp_path_factory):
+def ensure_rendition(app, tmp: Path) -> Path:
     """A transcoded 4-second clip at MEDIA_ROOT/RENDITION (master, one 240p rung, MP4, poster)."""
     out = Path(app.config["MEDIA_ROOT"]) / RENDITION
     if not (out / "master.m3u8").is_file():
-        src = make_clip(tmp_path_factory.mktemp("watchclip") / "clip.mp4")
+        src = make_clip(tmp / "clip.mp4")
         shutil.rmtree(out, ignore_errors=True)
         ffmpeg.transcode(src, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def rendition(app, tmp_path_factory):
+    return ensure_rendition(app, tmp_path_factory.mktemp("watchclip"))
 
 
 def make_course(context, title="信息技术与学科教学融合", published=True) -> Course:

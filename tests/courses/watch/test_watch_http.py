@@ -151,3 +151,32 @@ def test_unpublished_course_is_not_watchable(app, db, world, video, login_as):
     course.published = False
     db.session.commit()
     assert login_as(world["teacher"]).get(f"/watch/lessons/{lesson.id}/sources").status_code == 404
+
+
+def test_fast_path_answers_plain_gets_like_the_view(app, watcher, monkeypatch):
+    """The WSGI fast path (lms.courses.watch_fast) serves what the view would, with the same headers."""
+    client, urls, _v, _l = watcher
+    slow = client.get(seg_url(urls), headers={"If-Range": "x"})  # conditional: always the Flask view
+    assert client.get(urls["master"]).status_code == 200  # warms the rendition cache
+
+    def refuse(*a, **kw):
+        raise AssertionError("the Flask view was used")
+
+    monkeypatch.setattr(watch, "media_response", refuse)
+    fast = client.get(seg_url(urls))
+    assert fast.status_code == 200 and fast.get_data() == slow.get_data()
+    for h in ("Content-Type", "Cache-Control", "Content-Length", "X-Content-Type-Options"):
+        assert fast.headers[h] == slow.headers[h], h
+    monkeypatch.setitem(app.config, "MEDIA_ACCEL_REDIRECT", "/_protected/")
+    r = client.get(seg_url(urls))
+    assert r.headers["X-Accel-Redirect"] == f"/_protected/{RENDITION}/240p/seg_0000.ts" and r.get_data() == b""
+
+
+def test_fast_path_leaves_refusals_to_the_view(app, world, watcher, login_as, client):
+    _c, urls, _v, lesson = watcher
+    assert _c.get(urls["master"]).status_code == 200  # cached
+    assert login_as(world["member"]).get(urls["master"]).status_code == 403
+    assert client.get(urls["master"]).status_code == 403
+    other_browser = login_as(world["teacher"])
+    other_browser.environ_base["HTTP_USER_AGENT"] = "another browser"  # the cookie was issued to another one
+    assert other_browser.get(urls["master"]).status_code == 403
