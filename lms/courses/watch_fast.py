@@ -130,4 +130,3 @@ def _identifier(environ) -> str:
 
 def install(app) -> None:
     app.wsgi_app = MediaFastPath(app, app.wsgi_app)
-

@@ -1,7 +1,7 @@
 """watch progress
 
 Revision ID: b269f6d606b7
-Revises: 859150eb390f
+Revises: d753bd597bdf
 Create Date: 2026-11-23 16:11:26.953785
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = 'b269f6d606b7'
-down_revision = '859150eb390f'
+down_revision = 'd753bd597bdf'
 branch_labels = None
 depends_on = None
 
