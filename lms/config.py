@@ -45,6 +45,8 @@ class Config:
     # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
     # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.
     PROXY_COUNT = 0
+    # Search index folder; empty = instance/search_index; "memory" = in RAM (tests).
+    SEARCH_INDEX_DIR = ""
 
     @classmethod
     def load(cls, instance_path: str, overrides: dict | None = None) -> dict:
@@ -79,6 +81,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     LOGIN_RATE_LIMIT = "1000 per minute"
+    SEARCH_INDEX_DIR = "memory"
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -26,6 +26,8 @@ class NavItem:
     visible: Callable[[Any], bool] | None = field(default=None, compare=False)
     #: Optional template rendered inside the link (a badge, an icon).
     template: str | None = field(default=None, compare=False)
+    #: Optional template rendered INSTEAD of the link, inside the <li> (a compact search form).
+    widget: str | None = field(default=None, compare=False)
 
 
 @dataclass(order=True)
@@ -50,10 +52,12 @@ def slots(app: Flask) -> Slots:
     return app.extensions.setdefault("lms_slots", Slots())
 
 
-def register_nav(app: Flask, endpoint: str, label, order: int = 50, side: str = "main", visible=None, template=None):
+def register_nav(
+    app: Flask, endpoint: str, label, order: int = 50, side: str = "main", visible=None, template=None, widget=None
+):
     items = slots(app).nav
     items[:] = [i for i in items if (i.endpoint, i.side) != (endpoint, side)]
-    items.append(NavItem(order, endpoint, label, side, visible, template))
+    items.append(NavItem(order, endpoint, label, side, visible, template, widget))
     items.sort()
 
 

@@ -1,0 +1,271 @@
+"""Search operations: index, delete, reindex, search. Everything else goes through these.
+
+The engine behind them is lms.search.whoosh_index (Whoosh + jieba); replacing it with another
+engine (PostgreSQL with a Chinese parser, Meilisearch) means replacing that module and `_engine`.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app
+
+from lms.access import services as access
+from lms.search.sources import sources
+
+log = logging.getLogger(__name__)
+
+FILTERS = ("kind", "type", "stage", "subject", "community")
+MAX_QUERY = 200
+MAX_PAGE = 500
+
+
+def _location(app) -> str:
+    setting = app.config.get("SEARCH_INDEX_DIR") or ""
+    if setting == "memory":
+        return "memory"
+    return setting or str(Path(app.instance_path) / "search_index")
+
+
+def engine(app=None):
+    """The app's index (created on first use)."""
+    from lms.search.whoosh_index import SearchIndex
+
+    app = app or current_app._get_current_object()
+    ix = app.extensions.get("lms_search")
+    if ix is None:
+        ix = app.extensions.setdefault(
+            "lms_search",
+            SearchIndex(
+                _location(app),
+                load=lambda kind, ids: _load_in_app(app, kind, ids),
+                rebuild=lambda: _queue_rebuild(app),
+            ),
+        )
+    return ix
+
+
+def _load_in_app(app, kind: str, ids: list[int] | None) -> list[dict]:
+    """Called from the writer thread: read documents from the owning domain's source."""
+    load = sources().get(kind)
+    if load is None:
+        log.warning("no search source registered for kind %r", kind)
+        return []
+    from lms.extensions import db
+
+    with app.app_context():
+        try:
+            return [_normalized(kind, d) for d in load(list(ids) if ids is not None else None)]
+        finally:
+            db.session.remove()
+
+
+def _normalized(kind: str, doc: dict) -> dict:
+    doc = dict(doc)
+    doc.setdefault("kind", kind)
+    return doc
+
+
+def _queue_rebuild(app) -> None:
+    ix = app.extensions["lms_search"]
+    ix.put("clear", None)
+    for kind in sources():
+        ix.put("index", kind, None)
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def index_documents(kind: str, ids) -> None:
+    """Queue (re)indexing of these documents; the writer thread reads them after this returns."""
+    ids = [int(i) for i in ids]
+    if ids:
+        engine().put("index", kind, ids)
+
+
+def delete_documents(kind: str, ids) -> None:
+    ids = [int(i) for i in ids]
+    if ids:
+        engine().put("delete", kind, ids)
+
+
+def reindex(kinds=None, wait: bool = True) -> dict[str, int]:
+    """Rebuild the given kinds (all registered ones by default) from the database.
+
+    Documents are read here (in the caller's app context) and written by the writer thread in one
+    batch, so readers see either the old or the new index, never a half-built one.
+    """
+    registered = sources()
+    kinds = list(registered) if kinds is None else [k for k in kinds if k in registered]
+    ix = engine()
+    counts = {}
+    ix.put("clear", kinds)
+    for kind in kinds:
+        docs = [_normalized(kind, d) for d in registered[kind](None)]
+        counts[kind] = len(docs)
+        ix.put("docs", docs)
+    if wait:
+        ix.flush(timeout=3600)
+    return counts
+
+
+def flush(timeout: float = 60.0) -> bool:
+    """Wait for queued index work (tests, CLI)."""
+    return engine().flush(timeout)
+
+
+def optimize() -> None:
+    engine().put("optimize")
+
+
+# --- listeners --------------------------------------------------------------------------------
+
+
+def on_content_changed(sender, kind: str, ids, **kw) -> None:
+    try:
+        index_documents(kind, ids)
+    except Exception:  # a listener never breaks the request that committed
+        log.exception("could not queue search indexing of %s %s", kind, ids)
+
+
+def on_content_deleted(sender, kind: str, ids, **kw) -> None:
+    try:
+        delete_documents(kind, ids)
+    except Exception:
+        log.exception("could not queue search deletion of %s %s", kind, ids)
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    per_page: int = 20
+    filters: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def visibility(user) -> dict:
+    """What a user may see, as index filter arguments: subtrees reached by community.view,
+    ancestors of their own contexts (community.view looks UPWARD), and their own documents."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {"prefixes": (), "exact": (), "owner_id": None}
+    prefixes = access.reach_paths(user, "community.view")
+    exact = set()
+    from lms.access.roles import ROLE_CAPABILITIES, UPWARD
+
+    if "community.view" in UPWARD:
+        for gr in access.grants(user):
+            if "community.view" in ROLE_CAPABILITIES.get(gr.role, ()):
+                ids = [x for x in gr.path.strip("/").split("/") if x]
+                exact.update("/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids)))
+    exact = {p for p in exact if not any(p.startswith(r) for r in prefixes)}
+    return {"prefixes": tuple(prefixes), "exact": tuple(sorted(exact)), "owner_id": user.id}
+
+
+def clean_filters(raw) -> dict:
+    out = {}
+    for name in FILTERS:
+        value = (raw.get(name) or "").strip() if raw else ""
+        if value:
+            out[name] = value[:100]
+    return out
+
+
+def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: int | None = None) -> SearchResult:
+    """One page of the documents matching `q` that `user` may see, with highlighted snippets.
+
+    Snippets (`title_html`, `snippet_html`) are escaped text in which only <mark> tags are markup.
+    Permission filtering happens inside the index query, so totals and paging are exact.
+    """
+    from lms.search.whoosh_index import analyze
+
+    q = (q or "").strip()[:MAX_QUERY]
+    filters = clean_filters(filters or {})
+    per_page = per_page or current_app.config.get("PAGE_SIZE", 20)
+    page = min(max(1, page), MAX_PAGE)
+    result = SearchResult(query=q, page=page, per_page=per_page, filters=filters)
+    terms = analyze(q)
+    if not terms or user is None or not getattr(user, "is_authenticated", False):
+        return result
+    index_filters = dict(filters)
+    if "community" in index_filters:
+        path = _community_path(index_filters["community"])
+        if path is None:
+            return result
+        index_filters["community"] = path
+    ix = engine()
+    vis = visibility(user)
+    try:
+        found = ix.search(terms, **vis, fields=index_filters, page=page, per_page=per_page)
+    except Exception as exc:  # a corrupt index: rebuilt from the database, the request still answers
+        ix.mark_corrupt(exc)
+        return result
+    result.hits, result.total, result.page = found["hits"], found["total"], found["page"]
+    return result
+
+
+def _community_path(value: str) -> str | None:
+    """A community filter: a context id (from the filter menu) or a path."""
+    from sqlalchemy import select
+
+    from lms.access.models import Context
+    from lms.extensions import db
+
+    if value.isdigit():
+        return db.session.scalar(select(Context.path).where(Context.id == int(value)))
+    return value if value.startswith("/") and value.endswith("/") else None
+
+
+def community_choices(user) -> list[tuple[int, str]]:
+    """Communities for the filter menu: the contexts the user belongs to and the ones above them."""
+    from sqlalchemy import select
+
+    from lms.access.models import Context
+    from lms.extensions import db
+
+    vis = visibility(user)
+    paths = set(vis["prefixes"]) | set(vis["exact"])
+    if not paths:
+        return []
+    rows = db.session.execute(
+        select(Context.id, Context.name, Context.path, Context.kind).where(Context.path.in_(paths))
+    ).all()
+    rows = [r for r in rows if r.kind != "site"]
+    rows.sort(key=lambda r: (r.path.count("/"), r.name))
+    return [(r.id, r.name) for r in rows]
+
+
+def status() -> dict:
+    ix = engine()
+    return {"documents": ix.doc_count(), "location": ix.location, "failed_batches": ix.errors}
+
+
+def kind_labels() -> dict:
+    """Filter labels of the registered kinds (a kind without a label here shows its name)."""
+    from flask_babel import lazy_gettext as _l
+
+    labels = {
+        "resource": _l("Resources"),
+        "course": _l("Courses"),
+        "post": _l("Discussion posts"),
+        "log": _l("Research logs"),
+        "brief": _l("Briefs"),
+        "announcement": _l("Announcements"),
+    }
+    return {k: labels.get(k, k) for k in sorted(sources())}

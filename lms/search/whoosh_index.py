@@ -1,0 +1,461 @@
+"""The Whoosh + jieba adapter: the only module that imports whoosh or jieba (DESIGN.md rule 4).
+
+Writes. Whoosh allows one writer per index and its AsyncWriter still raises LockError under load,
+so every write (index, delete, clear) goes through ONE queue consumed by a single writer thread per
+process. The thread drains whatever is queued, applies it with one writer and commits: under load
+the batches grow by themselves, when idle a document is searchable a few milliseconds after the
+commit that changed it. Segments are merged on each commit (Whoosh's MERGE_SMALL) and the index is
+optimized into one segment every `OPTIMIZE_EVERY` commits.
+
+Several processes (gunicorn workers, the CLI): each process has its own writer thread, and
+Whoosh's file lock (taken with `ix.writer(timeout=...)`, which retries) serializes them; a batch
+that still cannot get the lock goes back into the queue and is retried, never lost and never
+raised into a request. Each commit is small, so the lock is held briefly. Beyond what one file
+lock serializes comfortably, replace this module with a server engine (README "Search").
+
+Reads. Searchers are pooled per process and refreshed when the index has a newer generation.
+A missing or corrupt index is recreated empty and rebuilt from the database by the `rebuild`
+callback the services give (the same code as `flask lms reindex`), instead of crashing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import re
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime
+from pathlib import Path
+
+import jieba
+from markupsafe import escape
+from whoosh import highlight
+from whoosh import query as Q
+from whoosh.analysis import LowercaseFilter, StopFilter, Token, Tokenizer
+from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage, RamStorage
+from whoosh.index import EmptyIndexError
+from whoosh.index import LockError as WhooshLockError
+
+log = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)
+
+OPTIMIZE_EVERY = 500  # commits between full merges
+MAX_BATCH = 2000  # operations per commit
+POOL_SIZE = 8  # idle searchers kept per process
+LOCK_TIMEOUT = 10.0  # seconds a writer waits for another process's lock before re-queueing
+
+# Words too common to mean anything in a query (and 与 in 信息技术与学科融合).
+_STOPS = "的 了 和 与 及 或 在 是 也 就 都 而 之 对 把 被 从 向 以 于 为 中 上 下 等 这 那 其 个 一"
+STOP_WORDS = frozenset(_STOPS.split(" ") + ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in",
+                                            "is", "it", "of", "on", "or", "that", "the", "to", "with"])  # fmt: skip
+_WORDISH = re.compile(r"\w", re.UNICODE)
+
+
+class ChineseTokenizer(Tokenizer):
+    """jieba's search-mode segmentation (words and their sub-words, 信息技术 → 信息, 技术, 信息技术)
+    with character offsets for highlighting; punctuation and spaces dropped."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for word, start, end in jieba.tokenize(value, mode="search"):
+            if not _WORDISH.search(word):
+                continue
+            t.original = t.text = word
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = pos
+                pos += 1
+            if chars:
+                t.startchar, t.endchar = start_char + start, start_char + end
+            yield t
+
+
+def chinese_analyzer():
+    return ChineseTokenizer() | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+
+
+ANALYZER = chinese_analyzer()
+
+
+def analyze(text: str) -> list[str]:
+    """The distinct terms of a query, in order (the same analysis as the index)."""
+    seen: dict[str, None] = {}
+    for tok in ANALYZER(text or ""):
+        seen.setdefault(tok.text, None)
+    return list(seen)
+
+
+def make_schema() -> Schema:
+    return Schema(
+        key=ID(unique=True, stored=True),  # "<kind>:<id>"
+        kind=ID(stored=True),
+        id=NUMERIC(int, bits=64, stored=True, signed=False),
+        title=TEXT(analyzer=ANALYZER, stored=True, field_boost=3.0),
+        body=TEXT(analyzer=ANALYZER, stored=True),
+        context_path=ID(stored=True),  # "" = private to the owner
+        owner_id=ID(stored=True),
+        stage=ID(stored=True),
+        subject=ID(stored=True),
+        type=ID(stored=True),
+        created_at=DATETIME(stored=True, sortable=True),
+        url=STORED(),
+    )
+
+
+def _as_fields(doc: dict) -> dict:
+    created = doc.get("created_at")
+    return {
+        "key": f"{doc['kind']}:{doc['id']}",
+        "kind": doc["kind"],
+        "id": int(doc["id"]),
+        "title": doc.get("title") or "",
+        "body": doc.get("body") or "",
+        "context_path": doc.get("context_path") or "",
+        "owner_id": str(doc["owner_id"]) if doc.get("owner_id") is not None else "",
+        "stage": doc.get("stage") or "",
+        "subject": doc.get("subject") or "",
+        "type": doc.get("type") or "",
+        "created_at": created if isinstance(created, datetime) else None,
+        "url": doc.get("url") or "",
+    }
+
+
+class _RamStorage(RamStorage):
+    """In-memory index whose temporary files stay in memory too: Whoosh's RamStorage puts them in
+    a folder named after the index in /tmp, shared (and deleted) by every process using one."""
+
+    def temp_storage(self, name=None):
+        return RamStorage()
+
+
+class MarkFormatter(highlight.Formatter):
+    """Snippets as escaped text with the matched terms in bare <mark> tags, nothing else."""
+
+    between = " … "
+
+    def _text(self, text):
+        return str(escape(text))
+
+    def format_token(self, text, token, replace=False):
+        return f"<mark>{escape(highlight.get_text(text, token, replace))}</mark>"
+
+
+# --- the writer -------------------------------------------------------------------------------
+
+
+class _Op:
+    __slots__ = ("name", "args", "done")
+
+    def __init__(self, name, *args, done: threading.Event | None = None):
+        self.name, self.args, self.done = name, args, done
+
+
+class SearchIndex:
+    """One index per app: a storage, a write queue with its single writer thread, a searcher pool.
+
+    `load(kind, ids)` returns documents (dicts, lms.search.sources shape) for the writer thread;
+    `rebuild()` enqueues a full rebuild from the database. Both run inside the app context the
+    services wrap them in.
+    """
+
+    def __init__(self, location: str, load, rebuild):
+        self.location = location
+        self._load = load
+        self._rebuild = rebuild
+        self._queue: queue.Queue[_Op] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._ix = None
+        self._ix_lock = threading.RLock()
+        self._pool: list = []
+        self._pool_lock = threading.Lock()
+        self._filter_cache: OrderedDict = OrderedDict()
+        self._commits = 0
+        self.errors = 0  # failed batches (logged); tests and the benchmark look at it
+        self._storage = _RamStorage() if location == "memory" else None
+
+    # -- storage ------------------------------------------------------------------------------
+
+    def _open_storage(self):
+        if self._storage is not None:
+            return self._storage
+        Path(self.location).mkdir(parents=True, exist_ok=True)
+        return FileStorage(self.location)
+
+    def index(self):
+        """The open index, created (and a rebuild queued) when missing or unreadable."""
+        with self._ix_lock:
+            if self._ix is None:
+                storage = self._open_storage()
+                try:
+                    ix = storage.open_index()
+                    ix.doc_count()  # reads the TOC and segment list: fails on a corrupt index
+                    if set(ix.schema.names()) != set(make_schema().names()):
+                        raise EmptyIndexError("schema changed")
+                    self._ix = ix
+                except Exception as exc:  # missing, corrupt, or an older schema
+                    if not isinstance(exc, EmptyIndexError):
+                        log.warning("search index at %s unreadable (%r): rebuilding", self.location, exc)
+                    self._ix = self._recreate(storage)
+                    self._rebuild()
+            return self._ix
+
+    def _recreate(self, storage):
+        if isinstance(storage, FileStorage):
+            shutil.rmtree(self.location, ignore_errors=True)
+            Path(self.location).mkdir(parents=True, exist_ok=True)
+            storage = FileStorage(self.location)
+        else:
+            storage = self._storage = _RamStorage()
+        return storage.create_index(make_schema())
+
+    def mark_corrupt(self, exc: BaseException) -> None:
+        """A read failed inside Whoosh: drop the index and searchers; the next use rebuilds."""
+        log.error("search index failed (%r): recreating it and rebuilding from the database", exc)
+        with self._ix_lock:
+            self._drop_searchers()
+            storage = self._open_storage()
+            self._ix = self._recreate(storage)
+            self._filter_cache.clear()
+        self._rebuild()
+
+    def _drop_searchers(self):
+        with self._pool_lock:
+            for s in self._pool:
+                with contextlib.suppress(Exception):  # closing a broken searcher
+                    s.close()
+            self._pool.clear()
+
+    # -- write queue ----------------------------------------------------------------------------
+
+    def _ensure_thread(self):
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._thread_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="search-writer", daemon=True)
+                self._thread.start()
+
+    def put(self, name: str, *args) -> None:
+        """Queue a write; never blocks, never raises (a request is never held up by the index)."""
+        self._queue.put(_Op(name, *args))
+        self._ensure_thread()
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until everything queued before this call is committed (tests, CLI, benchmark)."""
+        done = threading.Event()
+        self._queue.put(_Op("flush", done=done))
+        self._ensure_thread()
+        return done.wait(timeout)
+
+    def _run(self):
+        while True:
+            ops = [self._queue.get()]
+            while len(ops) < MAX_BATCH:
+                try:
+                    ops.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._apply(ops)
+            except Exception:
+                self.errors += 1
+                log.exception("search index batch of %d operations failed", len(ops))
+            finally:
+                for op in ops:
+                    if op.done is not None:
+                        op.done.set()
+
+    def _apply(self, ops: list[_Op]) -> None:
+        work = [op for op in ops if op.name != "flush"]
+        if not work:
+            return
+        # Read the documents before taking the lock: the database, not the index, is the slow part.
+        prepared = []
+        for op in work:
+            if op.name == "index":
+                kind, ids = op.args
+                docs = [_as_fields(d) for d in self._load(kind, ids)]
+                found = {d["id"] for d in docs}
+                gone = [i for i in (ids or []) if i not in found]  # deleted meanwhile, or now hidden
+                prepared.append(("docs", kind, docs, gone))
+            elif op.name == "docs":
+                prepared.append(("docs", None, [_as_fields(d) for d in op.args[0]], []))
+            else:
+                prepared.append((op.name, *op.args))
+        ix = self.index()
+        try:
+            writer = ix.writer(timeout=LOCK_TIMEOUT, delay=0.05)
+        except WhooshLockError:
+            # Another process holds the lock for longer than LOCK_TIMEOUT: try again later.
+            log.warning("search index locked by another process: %d operations re-queued", len(work))
+            time.sleep(0.5)
+            for op in work:
+                self._queue.put(op)
+            return
+        try:
+            # In operation order: removals hit the committed index, documents wait in `pending`
+            # (the last version of each key wins; a later removal drops it), then go in at once.
+            # Whoosh's update_document does not see documents added earlier in the same writer.
+            optimize = False
+            pending: dict[str, dict] = {}
+            for item in prepared:
+                name = item[0]
+                if name == "docs":
+                    _, kind, docs, gone = item
+                    for d in docs:
+                        pending[d["key"]] = d
+                    for i in gone:
+                        pending.pop(f"{kind}:{i}", None)
+                        writer.delete_by_term("key", f"{kind}:{i}")
+                elif name == "delete":
+                    kind, ids = item[1], item[2]
+                    for i in ids:
+                        pending.pop(f"{kind}:{i}", None)
+                        writer.delete_by_term("key", f"{kind}:{i}")
+                elif name == "clear":
+                    kinds = item[1]
+                    if kinds is None:
+                        pending.clear()
+                        writer.delete_by_query(Q.Every())
+                    else:
+                        pending = {k: d for k, d in pending.items() if d["kind"] not in kinds}
+                        for k in kinds:
+                            writer.delete_by_term("kind", k)
+                elif name == "optimize":
+                    optimize = True
+            for d in pending.values():
+                writer.update_document(**d)
+            self._commits += 1
+            optimize = optimize or self._commits % OPTIMIZE_EVERY == 0
+            writer.commit(optimize=optimize)
+        except BaseException:
+            writer.cancel()
+            raise
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _acquire(self):
+        ix = self.index()
+        with self._pool_lock:
+            s = self._pool.pop() if self._pool else None
+        if s is None:
+            return ix.searcher()
+        return s.refresh()
+
+    def _release(self, s):
+        with self._pool_lock:
+            if len(self._pool) < POOL_SIZE and s._ix is self._ix:
+                self._pool.append(s)
+                return
+        s.close()
+
+    def _filter_docs(self, s, filt):
+        """The doc set of a permission filter, cached per index generation (filters repeat a lot)."""
+        key = (id(s.reader()), s.reader().generation(), repr(filt))
+        with self._pool_lock:
+            hit = self._filter_cache.get(key)
+            if hit is not None:
+                self._filter_cache.move_to_end(key)
+                return hit
+        docs = set(s.docs_for_query(filt))
+        with self._pool_lock:
+            self._filter_cache[key] = docs
+            while len(self._filter_cache) > 256:
+                self._filter_cache.popitem(last=False)
+        return docs
+
+    def search(
+        self, terms: list[str], *, prefixes=(), exact=(), owner_id=None, fields=None, page=1, per_page=20,
+        snippet_chars=160,
+    ):  # fmt: skip
+        """Documents matching every term, that the reader may see, one page of them.
+
+        prefixes/exact: context paths the reader reaches (subtrees) and sees exactly (ancestors);
+        owner_id: the reader (sees own documents; private ones, context_path "", only them).
+        `fields` are equality filters
+        (kind, type, stage, subject) and "community" (a context path prefix).
+        """
+        if not terms or not (prefixes or exact or owner_id is not None):
+            return {"total": 0, "hits": [], "page": page, "per_page": per_page}
+        q = Q.And([Q.Or([Q.Term("title", t), Q.Term("body", t)]) for t in terms])
+        allow = [Q.Prefix("context_path", p) for p in prefixes]
+        allow += [Q.Term("context_path", p) for p in exact]
+        if owner_id is not None:
+            allow.append(Q.Term("owner_id", str(owner_id)))
+        restrict = []
+        for name, value in (fields or {}).items():
+            if not value:
+                continue
+            if name == "community":
+                restrict.append(Q.Prefix("context_path", value))
+            else:
+                restrict.append(Q.Term(name, value))
+        filt = Q.And([Q.Or(allow), *restrict]) if restrict else Q.Or(allow)
+        s = self._acquire()
+        ok = False
+        try:
+            docset = self._filter_docs(s, filt)
+            if not docset:  # Whoosh reads an empty filter set as "no filter"
+                ok = True
+                return {"total": 0, "hits": [], "page": page, "per_page": per_page}
+            results = s.search_page(q, max(1, page), pagelen=per_page, filter=docset)
+            results.results.formatter = MarkFormatter()
+            results.results.fragmenter = highlight.ContextFragmenter(maxchars=snippet_chars, surround=40)
+            hits = []
+            for hit in results:
+                stored = hit.fields()
+                title_hl = hit.highlights("title") or str(escape(stored["title"]))
+                body_text = stored.get("body") or ""
+                body_hl = hit.highlights("body", text=body_text[:4000], top=2)
+                if not body_hl:
+                    body_hl = str(escape(body_text[:snippet_chars])) + ("…" if len(body_text) > snippet_chars else "")
+                hits.append({
+                    "kind": stored["kind"], "id": stored["id"], "title": stored["title"],
+                    "url": stored.get("url") or "", "context_path": stored.get("context_path") or None,
+                    "owner_id": int(stored["owner_id"]) if stored.get("owner_id") else None,
+                    "stage": stored.get("stage") or None, "subject": stored.get("subject") or None,
+                    "type": stored.get("type") or None, "created_at": stored.get("created_at"),
+                    "title_html": title_hl, "snippet_html": body_hl, "score": hit.score,
+                })  # fmt: skip
+            total = results.total
+            ok = True
+            return {"total": total, "hits": hits, "page": results.pagenum, "per_page": per_page}
+        finally:
+            if ok:
+                self._release(s)
+            else:
+                with contextlib.suppress(Exception):
+                    s.close()
+
+    def doc_count(self) -> int:
+        return self.index().doc_count()
+
+    def keys(self) -> set[str]:
+        """Every indexed key with its stored fields' digest (tests compare reindex and incremental)."""
+        with self.index().searcher() as s:
+            return {
+                f"{f['key']}|{f['title']}|{f['body']}|{f['context_path']}|{f['owner_id']}"
+                for f in s.all_stored_fields()
+            }
+
+    def size_bytes(self) -> int:
+        storage = self.index().storage
+        return sum(storage.file_length(n) for n in storage.list())
