@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms.core.db import utcnow
 from lms.courses.watch_models import CourseProgress, LessonProgress, WatchState
@@ -243,6 +244,16 @@ def heartbeat(viewing: Viewing, *, position, playing: bool, visible: bool, end=N
     just played when the player jumped since (a seek), so the jump itself earns nothing. Commits.
     """
     now = clock() if now is None else now
+    try:
+        return _heartbeat(viewing, position, playing, visible, end, now)
+    except IntegrityError:
+        # Two first heartbeats at once both inserted the teacher's rows: the other one won; again,
+        # now that the rows exist (this time only UPDATEs).
+        db.session.rollback()
+        return _heartbeat(viewing, position, playing, visible, end, now)
+
+
+def _heartbeat(viewing: Viewing, position, playing, visible, end, now: float) -> Beat:
     limit = viewing.duration + 5 if viewing.duration > 0 else 86400.0
     position = _finite(position, 0.0, limit)
     if position is None:

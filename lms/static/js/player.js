@@ -66,7 +66,8 @@
 
   Player.prototype.withHls = function (src) {
     var self = this, Hls = window.Hls;
-    var hls = this.hls = new Hls({ startPosition: this.resume || -1, capLevelToPlayerSize: true });
+    // No worker: it would start from a blob: URL, which the Content-Security-Policy does not allow.
+    var hls = this.hls = new Hls({ startPosition: this.resume || -1, capLevelToPlayerSize: true, enableWorker: false });
     hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) { self.levels(data.levels || hls.levels); });
     hls.on(Hls.Events.ERROR, function (_e, data) {
       if (!data.fatal) return;

@@ -47,7 +47,7 @@ def make_course(context, title="信息技术与学科教学融合", published=Tr
 
 def make_lesson(course, duration=120, rendition_dir=RENDITION, title="第一课 微课设计") -> Lesson:
     lesson = Lesson(course_id=course.id, title=title, kind="video", rendition_dir=rendition_dir,
-                    duration_seconds=duration, position=len(course.lessons))  # fmt: skip
+                    duration_seconds=duration, position=len(course.lessons) + 1)  # fmt: skip
     db.session.add(lesson)
     course.lesson_count = (course.lesson_count or 0) + 1  # what the course services maintain
     db.session.flush()
