@@ -6,7 +6,7 @@
     if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = src;
     } else if (window.Hls && window.Hls.isSupported()) {
-      var hls = new window.Hls({ capLevelToPlayerSize: true });
+      var hls = new window.Hls({ capLevelToPlayerSize: true, enableWorker: false }); // CSP: no blob: workers
       hls.on(window.Hls.Events.ERROR, function (_e, data) {
         if (data.fatal) { hls.destroy(); video.load(); } // falls back to the MP4 <source>
       });
