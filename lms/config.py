@@ -24,6 +24,11 @@ class Config:
     MEDIA_ROOT = str(BASE_DIR / "media")
     # Cap for ordinary uploads (attachments, resources); video has its own cap in lms.media.
     UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+    # Cap for lesson videos, received in resumable chunks (lms.media chunked upload).
+    VIDEO_UPLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
+    VIDEO_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+    # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, `rq worker media`).
+    MEDIA_QUEUE = "thread"
     # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.
     MEDIA_ACCEL_REDIRECT = ""
     BABEL_DEFAULT_LOCALE = "zh_CN"

@@ -43,3 +43,7 @@ activity_resource_shared = _signals.signal("activity-resource-shared")
 #: sender=User (the teacher), kwargs: lesson_id (int), course_id (int), seconds (int). After
 #: watch time was credited; assessment and stats listen.
 watch_time_credited = _signals.signal("watch-time-credited")
+
+#: sender=MediaJob, kwargs: none. After a transcoding job finished (job.status "done" or "failed")
+#: and was committed; the domain that owns the video (e.g. a course lesson) records the result.
+media_job_finished = _signals.signal("media-job-finished")

@@ -24,6 +24,7 @@ CAPABILITIES = {
     "resource.upload": _l("Upload resources into a community library"),
     "resource.curate": _l("Curate resources: feature, mark excellent, move into a regional library"),
     "resource.remove": _l("Remove resources from a library"),
+    "course.manage": _l("Create and edit courses, upload lesson videos, assign required courses"),
 }
 
 _VIEW = {"community.view", "member.list"}
@@ -94,3 +95,8 @@ for _role in ("school_admin", "county_admin", "city_admin", "province_admin"):
 # Capabilities that also look *up* the tree: a teacher belongs to their county, city and province
 # communities and may open those pages, though the role does not reach sideways into a neighbour.
 UPWARD = {"community.view"}
+
+# Courses 课程超市: subject experts and region admins make and assign courses in their contexts
+# (site admins hold every capability already).
+for _role in ("expert", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role].add("course.manage")

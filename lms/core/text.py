@@ -22,6 +22,13 @@ def sanitize_html(html: str | None) -> str:
     )
 
 
+def html_to_text(html: str | None) -> str:
+    """Plain text of (sanitized) HTML, for search documents and summaries."""
+    import html as _html
+
+    return _html.unescape(nh3.clean(html or "", tags=set())).strip()
+
+
 def normalize(value) -> str:
     """Plain-text cell or field: full-width to half-width (NFKC), trimmed, inner spaces removed at ends."""
     if value is None:

@@ -150,3 +150,95 @@ def send_path(relpath: str, *, mimetype: str | None = None, download_name: str |
     )
     resp.headers["Cache-Control"] = f"private, max-age={max_age}"
     return resp
+
+
+# --- resumable chunked uploads (large videos) -------------------------------------------------
+
+
+class ChunkError(UploadError):
+    """A chunk that does not fit: code "offset" (with the offset to resume from), "range", "gone"."""
+
+    def __init__(self, code: str, offset: int | None = None):
+        super().__init__(code)
+        self.offset = offset
+
+
+def begin_chunked(*, owner, filename: str, size: int, allowed: set[str] = VIDEO, max_bytes: int | None = None,
+                  purpose: str = "video", ref: dict | None = None) -> str:  # fmt: skip
+    """Open a resumable upload of `size` bytes; returns its id. Nothing is stored until finish_chunked.
+
+    `ref` is the caller's own note (e.g. {"lesson_id": 3}), given back by chunked_status.
+    """
+    cap = max_bytes or current_app.config["VIDEO_UPLOAD_MAX_BYTES"]
+    if not filename:
+        raise UploadError("missing")
+    if size <= 0:
+        raise UploadError("empty")
+    if size > cap:
+        raise UploadError(f"too_large:{cap}")
+    meta = {"owner_id": getattr(owner, "id", owner), "filename": clean_filename(filename), "size": int(size),
+            "allowed": sorted(allowed), "purpose": purpose, "ref": ref or {}}  # fmt: skip
+    return storage.chunk_begin(current_app.config, meta)
+
+
+def chunked_status(upload_id: str, owner) -> dict | None:
+    """{"size", "offset", "filename", "ref"} of the owner's upload in progress, or None."""
+    state = storage.chunk_state(current_app.config, upload_id)
+    if state is None or state[0].get("owner_id") != getattr(owner, "id", owner):
+        return None
+    meta, offset = state
+    return {"size": meta["size"], "offset": offset, "filename": meta["filename"], "ref": meta.get("ref", {})}
+
+
+def receive_chunk(upload_id: str, owner, stream, start: int, length: int) -> int:
+    """Append `length` bytes from `stream` at `start`; returns the new offset.
+
+    The stream is copied in 1 MB pieces (never held in memory). A chunk that does not begin at the
+    received offset changes nothing and raises ChunkError("offset", offset).
+    """
+    status = chunked_status(upload_id, owner)
+    if status is None:
+        raise ChunkError("gone")
+    if start < 0 or length <= 0 or start + length > status["size"]:
+        raise ChunkError("range", status["offset"])
+    try:
+        return storage.chunk_append(current_app.config, upload_id, stream, start, length)
+    except storage.OffsetMismatch as err:
+        raise ChunkError("offset", err.offset) from None
+
+
+def finish_chunked(upload_id: str, owner) -> StoredFile:
+    """Check the complete upload's type (sniffed from its bytes) and store it; the caller commits.
+
+    A wrong type raises UploadError("type:...") and removes the upload.
+    """
+    config = current_app.config
+    status = chunked_status(upload_id, owner)
+    if status is None:
+        raise ChunkError("gone")
+    if status["offset"] != status["size"]:
+        raise ChunkError("range", status["offset"])
+    meta = storage.chunk_state(config, upload_id)[0]
+    tmp, size, sha, head = storage.chunk_take(config, upload_id)
+    try:
+        mime = sniff(head)
+        if mime not in set(meta["allowed"]):
+            raise UploadError(f"type:{mime or 'unknown'}")
+        ext = _EXT.get(mime) or mimetypes.guess_extension(mime) or ""
+        relpath = storage.new_relpath(meta["purpose"], ext)
+        storage.place(tmp, config, relpath)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    stored = StoredFile(owner_id=meta["owner_id"], purpose=meta["purpose"], path=relpath, filename=meta["filename"],
+                        mime=mime, size=size, sha256=sha)  # fmt: skip
+    db.session.add(stored)
+    db.session.flush()
+    return stored
+
+
+def cancel_chunked(upload_id: str, owner) -> bool:
+    if chunked_status(upload_id, owner) is None:
+        return False
+    storage.chunk_discard(current_app.config, upload_id)
+    return True

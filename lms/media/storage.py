@@ -3,10 +3,14 @@
 Nothing else in the code base writes under MEDIA_ROOT directly.
 """
 
+import fcntl
 import hashlib
+import json
 import os
+import re
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 CHUNK = 1024 * 1024
@@ -79,3 +83,118 @@ def absolute(config, relpath: str) -> Path:
 
 def remove(config, relpath: str) -> None:
     absolute(config, relpath).unlink(missing_ok=True)
+
+
+# --- resumable chunked uploads ----------------------------------------------------------------
+# An upload in progress is two files in tmp/: `<id>.part` (the bytes so far: its size is the
+# offset to resume from, whatever happened to the connection) and `<id>.json` (who, what, how big).
+
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class OffsetMismatch(Exception):
+    """The chunk does not start where the received bytes end; `offset` is where it should."""
+
+    def __init__(self, offset: int):
+        super().__init__(offset)
+        self.offset = offset
+
+
+def _chunk_paths(config, upload_id: str) -> tuple[Path, Path]:
+    if not _UPLOAD_ID.match(upload_id or ""):
+        raise KeyError(upload_id)
+    d = tmp_dir(config)
+    return d / f"chunk-{upload_id}.part", d / f"chunk-{upload_id}.json"
+
+
+def chunk_begin(config, meta: dict) -> str:
+    upload_id = secrets.token_hex(16)
+    part, info = _chunk_paths(config, upload_id)
+    part.touch()
+    meta = {**meta, "created": time.time()}
+    tmp = info.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp, info)
+    return upload_id
+
+
+def chunk_state(config, upload_id: str) -> tuple[dict, int] | None:
+    """(meta, bytes received) of an upload in progress, or None."""
+    try:
+        part, info = _chunk_paths(config, upload_id)
+        meta = json.loads(info.read_text(encoding="utf-8"))
+        return meta, part.stat().st_size
+    except (KeyError, OSError, ValueError):
+        return None
+
+
+def chunk_append(config, upload_id: str, stream, start: int, limit: int) -> int:
+    """Append a chunk read from `stream` (at most `limit` bytes) if it starts at the current offset.
+
+    Holds an exclusive lock on the part file, so two requests for one upload cannot interleave.
+    Returns the new offset. A dropped connection leaves what arrived: the client resumes from there.
+    """
+    part, _info = _chunk_paths(config, upload_id)
+    with open(part, "ab") as out:
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+        try:
+            offset = os.fstat(out.fileno()).st_size
+            if start != offset:
+                raise OffsetMismatch(offset)
+            left = limit
+            while left > 0:
+                chunk = stream.read(min(CHUNK, left))
+                if not chunk:
+                    break
+                out.write(chunk)
+                left -= len(chunk)
+            out.flush()
+            return os.fstat(out.fileno()).st_size
+        finally:
+            fcntl.flock(out.fileno(), fcntl.LOCK_UN)
+
+
+def chunk_take(config, upload_id: str) -> tuple[Path, int, str, bytes]:
+    """Finish an upload: (path of the complete temporary file, size, sha256, first bytes).
+
+    The caller places or removes the file; the upload's metadata is gone afterwards.
+    """
+    part, info = _chunk_paths(config, upload_id)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with open(part, "rb") as f:
+        while True:
+            chunk = f.read(CHUNK)
+            if not chunk:
+                break
+            if len(head) < 8192:
+                head += chunk[: 8192 - len(head)]
+            digest.update(chunk)
+            size += len(chunk)
+    info.unlink(missing_ok=True)
+    return part, size, digest.hexdigest(), head
+
+
+def chunk_discard(config, upload_id: str) -> None:
+    try:
+        part, info = _chunk_paths(config, upload_id)
+    except KeyError:
+        return
+    part.unlink(missing_ok=True)
+    info.unlink(missing_ok=True)
+
+
+def chunk_purge(config, max_age_seconds: float = 3 * 86400) -> int:
+    """Remove uploads nobody resumed for `max_age_seconds`; returns how many."""
+    n = 0
+    now = time.time()
+    for info in tmp_dir(config).glob("chunk-*.json"):
+        try:
+            created = json.loads(info.read_text(encoding="utf-8")).get("created", 0)
+        except (OSError, ValueError):
+            created = 0
+        if now - created > max_age_seconds:
+            chunk_discard(config, info.stem.removeprefix("chunk-"))
+            n += 1
+    return n

@@ -2,8 +2,11 @@
 
 Jobs survive a restart: when the app starts, queued and running (interrupted) jobs go back on the
 queue. With several app processes each would requeue the same rows; the claim in _run_job (an
-UPDATE ... WHERE status='queued') makes sure only one of them runs a job. RQ on Redis is not wired
-yet: the in-process worker is the only backend.
+UPDATE ... WHERE status='queued') makes sure only one of them runs a job.
+
+With MEDIA_QUEUE = "rq" and REDIS_URL set, jobs go to the RQ queue "media" on Redis instead, run by
+`rq worker media` processes (each builds the app from the same LMS_* environment); the job row
+stays the source of truth for status and progress. When a job finishes, `media_job_finished` is sent.
 """
 
 import logging
@@ -16,6 +19,7 @@ from sqlalchemy import inspect, update
 from lms.extensions import db
 from lms.media import ffmpeg, storage
 from lms.media.models import MediaJob, StoredFile
+from lms.signals import media_job_finished
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -60,12 +64,50 @@ def _worker(app=None) -> _Worker:
     return w
 
 
+RQ_QUEUE = "media"
+
+
+def uses_rq(config=None) -> bool:
+    config = config or current_app.config
+    return config.get("MEDIA_QUEUE") == "rq" and bool(config.get("REDIS_URL"))
+
+
+def rq_queue(config=None):
+    from redis import Redis
+    from rq import Queue
+
+    config = config or current_app.config
+    return Queue(RQ_QUEUE, connection=Redis.from_url(config["REDIS_URL"]))
+
+
+def _dispatch(job_id: int, app=None) -> None:
+    config = app.config if app is not None else current_app.config
+    if uses_rq(config):
+        # Long videos: RQ's default timeout of 3 minutes would kill the transcode.
+        rq_queue(config).enqueue(rq_run_job, job_id, job_timeout=6 * 3600, result_ttl=3600)
+    else:
+        _worker(app).put(job_id)
+
+
+def rq_run_job(job_id: int) -> None:
+    """The RQ entry point: run one job in the current app context, or in a fresh app."""
+    from flask import has_app_context
+
+    if has_app_context():
+        _run_job(job_id)
+        return
+    from lms import create_app
+
+    with create_app().app_context():
+        _run_job(job_id)
+
+
 def enqueue(stored: StoredFile) -> MediaJob:
     """Create a job transcoding this stored video and commit it; the worker starts it soon."""
     job = MediaJob(stored_file_id=stored.id, status="queued", progress=0.0, attempts=0)
     db.session.add(job)
     db.session.commit()
-    _worker().put(job.id)
+    _dispatch(job.id)
     return job
 
 
@@ -78,6 +120,9 @@ def requeue_unfinished(app) -> int:
     """Put queued and interrupted (running) jobs back on the queue; returns how many."""
     with app.app_context():
         if not inspect(db.engine).has_table(MediaJob.__tablename__):
+            return 0
+        if uses_rq(app.config):
+            # RQ keeps its own queue on Redis; interrupted jobs are retried from there (retry()).
             return 0
         db.session.execute(update(MediaJob).where(MediaJob.status == "running").values(status="queued"))
         db.session.commit()
@@ -118,10 +163,12 @@ def _run_job(job_id: int) -> None:
         job.error = str(err)[:500]
         db.session.commit()
         log.warning("media job %s failed: %s", job_id, err)
+        media_job_finished.send(job)
         return
     job = db.session.get(MediaJob, job_id)
     job.status, job.progress, job.output_dir, job.duration = "done", 100.0, relout, info.duration
     db.session.commit()
+    media_job_finished.send(job)
 
 
 def retry(job: MediaJob) -> bool:
@@ -130,5 +177,5 @@ def retry(job: MediaJob) -> bool:
         return False
     job.status, job.progress = "queued", 0.0
     db.session.commit()
-    _worker().put(job.id)
+    _dispatch(job.id)
     return True

@@ -58,6 +58,7 @@ ALL = {
     "resource.upload",
     "resource.curate",
     "resource.remove",
+    "course.manage",
 }
 
 # Resource library: whoever belongs to a community may post into its library; hosts, experts and
@@ -70,7 +71,8 @@ VIEW = {"community.view"}
 LIST = {"community.view", "member.list"} | UP
 HOST = {"community.view", "member.list", "member.contact", "workshop.manage", "announcement.post", "stats.view"}
 HOST |= CURATE
-EXPERT = {"community.view", "member.list", "announcement.post", "stats.view"} | CURATE
+# Experts and region admins make courses and assign them in their contexts (课程超市).
+EXPERT = {"community.view", "member.list", "announcement.post", "stats.view", "course.manage"} | CURATE
 TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"} | UP
 SCHOOL_ADMIN = {
     "community.view",
@@ -99,6 +101,7 @@ REGION_ADMIN = {
     "announcement.post",
     "stats.view",
     "role.assign",
+    "course.manage",
 } | ALL_RES
 SUPERVISOR = {"community.view", "member.list", "stats.view"}
 PROJECT_MANAGER = {"community.view", "member.list", "announcement.post", "stats.view", "roster.export"} | UP

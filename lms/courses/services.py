@@ -1,0 +1,540 @@
+"""Course supermarket 课程超市: catalogue queries, required/elective logic, selection, quizzes, editing.
+
+Who sees a course: a published course made in a context (a region, a workshop, the site) is seen by
+everyone that context reaches, and by those living below it (access `community.view`, which also
+looks up the tree). Who edits it: `course.manage` held in its context or above. A course is
+*required* for a teacher when a CourseAssignment with required=True sits on one of the contexts the
+teacher belongs to (their school, a workshop) or on any region above them.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app
+from sqlalchemy import delete, false, func, or_, select, update
+
+from lms import access, signals
+from lms.access.models import Context
+from lms.core.pagination import Page, paginate
+from lms.core.taxonomy import STAGES, SUBJECTS
+from lms.core.text import html_to_text, sanitize_html
+from lms.courses.models import (
+    COURSE_KINDS,
+    LESSON_KINDS,
+    Course,
+    CourseAssignment,
+    CourseSelection,
+    Lesson,
+    QuizAttempt,
+    QuizQuestion,
+)
+from lms.extensions import db
+
+DOMAIN = "courses"
+MAX_HOURS = Decimal("200")
+
+
+class CourseError(ValueError):
+    """A rule was broken; the message is a code the views translate."""
+
+
+# --- who reaches what ---------------------------------------------------------------------------
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    ids = [x for x in path.strip("/").split("/") if x]
+    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
+
+
+def belonging_paths(user) -> set[str]:
+    """The context paths a user lives in (school, workshops, held roles) and every ancestor of them."""
+    out: set[str] = set()
+    for gr in access.grants(user):
+        out.update(_ancestor_paths(gr.path))
+    return out
+
+
+def may_manage(user, course: Course) -> bool:
+    return access.can(user, "course.manage", course.context)
+
+
+def may_view(user, course: Course) -> bool:
+    if may_manage(user, course):
+        return True
+    return course.published and access.can(user, "community.view", course.context)
+
+
+def manage_contexts(user) -> list[Context]:
+    """Contexts where the user may create courses (the top of each subtree course.manage reaches)."""
+    paths = access.reach_paths(user, "course.manage")
+    if not paths:
+        return []
+    return list(db.session.scalars(select(Context).where(Context.path.in_(paths)).order_by(Context.path)))
+
+
+def assignable_contexts(user, limit: int = 300) -> list[Context]:
+    """Regions and workshops a manager may assign courses to (inside the subtrees they reach)."""
+    paths = access.reach_paths(user, "course.manage")
+    if not paths:
+        return []
+    stmt = (
+        select(Context)
+        .where(Context.kind.in_(("site", "region", "workshop")))
+        .where(or_(*[Context.path.startswith(p, autoescape=True) for p in paths]))
+        .order_by(Context.path)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def required_ids(user) -> set[int]:
+    """Ids of the courses required for this user (by their school, workshops and regions)."""
+    paths = belonging_paths(user)
+    if not paths:
+        return set()
+    stmt = (
+        select(CourseAssignment.course_id)
+        .join(Context, CourseAssignment.context_id == Context.id)
+        .where(CourseAssignment.required.is_(True), Context.path.in_(paths))
+    )
+    return set(db.session.scalars(stmt))
+
+
+def selected_ids(user) -> set[int]:
+    return set(db.session.scalars(select(CourseSelection.course_id).where(CourseSelection.user_id == user.id)))
+
+
+# --- catalogue ----------------------------------------------------------------------------------
+
+
+def _visible(stmt, user):
+    """Published courses the user may see, plus every course the user may manage."""
+    stmt = stmt.join(Context, Course.context_id == Context.id)
+    seen = access.visible(select(Course.id).join(Context, Course.context_id == Context.id), user,
+                          "community.view", Context.path).where(Course.published.is_(True))  # fmt: skip
+    manage_paths = access.reach_paths(user, "course.manage")
+    managed = [Context.path.startswith(p, autoescape=True) for p in manage_paths]
+    return stmt.where(or_(Course.id.in_(seen), *managed) if managed else Course.id.in_(seen))
+
+
+def catalogue(user, *, q: str = "", stage: str | None = None, subject: str | None = None, kind: str | None = None,
+              need: str | None = None, page: int = 1, per_page: int = 20) -> Page:  # fmt: skip
+    """One page of the supermarket for this user, filtered; `need` is "required" or "elective"."""
+    stmt = _visible(select(Course), user)
+    if q:
+        stmt = stmt.where(Course.title.contains(q.strip()[:100], autoescape=True))
+    if stage in STAGES:
+        stmt = stmt.where(Course.stage == stage)
+    if subject in SUBJECTS:
+        stmt = stmt.where(Course.subject == subject)
+    if kind in COURSE_KINDS:
+        stmt = stmt.where(Course.kind == kind)
+    if need in ("required", "elective"):
+        req = required_ids(user)
+        if need == "required":
+            stmt = stmt.where(Course.id.in_(req) if req else false())
+        elif req:
+            stmt = stmt.where(Course.id.not_in(req))
+    stmt = stmt.order_by(Course.id.desc())
+    return paginate(stmt, page, per_page)
+
+
+def get_visible(user, course_id: int) -> Course | None:
+    course = db.session.get(Course, course_id)
+    if course is None or not may_view(user, course):
+        return None
+    return course
+
+
+def status_for(user, course: Course, req: set[int] | None = None, sel: set[int] | None = None) -> str:
+    """ "required", "selected" or "available"."""
+    req = required_ids(user) if req is None else req
+    if course.id in req:
+        return "required"
+    sel = selected_ids(user) if sel is None else sel
+    return "selected" if course.id in sel else "available"
+
+
+def my_courses(user) -> dict:
+    """Required and selected courses of a user with their hours (personal space, API)."""
+    req = required_ids(user)
+    sel = selected_ids(user)
+    ids = req | sel
+    if not ids:
+        return {"required": [], "selected": [], "hours": Decimal(0), "required_hours": Decimal(0)}
+    courses = list(db.session.scalars(
+        select(Course).where(Course.id.in_(ids), Course.published.is_(True)).order_by(Course.id)
+    ))  # fmt: skip
+    required = [c for c in courses if c.id in req]
+    selected = [c for c in courses if c.id not in req]
+    hours = sum((c.hours or 0 for c in courses), Decimal(0))
+    return {"required": required, "selected": selected, "hours": hours,
+            "required_hours": sum((c.hours or 0 for c in required), Decimal(0))}  # fmt: skip
+
+
+def select_course(user, course: Course) -> bool:
+    """Choose an elective; returns False when it was already chosen or is required anyway."""
+    if not course.published or not may_view(user, course):
+        raise CourseError("not_available")
+    if course.id in required_ids(user):
+        return False
+    exists = db.session.scalar(
+        select(CourseSelection.id).where(CourseSelection.course_id == course.id, CourseSelection.user_id == user.id)
+    )
+    if exists:
+        return False
+    db.session.add(CourseSelection(course_id=course.id, user_id=user.id))
+    db.session.execute(update(Course).where(Course.id == course.id).values(selection_count=Course.selection_count + 1))
+    db.session.commit()
+    return True
+
+
+def unselect_course(user, course: Course) -> bool:
+    n = db.session.execute(
+        delete(CourseSelection).where(CourseSelection.course_id == course.id, CourseSelection.user_id == user.id)
+    ).rowcount
+    if n:
+        count = select(func.count()).where(CourseSelection.course_id == course.id).scalar_subquery()
+        db.session.execute(update(Course).where(Course.id == course.id).values(selection_count=count))
+    db.session.commit()
+    return bool(n)
+
+
+# --- editing ------------------------------------------------------------------------------------
+
+
+def _clean_title(title: str | None) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise CourseError("title_required")
+    if len(title) > 200:
+        raise CourseError("title_too_long")
+    return title
+
+
+def _hours(value) -> Decimal:
+    try:
+        h = Decimal(str(value)).quantize(Decimal("0.1"))
+    except (InvalidOperation, ValueError):
+        raise CourseError("bad_hours") from None
+    if h <= 0 or h > MAX_HOURS:
+        raise CourseError("bad_hours")
+    return h
+
+
+def _apply(course: Course, data: dict) -> None:
+    course.title = _clean_title(data.get("title"))
+    course.description_html = sanitize_html(data.get("description") or "")
+    stage, subject, kind = data.get("stage") or None, data.get("subject") or None, data.get("kind")
+    if stage is not None and stage not in STAGES:
+        raise CourseError("bad_stage")
+    if subject is not None and subject not in SUBJECTS:
+        raise CourseError("bad_subject")
+    if kind not in COURSE_KINDS:
+        raise CourseError("bad_kind")
+    course.stage, course.subject, course.kind = stage, subject, kind
+    course.hours = _hours(data.get("hours", 1))
+    course.published = bool(data.get("published"))
+
+
+def create_course(user, context: Context, data: dict) -> Course:
+    if not access.can(user, "course.manage", context):
+        raise CourseError("forbidden")
+    course = Course(context_id=context.id, created_by=user.id)
+    course.context = context
+    _apply(course, data)
+    db.session.add(course)
+    db.session.commit()
+    _changed([course.id])
+    return course
+
+
+def update_course(user, course: Course, data: dict) -> Course:
+    if not may_manage(user, course):
+        raise CourseError("forbidden")
+    _apply(course, data)
+    db.session.commit()
+    _changed([course.id])
+    return course
+
+
+def delete_course(user, course: Course) -> None:
+    if not may_manage(user, course):
+        raise CourseError("forbidden")
+    cid = course.id
+    db.session.delete(course)
+    db.session.commit()
+    signals.content_deleted.send(DOMAIN, kind="course", ids=[cid])
+
+
+def _renumber(course: Course) -> None:
+    for i, lesson in enumerate(sorted(course.lessons, key=lambda x: (x.position, x.id)), start=1):
+        lesson.position = i
+    course.lesson_count = len(course.lessons)
+
+
+def add_lesson(user, course: Course, title: str, kind: str, body: str = "", document=None) -> Lesson:
+    """Add a lesson at the end. `document` is a media StoredFile (a PDF) for document lessons."""
+    if not may_manage(user, course):
+        raise CourseError("forbidden")
+    if kind not in LESSON_KINDS:
+        raise CourseError("bad_kind")
+    lesson = Lesson(title=_clean_title(title), kind=kind, body_html=sanitize_html(body or ""),
+                    position=len(course.lessons) + 1)  # fmt: skip
+    if document is not None:
+        lesson.media_file_id = document.id
+    course.lessons.append(lesson)
+    _renumber(course)
+    db.session.commit()
+    _changed([course.id])
+    return lesson
+
+
+def update_lesson(user, lesson: Lesson, title: str, body: str = "", document=None) -> Lesson:
+    if not may_manage(user, lesson.course):
+        raise CourseError("forbidden")
+    lesson.title = _clean_title(title)
+    lesson.body_html = sanitize_html(body or "")
+    if document is not None:
+        lesson.media_file_id = document.id
+    db.session.commit()
+    _changed([lesson.course_id])
+    return lesson
+
+
+def delete_lesson(user, lesson: Lesson) -> None:
+    course = lesson.course
+    if not may_manage(user, course):
+        raise CourseError("forbidden")
+    course.lessons.remove(lesson)
+    _renumber(course)
+    db.session.commit()
+    _changed([course.id])
+
+
+def move_lesson(user, lesson: Lesson, delta: int) -> None:
+    """Move a lesson up (-1) or down (+1) in its course."""
+    course = lesson.course
+    if not may_manage(user, course):
+        raise CourseError("forbidden")
+    ordered = sorted(course.lessons, key=lambda x: (x.position, x.id))
+    i = ordered.index(lesson)
+    j = max(0, min(len(ordered) - 1, i + delta))
+    ordered.insert(j, ordered.pop(i))
+    for pos, item in enumerate(ordered, start=1):
+        item.position = pos
+    db.session.commit()
+
+
+def reorder_lessons(user, course: Course, lesson_ids: list[int]) -> None:
+    """Put the course's lessons in this order (ids not listed keep their order after the listed ones)."""
+    if not may_manage(user, course):
+        raise CourseError("forbidden")
+    rank = {lid: i for i, lid in enumerate(lesson_ids)}
+    ordered = sorted(course.lessons, key=lambda x: (rank.get(x.id, len(rank)), x.position, x.id))
+    for pos, item in enumerate(ordered, start=1):
+        item.position = pos
+    db.session.commit()
+
+
+def assign(user, course: Course, context: Context, required: bool = True) -> CourseAssignment:
+    """Offer a course to a workshop or region as required (or elective); the manager must reach both."""
+    if not may_view(user, course) or not access.can(user, "course.manage", context):
+        raise CourseError("forbidden")
+    if context.kind not in ("site", "region", "workshop"):
+        raise CourseError("bad_context")
+    row = db.session.scalar(
+        select(CourseAssignment).where(
+            CourseAssignment.course_id == course.id, CourseAssignment.context_id == context.id
+        )
+    )
+    if row is None:
+        row = CourseAssignment(course_id=course.id, context_id=context.id, assigned_by=user.id)
+        db.session.add(row)
+    row.required = bool(required)
+    db.session.commit()
+    return row
+
+
+def unassign(user, assignment: CourseAssignment) -> None:
+    if not access.can(user, "course.manage", assignment.context):
+        raise CourseError("forbidden")
+    db.session.delete(assignment)
+    db.session.commit()
+
+
+def assignments_of(course: Course) -> list[CourseAssignment]:
+    return list(db.session.scalars(
+        select(CourseAssignment).where(CourseAssignment.course_id == course.id).order_by(CourseAssignment.id)
+    ))  # fmt: skip
+
+
+# --- quizzes ------------------------------------------------------------------------------------
+
+
+def add_question(user, lesson: Lesson, prompt: str, kind: str, options: list[str], answer: list[int]) -> QuizQuestion:
+    if not may_manage(user, lesson.course):
+        raise CourseError("forbidden")
+    prompt = (prompt or "").strip()
+    options = [o.strip()[:200] for o in options if o and o.strip()]
+    if not prompt or len(prompt) > 500:
+        raise CourseError("bad_prompt")
+    if kind not in ("single", "multiple") or not 2 <= len(options) <= 8:
+        raise CourseError("bad_options")
+    answer = sorted({int(a) for a in answer})
+    if not answer or any(a < 0 or a >= len(options) for a in answer) or (kind == "single" and len(answer) != 1):
+        raise CourseError("bad_answer")
+    q = QuizQuestion(prompt=prompt, kind=kind, options=options, answer=answer, position=len(lesson.questions) + 1)
+    lesson.questions.append(q)
+    db.session.commit()
+    return q
+
+
+def delete_question(user, question: QuizQuestion) -> None:
+    if not may_manage(user, question.lesson.course):
+        raise CourseError("forbidden")
+    db.session.delete(question)
+    db.session.commit()
+
+
+def submit_quiz(user, lesson: Lesson, answers: dict) -> QuizAttempt:
+    """Score an attempt: a question counts when the chosen options equal the key exactly.
+
+    `answers` maps question id (int or str) to a list of option indexes (or one index).
+    """
+    questions = lesson.questions
+    if not questions:
+        raise CourseError("no_quiz")
+    clean: dict[str, list[int]] = {}
+    correct = 0
+    for q in questions:
+        raw = answers.get(q.id, answers.get(str(q.id), []))
+        if not isinstance(raw, list | tuple):
+            raw = [raw]
+        try:
+            chosen = sorted({int(x) for x in raw if str(x).strip() != ""})
+        except (TypeError, ValueError):
+            chosen = []
+        chosen = [c for c in chosen if 0 <= c < len(q.options)]
+        if q.kind == "single":
+            chosen = chosen[:1]
+        clean[str(q.id)] = chosen
+        if chosen == sorted(q.answer):
+            correct += 1
+    total = len(questions)
+    attempt = QuizAttempt(lesson_id=lesson.id, user_id=user.id, answers=clean, correct=correct, total=total,
+                          score=round(100.0 * correct / total, 1))  # fmt: skip
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt
+
+
+def last_attempt(user, lesson: Lesson) -> QuizAttempt | None:
+    return db.session.scalar(
+        select(QuizAttempt)
+        .where(QuizAttempt.lesson_id == lesson.id, QuizAttempt.user_id == user.id)
+        .order_by(QuizAttempt.id.desc())
+        .limit(1)
+    )
+
+
+# --- video ----------------------------------------------------------------------------------------
+
+
+def begin_video_upload(user, lesson: Lesson, filename: str, size: int) -> str:
+    from lms.media import services as media
+
+    if not may_manage(user, lesson.course):
+        raise CourseError("forbidden")
+    if lesson.kind != "video":
+        raise CourseError("not_video")
+    return media.begin_chunked(owner=user, filename=filename, size=size, ref={"lesson_id": lesson.id})
+
+
+def finish_video_upload(user, lesson: Lesson, upload_id: str):
+    """Store the complete upload as the lesson's video and queue its transcode; returns the MediaJob."""
+    from lms.media import services as media
+    from lms.media import tasks
+
+    if not may_manage(user, lesson.course):
+        raise CourseError("forbidden")
+    stored = media.finish_chunked(upload_id, user)
+    lesson.media_file_id = stored.id
+    lesson.rendition_dir = None
+    lesson.duration_seconds = None
+    db.session.commit()
+    job = tasks.enqueue(stored)
+    lesson = db.session.get(Lesson, lesson.id)
+    lesson.media_job_id = job.id
+    db.session.commit()
+    # The job may have finished before its id was on the lesson (tiny clips, fast machines).
+    record_job(db.session.get(type(job), job.id))
+    return job
+
+
+def record_job(job) -> int:
+    """Copy a finished transcode onto the lessons that use it; returns how many lessons changed."""
+    if job is None or job.status != "done" or not job.output_dir:
+        return 0
+    lessons = list(db.session.scalars(select(Lesson).where(Lesson.media_job_id == job.id)))
+    for lesson in lessons:
+        lesson.rendition_dir = job.output_dir
+        lesson.duration_seconds = round(job.duration) if job.duration is not None else None
+    if lessons:
+        db.session.commit()
+    return len(lessons)
+
+
+def on_media_job_finished(job, **_kw) -> None:
+    record_job(job)
+
+
+def transcode_status(lesson: Lesson) -> dict:
+    job = lesson.media_job
+    if job is not None:
+        db.session.refresh(job)
+    if job is not None and job.status == "done" and not lesson.rendition_dir:
+        record_job(job)
+    return {
+        "lesson_id": lesson.id,
+        "status": job.status if job else ("done" if lesson.rendition_dir else "none"),
+        "progress": round(job.progress or 0, 1) if job else (100.0 if lesson.rendition_dir else 0.0),
+        "error": bool(job and job.status == "failed"),
+        "duration_seconds": lesson.duration_seconds,
+        "ready": bool(lesson.rendition_dir),
+    }
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+
+def _changed(ids: list[int]) -> None:
+    signals.content_changed.send(DOMAIN, kind="course", ids=ids)
+
+
+def search_documents(ids: list[int] | None):
+    """Search source for kind "course" (lms.search.sources): published courses only."""
+    from flask import url_for
+
+    stmt = select(Course, Context.path).join(Context, Course.context_id == Context.id)
+    stmt = stmt.where(Course.published.is_(True))
+    if ids is not None:
+        stmt = stmt.where(Course.id.in_(ids))
+    for course, path in db.session.execute(stmt.order_by(Course.id)):
+        lessons = " ".join(lesson.title for lesson in course.lessons)
+        yield {
+            "kind": "course",
+            "id": course.id,
+            "title": course.title,
+            "body": (html_to_text(course.description_html) + " " + lessons).strip(),
+            "url": url_for("courses.course", course_id=course.id),
+            "context_path": path,
+            "owner_id": course.created_by,
+            "stage": course.stage,
+            "subject": course.subject,
+            "type": course.kind,
+            "created_at": course.created_at,
+        }
+
+
+def per_page() -> int:
+    return current_app.config.get("PAGE_SIZE", 20)

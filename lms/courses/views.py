@@ -1,0 +1,470 @@
+import re
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from lms import access
+from lms.access.models import Context
+from lms.core.pagination import page_arg
+from lms.core.uploads import UploadError
+from lms.courses import services
+from lms.courses.forms import AssignForm, CourseForm, EmptyForm, LessonForm, QuestionForm
+from lms.courses.models import Course, CourseAssignment, Lesson, QuizQuestion
+from lms.extensions import db
+
+bp = Blueprint("courses", __name__, url_prefix="/courses")
+
+ERRORS = {
+    "title_required": lambda: _("Please enter a title."),
+    "title_too_long": lambda: _("The title is too long (200 characters at most)."),
+    "bad_hours": lambda: _("Study hours must be between 0.1 and 200."),
+    "bad_stage": lambda: _("Unknown stage."),
+    "bad_subject": lambda: _("Unknown subject."),
+    "bad_kind": lambda: _("Unknown kind."),
+    "bad_prompt": lambda: _("Please enter the question (500 characters at most)."),
+    "bad_options": lambda: _("Give between 2 and 8 options, one per line."),
+    "bad_answer": lambda: _("The correct options must be option numbers; a single-choice question has exactly one."),
+    "no_quiz": lambda: _("This lesson has no quiz."),
+    "not_available": lambda: _("This course is not available to you."),
+    "bad_context": lambda: _("Courses can be assigned to a workshop or a region only."),
+    "forbidden": lambda: _("You do not have permission to do this."),
+    "not_video": lambda: _("Videos can be uploaded to video lessons only."),
+}
+
+
+def _msg(err) -> str:
+    return ERRORS.get(str(err), lambda: _("The request could not be completed."))()
+
+
+def _course_or_404(course_id: int) -> Course:
+    course = services.get_visible(current_user, course_id)
+    if course is None:
+        abort(404)
+    return course
+
+
+def _managed_course(course_id: int) -> Course:
+    course = _course_or_404(course_id)
+    if not services.may_manage(current_user, course):
+        abort(403)
+    return course
+
+
+def _lesson(lesson_id: int, manage: bool = False) -> Lesson:
+    lesson = db.session.get(Lesson, lesson_id) or abort(404)
+    if not services.may_view(current_user, lesson.course):
+        abort(404)
+    if manage and not services.may_manage(current_user, lesson.course):
+        abort(403)
+    return lesson
+
+
+def _context_label(ctx: Context) -> str:
+    return {"site": _("Whole site")}.get(ctx.kind, ctx.name)
+
+
+# --- the supermarket ----------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index():
+    f = {k: request.args.get(k, "").strip() for k in ("q", "stage", "subject", "kind", "need")}
+    page = services.catalogue(current_user, q=f["q"], stage=f["stage"] or None, subject=f["subject"] or None,
+                              kind=f["kind"] or None, need=f["need"] or None, page=page_arg(request),
+                              per_page=services.per_page())  # fmt: skip
+    req, sel = services.required_ids(current_user), services.selected_ids(current_user)
+    return render_template("courses/index.html", page=page, f=f, required=req, selected=sel, form=EmptyForm(),
+                           may_create=access.holds_anywhere(current_user, "course.manage"))  # fmt: skip
+
+
+@bp.get("/<int:course_id>")
+@login_required
+def course(course_id):
+    c = _course_or_404(course_id)
+    may_manage = services.may_manage(current_user, c)
+    return render_template("courses/course.html", course=c, status=services.status_for(current_user, c),
+                           may_manage=may_manage, form=EmptyForm(),
+                           assignments=services.assignments_of(c) if may_manage else [])  # fmt: skip
+
+
+@bp.post("/<int:course_id>/select")
+@login_required
+def select(course_id):
+    c = _course_or_404(course_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            if services.select_course(current_user, c):
+                flash(_("Course selected. It is now in your courses."), "success")
+        except services.CourseError as err:
+            flash(_msg(err), "danger")
+    return redirect(request.form.get("next") if _safe_next() else url_for("courses.course", course_id=c.id))
+
+
+@bp.post("/<int:course_id>/unselect")
+@login_required
+def unselect(course_id):
+    c = _course_or_404(course_id)
+    if EmptyForm().validate_on_submit() and services.unselect_course(current_user, c):
+        flash(_("Course removed from your electives."), "info")
+    return redirect(request.form.get("next") if _safe_next() else url_for("courses.course", course_id=c.id))
+
+
+def _safe_next() -> bool:
+    nxt = request.form.get("next") or ""
+    return nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt
+
+
+@bp.get("/lessons/<int:lesson_id>")
+@login_required
+def lesson(lesson_id):
+    ls = _lesson(lesson_id)
+    lessons = ls.course.lessons
+    i = lessons.index(ls)
+    return render_template("courses/lesson.html", lesson=ls, course=ls.course,
+                           prev=lessons[i - 1] if i > 0 else None,
+                           next=lessons[i + 1] if i + 1 < len(lessons) else None,
+                           attempt=services.last_attempt(current_user, ls), form=EmptyForm(),
+                           may_manage=services.may_manage(current_user, ls.course))  # fmt: skip
+
+
+@bp.post("/lessons/<int:lesson_id>/quiz")
+@login_required
+def quiz(lesson_id):
+    ls = _lesson(lesson_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    answers = {q.id: request.form.getlist(f"q{q.id}") for q in ls.questions}
+    try:
+        attempt = services.submit_quiz(current_user, ls, answers)
+    except services.CourseError as err:
+        flash(_msg(err), "danger")
+    else:
+        flash(_("Your score: %(score)s (%(correct)s of %(total)s correct).", score=f"{attempt.score:g}",
+                correct=attempt.correct, total=attempt.total), "info")  # fmt: skip
+    return redirect(url_for("courses.lesson", lesson_id=ls.id) + "#quiz")
+
+
+@bp.get("/lessons/<int:lesson_id>/document")
+@login_required
+def document(lesson_id):
+    from lms.media import services as media
+
+    ls = _lesson(lesson_id)
+    if ls.media_file is None or ls.kind != "document":
+        abort(404)
+    return media.send(ls.media_file, inline=True)
+
+
+# --- management ---------------------------------------------------------------------------------
+
+
+def _course_form(form: CourseForm, contexts: list[Context] | None) -> None:
+    if contexts is not None:
+        form.context.choices = [SelectChoice(c.id, _context_label(c)) for c in contexts]
+
+
+def _form_data(form: CourseForm) -> dict:
+    return {"title": form.title.data, "description": form.description.data, "stage": form.stage.data,
+            "subject": form.subject.data, "kind": form.kind.data, "hours": form.hours.data,
+            "published": form.published.data}  # fmt: skip
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    contexts = services.manage_contexts(current_user)
+    if not contexts:
+        abort(403)
+    form = CourseForm()
+    _course_form(form, contexts)
+    if form.validate_on_submit():
+        ctx = next((c for c in contexts if c.id == form.context.data), None)
+        if ctx is None:
+            form.context.errors = [_("Choose where the course is offered.")]
+        else:
+            try:
+                c = services.create_course(current_user, ctx, _form_data(form))
+            except services.CourseError as err:
+                form.title.errors = [*form.title.errors, _msg(err)]
+            else:
+                flash(_("Course created. Now add its lessons."), "success")
+                return redirect(url_for("courses.edit", course_id=c.id))
+    return render_template("courses/course_form.html", form=form, course=None)
+
+
+@bp.route("/<int:course_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(course_id):
+    c = _managed_course(course_id)
+    form = CourseForm(obj=None if request.method == "POST" else c)
+    del form.context
+    if request.method == "GET":
+        form.description.data = c.description_html
+        form.stage.data, form.subject.data = c.stage or "", c.subject or ""
+    if form.validate_on_submit():
+        try:
+            services.update_course(current_user, c, _form_data(form))
+        except services.CourseError as err:
+            form.title.errors = [*form.title.errors, _msg(err)]
+        else:
+            flash(_("Course saved."), "success")
+            return redirect(url_for("courses.edit", course_id=c.id))
+    assign_form = AssignForm()
+    assign_form.context.choices = [
+        SelectChoice(x.id, _context_label(x)) for x in services.assignable_contexts(current_user)
+    ]
+    return render_template("courses/course_form.html", form=form, course=c, assign_form=assign_form,
+                           assignments=services.assignments_of(c), action_form=EmptyForm())  # fmt: skip
+
+
+@bp.post("/<int:course_id>/delete")
+@login_required
+def delete(course_id):
+    c = _managed_course(course_id)
+    if EmptyForm().validate_on_submit():
+        services.delete_course(current_user, c)
+        flash(_("Course deleted."), "info")
+    return redirect(url_for("courses.index"))
+
+
+@bp.post("/<int:course_id>/assign")
+@login_required
+def assign(course_id):
+    c = _managed_course(course_id)
+    form = AssignForm()
+    form.context.choices = [SelectChoice(x.id, _context_label(x)) for x in services.assignable_contexts(current_user)]
+    if form.validate_on_submit():
+        ctx = db.session.get(Context, form.context.data) or abort(404)
+        try:
+            services.assign(current_user, c, ctx, form.required.data == "1")
+        except services.CourseError as err:
+            flash(_msg(err), "danger")
+        else:
+            flash(_("Assignment saved."), "success")
+    return redirect(url_for("courses.edit", course_id=c.id) + "#assign")
+
+
+@bp.post("/assignments/<int:assignment_id>/delete")
+@login_required
+def unassign(assignment_id):
+    row = db.session.get(CourseAssignment, assignment_id) or abort(404)
+    c = _managed_course(row.course_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.unassign(current_user, row)
+        except services.CourseError as err:
+            flash(_msg(err), "danger")
+    return redirect(url_for("courses.edit", course_id=c.id) + "#assign")
+
+
+def _document_from(form: LessonForm):
+    from lms.media import services as media
+
+    fs = form.document.data
+    if not fs or not getattr(fs, "filename", ""):
+        return None
+    return media.save_upload(fs, owner=current_user, allowed=media.PDF, purpose="course_doc")
+
+
+@bp.route("/<int:course_id>/lessons/new", methods=["GET", "POST"])
+@login_required
+def new_lesson(course_id):
+    from lms.media.services import upload_error_message
+
+    c = _managed_course(course_id)
+    form = LessonForm()
+    if form.validate_on_submit():
+        try:
+            doc = _document_from(form) if form.kind.data == "document" else None
+            ls = services.add_lesson(current_user, c, form.title.data, form.kind.data, form.body.data, doc)
+        except UploadError as err:
+            db.session.rollback()
+            form.document.errors = [upload_error_message(err)]
+        except services.CourseError as err:
+            db.session.rollback()
+            form.title.errors = [*form.title.errors, _msg(err)]
+        else:
+            flash(_("Lesson added."), "success")
+            return redirect(url_for("courses.edit_lesson", lesson_id=ls.id))
+    return render_template("courses/lesson_form.html", form=form, course=c, lesson=None)
+
+
+@bp.route("/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_lesson(lesson_id):
+    from lms.media.services import upload_error_message
+
+    ls = _lesson(lesson_id, manage=True)
+    form = LessonForm(obj=None if request.method == "POST" else ls)
+    del form.kind
+    if request.method == "GET":
+        form.body.data = ls.body_html
+    if form.validate_on_submit():
+        try:
+            doc = _document_from(form) if ls.kind == "document" else None
+            services.update_lesson(current_user, ls, form.title.data, form.body.data, doc)
+        except UploadError as err:
+            db.session.rollback()
+            form.document.errors = [upload_error_message(err)]
+        except services.CourseError as err:
+            db.session.rollback()
+            form.title.errors = [*form.title.errors, _msg(err)]
+        else:
+            flash(_("Lesson saved."), "success")
+            return redirect(url_for("courses.edit_lesson", lesson_id=ls.id))
+    cfg = current_app.config
+    return render_template("courses/lesson_form.html", form=form, course=ls.course, lesson=ls, qform=QuestionForm(),
+                           action_form=EmptyForm(), chunk_bytes=cfg["VIDEO_UPLOAD_CHUNK_BYTES"],
+                           max_bytes=cfg["VIDEO_UPLOAD_MAX_BYTES"],
+                           transcode=services.transcode_status(ls) if ls.kind == "video" else None)  # fmt: skip
+
+
+@bp.post("/lessons/<int:lesson_id>/move")
+@login_required
+def move_lesson(lesson_id):
+    ls = _lesson(lesson_id, manage=True)
+    if EmptyForm().validate_on_submit():
+        services.move_lesson(current_user, ls, -1 if request.form.get("dir") == "up" else 1)
+    return redirect(url_for("courses.edit", course_id=ls.course_id) + "#lessons")
+
+
+@bp.post("/lessons/<int:lesson_id>/delete")
+@login_required
+def delete_lesson(lesson_id):
+    ls = _lesson(lesson_id, manage=True)
+    cid = ls.course_id
+    if EmptyForm().validate_on_submit():
+        services.delete_lesson(current_user, ls)
+        flash(_("Lesson deleted."), "info")
+    return redirect(url_for("courses.edit", course_id=cid) + "#lessons")
+
+
+@bp.post("/lessons/<int:lesson_id>/questions")
+@login_required
+def add_question(lesson_id):
+    ls = _lesson(lesson_id, manage=True)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            answer = [int(x) - 1 for x in re.split(r"[,，、\s]+", form.answer.data.strip()) if x]
+            services.add_question(current_user, ls, form.prompt.data, form.kind.data,
+                                  form.options.data.splitlines(), answer)  # fmt: skip
+        except ValueError as err:
+            flash(_msg(err) if isinstance(err, services.CourseError) else ERRORS["bad_answer"](), "danger")
+        else:
+            flash(_("Question added."), "success")
+    else:
+        flash(_("Please fill in the question, its options and the correct options."), "danger")
+    return redirect(url_for("courses.edit_lesson", lesson_id=ls.id) + "#quiz")
+
+
+@bp.post("/questions/<int:question_id>/delete")
+@login_required
+def delete_question(question_id):
+    q = db.session.get(QuizQuestion, question_id) or abort(404)
+    ls = _lesson(q.lesson_id, manage=True)
+    if EmptyForm().validate_on_submit():
+        services.delete_question(current_user, q)
+    return redirect(url_for("courses.edit_lesson", lesson_id=ls.id) + "#quiz")
+
+
+# --- resumable video upload (JSON; the page's uploader script talks to these) -----------------
+
+_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def _upload_error(err: UploadError, status: int = 400):
+    from lms.media.services import upload_error_message
+
+    code = str(err)
+    if code.startswith("too_large:"):
+        status = 413
+    elif code.startswith("type:"):
+        status = 415
+        msg = _("This file is not a video we can use (%(type)s). Upload an MP4, MOV, MKV, WebM, AVI or FLV video.",
+                type=code.split(":", 1)[1])  # fmt: skip
+        return jsonify(error=code, message=msg), status
+    return jsonify(error=code, message=upload_error_message(err)), status
+
+
+@bp.post("/lessons/<int:lesson_id>/video/uploads")
+@login_required
+def video_upload_begin(lesson_id):
+    ls = _lesson(lesson_id, manage=True)
+    data = request.get_json(silent=True) or {}
+    try:
+        size = int(data.get("size") or 0)
+        upload_id = services.begin_video_upload(current_user, ls, str(data.get("filename") or ""), size)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, services.CourseError):
+            return jsonify(error=str(err), message=_msg(err)), 400
+        return jsonify(error="bad_size", message=_("The upload failed.")), 400
+    except UploadError as err:
+        return _upload_error(err)
+    return jsonify(upload_id=upload_id, offset=0, size=size, chunk_size=current_app.config["VIDEO_UPLOAD_CHUNK_BYTES"],
+                   url=url_for("courses.video_upload_chunk", upload_id=upload_id))  # fmt: skip
+
+
+@bp.get("/video-uploads/<upload_id>")
+@login_required
+def video_upload_status(upload_id):
+    from lms.media import services as media
+
+    status = media.chunked_status(upload_id, current_user)
+    if status is None:
+        abort(404)
+    return jsonify(upload_id=upload_id, offset=status["offset"], size=status["size"])
+
+
+@bp.put("/video-uploads/<upload_id>")
+@login_required
+def video_upload_chunk(upload_id):
+    """One chunk with `Content-Range: bytes start-end/total`; the last one finishes the upload."""
+    from lms.media import services as media
+
+    status = media.chunked_status(upload_id, current_user)
+    if status is None:
+        abort(404)
+    lesson = _lesson(int(status["ref"].get("lesson_id") or 0), manage=True)
+    m = _RANGE.match(request.headers.get("Content-Range", ""))
+    if not m or int(m.group(3)) != status["size"] or int(m.group(2)) < int(m.group(1)):
+        return jsonify(error="range", offset=status["offset"], message=_("The upload failed.")), 400
+    start, end = int(m.group(1)), int(m.group(2))
+    length = end - start + 1
+    if request.content_length is not None and request.content_length != length:
+        return jsonify(error="range", offset=status["offset"], message=_("The upload failed.")), 400
+    try:
+        offset = media.receive_chunk(upload_id, current_user, request.stream, start, length)
+    except media.ChunkError as err:
+        if str(err) == "offset":
+            return jsonify(error="offset", offset=err.offset), 409
+        return jsonify(error=str(err), offset=err.offset, message=_("The upload failed.")), 400
+    if offset < status["size"]:
+        return jsonify(offset=offset, size=status["size"], done=False)
+    try:
+        job = services.finish_video_upload(current_user, lesson, upload_id)
+    except UploadError as err:
+        db.session.rollback()
+        return _upload_error(err)
+    return jsonify(offset=offset, size=status["size"], done=True, job_id=job.id,
+                   status_url=url_for("courses.transcode_status", lesson_id=lesson.id))  # fmt: skip
+
+
+@bp.delete("/video-uploads/<upload_id>")
+@login_required
+def video_upload_cancel(upload_id):
+    from lms.media import services as media
+
+    if not media.cancel_chunked(upload_id, current_user):
+        abort(404)
+    return jsonify(cancelled=True)
+
+
+@bp.get("/lessons/<int:lesson_id>/transcode")
+@login_required
+def transcode_status(lesson_id):
+    ls = _lesson(lesson_id, manage=True)
+    return jsonify(services.transcode_status(ls))
