@@ -25,6 +25,11 @@ CAPABILITIES = {
     "resource.curate": _l("Curate resources: feature, mark excellent, move into a regional library"),
     "resource.remove": _l("Remove resources from a library"),
     "course.manage": _l("Create and edit courses, upload lesson videos, assign required courses"),
+    "homework.view": _l("Open homework assignments"),
+    "homework.submit": _l("Submit homework and review peers"),
+    "homework.manage": _l("Set homework assignments, phases and reviewer allocation"),
+    "homework.grade": _l("Grade homework, see reviewers' names, recommend excellent work"),
+    "homework.publish": _l("Publish recommended excellent homework"),
 }
 
 _VIEW = {"community.view", "member.list"}
@@ -51,6 +56,15 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     "province_admin": set(_REGION_ADMIN),
     "site_admin": set(CAPABILITIES),
 }
+
+# Homework (issue 5): members submit and review; hosts and experts set and grade; experts publish.
+for _role in ("member", "group_leader"):
+    ROLE_CAPABILITIES[_role] |= {"homework.view", "homework.submit"}
+ROLE_CAPABILITIES["host"] |= {"homework.view", "homework.manage", "homework.grade"}
+ROLE_CAPABILITIES["expert"] |= {"homework.view", "homework.manage", "homework.grade", "homework.publish"}
+ROLE_CAPABILITIES["project_manager"] |= {"homework.view", "homework.manage", "homework.grade"}
+for _role in ("supervisor", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"homework.view"}
 
 ROLE_LABELS = {
     "teacher": _l("Teacher"),

@@ -1,5 +1,57 @@
 """Research homework with peer review (DOMAIN.md §6, §9).
 
-For now only the pure logic core: reviewer allocation (allocation.py) and grade arithmetic
-(grading.py). Models, pages and the API build on these.
+allocation.py (reviewer allocation) and grading.py (grade arithmetic) are pure logic; services.py
+holds the rules on top of the tables in models.py; views.py and api.py are thin.
 """
+
+
+def init_app(app) -> None:
+    import click
+    from flask_babel import lazy_gettext as _l
+
+    from lms.cli import lms_cli
+    from lms.core.slots import register_panel
+    from lms.homework import demo
+    from lms.signals import demo_built
+
+    register_panel(app, "personal_space", "homework", "homework/_panel_space.html", _space_panel, order=30,
+                   column="main")  # fmt: skip
+    register_panel(app, "workshop", "homework", "homework/_panel_workshop.html", _workshop_panel, order=30,
+                   column="list")  # fmt: skip
+    demo_built.connect(demo.on_demo_built, weak=False)
+
+    @lms_cli.command("homework-tick")
+    def homework_tick():
+        """Advance homework phases on their dates, allocate reviewers, send reminders (run every few minutes)."""
+        from lms.homework import services
+
+        counts = services.tick()
+        click.echo(f"{counts['assignments']} open assignments checked, {counts['allocated']} reviews allocated")
+
+    _ = _l  # labels come from views.phase_labels at render time
+
+
+def _labels():
+    from lms.homework.views import phase_labels
+
+    return phase_labels()
+
+
+def _space_panel(user, **_):
+    from lms.homework import services
+
+    rows = services.my_homework(user)
+    if not rows:
+        return None
+    return {"rows": rows, "labels": _labels()}
+
+
+def _workshop_panel(user, workshop, **_):
+    from lms import access
+    from lms.homework import services
+
+    items = [a for a in services.for_context(workshop.context) if services.may_view(user, a)]
+    may_create = access.can(user, "homework.manage", workshop)
+    if not items and not may_create:
+        return None
+    return {"items": items, "labels": _labels(), "workshop": workshop, "may_create": may_create}

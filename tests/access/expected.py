@@ -59,6 +59,11 @@ ALL = {
     "resource.curate",
     "resource.remove",
     "course.manage",
+    "homework.view",
+    "homework.submit",
+    "homework.manage",
+    "homework.grade",
+    "homework.publish",
 }
 
 # Resource library: whoever belongs to a community may post into its library; hosts, experts and
@@ -107,14 +112,23 @@ SUPERVISOR = {"community.view", "member.list", "stats.view"}
 PROJECT_MANAGER = {"community.view", "member.list", "announcement.post", "stats.view", "roster.export"} | UP
 NOTHING: set[str] = set()
 
+# Homework (issue 5): members submit and review in their workshop; the host sets and grades; the
+# expert also publishes excellent work; read-only inspection roles and admins may open assignments.
+HW_MEMBER = LIST | {"homework.view", "homework.submit"}
+HOST = HOST | {"homework.view", "homework.manage", "homework.grade"}
+EXPERT = EXPERT | {"homework.view", "homework.manage", "homework.grade", "homework.publish"}
+REGION_ADMIN = REGION_ADMIN | {"homework.view"}
+SUPERVISOR = SUPERVISOR | {"homework.view"}
+PROJECT_MANAGER = PROJECT_MANAGER | {"homework.view", "homework.manage", "homework.grade"}
+
 # Regions above school A / workshop A: a member of those may open the pages, nothing more.
 _UP_A = {"county_a": VIEW, "city": VIEW, "province": VIEW}
 
 # role -> object -> capabilities; an object not listed means no capability at all.
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "teacher": {"school_a": LIST, **_UP_A},
-    "member": {"school_a": LIST, "workshop_a": LIST, **_UP_A},
-    "leader": {"school_a": LIST, "workshop_a": LIST, **_UP_A},
+    "member": {"school_a": LIST, "workshop_a": HW_MEMBER, **_UP_A},
+    "leader": {"school_a": LIST, "workshop_a": HW_MEMBER, **_UP_A},
     "host": {"school_a": LIST, "workshop_a": HOST, **_UP_A},
     "expert": {"workshop_a": EXPERT, **_UP_A},
     "school_trainer": {"school_a": TRAINER, **_UP_A},

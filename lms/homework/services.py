@@ -1,0 +1,1078 @@
+"""Homework with peer review: every rule, commit, notification and signal of the domain.
+
+Pure arithmetic lives in allocation.py and grading.py; this module reads and writes the tables.
+Times are passed in (``now``) so tests and the tick command can move the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, has_request_context
+from flask_babel import force_locale, gettext
+from markupsafe import escape
+from sqlalchemy import func, or_, select
+
+from lms import access
+from lms.access.models import Context, RoleAssignment
+from lms.core.db import utcnow
+from lms.core.text import normalize, sanitize_html
+from lms.extensions import db
+from lms.homework import grading
+from lms.homework.allocation import Pair, Participant, allocate
+from lms.homework.models import (
+    PHASES,
+    Assignment,
+    Review,
+    ReviewAllocation,
+    ReviewerGrade,
+    Submission,
+    SubmissionFile,
+)
+from lms.signals import homework_graded, homework_published
+
+TITLE_MAX = 200
+BODY_MAX = 50_000
+COMMENT_MAX = 5_000
+MAX_FILES = 5
+MAX_CRITERIA = 12
+MAX_LEVELS = 8
+REMIND_BEFORE = timedelta(hours=24)
+STRATEGIES = ("median", "mean")
+
+
+def _(msg: str, **kw) -> str:
+    """gettext that also works outside a request (the tick command, demo data): default locale."""
+    if has_request_context():
+        return gettext(msg, **kw)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return gettext(msg, **kw)
+
+
+class HomeworkError(ValueError):
+    """A rule was broken; the message is a code the views turn into a sentence."""
+
+
+# --- form (rubric) -------------------------------------------------------------------------------
+
+
+def _num(value, code: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise HomeworkError(code) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise HomeworkError(code)
+    return number
+
+
+def parse_form(data: dict | None) -> dict:
+    """Validate and normalise the stored rubric/weighted form JSON; raises HomeworkError."""
+    if not isinstance(data, dict):
+        raise HomeworkError("form_invalid")
+    kind = data.get("kind", "rubric")
+    if kind not in ("rubric", "weighted"):
+        raise HomeworkError("form_invalid")
+    raw = data.get("criteria") or []
+    if not isinstance(raw, list) or not raw:
+        raise HomeworkError("form_empty")
+    if len(raw) > MAX_CRITERIA:
+        raise HomeworkError("form_too_many")
+    criteria = []
+    for c in raw:
+        if not isinstance(c, dict):
+            raise HomeworkError("form_invalid")
+        name = normalize(c.get("name"))[:100]
+        item = {"name": name, "description": normalize(c.get("description"))[:500]}
+        if kind == "rubric":
+            levels = []
+            for lv in c.get("levels") or []:
+                levels.append(
+                    {"points": _num(lv.get("points"), "form_points"), "label": normalize(lv.get("label"))[:200]}
+                )
+            if not levels or len(levels) > MAX_LEVELS:
+                raise HomeworkError("form_levels")
+            item["levels"] = sorted(levels, key=lambda lv: lv["points"])
+        else:
+            item["max_points"] = _num(c.get("max_points"), "form_points")
+            item["weight"] = _num(c.get("weight", 1), "form_points")
+        criteria.append(item)
+    form = {"kind": kind, "criteria": criteria}
+    try:
+        build_form(form)
+    except grading.GradingError as exc:
+        raise HomeworkError("form_invalid:" + str(exc)) from None
+    return form
+
+
+def build_form(form: dict) -> grading.Form:
+    crits = []
+    for c in form["criteria"]:
+        if form.get("kind") == "weighted":
+            crits.append(grading.Criterion(c["name"], max_points=c["max_points"], weight=c["weight"]))
+        else:
+            crits.append(grading.Criterion(c["name"], levels=tuple(lv["points"] for lv in c["levels"])))
+    return grading.Form(tuple(crits))
+
+
+DEFAULT_FORM = {
+    "kind": "rubric",
+    "criteria": [
+        {"name": "主题与目标", "description": "问题明确，目标清晰", "levels": [
+            {"points": 0, "label": "未体现"}, {"points": 1, "label": "基本明确"},
+            {"points": 2, "label": "明确"}, {"points": 3, "label": "清晰具体"}]},
+        {"name": "过程与方法", "description": "设计合理，方法得当", "levels": [
+            {"points": 0, "label": "缺失"}, {"points": 2, "label": "基本合理"},
+            {"points": 3, "label": "合理"}, {"points": 4, "label": "科学有创意"}]},
+        {"name": "反思与成效", "description": "有反思，有改进", "levels": [
+            {"points": 0, "label": "无反思"}, {"points": 1, "label": "有反思"},
+            {"points": 2, "label": "反思深入"}, {"points": 3, "label": "有改进成效"}]},
+    ],
+}  # fmt: skip
+
+
+# --- participants and permissions ---------------------------------------------------------------
+
+
+def participants(a: Assignment) -> list[Participant]:
+    """Who must submit and review: the workshop's members, or the teachers under a region context."""
+    from lms.accounts.models import User
+    from lms.communities.models import School, WorkshopMembership
+
+    if a.workshop_id is not None:
+        rows = db.session.execute(
+            select(WorkshopMembership.user_id, WorkshopMembership.group_id)
+            .join(User, User.id == WorkshopMembership.user_id)
+            .where(WorkshopMembership.workshop_id == a.workshop_id, User.active.is_(True))
+            .order_by(WorkshopMembership.user_id)
+        )
+        return [Participant(uid, gid) for uid, gid in rows]
+    prefix = a.context.path
+    rows = db.session.execute(
+        select(User.id, User.school_id)
+        .join(School, User.school_id == School.id)
+        .join(Context, School.context_id == Context.id)
+        .where(Context.path.startswith(prefix, autoescape=True), User.active.is_(True))
+        .order_by(User.id)
+    )
+    # In a region-wide assignment the school plays the part of the study group.
+    return [Participant(uid, sid) for uid, sid in rows]
+
+
+def is_participant(user, a: Assignment) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    from lms.communities.models import WorkshopMembership
+
+    if a.workshop_id is not None:
+        return (
+            db.session.scalar(
+                select(WorkshopMembership.id).where(
+                    WorkshopMembership.workshop_id == a.workshop_id, WorkshopMembership.user_id == user.id
+                )
+            )
+            is not None
+        )
+    school = user.school
+    return school is not None and school.context.path.startswith(a.context.path)
+
+
+def may_view(user, a: Assignment) -> bool:
+    return access.can(user, "homework.view", a) or is_participant(user, a)
+
+
+def may_manage(user, a: Assignment) -> bool:
+    return access.can(user, "homework.manage", a)
+
+
+def may_grade(user, a: Assignment) -> bool:
+    return access.can(user, "homework.grade", a)
+
+
+def may_publish(user, a: Assignment) -> bool:
+    return access.can(user, "homework.publish", a)
+
+
+def sees_names(user, a: Assignment) -> bool:
+    """Whether the viewer sees who wrote and who reviewed (hosts always; everyone when not anonymous)."""
+    return not a.anonymous or may_grade(user, a)
+
+
+def may_view_submission(user, s: Submission) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if s.author_id == user.id or may_grade(user, s.assignment):
+        return True
+    if s.published_at is not None and may_view(user, s.assignment):
+        return True
+    if s.recommended_at is not None and may_publish(user, s.assignment):
+        return True
+    a = s.assignment
+    if a.phase_index < PHASES.index("review"):
+        return False
+    return (
+        db.session.scalar(
+            select(ReviewAllocation.id).where(
+                ReviewAllocation.submission_id == s.id, ReviewAllocation.reviewer_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def _pseudonym(a: Assignment, kind: str, ident: int) -> str:
+    secret = str(current_app.config.get("SECRET_KEY", ""))
+    digest = hashlib.sha256(f"{secret}:{kind}:{a.id}:{ident}".encode()).hexdigest()
+    return digest[:4].upper()
+
+
+def author_label(viewer, s: Submission) -> str:
+    if s.author_id == getattr(viewer, "id", None) or sees_names(viewer, s.assignment):
+        return s.author.name
+    return _("Anonymous author %(code)s", code=_pseudonym(s.assignment, "a", s.author_id))
+
+
+def reviewer_label(viewer, alloc: ReviewAllocation, index: int | None = None) -> str:
+    a = alloc.submission.assignment
+    if alloc.reviewer_id == getattr(viewer, "id", None) or sees_names(viewer, a):
+        return alloc.reviewer.name
+    if index is not None:
+        return _("Reviewer %(n)s", n=index)
+    return _("Anonymous reviewer %(code)s", code=_pseudonym(a, "r", alloc.reviewer_id))
+
+
+def expert_ids(a: Assignment) -> list[int]:
+    """Subject experts whose role reaches the assignment (in its workshop or a region above)."""
+    ids = [int(x) for x in a.context.path.strip("/").split("/") if x]
+    return list(
+        db.session.scalars(
+            select(RoleAssignment.user_id)
+            .where(RoleAssignment.role == "expert", RoleAssignment.context_id.in_(ids))
+            .distinct()
+            .order_by(RoleAssignment.user_id)
+        )
+    )
+
+
+# --- assignments ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AssignmentInput:
+    title: str
+    instructions: str = ""
+    attachments_allowed: bool = True
+    submission_opens_at: datetime | None = None
+    submission_due_at: datetime | None = None
+    review_due_at: datetime | None = None
+    closes_at: datetime | None = None
+    accept_late: bool = False
+    reviews_per_member: int = 5
+    reviews_per_submission: int | None = None
+    anonymous: bool = True
+    exclude_own_group: bool = True
+    grade_strategy: str = "median"
+    host_weight: float = 1.0
+    quality_share: float = 0.5
+    form: dict | None = None
+
+
+def rich_text(text: str | None) -> str:
+    """Rich text from a textarea: HTML is sanitized; plain text becomes paragraphs."""
+    text = (text or "").replace("\r\n", "\n")
+    if "<" not in text:
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        text = "".join(f"<p>{'<br>'.join(str(escape(line)) for line in p.split(chr(10)))}</p>" for p in paragraphs)
+    return sanitize_html(text)
+
+
+def _check_input(data: AssignmentInput) -> dict:
+    title = normalize(data.title)
+    if not title:
+        raise HomeworkError("title_required")
+    if len(title) > TITLE_MAX:
+        raise HomeworkError("title_too_long")
+    if len(data.instructions or "") > BODY_MAX:
+        raise HomeworkError("body_too_long")
+    if not 0 <= int(data.reviews_per_member) <= 20:
+        raise HomeworkError("bad_reviews")
+    if data.reviews_per_submission is not None and not 1 <= int(data.reviews_per_submission) <= 20:
+        raise HomeworkError("bad_reviews")
+    if data.grade_strategy not in STRATEGIES:
+        raise HomeworkError("bad_strategy")
+    if not 0 <= data.host_weight <= 1 or not 0 <= data.quality_share <= 1:
+        raise HomeworkError("bad_weight")
+    dates = [data.submission_opens_at, data.submission_due_at, data.review_due_at, data.closes_at]
+    known = [d for d in dates if d is not None]
+    if known != sorted(known):
+        raise HomeworkError("dates_order")
+    return {
+        "title": title,
+        "instructions_html": rich_text(data.instructions),
+        "attachments_allowed": bool(data.attachments_allowed),
+        "submission_opens_at": data.submission_opens_at,
+        "submission_due_at": data.submission_due_at,
+        "review_due_at": data.review_due_at,
+        "closes_at": data.closes_at,
+        "accept_late": bool(data.accept_late),
+        "reviews_per_member": int(data.reviews_per_member),
+        "reviews_per_submission": data.reviews_per_submission,
+        "anonymous": bool(data.anonymous),
+        "exclude_own_group": bool(data.exclude_own_group),
+        "grade_strategy": data.grade_strategy,
+        "host_weight": float(data.host_weight),
+        "quality_share": float(data.quality_share),
+        "form": parse_form(data.form if data.form is not None else DEFAULT_FORM),
+    }
+
+
+def create_assignment(user, context: Context, data: AssignmentInput) -> Assignment:
+    """A workshop assignment (context of a workshop) or a region/project one (context of a region)."""
+    from lms.communities.models import Workshop
+
+    if context.kind not in ("workshop", "region"):
+        raise HomeworkError("bad_context")
+    if not access.can(user, "homework.manage", context):
+        raise PermissionError("homework.manage")
+    values = _check_input(data)
+    workshop_id = None
+    if context.kind == "workshop":
+        workshop_id = db.session.scalar(select(Workshop.id).where(Workshop.context_id == context.id))
+    a = Assignment(context_id=context.id, workshop_id=workshop_id, author_id=user.id, phase="setup", reminded=[],
+                   **values)  # fmt: skip
+    db.session.add(a)
+    db.session.commit()
+    return a
+
+
+def update_assignment(user, a: Assignment, data: AssignmentInput) -> Assignment:
+    if not may_manage(user, a):
+        raise PermissionError("homework.manage")
+    values = _check_input(data)
+    has_reviews = db.session.scalar(
+        select(func.count(Review.id)).join(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id)
+    )
+    if has_reviews and values["form"] != a.form:
+        raise HomeworkError("form_locked")  # scores already given against the old criteria
+    for key, value in values.items():
+        setattr(a, key, value)
+    db.session.commit()
+    recompute(a)
+    return a
+
+
+def get(ident: int) -> Assignment | None:
+    return db.session.get(Assignment, ident)
+
+
+def for_context(context: Context) -> list[Assignment]:
+    return list(
+        db.session.scalars(select(Assignment).where(Assignment.context_id == context.id).order_by(Assignment.id.desc()))
+    )
+
+
+def visible_assignments(user, limit: int = 100) -> list[Assignment]:
+    """Assignments the user may open: by role (homework.view), by workshop membership, by school."""
+    from lms.communities.models import WorkshopMembership
+
+    by_role = access.visible(select(Assignment.id).join(Context, Assignment.context_id == Context.id), user,
+                             "homework.view", Context.path)  # fmt: skip
+    clauses = [Assignment.id.in_(by_role)]
+    clauses.append(
+        Assignment.workshop_id.in_(select(WorkshopMembership.workshop_id).where(WorkshopMembership.user_id == user.id))
+    )
+    if user.school is not None:
+        path = user.school.context.path
+        ancestors = ["/" + "/".join(path.strip("/").split("/")[: i + 1]) + "/" for i in range(path.count("/") - 1)]
+        clauses.append(Assignment.context_id.in_(select(Context.id).where(Context.path.in_(ancestors))))
+    stmt = select(Assignment).where(or_(*clauses)).order_by(Assignment.id.desc()).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+# --- phases --------------------------------------------------------------------------------------
+
+
+def _due(a: Assignment) -> dict[str, datetime | None]:
+    return {
+        "setup": a.submission_opens_at,
+        "submission": a.submission_due_at,
+        "review": a.review_due_at,
+        "grading": a.closes_at,
+    }
+
+
+def _enter(a: Assignment, phase: str, now: datetime) -> None:
+    a.phase = phase
+    db.session.commit()
+    if phase == "review":
+        allocate_reviews(a, now=now)
+    elif phase in ("grading", "closed"):
+        recompute(a)
+
+
+def advance(user, a: Assignment, now: datetime | None = None) -> str:
+    """Move to the next phase by hand."""
+    if not may_manage(user, a):
+        raise PermissionError("homework.manage")
+    if a.phase == "closed":
+        raise HomeworkError("already_closed")
+    _enter(a, PHASES[a.phase_index + 1], now or utcnow())
+    return a.phase
+
+
+def sync(a: Assignment, now: datetime | None = None) -> Assignment:
+    """Advance on the dates, allocate and remind as due. Cheap when nothing is due; called lazily
+    by pages and by `flask lms homework-tick`."""
+    now = now or utcnow()
+    while a.phase != "closed":
+        due = _due(a).get(a.phase)
+        if due is None or due > now:
+            break
+        _enter(a, PHASES[a.phase_index + 1], now)
+    send_reminders(a, now)
+    return a
+
+
+def tick(now: datetime | None = None) -> dict:
+    """Every open assignment: phases on their dates, incremental allocation, reminders."""
+    now = now or utcnow()
+    counts = {"assignments": 0, "allocated": 0}
+    for aid in list(db.session.scalars(select(Assignment.id).where(Assignment.phase != "closed"))):
+        a = db.session.get(Assignment, aid)
+        sync(a, now)
+        if a.phase == "review":
+            counts["allocated"] += allocate_reviews(a, now=now)
+        counts["assignments"] += 1
+    return counts
+
+
+def submission_open(a: Assignment, now: datetime, late: bool = False) -> bool:
+    if a.phase == "submission":
+        return a.submission_due_at is None or now < a.submission_due_at
+    # Late: only a first submission, only while reviews still run, only when the host allows it.
+    return late and a.accept_late and a.phase == "review" and (a.review_due_at is None or now < a.review_due_at)
+
+
+# --- submissions ---------------------------------------------------------------------------------
+
+
+def submission_of(a: Assignment, user) -> Submission | None:
+    return db.session.scalar(
+        select(Submission).where(Submission.assignment_id == a.id, Submission.author_id == user.id)
+    )
+
+
+def submit(user, a: Assignment, title: str, body: str, uploads=(), remove_file_ids=(), now=None) -> Submission:
+    """Create or edit the member's one submission while submission is open."""
+    from lms.media.services import DOCUMENTS, delete_file, save_upload
+
+    now = now or utcnow()
+    if not is_participant(user, a) or (a.workshop_id is not None and not access.can(user, "homework.submit", a)):
+        raise PermissionError("homework.submit")
+    s = submission_of(a, user)
+    if not submission_open(a, now, late=s is None):
+        raise HomeworkError("closed")
+    title = normalize(title)[:TITLE_MAX] or a.title
+    if len(body or "") > BODY_MAX:
+        raise HomeworkError("body_too_long")
+    html = rich_text(body)
+    uploads = [u for u in uploads if u is not None and getattr(u, "filename", "")]
+    if uploads and not a.attachments_allowed:
+        raise HomeworkError("no_attachments")
+    late = a.phase == "review"
+    if s is None:
+        s = Submission(assignment_id=a.id, author_id=user.id, late=late)
+        db.session.add(s)
+    for sf in list(s.files):
+        if sf.id in set(remove_file_ids or ()):
+            stored = sf.file
+            s.files.remove(sf)
+            db.session.flush()
+            delete_file(stored)
+    if len(s.files) + len(uploads) > MAX_FILES:
+        raise HomeworkError("too_many_files")
+    for up in uploads:
+        stored = save_upload(up, owner=user, allowed=DOCUMENTS, purpose="homework")
+        s.files.append(SubmissionFile(file_id=stored.id))
+    if not normalize(html.replace("<p>", "").replace("</p>", "")) and not s.files:
+        db.session.rollback()
+        raise HomeworkError("empty")
+    s.title, s.body_html, s.updated_at = title, html, now
+    db.session.commit()
+    if late and a.allocated_at is not None:
+        allocate_reviews(a, now=now)  # a late submission is allocated at once
+    return s
+
+
+def file_of(s: Submission, file_id: int):
+    for sf in s.files:
+        if sf.file_id == file_id:
+            return sf.file
+    return None
+
+
+# --- allocation ----------------------------------------------------------------------------------
+
+
+def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | None = None) -> int:
+    """Allocate reviewers to submissions, incrementally (existing pairs never move). Returns new pairs.
+
+    Pass 1 gives every reviewer their quota, balanced. Pass 2 serves submissions still short of the
+    target (late submissions when everyone's quota is used) by letting the least loaded reviewers
+    take one review more. Nobody waits for a group that is too small: allocation.py falls back to
+    same-group reviewers when nobody else is left.
+    """
+    now = now or utcnow()
+    members = participants(a)
+    subs = list(db.session.execute(select(Submission.id, Submission.author_id).where(Submission.assignment_id == a.id)))
+    if not subs:
+        a.allocated_at = a.allocated_at or now
+        db.session.commit()
+        return 0
+    sub_of = {author: sid for sid, author in subs}
+    group_of = {p.id: p.group for p in members}
+    submitters = [Participant(author, group_of.get(author)) for author in sorted(sub_of)]
+    # Reviewers: everyone who must review; authors who left the workshop keep their submission but review no more.
+    reviewers = members
+    author_of = {sid: author for sid, author in subs}
+    existing = [
+        Pair(rid, author_of[sid])
+        for sid, rid in db.session.execute(
+            select(ReviewAllocation.submission_id, ReviewAllocation.reviewer_id).where(
+                ReviewAllocation.assignment_id == a.id
+            )
+        )
+    ]
+    rng = random.Random(seed if seed is not None else hash((a.id, len(existing), now.timestamp())))  # noqa: S311
+    quota = a.reviews_per_member
+    result = allocate(submitters, reviewers, reviews_per_reviewer=quota,
+                      reviews_per_submission=a.reviews_per_submission, existing=existing,
+                      exclude_same_group=a.exclude_own_group, rng=rng)  # fmt: skip
+    pairs, fallbacks = list(result.pairs), set(result.fallbacks)
+    target = min(a.reviews_per_submission or quota, max(0, len(reviewers) - 1))
+    received = {author: 0 for author in sub_of}
+    for p in existing + pairs:
+        received[p.author] = received.get(p.author, 0) + 1
+    short = [s for s in submitters if received[s.id] < target]
+    extra = 1
+    while short and extra <= quota:
+        more = allocate(short, reviewers, reviews_per_reviewer=quota + extra, reviews_per_submission=target,
+                        existing=existing + pairs, exclude_same_group=a.exclude_own_group, rng=rng)  # fmt: skip
+        pairs += more.pairs
+        fallbacks |= more.fallbacks
+        for p in more.pairs:
+            received[p.author] += 1
+        short = [s for s in short if received[s.id] < target]
+        extra += 1
+    for p in pairs:
+        db.session.add(ReviewAllocation(assignment_id=a.id, submission_id=sub_of[p.author], reviewer_id=p.reviewer,
+                                        fallback=p in fallbacks))  # fmt: skip
+    a.allocated_at = a.allocated_at or now
+    db.session.commit()
+    if pairs:
+        from lms.notifications.services import notify
+
+        per_reviewer: dict[int, int] = {}
+        for p in pairs:
+            per_reviewer[p.reviewer] = per_reviewer.get(p.reviewer, 0) + 1
+        url = _url("homework.assignment", aid=a.id)
+        for n in sorted(set(per_reviewer.values())):
+            ids = [r for r, k in per_reviewer.items() if k == n]
+            notify(ids, "homework", _("You have %(n)s new submissions to review for “%(title)s”.", n=n, title=a.title),
+                   url=url)  # fmt: skip
+    return len(pairs)
+
+
+def allocate_by_hand(user, a: Assignment, now: datetime | None = None) -> int:
+    if not may_manage(user, a):
+        raise PermissionError("homework.manage")
+    if a.phase_index < PHASES.index("submission") or a.phase == "closed":
+        raise HomeworkError("not_allocatable")
+    return allocate_reviews(a, now=now)
+
+
+def ensure_allocated_for(user, a: Assignment, now: datetime | None = None) -> None:
+    """A late joiner opening the assignment during the review phase gets their share at once."""
+    if a.phase != "review" or a.allocated_at is None or not is_participant(user, a):
+        return
+    has = db.session.scalar(
+        select(ReviewAllocation.id).where(
+            ReviewAllocation.assignment_id == a.id, ReviewAllocation.reviewer_id == user.id
+        )
+    )
+    if has is None:
+        allocate_reviews(a, now=now)
+
+
+def my_allocations(user, a: Assignment | None = None) -> list[ReviewAllocation]:
+    stmt = select(ReviewAllocation).where(ReviewAllocation.reviewer_id == user.id)
+    if a is not None:
+        stmt = stmt.where(ReviewAllocation.assignment_id == a.id)
+    return list(db.session.scalars(stmt.order_by(ReviewAllocation.id)))
+
+
+def allocations_of(s: Submission) -> list[ReviewAllocation]:
+    return list(
+        db.session.scalars(
+            select(ReviewAllocation).where(ReviewAllocation.submission_id == s.id).order_by(ReviewAllocation.id)
+        )
+    )
+
+
+# --- reviews -------------------------------------------------------------------------------------
+
+
+def review_open(a: Assignment, now: datetime) -> bool:
+    return a.phase == "review" and (a.review_due_at is None or now < a.review_due_at)
+
+
+def save_review(user, alloc: ReviewAllocation, scores: dict, comment: str, now: datetime | None = None) -> Review:
+    now = now or utcnow()
+    if alloc.reviewer_id != user.id:
+        raise PermissionError("homework.review")
+    a = alloc.submission.assignment
+    if not review_open(a, now):
+        raise HomeworkError("review_closed")
+    form = build_form(a.form)
+    try:
+        clean = {c.name: float(scores[c.name]) for c in form.criteria if c.name in scores}
+        grade = form.grade(clean)
+    except (grading.GradingError, TypeError, ValueError):
+        raise HomeworkError("bad_scores") from None
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise HomeworkError("comment_too_long")
+    review = alloc.review
+    first = review is None or review.submitted_at is None
+    if review is None:
+        review = Review(allocation=alloc)
+        db.session.add(review)
+    review.scores, review.comment, review.grade, review.submitted_at = clean, comment, round(grade, 2), now
+    db.session.commit()
+    recompute(a)
+    if first:
+        from lms.notifications.services import notify
+
+        notify([alloc.submission.author_id], "homework",
+               _("A peer review of your homework “%(title)s” was submitted.", title=a.title),
+               url=_url("homework.assignment", aid=a.id))  # fmt: skip
+    return review
+
+
+# --- grades --------------------------------------------------------------------------------------
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+def recompute(a: Assignment) -> list[Submission]:
+    """Recompute every stored grade of the assignment; send homework_graded for each submission whose
+    grades or completed-review count changed. Returns those submissions."""
+    form = build_form(a.form)
+    subs = list(db.session.scalars(select(Submission).where(Submission.assignment_id == a.id)))
+    rows = list(
+        db.session.execute(
+            select(ReviewAllocation, Review)
+            .join(Review, Review.allocation_id == ReviewAllocation.id)
+            .where(ReviewAllocation.assignment_id == a.id, Review.submitted_at.is_not(None))
+            .order_by(ReviewAllocation.id)
+        )
+    )
+    by_sub: dict[int, list[Review]] = {}
+    for alloc, review in rows:
+        by_sub.setdefault(alloc.submission_id, []).append(review)
+    qualities: dict[int, list[float | None]] = {}
+    done: dict[int, int] = {}
+    reviewer_of = {review.id: alloc.reviewer_id for alloc, review in rows}
+    for reviews in by_sub.values():
+        try:
+            qs = grading.review_qualities(form, [r.scores for r in reviews])
+        except grading.GradingError:  # the form changed under old scores: quality unknown
+            qs = [None] * len(reviews)
+        for review, q in zip(reviews, qs, strict=True):
+            review.quality = _r(q)
+            uid = reviewer_of[review.id]
+            qualities.setdefault(uid, []).append(q)
+            done[uid] = done.get(uid, 0) + 1
+    before = {}
+    for s in subs:
+        before[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
+        grades = [r.grade for r in by_sub.get(s.id, []) if r.grade is not None]
+        s.peer_grade = _r(grading.peer_grade(grades, a.grade_strategy))
+        s.final_grade = _r(
+            grading.submission_grade(s.peer_grade, s.host_grade, override=s.override_grade, host_weight=a.host_weight)
+        )
+    existing = {
+        g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
+    }
+    done_before = {uid: g.reviews_done for uid, g in existing.items()}
+    required = max(1, a.reviews_per_member)
+    for uid in set(done) | set(existing):
+        g = existing.get(uid)
+        if g is None:
+            g = ReviewerGrade(assignment_id=a.id, user_id=uid)
+            db.session.add(g)
+        g.reviews_done = done.get(uid, 0)
+        g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()), required=required,
+                                             quality_share=a.quality_share))  # fmt: skip
+    db.session.commit()
+    changed = [
+        s
+        for s in subs
+        if before[s.id] != (s.peer_grade, s.host_grade, s.final_grade)
+        or done_before.get(s.author_id, 0) != done.get(s.author_id, 0)
+    ]
+    for s in changed:
+        homework_graded.send(s, assignment=a, peer_grade=s.peer_grade, host_grade=s.host_grade,
+                             final_grade=s.final_grade, reviews_done=done.get(s.author_id, 0))  # fmt: skip
+    return changed
+
+
+def set_host_grade(user, s: Submission, grade: float | None, override: float | None = None, comment: str = "") -> None:
+    a = s.assignment
+    if not may_grade(user, a):
+        raise PermissionError("homework.grade")
+    if a.phase_index < PHASES.index("submission"):
+        raise HomeworkError("not_gradable")
+    for value in (grade, override):
+        if value is not None and not 0 <= value <= grading.HOMEWORK_POINTS:
+            raise HomeworkError("bad_grade")
+    if len(comment or "") > COMMENT_MAX:
+        raise HomeworkError("comment_too_long")
+    s.host_grade, s.override_grade = _r(grade), _r(override)
+    s.host_comment, s.graded_by_id = (comment or "").strip(), user.id
+    db.session.commit()
+    recompute(a)
+
+
+def reviewer_grade(a: Assignment, user_id: int) -> ReviewerGrade | None:
+    return db.session.scalar(
+        select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id, ReviewerGrade.user_id == user_id)
+    )
+
+
+def received_reviews(s: Submission) -> list[tuple[ReviewAllocation, Review]]:
+    return [(al, al.review) for al in allocations_of(s) if al.review is not None and al.review.submitted_at]
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ResultRow:
+    user_id: int
+    name: str
+    group: str
+    submission: Submission | None
+    reviews_done: int
+    reviews_owed: int
+    reviewing_grade: float | None
+
+
+def results(a: Assignment) -> list[ResultRow]:
+    from lms.accounts.models import User
+    from lms.communities.models import StudyGroup
+
+    members = participants(a)
+    subs = {s.author_id: s for s in db.session.scalars(select(Submission).where(Submission.assignment_id == a.id))}
+    ids = sorted({p.id for p in members} | set(subs))
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    group_names = {}
+    if a.workshop_id is not None:
+        group_names = dict(db.session.execute(select(StudyGroup.id, StudyGroup.name).where(
+            StudyGroup.workshop_id == a.workshop_id)).all())  # fmt: skip
+    group_of = {p.id: p.group for p in members}
+    owed = dict(
+        db.session.execute(
+            select(ReviewAllocation.reviewer_id, func.count(ReviewAllocation.id))
+            .where(ReviewAllocation.assignment_id == a.id)
+            .group_by(ReviewAllocation.reviewer_id)
+        ).all()
+    )
+    grades = {
+        g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
+    }
+    rows = []
+    for uid in ids:
+        g = grades.get(uid)
+        rows.append(ResultRow(uid, names.get(uid, "?"), group_names.get(group_of.get(uid), ""), subs.get(uid),
+                              g.reviews_done if g else 0, owed.get(uid, 0), g.grade if g else None))  # fmt: skip
+    rows.sort(key=lambda r: (r.submission is None, r.name, r.user_id))
+    return rows
+
+
+def status_for(user, a: Assignment) -> dict:
+    """What a member sees: own submission, reviews to do and done, own grades."""
+    s = submission_of(a, user)
+    allocs = my_allocations(user, a)
+    done = sum(1 for al in allocs if al.review is not None and al.review.submitted_at)
+    g = reviewer_grade(a, user.id)
+    return {
+        "submission": s,
+        "allocations": allocs,
+        "reviews_done": done,
+        "reviews_todo": len(allocs) - done,
+        "reviewing_grade": g.grade if g else None,
+        "received": received_reviews(s) if s else [],
+    }
+
+
+# --- 推优: recommend and publish -----------------------------------------------------------------
+
+
+def recommend(user, s: Submission, now: datetime | None = None) -> None:
+    a = s.assignment
+    if not may_grade(user, a):
+        raise PermissionError("homework.grade")
+    if s.recommended_at is not None:
+        return
+    s.recommended_at, s.recommended_by_id = now or utcnow(), user.id
+    db.session.commit()
+    from lms.notifications.services import notify
+
+    where = a.workshop.name if a.workshop is not None else a.context.name
+    notify(expert_ids(a), "homework",
+           _("Excellent homework was recommended for “%(title)s” (%(where)s).", title=a.title, where=where),
+           url=_url("homework.results", aid=a.id), actor=user)  # fmt: skip
+
+
+def unrecommend(user, s: Submission) -> None:
+    if not may_grade(user, s.assignment):
+        raise PermissionError("homework.grade")
+    if s.published_at is not None:
+        raise HomeworkError("already_published")
+    s.recommended_at = s.recommended_by_id = None
+    db.session.commit()
+
+
+def publish(user, s: Submission, now: datetime | None = None) -> None:
+    a = s.assignment
+    if not may_publish(user, a):
+        raise PermissionError("homework.publish")
+    if s.recommended_at is None:
+        raise HomeworkError("not_recommended")
+    if s.published_at is not None:
+        return
+    s.published_at, s.published_by_id = now or utcnow(), user.id
+    db.session.commit()
+    homework_published.send(s, expert=user, title=s.title or a.title, body_html=s.body_html,
+                            file_ids=[sf.file_id for sf in s.files], context=a.context, author=s.author)  # fmt: skip
+    from lms.notifications.services import notify
+
+    notify([s.author_id], "homework",
+           _("Your homework “%(title)s” was published as excellent work.", title=s.title or a.title),
+           url=_url("homework.assignment", aid=a.id))  # fmt: skip
+
+
+def recommended(user, limit: int = 50) -> list[Submission]:
+    """Recommended work an expert may publish (within the contexts their role reaches)."""
+    stmt = (
+        select(Submission)
+        .join(Assignment, Submission.assignment_id == Assignment.id)
+        .join(Context, Assignment.context_id == Context.id)
+        .where(Submission.recommended_at.is_not(None))
+    )
+    stmt = access.visible(stmt, user, "homework.publish", Context.path)
+    stmt = stmt.order_by(Submission.published_at.is_not(None), Submission.recommended_at.desc()).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+def send_reminders(a: Assignment, now: datetime) -> int:
+    """Once per phase, within REMIND_BEFORE of its deadline: members who have not submitted, or
+    reviewers with unfinished reviews. Returns how many were reminded."""
+    phase = a.phase
+    deadline = {"submission": a.submission_due_at, "review": a.review_due_at}.get(phase)
+    if deadline is None or phase in (a.reminded or []) or not (deadline - REMIND_BEFORE <= now < deadline):
+        return 0
+    from lms.notifications.services import notify
+
+    when = deadline.strftime("%Y-%m-%d %H:%M UTC")
+    url = _url("homework.assignment", aid=a.id)
+    if phase == "submission":
+        submitted = set(db.session.scalars(select(Submission.author_id).where(Submission.assignment_id == a.id)))
+        ids = [p.id for p in participants(a) if p.id not in submitted]
+        text = _("Reminder: your homework “%(title)s” is due by %(when)s.", title=a.title, when=when)
+    else:
+        ids = list(
+            db.session.scalars(
+                select(ReviewAllocation.reviewer_id)
+                .outerjoin(Review, Review.allocation_id == ReviewAllocation.id)
+                .where(ReviewAllocation.assignment_id == a.id)
+                .where(or_(Review.id.is_(None), Review.submitted_at.is_(None)))
+                .distinct()
+            )
+        )
+        text = _("Reminder: finish your peer reviews for “%(title)s” by %(when)s.", title=a.title, when=when)
+    a.reminded = [*(a.reminded or []), phase]
+    db.session.commit()
+    if ids:
+        notify(ids, "homework_reminder", text, url=url)
+    return len(ids)
+
+
+def _url(endpoint: str, **kw) -> str:
+    from flask import has_request_context, url_for
+
+    if has_request_context():
+        return url_for(endpoint, **kw)
+    return f"/homework/{kw.get('aid')}"
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def export_xlsx(user, a: Assignment) -> bytes:
+    """All scores and reviews. When the assignment is anonymous, reviewers appear under a code in the
+    review sheet: the file may travel, and it must not tell who reviewed whom."""
+    from lms.accounts.excel import Sheet, write_workbook
+
+    if not may_grade(user, a):
+        raise PermissionError("homework.grade")
+    form = build_form(a.form)
+    rows = results(a)
+    scores = Sheet(
+        title=_("Scores"),
+        header=[
+            _("Name"),
+            _("Group"),
+            _("Submitted"),
+            _("Title"),
+            _("Late"),
+            _("Peer grade"),
+            _("Host grade"),
+            _("Override"),
+            _("Final grade"),
+            _("Reviews done"),
+            _("Reviews allocated"),
+            _("Grade for reviewing"),
+            _("Recommended"),
+            _("Published"),
+        ],  # fmt: skip
+        rows=[
+            [
+                r.name,
+                r.group,
+                _("yes") if r.submission else _("no"),
+                r.submission.title if r.submission else "",
+                _("yes") if r.submission and r.submission.late else "",
+                *(
+                    (
+                        r.submission.peer_grade,
+                        r.submission.host_grade,
+                        r.submission.override_grade,
+                        r.submission.final_grade,
+                    )
+                    if r.submission
+                    else (None, None, None, None)
+                ),
+                r.reviews_done,
+                r.reviews_owed,
+                r.reviewing_grade,
+                _("yes") if r.submission and r.submission.recommended_at else "",
+                _("yes") if r.submission and r.submission.published_at else "",
+            ]
+            for r in rows
+        ],  # fmt: skip
+        widths=[12, 12, 8, 30, 6, 10, 10, 10, 10, 10, 10, 12, 8, 8],
+    )
+    review_rows = []
+    stmt = (
+        select(ReviewAllocation)
+        .where(ReviewAllocation.assignment_id == a.id)
+        .order_by(ReviewAllocation.submission_id, ReviewAllocation.id)
+    )
+    for al in db.session.scalars(stmt):
+        r = al.review
+        reviewer = (
+            _("Anonymous reviewer %(code)s", code=_pseudonym(a, "r", al.reviewer_id))
+            if a.anonymous
+            else al.reviewer.name
+        )
+        submitted = r is not None and r.submitted_at is not None
+        review_rows.append(
+            [
+                al.submission.author.name,
+                al.submission.title,
+                reviewer,
+                *[(r.scores.get(c.name) if submitted else None) for c in form.criteria],
+                r.grade if submitted else None,
+                r.quality if submitted else None,
+                r.comment if submitted else "",
+                r.submitted_at.strftime("%Y-%m-%d %H:%M") if submitted else _("not yet"),
+            ]  # fmt: skip
+        )
+    reviews = Sheet(
+        title=_("Reviews"),
+        header=[
+            _("Author"),
+            _("Title"),
+            _("Reviewer"),
+            *[c.name for c in form.criteria],
+            _("Grade"),
+            _("Agreement with consensus"),
+            _("Comment"),
+            _("Submitted at"),
+        ],  # fmt: skip
+        rows=review_rows,
+        widths=[12, 30, 16, *[10] * len(form.criteria), 8, 10, 40, 16],
+    )
+    return write_workbook(scores, reviews)
+
+
+# --- panels --------------------------------------------------------------------------------------
+
+
+def my_homework(user, limit: int = 10) -> list[dict]:
+    """Personal-space panel: open assignments the user takes part in, with what is left to do.
+
+    A fixed number of statements however many assignments (the personal space is the busiest page).
+    """
+    from lms.communities.models import WorkshopMembership
+
+    clauses = [
+        Assignment.workshop_id.in_(select(WorkshopMembership.workshop_id).where(WorkshopMembership.user_id == user.id))
+    ]
+    if user.school is not None:
+        path = user.school.context.path
+        ids = [int(x) for x in path.strip("/").split("/") if x]
+        clauses.append(Assignment.context_id.in_(ids[:-1]))  # regions above the school
+    stmt = (
+        select(Assignment)
+        .where(or_(*clauses), Assignment.phase != "setup")
+        .order_by(Assignment.phase == "closed", Assignment.id.desc())
+        .limit(limit)
+    )
+    items = list(db.session.scalars(stmt))
+    if not items:
+        return []
+    aids = [a.id for a in items]
+    subs = {
+        s.assignment_id: s
+        for s in db.session.scalars(
+            select(Submission).where(Submission.assignment_id.in_(aids), Submission.author_id == user.id)
+        )
+    }
+    counts = db.session.execute(
+        select(
+            ReviewAllocation.assignment_id,
+            func.count(ReviewAllocation.id),
+            func.count(Review.submitted_at),
+        )
+        .outerjoin(Review, Review.allocation_id == ReviewAllocation.id)
+        .where(ReviewAllocation.assignment_id.in_(aids), ReviewAllocation.reviewer_id == user.id)
+        .group_by(ReviewAllocation.assignment_id)
+    ).all()
+    todo = {aid: (total, done) for aid, total, done in counts}
+    out = []
+    for a in items:
+        total, done = todo.get(a.id, (0, 0))
+        out.append({"assignment": a, "submission": subs.get(a.id), "allocations": total, "reviews_done": done,
+                    "reviews_todo": total - done})  # fmt: skip
+    return out

@@ -1,0 +1,216 @@
+"""Homework pages, API and export: permissions, anonymity in every output, XSS, export contents."""
+
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from lms.extensions import db
+from lms.homework import services
+from lms.homework.models import ReviewAllocation
+from lms.notifications.models import Notification
+from tests.homework.test_services import score_all, to_review
+from tests.html_checks import live_markup
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def reviewed(hw):
+    """Review phase with every allocation of member 0's submission and member 0's own reviews done."""
+    a = hw["a"]
+    later = to_review(hw)
+    author = hw["members"][0]
+    s = services.submission_of(a, author)
+    for al in services.allocations_of(s):
+        score_all(a, al, al.reviewer, now=later)
+    for al in services.my_allocations(author, a):
+        if al.review is None:
+            score_all(a, al, author, now=later)
+    a.review_due_at = None  # keep the review phase open whatever the clock says
+    a.closes_at = None
+    db.session.commit()
+    return {**hw, "s": s, "author": author, "reviewers": [al.reviewer for al in services.allocations_of(s)]}
+
+
+def test_permission_matrix(client, login_as, hw):
+    a, w = hw["a"], hw["world"]
+    url = f"/homework/{a.id}"
+    expect = {
+        "member": (200, 403, 403), "leader": (200, 403, 403), "host": (200, 200, 200), "expert": (200, 200, 200),
+        "county_admin": (200, 403, 403), "site_admin": (200, 200, 200),
+        "teacher": (404, 404, 404), "member_b": (404, 404, 404), "host_b": (404, 404, 404),
+        "county_admin_b": (404, 404, 404), "outsider": (404, 404, 404),
+    }  # fmt: skip
+    for role, (view, results, edit) in expect.items():
+        c = login_as(w[role])
+        assert c.get(url).status_code == view, role
+        assert c.get(f"{url}/results").status_code == results, role
+        assert c.get(f"{url}/edit").status_code == edit, role
+        assert c.get(f"{url}/export.xlsx").status_code == results, role
+        api = c.get(f"/api/v1/homework/assignments/{a.id}")
+        assert api.status_code == (200 if view == 200 else 404), role
+        ids = [x["id"] for x in c.get("/api/v1/homework/assignments").get_json()["items"]]
+        assert (a.id in ids) is (view == 200), role
+    # creating: host of A yes, host of B not in A
+    assert login_as(w["host"]).get(f"/homework/new/{w.workshop_a.context_id}").status_code == 200
+    assert login_as(w["host_b"]).get(f"/homework/new/{w.workshop_a.context_id}").status_code == 404
+    assert login_as(w["member"]).get(f"/homework/new/{w.workshop_a.context_id}").status_code == 403
+
+
+def test_host_creates_assignment_with_rubric_form(client, login_as, hw):
+    w = hw["world"]
+    c = login_as(w["host"])
+    page = c.get(f"/homework/new/{w.workshop_a.context_id}").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf(page), "title": "新作业", "instructions": "说明", "reviews_per_member": "5",
+        "grade_strategy": "mean", "host_weight": "1", "quality_share": "0.5", "form_kind": "rubric",
+        "anonymous": "y", "c0_name": "设计", "c0_desc": "d", "c0_l0_points": "0", "c0_l0_label": "差",
+        "c0_l1_points": "5", "c0_l1_label": "好", "c1_name": "反思", "c1_l0_points": "1", "c1_l1_points": "2",
+    }  # fmt: skip
+    r = c.post(f"/homework/new/{w.workshop_a.context_id}", data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    a = services.for_context(w.workshop_a.context)[0]
+    assert a.title == "新作业" and a.grade_strategy == "mean"
+    assert [cr["name"] for cr in a.form["criteria"]] == ["设计", "反思"]
+    assert [lv["points"] for lv in a.form["criteria"][0]["levels"]] == [0, 5]
+    # The workshop page lists it.
+    assert "新作业" in login_as(w["member"]).get(f"/workshops/{w.workshop_a.id}").get_data(as_text=True)
+
+
+def test_teacher_submits_and_sees_status(client, login_as, hw):
+    a = hw["a"]
+    services.sync(a, hw["now"])
+    m = hw["members"][0]
+    c = login_as(m)
+    page = c.get(f"/homework/{a.id}/submit").get_data(as_text=True)
+    r = c.post(f"/homework/{a.id}/submit", data={"csrf_token": csrf(page), "title": "我的案例", "body": "正文"})
+    assert r.status_code == 302
+    assert "我的案例" in c.get(f"/homework/{a.id}").get_data(as_text=True)
+    assert "教学改进案例" in c.get("/me").get_data(as_text=True)  # personal-space panel
+
+
+def test_anonymity_in_pages_api_export_notifications(client, login_as, reviewed):
+    a, s, author, reviewers = reviewed["a"], reviewed["s"], reviewed["author"], reviewed["reviewers"]
+    w = reviewed["world"]
+    # The author sees reviews but not who wrote them, in the page and in the API.
+    c = login_as(author)
+    for body in (c.get(f"/homework/{a.id}").get_data(as_text=True),
+                 c.get(f"/homework/submissions/{s.id}").get_data(as_text=True),
+                 json.dumps(c.get(f"/api/v1/homework/assignments/{a.id}/submission").get_json(),
+                            ensure_ascii=False)):  # fmt: skip
+        assert "不错" in body  # the comments are there
+        for r in reviewers:
+            assert r.name not in body, r.name
+    # A reviewer does not see the author's name.
+    rc = login_as(reviewers[0])
+    al = db.session.scalar(select(ReviewAllocation).where(ReviewAllocation.submission_id == s.id,
+                                                          ReviewAllocation.reviewer_id == reviewers[0].id))  # fmt: skip
+    for body in (rc.get(f"/homework/reviews/{al.id}").get_data(as_text=True),
+                 rc.get(f"/homework/{a.id}").get_data(as_text=True),
+                 rc.get(f"/homework/submissions/{s.id}").get_data(as_text=True),
+                 json.dumps(rc.get("/api/v1/homework/reviews").get_json(), ensure_ascii=False)):  # fmt: skip
+        assert author.name not in body
+    # Notification texts name nobody.
+    for n in db.session.scalars(select(Notification)):
+        assert not any(m.name in n.text for m in reviewed["members"])
+    # The host sees names on the results page.
+    results = login_as(w["host"]).get(f"/homework/{a.id}/results").get_data(as_text=True)
+    assert author.name in results
+    # The export never pairs reviewers' names with authors.
+    data = login_as(w["host"]).get(f"/homework/{a.id}/export.xlsx").data
+    wb = load_workbook(io.BytesIO(data))
+    sheet = wb.worksheets[1]
+    reviewer_column = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert reviewer_column and not any(m.name in str(v) for v in reviewer_column for m in reviewed["members"])
+
+
+def test_not_anonymous_shows_names(client, login_as, reviewed):
+    a, s, author, reviewers = reviewed["a"], reviewed["s"], reviewed["author"], reviewed["reviewers"]
+    a.anonymous = False
+    db.session.commit()
+    body = login_as(author).get(f"/homework/submissions/{s.id}").get_data(as_text=True)
+    assert reviewers[0].name in body
+
+
+def test_export_contents(client, login_as, reviewed):
+    a, s, w = reviewed["a"], reviewed["s"], reviewed["world"]
+    services.set_host_grade(w["host"], s, 7.5)
+    r = login_as(w["host"]).get(f"/homework/{a.id}/export.xlsx")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    wb = load_workbook(io.BytesIO(r.data))
+    scores, reviews = wb.worksheets
+    rows = list(scores.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(reviewed["members"])
+    mine = next(row for row in rows if row[0] == reviewed["author"].name)
+    assert mine[6] == 7.5 and mine[8] == 7.5  # host grade, final grade
+    assert mine[9] >= 1  # reviews done
+    review_rows = list(reviews.iter_rows(min_row=2, values_only=True))
+    allocated = db.session.scalars(select(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id)).all()
+    assert len(review_rows) == len(allocated)
+    assert any(row[-2] == "不错" for row in review_rows)
+
+
+def test_review_form_scores_and_phase(client, login_as, hw):
+    a = hw["a"]
+    to_review(hw)
+    a.review_due_at = None
+    a.closes_at = None
+    db.session.commit()
+    m = hw["members"][0]
+    al = services.my_allocations(m, a)[0]
+    c = login_as(m)
+    page = c.get(f"/homework/reviews/{al.id}").get_data(as_text=True)
+    names = [cr["name"] for cr in a.form["criteria"]]
+    data = {"csrf_token": csrf(page), "comment": "好", **{f"score:{n}": "3" for n in names[:1]}}
+    data.update({f"score:{n}": lv for n, lv in zip(names[1:], ("4", "3"), strict=True)})
+    assert c.post(f"/homework/reviews/{al.id}", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ReviewAllocation, al.id).review.grade == 10.0
+    # Someone else's allocation is not found.
+    assert login_as(hw["members"][1]).get(f"/homework/reviews/{al.id}").status_code == 404
+    # Bad scores are refused.
+    page = c.get(f"/homework/reviews/{al.id}").get_data(as_text=True)
+    bad = {"csrf_token": csrf(page), "comment": "", f"score:{names[0]}": "2.5"}
+    assert c.post(f"/homework/reviews/{al.id}", data=bad).status_code == 200
+
+
+def test_xss_payloads_inert(client, login_as, hw, xss_payloads):
+    a = hw["a"]
+    services.sync(a, hw["now"])
+    from werkzeug.datastructures import FileStorage
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    for i, payload in enumerate(xss_payloads):
+        m = hw["members"][i % len(hw["members"])]
+        upload = FileStorage(io.BytesIO(png), filename=f"{payload}.png")
+        s = services.submit(m, a, payload, "正文 " + payload, uploads=[upload] if i < 5 else [], now=hw["now"])
+        assert live_markup(s.body_html) == [], payload
+    a.anonymous = False
+    db.session.commit()
+    host = login_as(hw["world"]["host"])
+    pages = [host.get(f"/homework/{a.id}/results").get_data(as_text=True)]
+    for s in db.session.scalars(select(services.Submission).where(services.Submission.assignment_id == a.id)):
+        pages.append(host.get(f"/homework/submissions/{s.id}").get_data(as_text=True))
+    for body in pages:
+        assert live_markup(body) == []
+    # Export: titles that look like formulas are stored as text.
+    data = host.get(f"/homework/{a.id}/export.xlsx").data
+    wb = load_workbook(io.BytesIO(data))
+    for row in wb.worksheets[0].iter_rows(min_row=2, values_only=True):
+        assert not (isinstance(row[3], str) and row[3].startswith("="))
+
+
+def test_late_submission_page(client, login_as, hw):
+    a = hw["a"]
+    services.sync(a, hw["now"])
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    c = login_as(hw["members"][0])
+    page = c.get(f"/homework/{a.id}/submit").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' not in page and "本作业已停止提交" in page

@@ -1,0 +1,270 @@
+"""Homework services on the real database: phases, allocation, reviews, grades, signals, reminders."""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lms.communities import services as community
+from lms.extensions import db
+from lms.homework import services
+from lms.homework.models import Review, ReviewAllocation, Submission
+from lms.notifications.models import Notification
+from lms.signals import homework_graded, homework_published
+from tests.factories import make_user
+
+
+def submit_all(hw, who=None, now=None):
+    now = now or hw["now"]
+    a = hw["a"]
+    services.sync(a, now)
+    for i, u in enumerate(who or hw["members"]):
+        services.submit(u, a, f"作业{i}", f"正文 {i}", now=now)
+
+
+def to_review(hw):
+    """Everyone submitted; the deadline passes; the review phase starts with allocation."""
+    submit_all(hw)
+    later = hw["a"].submission_due_at + timedelta(minutes=1)
+    services.sync(hw["a"], later)
+    return later
+
+
+def score_all(a, alloc, user, levels=(3, 4, 3), now=None):
+    names = [c["name"] for c in a.form["criteria"]]
+    return services.save_review(user, alloc, dict(zip(names, levels, strict=True)), "不错", now=now)
+
+
+def test_phase_advances_on_dates_and_by_hand(hw):
+    a, now = hw["a"], hw["now"]
+    assert a.phase == "setup"
+    services.sync(a, now)
+    assert a.phase == "submission"
+    services.sync(a, a.closes_at + timedelta(seconds=1))
+    assert a.phase == "closed"
+
+
+def test_advance_by_hand_needs_manage(hw):
+    a, w = hw["a"], hw["world"]
+    with pytest.raises(PermissionError):
+        services.advance(w["member"], a)
+    assert services.advance(w["host"], a) == "submission"
+
+
+def test_no_submission_before_opening_or_after_deadline(hw):
+    a, m = hw["a"], hw["members"][0]
+    with pytest.raises(services.HomeworkError, match="closed"):
+        services.submit(m, a, "t", "x", now=hw["now"])  # still in setup
+    services.sync(a, hw["now"])
+    s = services.submit(m, a, "t", "x", now=hw["now"])
+    services.submit(m, a, "t2", "edited", now=hw["now"])  # editable until the deadline
+    assert db.session.get(Submission, s.id).title == "t2"
+    after = a.submission_due_at + timedelta(seconds=1)
+    with pytest.raises(services.HomeworkError, match="closed"):
+        services.submit(m, a, "t3", "too late", now=after)  # not even before the tick noticed
+    services.sync(a, after)
+    with pytest.raises(services.HomeworkError, match="closed"):
+        services.submit(m, a, "t3", "too late", now=after)
+    assert db.session.get(Submission, s.id).title == "t2"
+
+
+def test_only_participants_submit(hw):
+    a, w = hw["a"], hw["world"]
+    services.sync(a, hw["now"])
+    for who in ("teacher", "member_b", "host_b", "outsider"):
+        with pytest.raises(PermissionError):
+            services.submit(w[who], a, "t", "x", now=hw["now"])
+
+
+def test_no_review_before_review_phase(hw):
+    a = hw["a"]
+    submit_all(hw)
+    m0, m1 = hw["members"][:2]
+    s1 = services.submission_of(a, m1)
+    # Even a hand-made allocation cannot be used before the review phase.
+    services.allocate_by_hand(hw["world"]["host"], a, now=hw["now"])
+    al = db.session.scalar(select(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id))
+    with pytest.raises(services.HomeworkError, match="review_closed"):
+        score_all(a, al, al.reviewer, now=hw["now"])
+    assert s1 is not None
+
+
+def test_allocation_at_deadline_balanced_no_self_group_first(hw):
+    a = hw["a"]
+    to_review(hw)
+    assert a.phase == "review"
+    allocs = list(db.session.scalars(select(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id)))
+    load = Counter(al.reviewer_id for al in allocs)
+    received = Counter(al.submission_id for al in allocs)
+    assert all(load[m.id] == 3 for m in hw["members"])
+    assert max(received.values()) - min(received.values()) <= 1
+    assert all(al.reviewer_id != al.submission.author_id for al in allocs)
+    assert not any(al.fallback for al in allocs)  # two groups of 4: outsiders always exist
+    # Reviewers were told, without any names.
+    texts = [n.text for n in db.session.scalars(select(Notification).where(Notification.kind == "homework"))]
+    assert texts and all("成员" not in t and "李老师" not in t for t in texts)
+
+
+def test_late_submission_and_late_joiner_are_allocated(hw):
+    a, w = hw["a"], hw["world"]
+    a.accept_late = True
+    db.session.commit()
+    late_author = hw["members"][-1]
+    submit_all(hw, who=hw["members"][:-1])
+    later = to_review_at = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, later)
+    s = services.submit(late_author, a, "迟交", "迟交的作业", now=to_review_at)
+    assert s.late
+    got = db.session.scalars(select(ReviewAllocation).where(ReviewAllocation.submission_id == s.id)).all()
+    assert len(got) >= 3  # nobody waits: reviewers take one more when everyone's quota was used
+    # A member joining during the review phase gets work on their first visit.
+    newcomer = make_user("hw_new", "新成员", w.school_a)
+    community.add_member(w.workshop_a, newcomer)
+    db.session.commit()
+    services.ensure_allocated_for(newcomer, a, now=later)
+    assert len(services.my_allocations(newcomer, a)) == 3
+
+
+def test_small_group_falls_back_instead_of_waiting(hw):
+    a = hw["a"]
+    a.exclude_own_group = True
+    a.reviews_per_member = 5
+    db.session.commit()
+    # Only first-group members submit and review: 4 people, everyone in one group.
+    first = hw["members"][:4]
+    submit_all(hw, who=first)
+    for m in hw["members"][4:]:
+        community.remove_member(hw["world"].workshop_a, m.id)
+    db.session.commit()
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    allocs = list(db.session.scalars(select(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id)))
+    assert Counter(al.submission_id for al in allocs) == {services.submission_of(a, m).id: 3 for m in first}
+    assert all(al.fallback for al in allocs)
+
+
+def test_grades_stored_and_signal_sent(hw):
+    a, w = hw["a"], hw["world"]
+    later = to_review(hw)
+    sent = []
+
+    def listener(sender, **kw):
+        sent.append((sender.id, kw))
+
+    homework_graded.connect(listener)
+    try:
+        reviewer = hw["members"][0]
+        mine = services.my_allocations(reviewer, a)
+        score_all(a, mine[0], reviewer, now=later)
+        s = mine[0].submission
+        db.session.refresh(s)
+        assert s.peer_grade == pytest.approx(10 * 10 / 10)  # 3+4+3 = 10 of 10 points
+        assert s.final_grade == s.peer_grade
+        assert any(sid == s.id and kw["peer_grade"] == s.peer_grade for sid, kw in sent)
+        # reviews_done of the reviewer's own submission changed too
+        own = services.submission_of(a, reviewer)
+        assert any(sid == own.id and kw["reviews_done"] == 1 for sid, kw in sent)
+        sent.clear()
+        services.set_host_grade(w["host"], s, 6.0)
+        assert s.final_grade == 6.0 and sent[-1][1]["host_grade"] == 6.0
+        services.set_host_grade(w["host"], s, 6.0, override=9.0)
+        assert s.final_grade == 9.0 and sent[-1][1]["final_grade"] == 9.0
+        sent.clear()
+        services.set_host_grade(w["host"], s, 6.0, override=9.0)
+        assert sent == []  # nothing changed, nothing sent
+    finally:
+        homework_graded.disconnect(listener)
+    with pytest.raises(PermissionError):
+        services.set_host_grade(w["member"], s, 1.0)
+
+
+def test_median_mean_and_reviewing_grade(hw):
+    a = hw["a"]
+    later = to_review(hw)
+    target = services.submission_of(a, hw["members"][0])
+    allocs = services.allocations_of(target)
+    levels = [(3, 4, 3), (3, 4, 3), (0, 0, 0)]
+    for al, lv in zip(allocs, levels, strict=False):
+        score_all(a, al, al.reviewer, levels=lv, now=later)
+    db.session.refresh(target)
+    grades = sorted(al.review.grade for al in allocs if al.review)
+    assert target.peer_grade == pytest.approx(grades[len(grades) // 2])  # median
+    a.grade_strategy = "mean"
+    db.session.commit()
+    services.recompute(a)
+    assert target.peer_grade == pytest.approx(round(sum(grades) / len(grades), 2))
+    # The outlier's review is far from the consensus: lower grade for reviewing than the others.
+    outlier = services.reviewer_grade(a, allocs[2].reviewer_id)
+    good = services.reviewer_grade(a, allocs[0].reviewer_id)
+    assert outlier.reviews_done == good.reviews_done == 1
+    assert outlier.grade < good.grade
+
+
+def test_reminders_once_per_phase(hw):
+    a = hw["a"]
+    submit_all(hw, who=hw["members"][:3])
+    near = a.submission_due_at - timedelta(hours=2)
+    services.sync(a, near)
+    services.sync(a, near + timedelta(minutes=30))
+    rem = list(db.session.scalars(select(Notification).where(Notification.kind == "homework_reminder")))
+    assert sorted(n.user_id for n in rem) == sorted(m.id for m in hw["members"][3:])
+    assert "教学改进案例" in rem[0].text or "教学改进案例" in rem[0].text
+    # Review phase: reviewers with unfinished reviews, once.
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    services.sync(a, a.review_due_at - timedelta(hours=1))
+    services.sync(a, a.review_due_at - timedelta(minutes=30))
+    rem2 = list(db.session.scalars(select(Notification).where(Notification.kind == "homework_reminder")))
+    assert len(rem2) == len(rem) + len(hw["members"])
+    for n in rem2:  # no names of anyone in reminder texts
+        assert not any(m.name in n.text for m in hw["members"])
+
+
+def test_recommend_notifies_experts_and_publish_sends_signal(hw):
+    a, w = hw["a"], hw["world"]
+    to_review(hw)
+    s = services.submission_of(a, hw["members"][0])
+    with pytest.raises(services.HomeworkError):
+        services.publish(w["expert"], s)
+    services.recommend(w["host"], s)
+    note = db.session.scalar(select(Notification).where(Notification.user_id == w["expert"].id))
+    assert note is not None and hw["members"][0].name not in note.text
+    got = []
+
+    def listener(sender, **kw):
+        got.append((sender, kw))
+
+    homework_published.connect(listener)
+    try:
+        with pytest.raises(PermissionError):
+            services.publish(w["host"], s)  # the host recommends, the expert publishes
+        services.publish(w["expert"], s)
+    finally:
+        homework_published.disconnect(listener)
+    assert len(got) == 1
+    sender, kw = got[0]
+    assert sender.id == s.id and kw["expert"].id == w["expert"].id and kw["author"].id == s.author_id
+    assert set(kw) >= {"title", "body_html", "file_ids", "context"}
+    assert services.recommended(w["expert"]) == [s]
+
+
+def test_form_validation():
+    with pytest.raises(services.HomeworkError):
+        services.parse_form({"kind": "rubric", "criteria": []})
+    with pytest.raises(services.HomeworkError):
+        services.parse_form({"kind": "rubric", "criteria": [{"name": "a", "levels": [{"points": "x"}]}]})
+    with pytest.raises(services.HomeworkError):
+        services.parse_form({"kind": "weighted", "criteria": [{"name": "a", "max_points": 0}]})
+    f = services.parse_form({"kind": "weighted", "criteria": [{"name": "a", "max_points": "10", "weight": "2"},
+                                                             {"name": "b", "max_points": 5, "weight": 1}]})  # fmt: skip
+    form = services.build_form(f)
+    assert form.grade({"a": 10, "b": 0}) == pytest.approx(10 * 2 / 3)
+
+
+def test_tick_runs_everything(hw):
+    a = hw["a"]
+    submit_all(hw)
+    counts = services.tick(a.submission_due_at + timedelta(minutes=5))
+    assert counts["assignments"] == 1
+    assert a.phase == "review"
+    assert db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id))
+    assert Review is not None
