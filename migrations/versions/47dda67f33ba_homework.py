@@ -1,7 +1,7 @@
 """homework
 
 Revision ID: 47dda67f33ba
-Revises: d1cab9f011bb
+Revises: d753bd597bdf
 Create Date: 2026-11-23 16:10:26.300186
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = '47dda67f33ba'
-down_revision = 'd1cab9f011bb'
+down_revision = 'd753bd597bdf'
 branch_labels = None
 depends_on = None
 
