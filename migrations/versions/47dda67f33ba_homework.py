@@ -1,7 +1,7 @@
 """homework
 
 Revision ID: 47dda67f33ba
-Revises: d753bd597bdf
+Revises: b269f6d606b7
 Create Date: 2026-11-23 16:10:26.300186
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = '47dda67f33ba'
-down_revision = 'd753bd597bdf'
+down_revision = 'b269f6d606b7'
 branch_labels = None
 depends_on = None
 
