@@ -100,3 +100,18 @@ UPWARD = {"community.view"}
 # (site admins hold every capability already).
 for _role in ("expert", "county_admin", "city_admin", "province_admin"):
     ROLE_CAPABILITIES[_role].add("course.manage")
+
+# Live Q&A (lms.live): watching, asking and voting reach up the tree like community.view (a teacher
+# follows the county's and the province's sessions); hosting and answering stay within the context.
+CAPABILITIES.update({
+    "live.view": _l("Watch live Q&A sessions, ask questions, vote and chat"),
+    "live.host": _l("Host live sessions: schedule, broadcast, answer, moderate"),
+    "live.answer": _l("Answer in the Q&A area and keep on-duty slots"),
+})  # fmt: skip
+for _role in ("teacher", "member", "group_leader", "school_trainer", "school_admin", "supervisor"):
+    ROLE_CAPABILITIES[_role] |= {"live.view"}
+for _role in ("host", "project_manager", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"live.view", "live.host"}
+ROLE_CAPABILITIES["expert"] |= {"live.view", "live.host", "live.answer"}
+ROLE_CAPABILITIES["site_admin"] |= {"live.view", "live.host", "live.answer"}
+UPWARD.add("live.view")

@@ -59,6 +59,9 @@ ALL = {
     "resource.curate",
     "resource.remove",
     "course.manage",
+    "live.view",
+    "live.host",
+    "live.answer",
 }
 
 # Resource library: whoever belongs to a community may post into its library; hosts, experts and
@@ -148,6 +151,26 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "site_admin": {obj: ALL for obj in OBJECTS},
     "outsider": {},
 }
+
+
+# Live Q&A: live.view everywhere a role sees the page (it looks up the tree like community.view);
+# live.host where a host, expert, project manager or region admin works; live.answer for experts.
+# (New sets, not add(): the rows share the sets above.)
+for _role, _row in EXPECTED.items():
+    for _obj, _caps in list(_row.items()):
+        if "community.view" in _caps:
+            _row[_obj] = _caps | {"live.view"}
+for _role, _objs in {
+    "host": ["workshop_a"],
+    "expert": ["workshop_a"],
+    "county_admin": ["county_a", "school_a", "workshop_a"],
+    "city_admin": ["city", "county_a", "county_b", "school_a", "school_b", "workshop_a", "workshop_b"],
+    "province_admin": OBJECTS,
+    "project_manager": OBJECTS,
+}.items():
+    for _obj in _objs:
+        EXPECTED[_role][_obj] = EXPECTED[_role][_obj] | {"live.host"}
+EXPECTED["expert"]["workshop_a"] = EXPECTED["expert"]["workshop_a"] | {"live.answer"}
 
 
 def expected(role: str, capability: str, obj: str) -> bool:
