@@ -1,7 +1,7 @@
 """live sessions
 
 Revision ID: e321214809b0
-Revises: 859150eb390f
+Revises: b269f6d606b7
 Create Date: 2026-11-23 16:13:12.081913
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = 'e321214809b0'
-down_revision = '859150eb390f'
+down_revision = 'b269f6d606b7'
 branch_labels = None
 depends_on = None
 
