@@ -99,7 +99,8 @@ def start(kind: str, mode: str, env: dict) -> tuple[subprocess.Popen, str]:
         cmd = [sys.executable, str(ROOT / "live_server.py"), "--port", str(port)]
     else:
         cmd = [sys.executable, "-c", APP_THREADING, str(port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - a pipe nobody reads would fill up and block the server
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     end = time.monotonic() + 180
     while True:
@@ -108,7 +109,10 @@ def start(kind: str, mode: str, env: dict) -> tuple[subprocess.Popen, str]:
                 return proc, url
         except OSError:
             if proc.poll() is not None or time.monotonic() > end:
-                raise RuntimeError(proc.stderr.read().decode()[-3000:]) from None
+                proc.kill()
+                proc.wait()
+                log.seek(0)
+                raise RuntimeError(log.read().decode()[-3000:]) from None
             time.sleep(0.2)
 
 

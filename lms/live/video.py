@@ -38,14 +38,24 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None) -> dict:
         raise LiveError("closed")
     if not chunk or len(chunk) > MAX_CHUNK:
         raise LiveError("invalid")
+    out = storage.root(current_app.config) / relpath(session.id)
     with _lock:
         tr = _running.get(session.id)
+        if tr is not None and index == 0 and tr.written > 0:
+            # The host's browser started a new recording (page reloaded, camera restarted): its
+            # first chunk carries a new WebM header. Close the old ffmpeg and continue the playlist.
+            _running.pop(session.id)
+            try:
+                tr.finish(timeout=20, vod=False)
+            except Exception:  # noqa: BLE001 - a broken previous run must not stop the new one
+                log.exception("restarting the broadcast of session %s", session.id)
+            tr = live_hls.LiveTranscoder(out, append=True)
+            _running[session.id] = tr
         started = tr is None
         if started:
-            out = storage.root(current_app.config) / relpath(session.id)
-            tr = live_hls.LiveTranscoder(out)
+            tr = live_hls.LiveTranscoder(out, append=(out / live_hls.PLAYLIST).is_file())
             _running[session.id] = tr
-    if started:
+    if started and session.video_status != "live":
 
         def work():
             session.video_status = "live"

@@ -23,7 +23,7 @@ PLAYLIST = "index.m3u8"
 MAX_PENDING = 256  # chunks held while waiting for a missing one, before giving up on it
 
 
-def command(out_dir: Path) -> list[str]:
+def command(out_dir: Path, append: bool = False) -> list[str]:
     gop = ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})", "-sc_threshold", "0"]
     return [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
@@ -34,7 +34,9 @@ def command(out_dir: Path) -> list[str]:
         "-bufsize", "1500k", *gop,
         "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-ar", "44100",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", "0",
-        "-hls_playlist_type", "event", "-hls_flags", "independent_segments+temp_file",
+        "-hls_playlist_type", "event",
+        # A restarted broadcast continues the same playlist after a discontinuity.
+        "-hls_flags", "independent_segments+temp_file" + ("+append_list+discont_start" if append else ""),
         "-hls_segment_filename", str(out_dir / "seg_%05d.ts"), str(out_dir / PLAYLIST),
     ]  # fmt: skip
 
@@ -42,12 +44,13 @@ def command(out_dir: Path) -> list[str]:
 class LiveTranscoder:
     """One running ffmpeg: feed(index, bytes) in any order, finish() to end and get the VOD."""
 
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, append: bool = False):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        append = append and (self.out_dir / PLAYLIST).is_file()
         # ffmpeg's stdin/stdout/stderr are ours; the arguments are built above, the only outside
         # input is the directory under MEDIA_ROOT.
-        self.proc = subprocess.Popen(command(self.out_dir), stdin=subprocess.PIPE,  # noqa: S603
+        self.proc = subprocess.Popen(command(self.out_dir, append), stdin=subprocess.PIPE,  # noqa: S603
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         self._next = 0
         self._pending: dict[int, bytes] = {}
@@ -104,8 +107,13 @@ class LiveTranscoder:
     def playlist(self) -> Path:
         return self.out_dir / PLAYLIST
 
-    def finish(self, timeout: float = 60) -> Path:
-        """End the stream, wait for ffmpeg, turn the playlist into VOD; returns its path."""
+    @property
+    def written(self) -> int:
+        return self._next
+
+    def finish(self, timeout: float = 60, vod: bool = True) -> Path:
+        """End the stream, wait for ffmpeg, turn the playlist into VOD (unless vod=False: the
+        broadcast restarts into the same playlist); returns its path."""
         with self._lock:
             self.closed = True
             self._queue.put(None)
@@ -119,7 +127,10 @@ class LiveTranscoder:
         playlist = self.playlist()
         if not playlist.is_file():
             raise MediaError(f"ffmpeg produced no playlist: {_last_line(b''.join(self._stderr))} (exit {code})")
-        to_vod(playlist)
+        if vod:
+            to_vod(playlist)
+        else:
+            strip_endlist(playlist)
         return playlist
 
     def stop(self) -> None:
@@ -145,6 +156,14 @@ def to_vod(playlist: Path) -> None:
     tmp = playlist.with_suffix(".tmp")
     tmp.write_text("\n".join(out) + "\n")
     os.replace(tmp, playlist)
+
+
+def strip_endlist(playlist: Path) -> None:
+    text = playlist.read_text()
+    if "#EXT-X-ENDLIST" in text:
+        tmp = playlist.with_suffix(".tmp")
+        tmp.write_text(text.replace("#EXT-X-ENDLIST\n", "").replace("#EXT-X-ENDLIST", ""))
+        os.replace(tmp, playlist)
 
 
 def segments(playlist: Path) -> list[str]:

@@ -5,6 +5,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -21,11 +22,14 @@ def main(port: int) -> None:
 
 
 @contextlib.contextmanager
-def running(port: int, env: dict, timeout: float = 30.0):
-    """Start a server on 127.0.0.1:port with extra environment; stop it afterwards."""
+def running(port: int, env: dict, timeout: float = 180.0):
+    """Start a server on 127.0.0.1:port with extra environment; stop it afterwards.
+
+    Its output goes to a file (a pipe nobody reads would fill up and block the server)."""
     full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen([sys.executable, "-m", "tests.live.server", str(port)], cwd=ROOT, env=full,  # noqa: S603
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         end = time.monotonic() + timeout
         while True:
@@ -34,7 +38,10 @@ def running(port: int, env: dict, timeout: float = 30.0):
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-2000:]}") from None
+                    proc.kill()
+                    proc.wait()
+                    log.seek(0)
+                    raise RuntimeError(f"server did not start: {log.read().decode()[-2000:]}") from None
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -133,3 +133,21 @@ def test_to_vod_is_idempotent(tmp_path):
     live_hls.to_vod(p)
     text = p.read_text()
     assert text.count("#EXT-X-ENDLIST") == 1 and text.count("#EXT-X-PLAYLIST-TYPE:VOD") == 1
+
+
+def test_restarted_broadcast_continues_the_playlist(webm, world, session, app, db):
+    """The host reloads the page: a new recording starts again at chunk 0 with a new WebM header."""
+    chunks = _chunks(webm)
+    root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
+    for _ in range(2):
+        for n, c in enumerate(chunks):
+            video.feed(session, c, n)
+        assert _wait_for(lambda: (root / "index.m3u8").is_file() and live_hls.segments(root / "index.m3u8"))
+    video.finish(session, wait=True)
+    text = (root / "index.m3u8").read_text()
+    assert "#EXT-X-DISCONTINUITY" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+    segs = live_hls.segments(root / "index.m3u8")
+    assert len(segs) == len(set(segs)) >= 2 * (SECONDS - 1)
+    assert abs(probe(root / "index.m3u8").duration - 2 * SECONDS) < 2.0
+    _db.session.expire_all()
+    assert _db.session.get(LiveSession, session.id).video_status == "ready"

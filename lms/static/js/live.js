@@ -59,6 +59,7 @@
     var body = el("div", "flex-grow-1 min-w-0");
     body.appendChild(el("div", "live-q-body", q.body));
     var meta = el("div", "small text-muted");
+    if (host) { meta.appendChild(el("span", "live-q-id", "#" + q.id)); meta.appendChild(document.createTextNode(" ")); }
     meta.appendChild(el("span", "live-q-author", q.author));
     meta.appendChild(document.createTextNode(" "));
     meta.appendChild(el("span", "live-q-state", ""));
