@@ -258,7 +258,8 @@
     video.hidden = false;
     document.getElementById("live-video-empty").hidden = true;
     if (window.Hls && window.Hls.isSupported()) {
-      hls = new window.Hls({ liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, manifestLoadingMaxRetry: 30,
+      // No blob: worker: the CSP allows scripts from this site only.
+      hls = new window.Hls({ enableWorker: false, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, manifestLoadingMaxRetry: 30,
         manifestLoadingRetryDelay: 1000, levelLoadingMaxRetry: 30 });
       hls.loadSource(url);
       hls.attachMedia(video);

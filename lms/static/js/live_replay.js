@@ -6,7 +6,7 @@
     if (!video) return;
     var url = video.dataset.hls;
     if (window.Hls && window.Hls.isSupported()) {
-      var hls = new window.Hls();
+      var hls = new window.Hls({ enableWorker: false });  // no blob: worker under the CSP
       hls.loadSource(url);
       hls.attachMedia(video);
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
