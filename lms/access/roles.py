@@ -25,6 +25,9 @@ CAPABILITIES = {
     "resource.curate": _l("Curate resources: feature, mark excellent, move into a regional library"),
     "resource.remove": _l("Remove resources from a library"),
     "course.manage": _l("Create and edit courses, upload lesson videos, assign required courses"),
+    "activity.manage": _l("Create and run workshop activities, mark offline practice"),
+    "activity.participate": _l("Take part in workshop activities: post, reply, share, answer"),
+    "post.moderate": _l("Pin, hide and feature discussion posts"),
 }
 
 _VIEW = {"community.view", "member.list"}
@@ -51,6 +54,14 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     "province_admin": set(_REGION_ADMIN),
     "site_admin": set(CAPABILITIES),
 }
+
+# Workshop activities: workshop members, hosts and experts take part; whoever manages the workshop
+# (host, school admin, region admins) runs its activities and moderates posts; experts moderate too.
+for _role in ("member", "group_leader", "host", "expert"):
+    ROLE_CAPABILITIES[_role].add("activity.participate")
+for _role in ("host", "school_admin", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"activity.manage", "post.moderate"}
+ROLE_CAPABILITIES["expert"].add("post.moderate")
 
 ROLE_LABELS = {
     "teacher": _l("Teacher"),

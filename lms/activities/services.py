@@ -59,3 +59,7 @@ def listing(context: Context, limit: int = 50) -> list[Announcement]:
             .limit(limit)
         )
     )
+
+
+# Workshop activities and discussion live in workshop_services; the statistics pages use these two.
+from lms.activities.workshop_services import member_post_counts, member_resource_counts  # noqa: E402,F401

@@ -62,6 +62,9 @@ ALL = {
     "live.view",
     "live.host",
     "live.answer",
+    "activity.manage",
+    "activity.participate",
+    "post.moderate",
 }
 
 # Resource library: whoever belongs to a community may post into its library; hosts, experts and
@@ -76,6 +79,10 @@ HOST = {"community.view", "member.list", "member.contact", "workshop.manage", "a
 HOST |= CURATE
 # Experts and region admins make courses and assign them in their contexts (课程超市).
 EXPERT = {"community.view", "member.list", "announcement.post", "stats.view", "course.manage"} | CURATE
+HOST |= {"activity.manage", "activity.participate", "post.moderate"}
+EXPERT |= {"activity.participate", "post.moderate"}
+# Workshop members take part in the workshop's activities.
+WS_MEMBER = LIST | {"activity.participate"}
 TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"} | UP
 SCHOOL_ADMIN = {
     "community.view",
@@ -88,6 +95,8 @@ SCHOOL_ADMIN = {
     "roster.export",
     "announcement.post",
     "stats.view",
+    "activity.manage",
+    "post.moderate",
 } | ALL_RES
 REGION_ADMIN = {
     "community.view",
@@ -105,6 +114,8 @@ REGION_ADMIN = {
     "stats.view",
     "role.assign",
     "course.manage",
+    "activity.manage",
+    "post.moderate",
 } | ALL_RES
 SUPERVISOR = {"community.view", "member.list", "stats.view"}
 PROJECT_MANAGER = {"community.view", "member.list", "announcement.post", "stats.view", "roster.export"} | UP
@@ -116,8 +127,8 @@ _UP_A = {"county_a": VIEW, "city": VIEW, "province": VIEW}
 # role -> object -> capabilities; an object not listed means no capability at all.
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "teacher": {"school_a": LIST, **_UP_A},
-    "member": {"school_a": LIST, "workshop_a": LIST, **_UP_A},
-    "leader": {"school_a": LIST, "workshop_a": LIST, **_UP_A},
+    "member": {"school_a": LIST, "workshop_a": WS_MEMBER, **_UP_A},
+    "leader": {"school_a": LIST, "workshop_a": WS_MEMBER, **_UP_A},
     "host": {"school_a": LIST, "workshop_a": HOST, **_UP_A},
     "expert": {"workshop_a": EXPERT, **_UP_A},
     "school_trainer": {"school_a": TRAINER, **_UP_A},
