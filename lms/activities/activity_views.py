@@ -123,8 +123,9 @@ def _flash_error(exc: Exception) -> None:
 @login_required
 def workshop_activities(workshop_id):
     ws = _workshop(workshop_id)
-    svc.announce_opened()
-    return render_template("activities/list.html", workshop=ws, activities=svc.activities_of(ws), now=utcnow(),
+    items = svc.activities_of(ws)
+    svc.announce_opened([a for a in items if a.notified_at is None])
+    return render_template("activities/list.html", workshop=ws, activities=items, now=utcnow(),
                            may_manage=svc.may_manage(current_user, ws))  # fmt: skip
 
 

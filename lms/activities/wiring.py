@@ -32,8 +32,8 @@ def workshop_panel(user=None, workshop=None, **_):
 
     if workshop is None:
         return None
-    svc.announce_opened()
-    items = svc.activities_of(workshop)
+    items = svc.activities_of(workshop)  # one statement; announcing happens only when one just opened
+    svc.announce_opened([a for a in items if a.notified_at is None])
     return {
         "workshop": workshop,
         "activities": items[:PANEL_LIMIT],
