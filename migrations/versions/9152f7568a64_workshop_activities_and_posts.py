@@ -1,7 +1,7 @@
 """workshop activities and posts
 
 Revision ID: 9152f7568a64
-Revises: b269f6d606b7
+Revises: e321214809b0
 Create Date: 2026-11-23 16:06:53.546195
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = '9152f7568a64'
-down_revision = 'b269f6d606b7'
+down_revision = 'e321214809b0'
 branch_labels = None
 depends_on = None
 
