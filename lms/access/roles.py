@@ -25,6 +25,10 @@ CAPABILITIES = {
     "resource.curate": _l("Curate resources: feature, mark excellent, move into a regional library"),
     "resource.remove": _l("Remove resources from a library"),
     "course.manage": _l("Create and edit courses, upload lesson videos, assign required courses"),
+    "writing.view": _l("Read a workshop's research plans, logs and summaries"),
+    "writing.write": _l("Write one's own research plan, logs and summary in a workshop"),
+    "writing.host": _l("Write the workshop plan and stage summaries"),
+    "brief.post": _l("Compose briefs"),
 }
 
 _VIEW = {"community.view", "member.list"}
@@ -51,6 +55,16 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     "province_admin": set(_REGION_ADMIN),
     "site_admin": set(CAPABILITIES),
 }
+
+# Research writing is read inside its workshop and by the roles above it, never by a school's
+# teachers who are not members; briefs are composed by hosts, experts, project managers and admins.
+for _role in ("member", "group_leader"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "writing.write"}
+for _role in ("host", "expert"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "writing.host", "brief.post"}
+for _role in ("school_trainer", "school_admin", "project_manager", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "brief.post"}
+ROLE_CAPABILITIES["supervisor"] |= {"writing.view"}
 
 ROLE_LABELS = {
     "teacher": _l("Teacher"),
