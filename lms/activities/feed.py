@@ -11,7 +11,7 @@ import logging
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from lms import access
 from lms.activities.models import FeedEntry
@@ -129,7 +129,7 @@ def latest(user, limit: int = 8) -> list[FeedEntry]:
     stmt = (
         select(FeedEntry)
         .where(where)
-        .options(selectinload(FeedEntry.actor))
+        .options(joinedload(FeedEntry.actor))
         .order_by(FeedEntry.created_at.desc(), FeedEntry.id.desc())
         .limit(limit)
     )

@@ -37,7 +37,7 @@ def _my_writing_panel(user, **_):
     from lms.activities import writing
     from lms.activities.research_forms import WRITING_LABELS
 
-    return {"items": writing.mine(user, 1, 5).items, "labels": WRITING_LABELS}
+    return {"items": writing.latest_mine(user, 5), "labels": WRITING_LABELS}
 
 
 def _workshop_writing(user, workshop, **_):

@@ -10,6 +10,7 @@ import re
 
 from flask import url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from lms import access
 from lms.activities.models import HOST_KINDS, TEACHER_KINDS, Writing
@@ -149,7 +150,7 @@ def mine(user, page: int = 1, per_page: int = 20) -> Page:
 
 def in_workshop(workshop: Workshop, kind: str | None = None, page: int = 1, per_page: int = 20) -> Page:
     """A workshop's writing, newest first; `kind` one of the writing kinds, "teacher" or "host"."""
-    stmt = select(Writing).where(Writing.workshop_id == workshop.id)
+    stmt = select(Writing).options(selectinload(Writing.author)).where(Writing.workshop_id == workshop.id)
     if kind == "teacher":
         stmt = stmt.where(Writing.kind.in_(TEACHER_KINDS))
     elif kind == "host":
@@ -159,9 +160,22 @@ def in_workshop(workshop: Workshop, kind: str | None = None, page: int = 1, per_
     return paginate(stmt.order_by(Writing.created_at.desc(), Writing.id.desc()), page, per_page)
 
 
-def recent_in(workshop: Workshop, limit: int = 5) -> list[Writing]:
+def latest_mine(user, limit: int = 5) -> list[Writing]:
+    """The user's newest writing for the personal-space panel: one statement, no count."""
     stmt = (
         select(Writing)
+        .where(Writing.author_id == user.id)
+        .order_by(Writing.created_at.desc(), Writing.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def recent_in(workshop: Workshop, limit: int = 5) -> list[Writing]:
+    """A workshop's newest writing with the authors, in one statement (a page panel)."""
+    stmt = (
+        select(Writing)
+        .options(joinedload(Writing.author))
         .where(Writing.workshop_id == workshop.id)
         .order_by(Writing.created_at.desc(), Writing.id.desc())
         .limit(limit)
@@ -202,8 +216,6 @@ def source(kinds: tuple[str, ...]):
     """A search source (lms.search.sources) for the writing kinds published under one source kind."""
 
     def load(ids):
-        from sqlalchemy.orm import selectinload
-
         stmt = select(Writing).where(Writing.kind.in_(kinds)).options(selectinload(Writing.workshop))
         if ids is not None:
             stmt = stmt.where(Writing.id.in_(list(ids)))
