@@ -57,8 +57,18 @@ def _upsert(kind: str, ref_id: int, title: str, url: str, path: str, actor_id, c
 
 
 def on_content_changed(sender, kind=None, ids=None, **_):
-    if kind not in FEED_KINDS or not ids:
+    # Announcements come through announcement_posted (with their context); a broken feed write must
+    # never fail the sender's request, whose own commit is already done.
+    if kind not in FEED_KINDS or kind == "announcement" or not ids:
         return
+    try:
+        _changed(kind, ids)
+    except Exception:
+        db.session.rollback()
+        log.exception("feed: could not record %s %s", kind, ids)
+
+
+def _changed(kind: str, ids) -> None:
     from lms.search.sources import sources
 
     load = sources().get(kind)
