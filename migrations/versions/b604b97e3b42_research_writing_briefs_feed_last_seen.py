@@ -1,7 +1,7 @@
 """research writing, briefs, feed, last seen
 
 Revision ID: b604b97e3b42
-Revises: b269f6d606b7
+Revises: e321214809b0
 Create Date: 2026-11-23 16:05:15.255907
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = 'b604b97e3b42'
-down_revision = 'b269f6d606b7'
+down_revision = 'e321214809b0'
 branch_labels = None
 depends_on = None
 
