@@ -28,6 +28,10 @@ CAPABILITIES = {
     "activity.manage": _l("Create and run workshop activities, mark offline practice"),
     "activity.participate": _l("Take part in workshop activities: post, reply, share, answer"),
     "post.moderate": _l("Pin, hide and feature discussion posts"),
+    "writing.view": _l("Read a workshop's research plans, logs and summaries"),
+    "writing.write": _l("Write one's own research plan, logs and summary in a workshop"),
+    "writing.host": _l("Write the workshop plan and stage summaries"),
+    "brief.post": _l("Compose briefs"),
 }
 
 _VIEW = {"community.view", "member.list"}
@@ -62,6 +66,15 @@ for _role in ("member", "group_leader", "host", "expert"):
 for _role in ("host", "school_admin", "county_admin", "city_admin", "province_admin"):
     ROLE_CAPABILITIES[_role] |= {"activity.manage", "post.moderate"}
 ROLE_CAPABILITIES["expert"].add("post.moderate")
+# Research writing is read inside its workshop and by the roles above it, never by a school's
+# teachers who are not members; briefs are composed by hosts, experts, project managers and admins.
+for _role in ("member", "group_leader"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "writing.write"}
+for _role in ("host", "expert"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "writing.host", "brief.post"}
+for _role in ("school_trainer", "school_admin", "project_manager", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "brief.post"}
+ROLE_CAPABILITIES["supervisor"] |= {"writing.view"}
 
 ROLE_LABELS = {
     "teacher": _l("Teacher"),

@@ -250,7 +250,7 @@ def activity(activity_id):
 def activity_stats(activity_id):
     activity = _activity(activity_id)
     access.require(current_user, "activity.manage", activity)
-    return render_template("activities/stats.html", activity=activity, workshop=activity.workshop,
+    return render_template("activities/activity_stats.html", activity=activity, workshop=activity.workshop,
                            rows=svc.activity_stats(activity), effective_rule=effective_rule_text())  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """workshop activities and posts
 
 Revision ID: 9152f7568a64
-Revises: e321214809b0
+Revises: b604b97e3b42
 Create Date: 2026-11-23 16:06:53.546195
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = '9152f7568a64'
-down_revision = 'e321214809b0'
+down_revision = "b604b97e3b42"
 branch_labels = None
 depends_on = None
 

@@ -62,6 +62,10 @@ ALL = {
     "live.view",
     "live.host",
     "live.answer",
+    "writing.view",
+    "writing.write",
+    "writing.host",
+    "brief.post",
     "activity.manage",
     "activity.participate",
     "post.moderate",
@@ -81,8 +85,6 @@ HOST |= CURATE
 EXPERT = {"community.view", "member.list", "announcement.post", "stats.view", "course.manage"} | CURATE
 HOST |= {"activity.manage", "activity.participate", "post.moderate"}
 EXPERT |= {"activity.participate", "post.moderate"}
-# Workshop members take part in the workshop's activities.
-WS_MEMBER = LIST | {"activity.participate"}
 TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"} | UP
 SCHOOL_ADMIN = {
     "community.view",
@@ -121,14 +123,26 @@ SUPERVISOR = {"community.view", "member.list", "stats.view"}
 PROJECT_MANAGER = {"community.view", "member.list", "announcement.post", "stats.view", "roster.export"} | UP
 NOTHING: set[str] = set()
 
+# Research writing (issue 4): read by the workshop's members and the roles above it, written by members
+# (their own) and hosts/experts (the workshop's); briefs composed by hosts, experts, managers, admins.
+# Workshop members take part in the workshop's activities.
+MEMBER = LIST | {"writing.view", "writing.write", "activity.participate"}
+HOST |= {"writing.view", "writing.host", "brief.post"}
+EXPERT |= {"writing.view", "writing.host", "brief.post"}
+TRAINER |= {"writing.view", "brief.post"}
+SCHOOL_ADMIN |= {"writing.view", "brief.post"}
+REGION_ADMIN |= {"writing.view", "brief.post"}
+SUPERVISOR |= {"writing.view"}
+PROJECT_MANAGER |= {"writing.view", "brief.post"}
+
 # Regions above school A / workshop A: a member of those may open the pages, nothing more.
 _UP_A = {"county_a": VIEW, "city": VIEW, "province": VIEW}
 
 # role -> object -> capabilities; an object not listed means no capability at all.
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "teacher": {"school_a": LIST, **_UP_A},
-    "member": {"school_a": LIST, "workshop_a": WS_MEMBER, **_UP_A},
-    "leader": {"school_a": LIST, "workshop_a": WS_MEMBER, **_UP_A},
+    "member": {"school_a": LIST, "workshop_a": MEMBER, **_UP_A},
+    "leader": {"school_a": LIST, "workshop_a": MEMBER, **_UP_A},
     "host": {"school_a": LIST, "workshop_a": HOST, **_UP_A},
     "expert": {"workshop_a": EXPERT, **_UP_A},
     "school_trainer": {"school_a": TRAINER, **_UP_A},
