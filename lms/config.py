@@ -46,6 +46,9 @@ class Config:
     TESTING = False
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
+    # "threading" (embedded server, tests) or "gevent" (production Socket.IO processes, started by
+    # live_server.py which monkey-patches first). Never left to auto-detection (eventlet).
+    SOCKETIO_ASYNC_MODE = "threading"
     COMPRESS_MIN_SIZE = 500
     # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
     # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.

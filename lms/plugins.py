@@ -42,6 +42,13 @@ class PluginAPI:
 
         register_panel(self.app, page, f"{self.name}.{name}", template, loader, order, column)
 
+    def register_activity_kind(self, kind) -> None:
+        """Add a workshop activity kind (lms.activities.kinds.ActivityKind: name, label, template,
+        features, hooks); its template lives in templates/plugins/<name>/."""
+        from lms.activities.kinds import register_kind
+
+        register_kind(kind)
+
 
 def load_plugins(app: Flask) -> list[str]:
     enabled = app.config.get("PLUGINS")

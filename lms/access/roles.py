@@ -25,6 +25,13 @@ CAPABILITIES = {
     "resource.curate": _l("Curate resources: feature, mark excellent, move into a regional library"),
     "resource.remove": _l("Remove resources from a library"),
     "course.manage": _l("Create and edit courses, upload lesson videos, assign required courses"),
+    "activity.manage": _l("Create and run workshop activities, mark offline practice"),
+    "activity.participate": _l("Take part in workshop activities: post, reply, share, answer"),
+    "post.moderate": _l("Pin, hide and feature discussion posts"),
+    "writing.view": _l("Read a workshop's research plans, logs and summaries"),
+    "writing.write": _l("Write one's own research plan, logs and summary in a workshop"),
+    "writing.host": _l("Write the workshop plan and stage summaries"),
+    "brief.post": _l("Compose briefs"),
     "homework.view": _l("Open homework assignments"),
     "homework.submit": _l("Submit homework and review peers"),
     "homework.manage": _l("Set homework assignments, phases and reviewer allocation"),
@@ -57,6 +64,22 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     "site_admin": set(CAPABILITIES),
 }
 
+# Workshop activities: workshop members, hosts and experts take part; whoever manages the workshop
+# (host, school admin, region admins) runs its activities and moderates posts; experts moderate too.
+for _role in ("member", "group_leader", "host", "expert"):
+    ROLE_CAPABILITIES[_role].add("activity.participate")
+for _role in ("host", "school_admin", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"activity.manage", "post.moderate"}
+ROLE_CAPABILITIES["expert"].add("post.moderate")
+# Research writing is read inside its workshop and by the roles above it, never by a school's
+# teachers who are not members; briefs are composed by hosts, experts, project managers and admins.
+for _role in ("member", "group_leader"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "writing.write"}
+for _role in ("host", "expert"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "writing.host", "brief.post"}
+for _role in ("school_trainer", "school_admin", "project_manager", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"writing.view", "brief.post"}
+ROLE_CAPABILITIES["supervisor"] |= {"writing.view"}
 # Homework (issue 5): members submit and review; hosts and experts set and grade; experts publish.
 for _role in ("member", "group_leader"):
     ROLE_CAPABILITIES[_role] |= {"homework.view", "homework.submit"}
@@ -114,3 +137,18 @@ UPWARD = {"community.view"}
 # (site admins hold every capability already).
 for _role in ("expert", "county_admin", "city_admin", "province_admin"):
     ROLE_CAPABILITIES[_role].add("course.manage")
+
+# Live Q&A (lms.live): watching, asking and voting reach up the tree like community.view (a teacher
+# follows the county's and the province's sessions); hosting and answering stay within the context.
+CAPABILITIES.update({
+    "live.view": _l("Watch live Q&A sessions, ask questions, vote and chat"),
+    "live.host": _l("Host live sessions: schedule, broadcast, answer, moderate"),
+    "live.answer": _l("Answer in the Q&A area and keep on-duty slots"),
+})  # fmt: skip
+for _role in ("teacher", "member", "group_leader", "school_trainer", "school_admin", "supervisor"):
+    ROLE_CAPABILITIES[_role] |= {"live.view"}
+for _role in ("host", "project_manager", "county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"live.view", "live.host"}
+ROLE_CAPABILITIES["expert"] |= {"live.view", "live.host", "live.answer"}
+ROLE_CAPABILITIES["site_admin"] |= {"live.view", "live.host", "live.answer"}
+UPWARD.add("live.view")

@@ -31,6 +31,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Last request seen from this user, refreshed at most every LAST_SEEN_EVERY (accounts.services.touch).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     school = relationship("School", back_populates="teachers")
     role_assignments = relationship("RoleAssignment", back_populates="user", cascade="all, delete-orphan")

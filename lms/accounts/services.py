@@ -5,7 +5,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import ApiToken, User
@@ -63,6 +63,28 @@ def authenticate(identifier: str, password: str) -> User | None:
     if not user.active:
         return None
     return user
+
+
+#: last_seen_at is written at most this often per user: one UPDATE per user every few minutes.
+LAST_SEEN_EVERY = timedelta(minutes=5)
+
+
+def touch_last_seen(user: User) -> None:
+    """Record that the user was active now, unless that was already recorded in the last few minutes.
+
+    Called where a request loads its user (session or token), before the view has changed anything,
+    so the commit carries nothing but this; it costs one UPDATE per user every LAST_SEEN_EVERY."""
+    from sqlalchemy import inspect
+
+    loaded = inspect(user).dict
+    if "last_seen_at" not in loaded:
+        return  # expired by a commit in this request: reading it back would cost a query; next time
+    now = utcnow()
+    seen = loaded["last_seen_at"]
+    if seen is not None and now - seen < LAST_SEEN_EVERY:
+        return
+    db.session.execute(update(User).where(User.id == user.id).values(last_seen_at=now))
+    db.session.commit()
 
 
 def record_login(user: User) -> None:
@@ -125,6 +147,7 @@ def load_session_user(session_id: str) -> User | None:
         return None
     if user is None or str(user.session_version) != version or not user.active:
         return None
+    touch_last_seen(user)
     return user
 
 
@@ -147,6 +170,7 @@ def user_for_token(token: str) -> User | None:
     if row is None or row.expires_at < utcnow() or not row.user.active:
         return None
     _touch_token(row)
+    touch_last_seen(row.user)
     return row.user
 
 

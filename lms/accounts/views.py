@@ -138,7 +138,10 @@ def set_language(code):
 
 
 # Pages that stay open while a one-time password must still be replaced.
-_PASSWORD_EXEMPT = {"accounts.password", "accounts.logout", "accounts.set_language", "static", "healthz"}
+# The player's heartbeats and video files too: they answer JSON/bytes, not pages, and run every few
+# seconds per viewer (a redirect means nothing to them, and this check loads the user).
+_PASSWORD_EXEMPT = {"accounts.password", "accounts.logout", "accounts.set_language", "static", "healthz",
+                    "watch.heartbeat", "watch.media"}  # fmt: skip
 
 
 @bp.before_app_request

@@ -1,9 +1,52 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from flask_wtf.file import FileField, MultipleFileField
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
 class AnnouncementForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(_l("Text"), validators=[Length(max=20000)])
+
+
+class ActivityForm(FlaskForm):
+    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)],
+                                description=_l("Plain text; a blank line starts a new paragraph."))  # fmt: skip
+    opens_at = DateTimeLocalField(_l("Opens"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    closes_at = DateTimeLocalField(_l("Closes"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    questions = TextAreaField(
+        _l("Questions (questionnaires only)"),
+        validators=[Length(max=20000)],
+        description=_l('One question per block, blocks separated by a blank line. First line: "单选: question", '
+                       '"多选: question" or "问答: question"; then one option per line.'),
+    )  # fmt: skip
+
+
+class PostForm(FlaskForm):
+    body = TextAreaField(_l("Your post"), validators=[Length(max=20000)])
+    files = MultipleFileField(_l("Attach images or files (up to 5)"))
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=20000)])
+
+
+class ResourceForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    file = FileField(_l("File"))
+
+
+class OfflineForm(FlaskForm):
+    form_file = FileField(_l("Photo or scan of the stamped result form"))
+    resources = MultipleFileField(_l("Resources produced (up to 5)"))
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
+class MarkForm(FlaskForm):
+    score = IntegerField(_l("Score (0–100)"), validators=[Optional(), NumberRange(0, 100)])
+    passed = SelectField(_l("Result"), choices=[("1", _l("Pass")), ("0", _l("Fail"))])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])

@@ -8,7 +8,7 @@ from lms.access.models import Context
 from lms.activities.models import Announcement
 from lms.core.text import normalize, sanitize_html
 from lms.extensions import db
-from lms.signals import announcement_posted
+from lms.signals import announcement_posted, content_deleted
 
 
 class AnnouncementError(ValueError):
@@ -46,8 +46,10 @@ def may_delete(user, item: Announcement) -> bool:
 def delete(user, item: Announcement) -> None:
     if not may_delete(user, item):
         raise PermissionError("announcement.delete")
+    ident = item.id
     db.session.delete(item)
     db.session.commit()
+    content_deleted.send("activities", kind="announcement", ids=[ident])
 
 
 def listing(context: Context, limit: int = 50) -> list[Announcement]:
@@ -59,3 +61,7 @@ def listing(context: Context, limit: int = 50) -> list[Announcement]:
             .limit(limit)
         )
     )
+
+
+# Workshop activities and discussion live in workshop_services; the statistics pages use these two.
+from lms.activities.workshop_services import member_post_counts, member_resource_counts  # noqa: E402,F401

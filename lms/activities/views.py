@@ -71,3 +71,6 @@ def delete_announcement(ident):
     services.delete(current_user, item)
     flash(_("Announcement deleted."), "info")
     return redirect(url_for("communities.personal_space"))
+
+
+from lms.activities import activity_views  # noqa: E402,F401  (workshop activities: routes on this bp)

@@ -513,8 +513,6 @@ def _changed(ids: list[int]) -> None:
 
 def search_documents(ids: list[int] | None):
     """Search source for kind "course" (lms.search.sources): published courses only."""
-    from flask import url_for
-
     stmt = select(Course, Context.path).join(Context, Course.context_id == Context.id)
     stmt = stmt.where(Course.published.is_(True))
     if ids is not None:
@@ -526,7 +524,8 @@ def search_documents(ids: list[int] | None):
             "id": course.id,
             "title": course.title,
             "body": (html_to_text(course.description_html) + " " + lessons).strip(),
-            "url": url_for("courses.course", course_id=course.id),
+            # A plain path: the index is written from a background thread, outside any request.
+            "url": f"/courses/{course.id}",
             "context_path": path,
             "owner_id": course.created_by,
             "stage": course.stage,

@@ -398,12 +398,12 @@ def video_upload_begin(lesson_id):
     try:
         size = int(data.get("size") or 0)
         upload_id = services.begin_video_upload(current_user, ls, str(data.get("filename") or ""), size)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, services.CourseError):
-            return jsonify(error=str(err), message=_msg(err)), 400
-        return jsonify(error="bad_size", message=_("The upload failed.")), 400
     except UploadError as err:
         return _upload_error(err)
+    except services.CourseError as err:
+        return jsonify(error=str(err), message=_msg(err)), 403 if str(err) == "forbidden" else 400
+    except (TypeError, ValueError):
+        return jsonify(error="bad_size", message=_("The upload failed.")), 400
     return jsonify(upload_id=upload_id, offset=0, size=size, chunk_size=current_app.config["VIDEO_UPLOAD_CHUNK_BYTES"],
                    url=url_for("courses.video_upload_chunk", upload_id=upload_id))  # fmt: skip
 

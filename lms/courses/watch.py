@@ -32,10 +32,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
+from types import SimpleNamespace
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Float, Integer, bindparam, case, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.db import utcnow
@@ -253,6 +255,37 @@ def heartbeat(viewing: Viewing, *, position, playing: bool, visible: bool, end=N
         return _heartbeat(viewing, position, playing, visible, end, now)
 
 
+@cache
+def _hot():
+    """The heartbeat's statements, built once with bound parameters (building and cache-keying them
+    on every heartbeat cost more CPU than running them)."""
+    ws, lp, cp = WatchState.__table__, LessonProgress.__table__, CourseProgress.__table__
+    same_row = (
+        ws.c.user_id == bindparam("b_uid"),
+        func.coalesce(ws.c.beat_at, -1.0) == bindparam("b_old", type_=Float),
+    )
+    far = bindparam("b_far", type_=Float)
+    return SimpleNamespace(
+        state=select(ws.c.viewing, ws.c.lesson_id, ws.c.beat_at, ws.c.position, ws.c.playing, ws.c.viewing_seconds,
+                     ws.c.carry).where(ws.c.user_id == bindparam("b_uid")),
+        hold=update(ws).where(*same_row).values(
+            beat_at=bindparam("b_now"), position=bindparam("b_pos"), playing=bindparam("b_active"),
+            viewing_seconds=ws.c.viewing_seconds + bindparam("b_credit", type_=Float),
+            seconds=ws.c.seconds + bindparam("b_credit", type_=Float), carry=bindparam("b_carry")),
+        take=update(ws).where(*same_row).values(
+            viewing=bindparam("b_vid"), lesson_id=bindparam("b_lid"), beat_at=bindparam("b_now"),
+            position=bindparam("b_pos"), playing=bindparam("b_active"), viewing_seconds=0.0),
+        lesson=update(lp).where(lp.c.user_id == bindparam("b_uid"), lp.c.lesson_id == bindparam("b_lid")).values(
+            seconds=lp.c.seconds + bindparam("b_credit", type_=Float), last_position=bindparam("b_pos"),
+            updated_at=bindparam("b_when"), max_position=case((lp.c.max_position < far, far), else_=lp.c.max_position),
+        ).returning(lp.c.seconds, lp.c.completed),
+        course=update(cp).where(cp.c.user_id == bindparam("b_uid"), cp.c.course_id == bindparam("b_cid")).values(
+            seconds=cp.c.seconds + bindparam("b_credit", type_=Float),
+            lessons_completed=cp.c.lessons_completed + bindparam("b_done", type_=Integer),
+            updated_at=bindparam("b_when")),
+    )  # fmt: skip
+
+
 def _heartbeat(viewing: Viewing, position, playing, visible, end, now: float) -> Beat:
     limit = viewing.duration + 5 if viewing.duration > 0 else 86400.0
     position = _finite(position, 0.0, limit)
@@ -264,11 +297,13 @@ def _heartbeat(viewing: Viewing, position, playing, visible, end, now: float) ->
     active = bool(playing) and bool(visible)
     uid, lesson_id = viewing.user_id, viewing.lesson_id
     ws = WatchState.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Heartbeats are many and each is worth seconds: do not wait for the WAL flush at commit (a
+        # crash may lose the last fraction of a second of them, never consistency).
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
-    state = db.session.execute(
-        select(ws.c.viewing, ws.c.lesson_id, ws.c.beat_at, ws.c.position, ws.c.playing, ws.c.viewing_seconds,
-               ws.c.carry).where(ws.c.user_id == uid)
-    ).first()  # fmt: skip
+    hot = _hot()
+    state = db.session.execute(hot.state, {"b_uid": uid}).first()
     credit = 0.0
     holder = True
     whole_seconds = 0
@@ -279,34 +314,27 @@ def _heartbeat(viewing: Viewing, position, playing, visible, end, now: float) ->
     else:
         held = bool(state.viewing) and state.playing and state.beat_at is not None
         fresh = held and now - state.beat_at <= LEASE_SECONDS
+        params = {"b_uid": uid, "b_old": state.beat_at if state.beat_at is not None else -1.0, "b_now": now,
+                  "b_pos": position, "b_active": active}  # fmt: skip
         if state.viewing == viewing.id and state.lesson_id == lesson_id:
             if state.playing and state.beat_at is not None:
                 wall = min(max(0.0, now - state.beat_at), MAX_GAP_SECONDS)
                 left = max(0.0, viewing.duration - (state.viewing_seconds or 0.0))
                 credit = max(0.0, min(wall, end - state.position, left))
-            values = {"beat_at": now, "position": position, "playing": active,
-                      "viewing_seconds": ws.c.viewing_seconds + credit}  # fmt: skip
+            carry = (state.carry or 0.0) + credit
+            whole_seconds = int(carry)
+            stmt = hot.hold
+            params.update(b_credit=credit, b_carry=carry - whole_seconds)
         elif not fresh:
             # The lease is free (the holder paused, ended or went silent): this viewing takes it; its
             # interval starts now, so the takeover itself earns nothing.
-            values = {"viewing": viewing.id, "lesson_id": lesson_id, "beat_at": now, "position": position,
-                      "playing": active, "viewing_seconds": 0.0}  # fmt: skip
+            stmt = hot.take
+            params.update(b_vid=viewing.id, b_lid=lesson_id)
         else:
-            holder = False
-            values = None
-        if values is not None:
-            if credit > 0:
-                carry = (state.carry or 0.0) + credit
-                whole_seconds = int(carry)
-                values["seconds"] = ws.c.seconds + credit
-                values["carry"] = carry - whole_seconds
-            # Optimistic: only if no other heartbeat changed the row since we read it (two tabs at once).
-            old_beat = state.beat_at if state.beat_at is not None else -1.0
-            done = db.session.execute(
-                update(ws).where(ws.c.user_id == uid, func.coalesce(ws.c.beat_at, -1.0) == old_beat).values(**values)
-            ).rowcount
-            if not done:
-                credit, holder, whole_seconds = 0.0, False, 0
+            holder, stmt = False, None
+        # Optimistic: only if no other heartbeat changed the row since we read it (two tabs at once).
+        if stmt is not None and not db.session.execute(stmt, params).rowcount:
+            credit, holder, whole_seconds = 0.0, False, 0
 
     lesson_seconds, completed = _record_lesson(viewing, position, max(position, end), credit)
     db.session.commit()
@@ -321,12 +349,10 @@ def _heartbeat(viewing: Viewing, position, playing, visible, end, now: float) ->
 def _record_lesson(viewing: Viewing, position: float, furthest: float, credit: float) -> tuple[float, bool]:
     lp = LessonProgress.__table__
     now_dt = utcnow()
-    row = db.session.execute(
-        update(lp).where(lp.c.user_id == viewing.user_id, lp.c.lesson_id == viewing.lesson_id)
-        .values(seconds=lp.c.seconds + credit, last_position=position, updated_at=now_dt,
-                max_position=case((lp.c.max_position < furthest, furthest), else_=lp.c.max_position))
-        .returning(lp.c.seconds, lp.c.completed)
-    ).first()  # fmt: skip
+    hot = _hot()
+    params = {"b_uid": viewing.user_id, "b_lid": viewing.lesson_id, "b_cid": viewing.course_id, "b_credit": credit,
+              "b_pos": position, "b_far": furthest, "b_when": now_dt}  # fmt: skip
+    row = db.session.execute(hot.lesson, params).first()
     if row is None:
         db.session.execute(insert(lp).values(user_id=viewing.user_id, lesson_id=viewing.lesson_id,
                                              course_id=viewing.course_id, seconds=credit, max_position=furthest,
@@ -341,11 +367,7 @@ def _record_lesson(viewing: Viewing, position: float, furthest: float, credit: f
         completed = True
     if credit > 0 or newly:
         cp = CourseProgress.__table__
-        done = db.session.execute(
-            update(cp).where(cp.c.user_id == viewing.user_id, cp.c.course_id == viewing.course_id)
-            .values(seconds=cp.c.seconds + credit, lessons_completed=cp.c.lessons_completed + (1 if newly else 0),
-                    updated_at=now_dt)
-        ).rowcount  # fmt: skip
+        done = db.session.execute(hot.course, {**params, "b_done": 1 if newly else 0}).rowcount
         if not done:
             db.session.execute(insert(cp).values(user_id=viewing.user_id, course_id=viewing.course_id, seconds=credit,
                                                  lessons_completed=1 if newly else 0, updated_at=now_dt))  # fmt: skip

@@ -13,7 +13,7 @@ from werkzeug.routing import BuildError
 from lms import access
 from lms.core.pagination import page_arg
 from lms.courses import watch
-from lms.extensions import csrf
+from lms.extensions import csrf, limiter
 
 bp = Blueprint("watch", __name__)
 
@@ -32,6 +32,7 @@ def session_user() -> str | None:
     return key
 
 
+@limiter.exempt
 @bp.get("/watch/<int:lesson_id>/<grant>/<path:name>")
 def media(lesson_id, grant, name):
     """A rendition file (playlist, segment, MP4, poster) of a lesson the grant lets this user watch."""
@@ -43,6 +44,7 @@ def media(lesson_id, grant, name):
 # The viewing token is a per-page secret signed for this session's user: a cross-site page can
 # neither read nor forge it, so it does the CSRF token's job (and keeps fetch keepalive simple).
 @csrf.exempt
+@limiter.exempt
 @bp.post("/watch/heartbeat")
 def heartbeat():
     data = request.get_json(silent=True, force=True)

@@ -4,11 +4,12 @@ The engine behind them is lms.search.whoosh_index (Whoosh + jieba); replacing it
 engine (PostgreSQL with a Chinese parser, Meilisearch) means replacing that module and `_engine`.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context
 
 from lms.access import services as access
 from lms.search.sources import sources
@@ -53,7 +54,8 @@ def _load_in_app(app, kind: str, ids: list[int] | None) -> list[dict]:
         return []
     from lms.extensions import db
 
-    with app.app_context():
+    # A request context (not only the app's): sources may build their URLs with url_for.
+    with app.test_request_context("/"):
         try:
             return [_normalized(kind, d) for d in load(list(ids) if ids is not None else None)]
         finally:
@@ -100,10 +102,13 @@ def reindex(kinds=None, wait: bool = True) -> dict[str, int]:
     ix = engine()
     counts = {}
     ix.put("clear", kinds)
-    for kind in kinds:
-        docs = [_normalized(kind, d) for d in registered[kind](None)]
-        counts[kind] = len(docs)
-        ix.put("docs", docs)
+    with contextlib.ExitStack() as stack:
+        if not has_request_context():  # the CLI: sources may build URLs with url_for
+            stack.enter_context(current_app.test_request_context("/"))
+        for kind in kinds:
+            docs = [_normalized(kind, d) for d in registered[kind](None)]
+            counts[kind] = len(docs)
+            ix.put("docs", docs)
     if wait:
         ix.flush(timeout=3600)
     return counts

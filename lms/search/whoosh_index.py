@@ -157,6 +157,15 @@ class MarkFormatter(highlight.Formatter):
         return f"<mark>{escape(highlight.get_text(text, token, replace))}</mark>"
 
 
+def _window(text: str, terms: list[str], size: int) -> str:
+    low = text.lower()
+    found = [i for i in (low.find(t) for t in terms) if i >= 0]
+    if not found:
+        return text[:size]
+    start = max(0, min(found) - size // 4)
+    return text[start : start + size]
+
+
 # --- the writer -------------------------------------------------------------------------------
 
 
@@ -424,7 +433,9 @@ class SearchIndex:
                 stored = hit.fields()
                 title_hl = hit.highlights("title") or str(escape(stored["title"]))
                 body_text = stored.get("body") or ""
-                body_hl = hit.highlights("body", text=body_text[:4000], top=2)
+                # Highlight a window around the first match only: jieba over whole bodies for every
+                # hit of a page would cost more than the search itself.
+                body_hl = hit.highlights("body", text=_window(body_text, terms, snippet_chars * 2), top=2)
                 if not body_hl:
                     body_hl = str(escape(body_text[:snippet_chars])) + ("…" if len(body_text) > snippet_chars else "")
                 hits.append({
@@ -459,3 +470,16 @@ class SearchIndex:
     def size_bytes(self) -> int:
         storage = self.index().storage
         return sum(storage.file_length(n) for n in storage.list())
+
+    def match_keys(self, terms: list[str], prefixes=(), exact=(), fields=None) -> set[str]:
+        """Every matching key, unpaged and unhighlighted (benchmark recall; not for pages)."""
+        q = Q.And([Q.Or([Q.Term("title", t), Q.Term("body", t)]) for t in terms])
+        allow = [Q.Prefix("context_path", p) for p in prefixes] + [Q.Term("context_path", p) for p in exact]
+        restrict = [Q.Term(n, v) for n, v in (fields or {}).items() if v]
+        filt = Q.And([Q.Or(allow), *restrict]) if allow else None
+        s = self._acquire()
+        try:
+            results = s.search(q, limit=None, filter=filt, scored=False)
+            return {hit["key"] for hit in results}
+        finally:
+            self._release(s)

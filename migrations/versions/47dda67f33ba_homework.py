@@ -1,7 +1,7 @@
 """homework
 
 Revision ID: 47dda67f33ba
-Revises: b269f6d606b7
+Revises: 9152f7568a64
 Create Date: 2026-11-23 16:10:26.300186
 
 """
@@ -13,7 +13,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = '47dda67f33ba'
-down_revision = 'b269f6d606b7'
+down_revision = '9152f7568a64'
 branch_labels = None
 depends_on = None
 

@@ -48,12 +48,19 @@ def csrf_app(app, tmp_path_factory):
         db.engine.dispose()
 
 
+# Endpoints that replace the CSRF token with a secret of their own, signed for the session's user
+# and only found on the page that uses it (the player's viewing token); checked separately below.
+OWN_SIGNED_TOKEN = {"watch.heartbeat"}
+
+
 def _html_post_rules(flask_app):
     rules = []
     for rule in flask_app.url_map.iter_rules():
         if "POST" not in (rule.methods or ()):
             continue
         if rule.endpoint.startswith("api.") or rule.rule.startswith("/api/"):
+            continue
+        if rule.endpoint in OWN_SIGNED_TOKEN:
             continue
         rules.append(rule)
     return sorted(rules, key=lambda r: r.rule)
@@ -119,6 +126,15 @@ def test_every_html_post_refuses_a_missing_or_wrong_token(csrf_app, world):
         if CSRF_MESSAGE in resp.get_data(as_text=True):
             missing.append((rule.rule, "valid token refused", resp.status_code))
     assert missing == []
+
+
+def test_heartbeat_refuses_a_missing_or_forged_viewing_token(csrf_app, world):
+    client = sign_in(csrf_app, world["teacher"])
+    for body in ({}, {"v": "forged", "p": 10, "playing": True, "visible": True}):
+        resp = client.post("/watch/heartbeat", json=body)
+        assert resp.status_code == 403, body
+        assert resp.get_json()["error"] == "invalid_viewing"
+    assert csrf_app.test_client().post("/watch/heartbeat", json={"v": "forged"}).status_code == 403
 
 
 def test_token_from_another_session_is_refused(csrf_app, world):

@@ -43,7 +43,9 @@ def _member_cells(doc) -> str:
 
 
 def _member_list_shown(doc) -> bool:
-    return doc.find("form", role="search") is not None
+    # The member list's search form, inside the page (the nav bar carries the site search form).
+    main = doc.find("main")
+    return main is not None and main.find("form", role="search") is not None
 
 
 @pytest.fixture(scope="module")

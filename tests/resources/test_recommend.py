@@ -1,6 +1,10 @@
 """智能推送: fits the teacher's stage and subject and what workshop colleagues opened; never what they saw."""
 
+import threading
+from contextlib import contextmanager
+
 import pytest
+from sqlalchemy import event
 
 from lms.extensions import db
 from lms.resources import services
@@ -53,8 +57,23 @@ def test_a_teacher_of_another_county_gets_their_own(world, lib):
     assert got == {"乙县"}
 
 
+@contextmanager
+def counting():
+    """Statements sent by this thread only (the search indexer may be busy in its own thread)."""
+    statements, me = [], threading.get_ident()
+
+    def before(conn, cursor, statement, *args):
+        if threading.get_ident() == me:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
 def test_recommendations_use_a_fixed_number_of_queries(world, lib, make_resource):
-    from tests.sql_counting import counting
 
     for i in range(10):
         make_resource(world["county_admin"], world.county_a.context, title=f"更多{i}", subject="math")

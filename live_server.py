@@ -1,0 +1,29 @@
+"""Production Socket.IO process (live Q&A /live, notifications /notify): gevent, one worker.
+
+    LMS_SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379/0 .venv/bin/python live_server.py --port 8101
+
+Run one per core behind nginx with sticky sessions (README, "Live Q&A at scale"). gevent must patch
+the standard library before anything else is imported, hence this separate entry point.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+
+os.environ.setdefault("LMS_SOCKETIO_ASYNC_MODE", "gevent")
+
+from lms import create_app  # noqa: E402
+from lms.extensions import socketio  # noqa: E402
+
+app = create_app()
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("LMS_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LMS_PORT", "8101")))
+    args = parser.parse_args()
+    # gevent's WSGI server; WebSocket through simple-websocket (gevent-websocket is not needed).
+    socketio.run(app, host=args.host, port=args.port, log_output=False)

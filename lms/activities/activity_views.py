@@ -1,0 +1,476 @@
+"""HTML pages of workshop activities and discussion (routes on the activities blueprint)."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms import access
+from lms.activities import workshop_services as svc
+from lms.activities.forms import ActivityForm, MarkForm, OfflineForm, PostForm, ReplyForm, ResourceForm
+from lms.activities.kinds import all_kinds
+from lms.activities.models import Activity, OfflineRecord, Post, SharedResource
+from lms.activities.views import bp
+from lms.communities.models import Workshop
+from lms.core.db import utcnow
+from lms.core.pagination import page_arg
+from lms.core.uploads import UploadError
+from lms.extensions import db
+
+
+def error_message(code: str) -> str:
+    messages = {
+        "not_open_yet": _("This activity has not opened yet."),
+        "closed": _("This activity is closed: posting and uploading are no longer possible."),
+        "title_required": _("Please enter a title."),
+        "title_too_long": _("The title is too long (200 characters at most)."),
+        "body_too_long": _("The text is too long."),
+        "body_required": _("Please write something (or attach a file)."),
+        "bad_kind": _("Unknown activity kind."),
+        "opens_required": _("Please give the opening time."),
+        "window_order": _("The closing time must come after the opening time."),
+        "questions_required": _("A questionnaire needs at least one question."),
+        "question_empty": _("A question has no text."),
+        "question_options": _("A choice question needs at least two options, one per line."),
+        "question_too_many_options": _("A question has too many options (20 at most)."),
+        "too_many_questions": _("Too many questions (50 at most)."),
+        "questions_locked": _("Members have already answered: the questions can no longer change."),
+        "too_many_files": _("Too many files (5 at most)."),
+        "bad_parent": _("That post cannot be answered."),
+        "no_posts": _("This activity has no discussion."),
+        "no_resources": _("This activity does not collect resources."),
+        "no_offline": _("This is not an offline activity."),
+        "no_questionnaire": _("This activity has no questionnaire."),
+        "form_required": _("Please upload the photo or scan of the stamped result form."),
+        "already_marked": _("Your result form has been marked and can no longer change."),
+        "already_answered": _("You have already answered this questionnaire."),
+        "answer_required": _("Please answer every choice question."),
+        "bad_answer": _("An answer is not valid."),
+        "bad_score": _("The score must be between 0 and 100."),
+        "bad_action": _("Unknown action."),
+        "pin_reply": _("Only posts, not replies, can be pinned."),
+    }
+    return messages.get(code, _("The action failed."))
+
+
+def effective_rule_text() -> str:
+    return _(
+        "An effective post has at least %(n)s characters of text (letters, digits or Chinese characters; "
+        "spaces, punctuation and formatting do not count), is not hidden, and is not a copy or near-copy "
+        "(%(pct)s%% alike or more) of an earlier post of yours in the same activity. Replies count too.",
+        n=svc.EFFECTIVE_MIN_CHARS,
+        pct=int(svc.EFFECTIVE_SIMILARITY * 100),
+    )
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(str(get_timezone()))
+
+
+def _local_to_utc(value: datetime | None) -> datetime | None:
+    """A form's naive local time (the site's time zone, Asia/Shanghai by default) → UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=_zone()).astimezone(UTC)
+
+
+def _utc_to_local(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(_zone()).replace(tzinfo=None)
+
+
+def _workshop(workshop_id: int) -> Workshop:
+    ws = db.session.get(Workshop, workshop_id) or abort(404)
+    access.require(current_user, "community.view", ws)
+    return ws
+
+
+def _activity(activity_id: int) -> Activity:
+    activity = db.session.get(Activity, activity_id) or abort(404)
+    access.require(current_user, "community.view", activity)
+    return activity
+
+
+def _post(post_id: int) -> Post:
+    post = db.session.get(Post, post_id) or abort(404)
+    access.require(current_user, "community.view", post.activity)
+    if post.hidden and not svc.may_moderate(current_user, post.activity):
+        abort(404)
+    return post
+
+
+def _back(activity: Activity, anchor: str = ""):
+    return redirect(url_for("activities.activity", activity_id=activity.id) + anchor)
+
+
+def _flash_error(exc: Exception) -> None:
+    if isinstance(exc, UploadError):
+        from lms.media.services import upload_error_message
+
+        flash(upload_error_message(exc), "danger")
+    else:
+        flash(error_message(str(exc)), "danger")
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+@bp.route("/workshops/<int:workshop_id>/activities")
+@login_required
+def workshop_activities(workshop_id):
+    ws = _workshop(workshop_id)
+    items = svc.activities_of(ws)
+    svc.announce_opened([a for a in items if a.notified_at is None])
+    return render_template("activities/list.html", workshop=ws, activities=items, now=utcnow(),
+                           may_manage=svc.may_manage(current_user, ws))  # fmt: skip
+
+
+def _kind_choices():
+    return [(k.name, str(k.label)) for k in all_kinds()]
+
+
+@bp.route("/workshops/<int:workshop_id>/activities/new", methods=["GET", "POST"])
+@login_required
+def new_activity(workshop_id):
+    ws = _workshop(workshop_id)
+    access.require(current_user, "activity.manage", ws)
+    form = ActivityForm()
+    form.kind.choices = _kind_choices()
+    if request.method == "GET":
+        start = _utc_to_local(utcnow()).replace(second=0, microsecond=0)
+        form.opens_at.data = start
+        form.closes_at.data = start + timedelta(days=14)
+        if request.args.get("kind") in dict(form.kind.choices):
+            form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        try:
+            activity = svc.create_activity(
+                current_user, ws, kind=form.kind.data, title=form.title.data, description=form.description.data,
+                opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
+                questions=form.questions.data or "",
+            )  # fmt: skip
+        except svc.ActivityError as exc:
+            form.title.errors = [*form.title.errors, error_message(str(exc))]
+        else:
+            flash(_("Activity created."), "success")
+            return redirect(url_for("activities.activity", activity_id=activity.id))
+    return render_template("activities/activity_form.html", form=form, workshop=ws, activity=None,
+                           kinds=all_kinds(), show_questions=True)  # fmt: skip
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_activity(activity_id):
+    activity = _activity(activity_id)
+    access.require(current_user, "activity.manage", activity)
+    form = ActivityForm()
+    form.kind.choices = _kind_choices() + [(activity.kind, activity.kind)]
+    if request.method == "GET":
+        form.kind.data = activity.kind
+        form.title.data = activity.title
+        form.description.data = activity.description_html
+        form.opens_at.data = _utc_to_local(activity.opens_at)
+        form.closes_at.data = _utc_to_local(activity.closes_at)
+        form.questions.data = svc.questions_as_text(activity)
+    if form.validate_on_submit():
+        try:
+            svc.update_activity(
+                current_user, activity, title=form.title.data, description=form.description.data,
+                opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
+                questions=form.questions.data if svc.kind_of(activity).questionnaire else None,
+            )  # fmt: skip
+        except svc.ActivityError as exc:
+            form.title.errors = [*form.title.errors, error_message(str(exc))]
+        else:
+            flash(_("Activity saved."), "success")
+            return _back(activity)
+    return render_template("activities/activity_form.html", form=form, workshop=activity.workshop,
+                           activity=activity, kinds=all_kinds(),
+                           show_questions=svc.kind_of(activity).questionnaire)  # fmt: skip
+
+
+@bp.route("/activities/<int:activity_id>/delete", methods=["POST"])
+@login_required
+def delete_activity(activity_id):
+    activity = _activity(activity_id)
+    access.require(current_user, "activity.manage", activity)
+    ws = activity.workshop
+    svc.delete_activity(current_user, activity)
+    flash(_("Activity deleted."), "info")
+    return redirect(url_for("activities.workshop_activities", workshop_id=ws.id))
+
+
+@bp.route("/activities/<int:activity_id>")
+@login_required
+def activity(activity_id):
+    activity = _activity(activity_id)
+    kind = svc.kind_of(activity)
+    user = current_user._get_current_object()
+    data = {
+        "activity": activity,
+        "workshop": activity.workshop,
+        "kind": kind,
+        "now": utcnow(),
+        "phase": activity.phase(utcnow()),
+        "may_manage": svc.may_manage(user, activity),
+        "may_participate": svc.may_participate(user, activity),
+        "may_moderate": svc.may_moderate(user, activity),
+        "effective_rule": effective_rule_text(),
+        "my_stat": svc.my_stat(activity, user),
+    }
+    if kind.posts:
+        featured = request.args.get("featured") == "1"
+        data["thread"] = svc.thread_page(activity, user, page_arg(request), featured=featured)
+        data["featured_only"] = featured
+        data["post_form"] = PostForm()
+        data["reply_form"] = ReplyForm()
+    if kind.resources or kind.offline:
+        data["resources"] = svc.resources_of(activity)
+        data["resource_form"] = ResourceForm()
+    if kind.offline:
+        data["offline_form"] = OfflineForm()
+        data["my_record"] = svc.my_offline_record(activity, user)
+        if data["may_manage"]:
+            data["records"] = svc.offline_records(activity)
+            data["mark_form"] = MarkForm()
+    if kind.questionnaire:
+        data["questions"] = svc.questions_of(activity)
+        data["answered"] = svc.has_answered(activity, user)
+        data["may_see_results"] = svc.may_see_results(user, activity)
+    data.update(kind.hook("context", activity, user, default={}) or {})
+    return render_template("activities/activity.html", **data)
+
+
+@bp.route("/activities/<int:activity_id>/stats")
+@login_required
+def activity_stats(activity_id):
+    activity = _activity(activity_id)
+    access.require(current_user, "activity.manage", activity)
+    return render_template("activities/activity_stats.html", activity=activity, workshop=activity.workshop,
+                           rows=svc.activity_stats(activity), effective_rule=effective_rule_text())  # fmt: skip
+
+
+# --- posts -------------------------------------------------------------------------------------
+
+
+@bp.route("/activities/<int:activity_id>/posts", methods=["POST"])
+@login_required
+def new_post(activity_id):
+    activity = _activity(activity_id)
+    access.require(current_user, "activity.participate", activity)
+    form = PostForm()
+    if not form.validate_on_submit():
+        flash(_("The post could not be sent. Please try again."), "danger")
+        return _back(activity, "#new-post")
+    try:
+        post = svc.create_post(current_user, activity, form.body.data, files=request.files.getlist("files"))
+    except (svc.ActivityError, UploadError) as exc:
+        _flash_error(exc)
+        return _back(activity, "#new-post")
+    flash(_("Posted."), "success")
+    return _back(activity, f"#post-{post.id}")
+
+
+@bp.route("/posts/<int:post_id>/reply", methods=["POST"])
+@login_required
+def reply(post_id):
+    parent = _post(post_id)
+    activity = parent.activity
+    access.require(current_user, "activity.participate", activity)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        flash(_("Please write a reply."), "danger")
+        return _back(activity, f"#post-{parent.id}")
+    try:
+        post = svc.create_post(current_user, activity, form.body.data, parent=parent)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
+        return _back(activity, f"#post-{parent.id}")
+    return _back(activity, f"#post-{post.id}")
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_post(post_id):
+    post = _post(post_id)
+    if not svc.may_edit_post(current_user, post):
+        abort(403)
+    form = ReplyForm()
+    if request.method == "GET":
+        form.body.data = post.body_html
+    if form.validate_on_submit():
+        try:
+            svc.edit_post(current_user, post, form.body.data)
+        except svc.ActivityError as exc:
+            form.body.errors = [*form.body.errors, error_message(str(exc))]
+        else:
+            return _back(post.activity, f"#post-{post.id}")
+    return render_template("activities/post_edit.html", form=form, post=post, activity=post.activity)
+
+
+@bp.route("/posts/<int:post_id>/delete", methods=["POST"])
+@login_required
+def delete_post(post_id):
+    post = _post(post_id)
+    if not svc.may_delete_post(current_user, post):
+        abort(403)
+    activity = post.activity
+    svc.delete_post(current_user, post)
+    flash(_("Post deleted."), "info")
+    return _back(activity)
+
+
+@bp.route("/posts/<int:post_id>/like", methods=["POST"])
+@login_required
+def like(post_id):
+    post = _post(post_id)
+    access.require(current_user, "activity.participate", post.activity)
+    if request.form.get("undo"):
+        svc.unlike(current_user, post)
+    else:
+        svc.like(current_user, post)
+    return _back(post.activity, f"#post-{post.id}")
+
+
+@bp.route("/posts/<int:post_id>/moderate", methods=["POST"])
+@login_required
+def moderate(post_id):
+    post = _post(post_id)
+    access.require(current_user, "post.moderate", post.activity)
+    try:
+        svc.moderate(current_user, post, request.form.get("action", ""))
+    except svc.ActivityError as exc:
+        _flash_error(exc)
+    return _back(post.activity, f"#post-{post.id}")
+
+
+@bp.route("/activities/files/<int:file_id>")
+@login_required
+def activity_file(file_id):
+    """A post attachment, shared resource or result form, to those who may read its activity
+    (result forms: their uploader and the activity's managers only)."""
+    from lms.media.models import StoredFile
+    from lms.media.services import send
+
+    stored = db.session.get(StoredFile, file_id) or abort(404)
+    activity = svc.activity_of_file(stored)
+    if activity is None:
+        abort(404)
+    access.require(current_user, "community.view", activity)
+    if stored.purpose == "result_form" and stored.owner_id != current_user.id:
+        access.require(current_user, "activity.manage", activity)
+    if stored.purpose == "post" and svc.file_post_hidden(stored) and not svc.may_moderate(current_user, activity):
+        abort(404)
+    return send(stored, inline=request.args.get("download") != "1")
+
+
+# --- resources, offline, questionnaire ----------------------------------------------------------------
+
+
+@bp.route("/activities/<int:activity_id>/resources", methods=["POST"])
+@login_required
+def share_resource(activity_id):
+    activity = _activity(activity_id)
+    access.require(current_user, "activity.participate", activity)
+    form = ResourceForm()
+    if form.validate_on_submit():
+        try:
+            svc.share_resource(current_user, activity, request.files.get("file"), form.title.data,
+                               form.description.data)  # fmt: skip
+        except (svc.ActivityError, UploadError) as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Resource shared."), "success")
+    return _back(activity, "#resources")
+
+
+@bp.route("/activities/resources/<int:resource_id>/delete", methods=["POST"])
+@login_required
+def delete_resource(resource_id):
+    res = db.session.get(SharedResource, resource_id) or abort(404)
+    activity = _activity(res.activity_id)
+    if not svc.may_delete_resource(current_user, res):
+        abort(403)
+    svc.delete_resource(current_user, res)
+    flash(_("Resource deleted."), "info")
+    return _back(activity, "#resources")
+
+
+@bp.route("/activities/<int:activity_id>/offline", methods=["POST"])
+@login_required
+def submit_offline(activity_id):
+    activity = _activity(activity_id)
+    access.require(current_user, "activity.participate", activity)
+    form = OfflineForm()
+    if form.validate_on_submit():
+        try:
+            svc.submit_offline(current_user, activity, request.files.get("form_file"),
+                               request.files.getlist("resources"), form.note.data or "")  # fmt: skip
+        except (svc.ActivityError, UploadError) as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Uploaded. The host will mark your result form."), "success")
+    return _back(activity, "#offline")
+
+
+@bp.route("/activities/offline/<int:record_id>/mark", methods=["POST"])
+@login_required
+def mark_offline(record_id):
+    record = db.session.get(OfflineRecord, record_id) or abort(404)
+    activity = _activity(record.activity_id)
+    access.require(current_user, "activity.manage", activity)
+    form = MarkForm()
+    if form.validate_on_submit():
+        try:
+            svc.mark_offline(current_user, record, score=form.score.data, passed=form.passed.data == "1",
+                             comment=form.comment.data or "")  # fmt: skip
+        except svc.ActivityError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Marked."), "success")
+    else:
+        flash(_("The score must be between 0 and 100."), "danger")
+    return _back(activity, f"#record-{record.id}")
+
+
+@bp.route("/activities/<int:activity_id>/answer", methods=["POST"])
+@login_required
+def answer(activity_id):
+    from flask_wtf.csrf import validate_csrf
+    from wtforms.validators import ValidationError
+
+    activity = _activity(activity_id)
+    access.require(current_user, "activity.participate", activity)
+    try:
+        from flask import current_app
+
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)
+    answers = {}
+    for q in svc.questions_of(activity):
+        key = f"q{q.id}"
+        answers[q.id] = request.form.get(key, "") if q.kind == "text" else request.form.getlist(key)
+    try:
+        svc.answer(current_user, activity, answers)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
+        return _back(activity, "#questionnaire")
+    flash(_("Thank you: your answers were recorded."), "success")
+    return redirect(url_for("activities.results", activity_id=activity.id))
+
+
+@bp.route("/activities/<int:activity_id>/results")
+@login_required
+def results(activity_id):
+    activity = _activity(activity_id)
+    if not svc.may_see_results(current_user, activity):
+        abort(403)
+    manager = svc.may_manage(current_user, activity)
+    return render_template("activities/results.html", activity=activity, workshop=activity.workshop,
+                           results=svc.results(activity, with_texts=manager), manager=manager)  # fmt: skip

@@ -1,0 +1,951 @@
+"""Workshop activities: lifecycle and windows, discussion posts, effective-post counting, shared
+resources, offline practice marking, questionnaires. All rules, commits and signals live here.
+
+Permission checks go through lms.access with these capabilities (lms/access/roles.py):
+`community.view` (read), `activity.participate` (post, reply, like, upload, answer),
+`activity.manage` (create/edit activities, mark offline forms, see questionnaire texts),
+`post.moderate` (pin, hide, feature, delete others' posts).
+"""
+
+import difflib
+import html as htmllib
+import re
+import unicodedata
+from datetime import datetime
+
+import nh3
+from markupsafe import escape
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from lms import access
+from lms.activities.kinds import ActivityKind, get_kind
+from lms.activities.models import (
+    Activity,
+    ActivityMemberStat,
+    Answer,
+    OfflineRecord,
+    Post,
+    PostAttachment,
+    PostLike,
+    Question,
+    QuestionnaireResponse,
+    SharedResource,
+)
+from lms.core.db import utcnow
+from lms.core.pagination import Page, paginate
+from lms.core.text import normalize, sanitize_html
+from lms.extensions import db
+from lms.signals import activity_resource_shared, content_changed, content_deleted
+
+SENDER = "activities"
+TITLE_MAX = 200
+BODY_MAX = 20000
+MAX_ATTACHMENTS = 5
+MAX_QUESTIONS = 50
+MAX_OPTIONS = 20
+
+#: The effective-post rule 有效帖 (shown to users by effective_rule_text in the views).
+EFFECTIVE_MIN_CHARS = 20
+#: Two posts of one author whose normalized texts are at least this similar count once.
+EFFECTIVE_SIMILARITY = 0.9
+
+
+class ActivityError(ValueError):
+    """A rule refused the action; str(error) is a code the views turn into a sentence."""
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def plain_text(html: str) -> str:
+    """The readable text of sanitized HTML: tags dropped, entities decoded, whitespace collapsed."""
+    text = htmllib.unescape(nh3.clean(html or "", tags=set()))
+    return " ".join(text.split())
+
+
+def rich_text(value: str | None) -> str:
+    """User input → sanitized HTML. Text without tags becomes paragraphs (blank line) and line breaks."""
+    value = (value or "").replace("\r\n", "\n").strip()
+    if not re.search(r"<[a-zA-Z/!]", value):
+        paragraphs = [p.strip() for p in value.split("\n\n") if p.strip()]
+        value = "".join("<p>" + "<br>".join(str(escape(line)) for line in p.split("\n")) + "</p>" for p in paragraphs)
+    return sanitize_html(value)
+
+
+def normalized_for_comparison(text: str) -> str:
+    """Letters, digits and CJK characters only (NFKC, lower case): what the effective rule counts."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def similar(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= EFFECTIVE_SIMILARITY
+        and matcher.quick_ratio() >= EFFECTIVE_SIMILARITY
+        and matcher.ratio() >= EFFECTIVE_SIMILARITY
+    )
+
+
+def effective_flags(posts: list) -> dict[int, bool]:
+    """Which of one author's posts in one activity are effective.
+
+    A post is effective when it is not hidden, has at least EFFECTIVE_MIN_CHARS letters, digits or
+    Chinese characters (spaces, punctuation, symbols and formatting do not count) and is not a copy
+    or near-copy (≥ 90 % similar) of an earlier visible post of the same author in that activity.
+    """
+    seen: list[str] = []
+    flags = {}
+    for p in sorted(posts, key=lambda p: (p.created_at, p.id)):
+        if p.hidden:
+            flags[p.id] = False
+            continue
+        norm = normalized_for_comparison(p.body_text)
+        ok = len(norm) >= EFFECTIVE_MIN_CHARS and not any(similar(norm, s) for s in seen)
+        flags[p.id] = ok
+        if len(norm) >= EFFECTIVE_MIN_CHARS:
+            seen.append(norm)
+    return flags
+
+
+# --- permissions -------------------------------------------------------------------------------
+
+
+def may_view(user, activity: Activity) -> bool:
+    return access.can(user, "community.view", activity)
+
+
+def may_manage(user, activity_or_workshop) -> bool:
+    return access.can(user, "activity.manage", activity_or_workshop)
+
+
+def may_participate(user, activity: Activity) -> bool:
+    return access.can(user, "activity.participate", activity)
+
+
+def may_moderate(user, activity: Activity) -> bool:
+    return access.can(user, "post.moderate", activity)
+
+
+def _require(ok: bool, capability: str) -> None:
+    if not ok:
+        raise PermissionError(capability)
+
+
+def kind_of(activity: Activity) -> ActivityKind:
+    kind = get_kind(activity.kind)
+    if kind is None:
+        # A plugin that added it was removed: show it as a plain discussion, read-only.
+        from lms.activities.kinds import ActivityKind as K
+
+        return K(activity.kind, activity.kind, "activities/kinds/discussion.html", posts=True)
+    return kind
+
+
+def check_open(activity: Activity, now: datetime | None = None) -> None:
+    phase = activity.phase(now or utcnow())
+    if phase == "upcoming":
+        raise ActivityError("not_open_yet")
+    if phase == "closed":
+        raise ActivityError("closed")
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+def parse_questions(text: str) -> list[dict]:
+    """The questionnaire editor's text: blocks separated by a blank line; the first line is the
+    question, prefixed "单选:"/"single:", "多选:"/"multiple:" or "问答:"/"text:" (default single);
+    further lines are the options (a leading "-", "*" or "1." is dropped)."""
+    prefixes = {
+        "单选": "single", "single": "single", "多选": "multiple", "multiple": "multiple",
+        "问答": "text", "填空": "text", "text": "text",
+    }  # fmt: skip
+    out = []
+    blocks = re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n").strip())
+    for block in blocks:
+        lines = [normalize(line) for line in block.split("\n") if normalize(line)]
+        if not lines:
+            continue
+        head, kind = lines[0], "single"
+        m = re.match(r"^\s*[\[【]?([^\]】:：]{1,8})[\]】]?\s*[:：]?\s*(.*)$", head)
+        if m and m.group(1).strip().lower() in prefixes:
+            kind, head = prefixes[m.group(1).strip().lower()], m.group(2).strip()
+        options = [re.sub(r"^([-*•·]|\d+[.、)）]|[A-Za-z][.、)）])\s*", "", line).strip() for line in lines[1:]]
+        options = [o[:200] for o in options if o]
+        if not head:
+            raise ActivityError("question_empty")
+        if kind != "text" and len(options) < 2:
+            raise ActivityError("question_options")
+        if len(options) > MAX_OPTIONS:
+            raise ActivityError("question_too_many_options")
+        out.append({"kind": kind, "text": head[:500], "options": options if kind != "text" else []})
+    if len(out) > MAX_QUESTIONS:
+        raise ActivityError("too_many_questions")
+    return out
+
+
+def questions_as_text(activity: Activity) -> str:
+    label = {"single": "单选", "multiple": "多选", "text": "问答"}
+    blocks = []
+    for q in questions_of(activity):
+        blocks.append("\n".join([f"{label[q.kind]}: {q.text}", *(f"- {o}" for o in q.options)]))
+    return "\n\n".join(blocks)
+
+
+def _validate(kind_name, title, description, opens_at, closes_at):
+    kind = get_kind(kind_name)
+    if kind is None:
+        raise ActivityError("bad_kind")
+    title = normalize(title)
+    if not title:
+        raise ActivityError("title_required")
+    if len(title) > TITLE_MAX:
+        raise ActivityError("title_too_long")
+    if len(description or "") > BODY_MAX:
+        raise ActivityError("body_too_long")
+    if opens_at is None:
+        raise ActivityError("opens_required")
+    if closes_at is not None and closes_at <= opens_at:
+        raise ActivityError("window_order")
+    return kind, title
+
+
+def create_activity(user, workshop, *, kind: str, title: str, description: str = "", opens_at: datetime,
+                    closes_at: datetime | None = None, questions: str = "") -> Activity:  # fmt: skip
+    _require(may_manage(user, workshop), "activity.manage")
+    kind_obj, title = _validate(kind, title, description, opens_at, closes_at)
+    parsed = parse_questions(questions) if kind_obj.questionnaire else []
+    if kind_obj.questionnaire and not parsed:
+        raise ActivityError("questions_required")
+    activity = Activity(workshop_id=workshop.id, author_id=user.id, kind=kind, title=title,
+                        description_html=rich_text(description), opens_at=opens_at, closes_at=closes_at,
+                        settings={})  # fmt: skip
+    db.session.add(activity)
+    db.session.flush()
+    _save_questions(activity, parsed)
+    db.session.commit()
+    content_changed.send(SENDER, kind="activity", ids=[activity.id])
+    kind_obj.hook("on_created", activity)
+    announce_opened([activity])
+    return activity
+
+
+def update_activity(user, activity: Activity, *, title: str, description: str = "", opens_at: datetime,
+                    closes_at: datetime | None = None, questions: str | None = None) -> Activity:  # fmt: skip
+    _require(may_manage(user, activity), "activity.manage")
+    kind_obj, title = _validate(activity.kind, title, description, opens_at, closes_at)
+    if kind_obj.questionnaire and questions is not None:
+        parsed = parse_questions(questions)
+        if not parsed:
+            raise ActivityError("questions_required")
+        if [(q["kind"], q["text"], q["options"]) for q in parsed] != [
+            (q.kind, q.text, list(q.options)) for q in questions_of(activity)
+        ]:
+            if activity.response_count:
+                raise ActivityError("questions_locked")
+            for q in questions_of(activity):
+                db.session.delete(q)
+            db.session.flush()
+            _save_questions(activity, parsed)
+    reopened = activity.notified_at is not None and opens_at > utcnow()
+    activity.title, activity.description_html = title, rich_text(description)
+    activity.opens_at, activity.closes_at = opens_at, closes_at
+    if reopened:
+        activity.notified_at = None  # moved into the future: tell members again when it opens
+    db.session.commit()
+    content_changed.send(SENDER, kind="activity", ids=[activity.id])
+    announce_opened([activity])
+    return activity
+
+
+def delete_activity(user, activity: Activity) -> None:
+    _require(may_manage(user, activity), "activity.manage")
+    post_ids = list(db.session.scalars(select(Post.id).where(Post.activity_id == activity.id)))
+    files = _files_of_activity(activity.id)
+    aid = activity.id
+    # Explicit deletes, child tables first: SQLite does not enforce ON DELETE CASCADE by default.
+    response_ids = select(QuestionnaireResponse.id).where(QuestionnaireResponse.activity_id == aid)
+    for stmt in (
+        Answer.__table__.delete().where(Answer.response_id.in_(response_ids)),
+        QuestionnaireResponse.__table__.delete().where(QuestionnaireResponse.activity_id == aid),
+        Question.__table__.delete().where(Question.activity_id == aid),
+        PostLike.__table__.delete().where(PostLike.post_id.in_(select(Post.id).where(Post.activity_id == aid))),
+        PostAttachment.__table__.delete().where(
+            PostAttachment.post_id.in_(select(Post.id).where(Post.activity_id == aid))
+        ),
+        Post.__table__.update().where(Post.activity_id == aid).values(quote_id=None),
+        Post.__table__.delete().where(Post.activity_id == aid, Post.parent_id.is_not(None)),
+        Post.__table__.delete().where(Post.activity_id == aid),
+        SharedResource.__table__.delete().where(SharedResource.activity_id == aid),
+        OfflineRecord.__table__.delete().where(OfflineRecord.activity_id == aid),
+        ActivityMemberStat.__table__.delete().where(ActivityMemberStat.activity_id == aid),
+    ):
+        db.session.execute(stmt)
+    db.session.delete(activity)
+    _delete_files(files)
+    db.session.commit()
+    content_deleted.send(SENDER, kind="activity", ids=[aid])
+    if post_ids:
+        content_deleted.send(SENDER, kind="post", ids=post_ids)
+
+
+def _files_of_activity(activity_id: int) -> list[int]:
+    ids = set(
+        db.session.scalars(select(PostAttachment.stored_file_id).join(Post).where(Post.activity_id == activity_id))
+    )
+    ids |= set(
+        db.session.scalars(select(SharedResource.stored_file_id).where(SharedResource.activity_id == activity_id))
+    )
+    ids |= set(db.session.scalars(select(OfflineRecord.form_file_id).where(OfflineRecord.activity_id == activity_id)))
+    return sorted(ids)
+
+
+def _delete_files(file_ids) -> None:
+    from lms.media.models import StoredFile
+    from lms.media.services import delete_file
+
+    for fid in file_ids:
+        stored = db.session.get(StoredFile, fid)
+        if stored is not None:
+            delete_file(stored)
+
+
+def activities_of(workshop, limit: int | None = None) -> list[Activity]:
+    """Open ones first (closing soonest), then upcoming, then closed (newest first)."""
+    now = utcnow()
+    items = list(
+        db.session.scalars(
+            select(Activity)
+            .where(Activity.workshop_id == workshop.id)
+            .order_by(Activity.opens_at.desc(), Activity.id.desc())
+        )
+    )
+    order = {"open": 0, "upcoming": 1, "closed": 2}
+    items.sort(key=lambda a: order[a.phase(now)])
+    return items[:limit] if limit else items
+
+
+def announce_opened(activities: list[Activity] | None = None) -> int:
+    """Tell a workshop's members that an activity opened, once. Called after create/update, when
+    pages list activities, and by `flask lms activities-open` (cron)."""
+    from lms.notifications.services import members_under, notify
+
+    now = utcnow()
+    if activities is None:
+        activities = list(
+            db.session.scalars(select(Activity).where(Activity.notified_at.is_(None), Activity.opens_at <= now))
+        )
+    done = 0
+    for activity in activities:
+        if activity.notified_at is not None or activity.opens_at > now:
+            continue
+        if activity.closes_at is not None and activity.closes_at <= now:
+            activity.notified_at = now
+            db.session.commit()
+            continue
+        # Claim it first, so two processes never both send.
+        claimed = db.session.execute(
+            update(Activity).where(Activity.id == activity.id, Activity.notified_at.is_(None)).values(notified_at=now)
+        ).rowcount
+        db.session.commit()
+        if not claimed:
+            continue
+        recipients = members_under(activity.workshop.context, exclude=activity.author_id)
+        # Plain text without a translated label: this also runs outside requests (cron).
+        notify(recipients, "activity", f"{activity.workshop.name} · {activity.title}",
+               url=f"/activities/{activity.id}", actor=activity.author_id)  # fmt: skip
+        done += 1
+    return done
+
+
+# --- posts -------------------------------------------------------------------------------------
+
+
+def _save_attachments(user, post: Post, files) -> None:
+    from lms.media.services import DOCUMENTS, save_upload
+
+    files = [f for f in files or [] if f is not None and getattr(f, "filename", "")]
+    if len(files) > MAX_ATTACHMENTS:
+        raise ActivityError("too_many_files")
+    for f in files:
+        stored = save_upload(f, owner=user, allowed=DOCUMENTS, purpose="post")
+        post.attachments.append(PostAttachment(stored_file_id=stored.id))
+
+
+def _stored_paths_of_pending() -> list[str]:
+    from lms.media.models import StoredFile
+
+    return [obj.path for obj in db.session.new if isinstance(obj, StoredFile)]
+
+
+def _rollback_with_files() -> None:
+    """Roll back, removing files save_upload already placed on disk for this transaction."""
+    from flask import current_app
+
+    from lms.media import storage
+
+    paths = _stored_paths_of_pending()
+    db.session.rollback()
+    for path in paths:
+        storage.remove(current_app.config, path)
+
+
+def create_post(user, activity: Activity, body: str, files=(), parent: Post | None = None,
+                quote: Post | None = None) -> Post:  # fmt: skip
+    """A post, or a reply to `parent`; replying to a reply files it under the thread and quotes it."""
+    _require(may_participate(user, activity), "activity.participate")
+    if not kind_of(activity).posts:
+        raise ActivityError("no_posts")
+    check_open(activity)
+    if parent is not None:
+        if parent.activity_id != activity.id:
+            raise ActivityError("bad_parent")
+        if parent.hidden and not may_moderate(user, activity):
+            raise ActivityError("bad_parent")
+        if parent.parent_id is not None:  # a reply to a reply: same thread, quoting it
+            quote, parent = parent, db.session.get(Post, parent.parent_id)
+    if quote is not None and (parent is None or quote.parent_id != parent.id):
+        quote = None
+    if len(body or "") > BODY_MAX:
+        raise ActivityError("body_too_long")
+    html = rich_text(body)
+    text = plain_text(html)
+    if not text and "<img" not in html and not any(getattr(f, "filename", "") for f in files or []):
+        raise ActivityError("body_required")
+    post = Post(activity_id=activity.id, author_id=user.id, parent_id=parent.id if parent else None,
+                quote_id=quote.id if quote else None, body_html=html, body_text=text)  # fmt: skip
+    db.session.add(post)
+    try:
+        _save_attachments(user, post, files)
+    except BaseException:
+        _rollback_with_files()
+        raise
+    db.session.execute(update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count + 1))
+    if parent is not None:
+        db.session.execute(update(Post).where(Post.id == parent.id).values(reply_count=Post.reply_count + 1))
+    db.session.flush()
+    recount_member(activity, user.id)
+    db.session.commit()
+    content_changed.send(SENDER, kind="post", ids=[post.id])
+    return post
+
+
+def may_edit_post(user, post: Post) -> bool:
+    return user is not None and post.author_id == getattr(user, "id", None) and may_participate(user, post.activity)
+
+
+def edit_post(user, post: Post, body: str) -> Post:
+    _require(may_edit_post(user, post), "post.edit")
+    check_open(post.activity)
+    if len(body or "") > BODY_MAX:
+        raise ActivityError("body_too_long")
+    html = rich_text(body)
+    text = plain_text(html)
+    if not text and "<img" not in html and not post.attachments:
+        raise ActivityError("body_required")
+    post.body_html, post.body_text, post.updated_at = html, text, utcnow()
+    db.session.flush()
+    recount_member(post.activity, post.author_id)
+    db.session.commit()
+    content_changed.send(SENDER, kind="post", ids=[post.id])
+    return post
+
+
+def may_delete_post(user, post: Post) -> bool:
+    return may_edit_post(user, post) or may_moderate(user, post.activity)
+
+
+def delete_post(user, post: Post) -> None:
+    """Delete a post (and its replies, for a thread); counters and effective posts follow."""
+    _require(may_delete_post(user, post), "post.delete")
+    activity = post.activity
+    thread = [post]
+    if post.parent_id is None:
+        thread += list(db.session.scalars(select(Post).where(Post.parent_id == post.id)))
+    ids = [p.id for p in thread]
+    authors = {p.author_id for p in thread if p.author_id is not None}
+    files = list(db.session.scalars(select(PostAttachment.stored_file_id).where(PostAttachment.post_id.in_(ids))))
+    if post.parent_id is not None:
+        db.session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
+    db.session.execute(
+        update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count - len(ids))
+    )
+    db.session.execute(PostLike.__table__.delete().where(PostLike.post_id.in_(ids)))
+    db.session.execute(update(Post).where(Post.quote_id.in_(ids)).values(quote_id=None))
+    for p in reversed(thread):
+        db.session.delete(p)
+    _delete_files(files)
+    db.session.flush()
+    for uid in authors:
+        recount_member(activity, uid)
+    db.session.commit()
+    content_deleted.send(SENDER, kind="post", ids=ids)
+
+
+MODERATION = {
+    "pin": ("pinned", True), "unpin": ("pinned", False),
+    "hide": ("hidden", True), "unhide": ("hidden", False),
+    "feature": ("featured", True), "unfeature": ("featured", False),
+}  # fmt: skip
+
+
+def moderate(user, post: Post, action: str) -> Post:
+    _require(may_moderate(user, post.activity), "post.moderate")
+    if action not in MODERATION:
+        raise ActivityError("bad_action")
+    attr, value = MODERATION[action]
+    if attr == "pinned" and post.parent_id is not None:
+        raise ActivityError("pin_reply")
+    setattr(post, attr, value)
+    db.session.flush()
+    if attr == "hidden":
+        recount_member(post.activity, post.author_id)
+    db.session.commit()
+    if attr == "hidden":
+        (content_deleted if value else content_changed).send(SENDER, kind="post", ids=[post.id])
+    return post
+
+
+def like(user, post: Post) -> int:
+    """Like once per user; the counter is maintained. Returns the new count."""
+    _require(may_participate(user, post.activity), "activity.participate")
+    if post.hidden and not may_moderate(user, post.activity):
+        raise ActivityError("bad_parent")
+    exists = db.session.get(PostLike, (post.id, user.id))
+    if exists is None:
+        try:
+            db.session.add(PostLike(post_id=post.id, user_id=user.id))
+            db.session.flush()
+            db.session.execute(update(Post).where(Post.id == post.id).values(like_count=Post.like_count + 1))
+            db.session.commit()
+        except IntegrityError:  # a double click raced us: already liked
+            db.session.rollback()
+    db.session.refresh(post)
+    return post.like_count
+
+
+def unlike(user, post: Post) -> int:
+    _require(may_participate(user, post.activity), "activity.participate")
+    deleted = db.session.execute(
+        PostLike.__table__.delete().where(PostLike.post_id == post.id, PostLike.user_id == user.id)
+    ).rowcount
+    if deleted:
+        db.session.execute(update(Post).where(Post.id == post.id).values(like_count=Post.like_count - deleted))
+    db.session.commit()
+    db.session.refresh(post)
+    return post.like_count
+
+
+def liked_ids(user, post_ids) -> set[int]:
+    if not post_ids or not getattr(user, "is_authenticated", False):
+        return set()
+    return set(
+        db.session.scalars(select(PostLike.post_id).where(PostLike.user_id == user.id, PostLike.post_id.in_(post_ids)))
+    )
+
+
+def thread_page(activity: Activity, user, page: int = 1, per_page: int = 20, featured: bool = False) -> dict:
+    """Top-level posts (pinned first, newest first) with their replies; hidden ones for moderators only."""
+    moderator = may_moderate(user, activity)
+    stmt = select(Post).where(Post.activity_id == activity.id, Post.parent_id.is_(None))
+    if not moderator:
+        stmt = stmt.where(Post.hidden.is_(False))
+    if featured:
+        stmt = stmt.where(Post.featured.is_(True))
+    stmt = stmt.options(selectinload(Post.author), selectinload(Post.attachments).selectinload(PostAttachment.file))
+    result: Page = paginate(stmt.order_by(Post.pinned.desc(), Post.created_at.desc(), Post.id.desc()), page, per_page)
+    roots = [p.id for p in result.items]
+    replies: dict[int, list[Post]] = {pid: [] for pid in roots}
+    if roots:
+        rstmt = select(Post).where(Post.parent_id.in_(roots))
+        if not moderator:
+            rstmt = rstmt.where(Post.hidden.is_(False))
+        rstmt = rstmt.options(
+            selectinload(Post.author),
+            selectinload(Post.attachments).selectinload(PostAttachment.file),
+            selectinload(Post.quote).selectinload(Post.author),
+        )
+        for r in db.session.scalars(rstmt.order_by(Post.created_at, Post.id)):
+            replies[r.parent_id].append(r)
+    all_ids = roots + [r.id for rs in replies.values() for r in rs]
+    return {"page": result, "replies": replies, "liked": liked_ids(user, all_ids), "moderator": moderator}
+
+
+# --- effective posts and per-member figures --------------------------------------------------------
+
+
+def _stat(activity: Activity, user_id: int) -> ActivityMemberStat:
+    row = db.session.get(ActivityMemberStat, (activity.id, user_id))
+    if row is None:
+        row = ActivityMemberStat(activity_id=activity.id, user_id=user_id, workshop_id=activity.workshop_id,
+                                 post_count=0, effective_count=0, resource_count=0)  # fmt: skip
+        db.session.add(row)
+    return row
+
+
+def recount_member(activity: Activity, user_id: int | None) -> ActivityMemberStat | None:
+    """Recompute one member's posts, effective posts and resources in one activity (the caller commits)."""
+    if user_id is None:
+        return None
+    posts = list(db.session.scalars(select(Post).where(Post.activity_id == activity.id, Post.author_id == user_id)))
+    flags = effective_flags(posts)
+    for p in posts:
+        if p.effective != flags[p.id]:
+            p.effective = flags[p.id]
+    row = _stat(activity, user_id)
+    row.post_count = sum(1 for p in posts if not p.hidden)
+    row.effective_count = sum(1 for v in flags.values() if v)
+    row.resource_count = db.session.scalar(
+        select(func.count(SharedResource.id)).where(
+            SharedResource.activity_id == activity.id, SharedResource.user_id == user_id
+        )
+    )
+    return row
+
+
+def _workshop_id(workshop) -> int:
+    return workshop if isinstance(workshop, int) else workshop.id
+
+
+def member_post_counts(workshop, user_ids) -> dict[int, tuple[int, int]]:
+    """(posts, effective posts) per member over every activity of the workshop; 0s for the silent."""
+    ids = list({int(u) for u in user_ids})
+    out = {uid: (0, 0) for uid in ids}
+    if not ids:
+        return out
+    for i in range(0, len(ids), 1000):
+        rows = db.session.execute(
+            select(
+                ActivityMemberStat.user_id,
+                func.sum(ActivityMemberStat.post_count),
+                func.sum(ActivityMemberStat.effective_count),
+            )
+            .where(ActivityMemberStat.workshop_id == _workshop_id(workshop),
+                   ActivityMemberStat.user_id.in_(ids[i : i + 1000]))
+            .group_by(ActivityMemberStat.user_id)
+        )  # fmt: skip
+        for uid, posts, effective in rows:
+            out[uid] = (int(posts or 0), int(effective or 0))
+    return out
+
+
+def member_resource_counts(workshop, user_ids) -> dict[int, int]:
+    """Resources shared (sharing activities and offline products) per member in the workshop."""
+    ids = list({int(u) for u in user_ids})
+    out = dict.fromkeys(ids, 0)
+    if not ids:
+        return out
+    for i in range(0, len(ids), 1000):
+        rows = db.session.execute(
+            select(ActivityMemberStat.user_id, func.sum(ActivityMemberStat.resource_count))
+            .where(ActivityMemberStat.workshop_id == _workshop_id(workshop),
+                   ActivityMemberStat.user_id.in_(ids[i : i + 1000]))
+            .group_by(ActivityMemberStat.user_id)
+        )  # fmt: skip
+        for uid, n in rows:
+            out[uid] = int(n or 0)
+    return out
+
+
+def my_stat(activity: Activity, user) -> ActivityMemberStat | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.get(ActivityMemberStat, (activity.id, user.id))
+
+
+def activity_stats(activity: Activity) -> list[ActivityMemberStat]:
+    return list(
+        db.session.scalars(
+            select(ActivityMemberStat)
+            .where(ActivityMemberStat.activity_id == activity.id)
+            .options(selectinload(ActivityMemberStat.user))
+            .order_by(ActivityMemberStat.effective_count.desc(), ActivityMemberStat.post_count.desc())
+        )
+    )
+
+
+# --- resource sharing and offline practice ------------------------------------------------------
+
+
+def _signal_resource(activity: Activity, user, res: SharedResource) -> None:
+    activity_resource_shared.send(activity, user=user, title=res.title, description=res.description,
+                                  file_id=res.stored_file_id, context=activity.workshop.context)  # fmt: skip
+
+
+def share_resource(user, activity: Activity, file, title: str = "", description: str = "") -> SharedResource:
+    from lms.media.services import ANY_SAFE, save_upload
+
+    _require(may_participate(user, activity), "activity.participate")
+    if not kind_of(activity).resources:
+        raise ActivityError("no_resources")
+    check_open(activity)
+    title, description = normalize(title), normalize(description)
+    if len(title) > TITLE_MAX or len(description) > 2000:
+        raise ActivityError("title_too_long")
+    try:
+        stored = save_upload(file, owner=user, allowed=ANY_SAFE, purpose="resource")
+    except BaseException:
+        _rollback_with_files()
+        raise
+    res = SharedResource(activity_id=activity.id, user_id=user.id, title=title or stored.filename,
+                         description=description, stored_file_id=stored.id)  # fmt: skip
+    db.session.add(res)
+    db.session.execute(
+        update(Activity).where(Activity.id == activity.id).values(resource_count=Activity.resource_count + 1)
+    )
+    db.session.flush()
+    recount_member(activity, user.id)
+    db.session.commit()
+    _signal_resource(activity, user, res)
+    return res
+
+
+def resources_of(activity: Activity, user_id: int | None = None) -> list[SharedResource]:
+    stmt = select(SharedResource).where(SharedResource.activity_id == activity.id)
+    if user_id is not None:
+        stmt = stmt.where(SharedResource.user_id == user_id)
+    stmt = stmt.options(selectinload(SharedResource.user), selectinload(SharedResource.file))
+    return list(db.session.scalars(stmt.order_by(SharedResource.created_at.desc(), SharedResource.id.desc())))
+
+
+def may_delete_resource(user, res: SharedResource) -> bool:
+    return (res.user_id == getattr(user, "id", None) and may_participate(user, res.activity)) or may_manage(
+        user, res.activity
+    )
+
+
+def delete_resource(user, res: SharedResource) -> None:
+    _require(may_delete_resource(user, res), "resource.delete")
+    activity, uid, fid = res.activity, res.user_id, res.stored_file_id
+    db.session.delete(res)
+    db.session.execute(
+        update(Activity).where(Activity.id == activity.id).values(resource_count=Activity.resource_count - 1)
+    )
+    _delete_files([fid])
+    db.session.flush()
+    recount_member(activity, uid)
+    db.session.commit()
+
+
+def submit_offline(user, activity: Activity, form_file, resource_files=(), note: str = "") -> OfflineRecord:
+    """Upload (or replace, until marked) the stamped result form, plus the resources produced."""
+    from lms.media.services import ANY_SAFE, IMAGES, PDF, save_upload
+
+    _require(may_participate(user, activity), "activity.participate")
+    if not kind_of(activity).offline:
+        raise ActivityError("no_offline")
+    check_open(activity)
+    record = db.session.scalar(
+        select(OfflineRecord).where(OfflineRecord.activity_id == activity.id, OfflineRecord.user_id == user.id)
+    )
+    if record is not None and record.marked_at is not None:
+        raise ActivityError("already_marked")
+    resource_files = [f for f in resource_files or [] if f is not None and getattr(f, "filename", "")]
+    if len(resource_files) > MAX_ATTACHMENTS:
+        raise ActivityError("too_many_files")
+    has_form = form_file is not None and getattr(form_file, "filename", "")
+    if record is None and not has_form:
+        raise ActivityError("form_required")
+    old_form = None
+    shared = []
+    try:
+        if has_form:
+            stored = save_upload(form_file, owner=user, allowed=IMAGES | PDF, purpose="result_form")
+            if record is None:
+                record = OfflineRecord(activity_id=activity.id, user_id=user.id, form_file_id=stored.id)
+                db.session.add(record)
+            else:
+                old_form, record.form_file_id = record.form_file_id, stored.id
+        record.note = normalize(note)[:2000]
+        for f in resource_files:
+            stored = save_upload(f, owner=user, allowed=ANY_SAFE, purpose="resource")
+            res = SharedResource(activity_id=activity.id, user_id=user.id, title=stored.filename,
+                                 description="", stored_file_id=stored.id)  # fmt: skip
+            db.session.add(res)
+            shared.append(res)
+    except BaseException:
+        _rollback_with_files()
+        raise
+    if shared:
+        db.session.execute(
+            update(Activity)
+            .where(Activity.id == activity.id)
+            .values(resource_count=Activity.resource_count + len(shared))
+        )
+    if old_form:
+        _delete_files([old_form])
+    db.session.flush()
+    recount_member(activity, user.id)
+    db.session.commit()
+    for res in shared:
+        _signal_resource(activity, user, res)
+    return record
+
+
+def offline_records(activity: Activity) -> list[OfflineRecord]:
+    return list(
+        db.session.scalars(
+            select(OfflineRecord)
+            .where(OfflineRecord.activity_id == activity.id)
+            .options(selectinload(OfflineRecord.user), selectinload(OfflineRecord.form_file))
+            .order_by(OfflineRecord.created_at)
+        )
+    )
+
+
+def my_offline_record(activity: Activity, user) -> OfflineRecord | None:
+    return db.session.scalar(
+        select(OfflineRecord).where(OfflineRecord.activity_id == activity.id, OfflineRecord.user_id == user.id)
+    )
+
+
+def mark_offline(user, record: OfflineRecord, *, score: int | None, passed: bool, comment: str = "") -> OfflineRecord:
+    from lms.notifications.services import notify
+
+    _require(may_manage(user, record.activity), "activity.manage")
+    if score is not None and not 0 <= score <= 100:
+        raise ActivityError("bad_score")
+    record.score, record.passed, record.comment = score, bool(passed), normalize(comment)[:2000]
+    record.marked_by_id, record.marked_at = user.id, utcnow()
+    db.session.commit()
+    notify([record.user_id], "activity_marked", f"{record.activity.title}", url=f"/activities/{record.activity_id}",
+           actor=user)  # fmt: skip
+    return record
+
+
+# --- questionnaires ---------------------------------------------------------------------------
+
+
+def _save_questions(activity: Activity, parsed: list[dict]) -> None:
+    for i, q in enumerate(parsed):
+        db.session.add(Question(activity_id=activity.id, position=i, kind=q["kind"], text=q["text"],
+                                options=q["options"]))  # fmt: skip
+
+
+def questions_of(activity: Activity) -> list[Question]:
+    return list(
+        db.session.scalars(select(Question).where(Question.activity_id == activity.id).order_by(Question.position))
+    )
+
+
+def has_answered(activity: Activity, user) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        db.session.scalar(
+            select(QuestionnaireResponse.id).where(
+                QuestionnaireResponse.activity_id == activity.id, QuestionnaireResponse.user_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def answer(user, activity: Activity, answers: dict) -> QuestionnaireResponse:
+    """answers: {question_id: [option indexes] | "text"}. Choice questions are required, text ones
+    optional. Once per member (a unique constraint backs the check)."""
+    _require(may_participate(user, activity), "activity.participate")
+    if not kind_of(activity).questionnaire:
+        raise ActivityError("no_questionnaire")
+    check_open(activity)
+    if has_answered(activity, user):
+        raise ActivityError("already_answered")
+    rows = []
+    for q in questions_of(activity):
+        value = answers.get(q.id)
+        if q.kind == "text":
+            text = normalize(value if isinstance(value, str) else "")[:2000]
+            rows.append(Answer(question_id=q.id, choices=[], text=text))
+            continue
+        raw = value if isinstance(value, list | tuple) else ([] if value in (None, "") else [value])
+        try:
+            choices = sorted({int(v) for v in raw})
+        except (TypeError, ValueError):
+            raise ActivityError("bad_answer") from None
+        if not choices or any(c < 0 or c >= len(q.options) for c in choices):
+            raise ActivityError("answer_required")
+        if q.kind == "single" and len(choices) != 1:
+            raise ActivityError("bad_answer")
+        rows.append(Answer(question_id=q.id, choices=choices, text=""))
+    response = QuestionnaireResponse(activity_id=activity.id, user_id=user.id)
+    db.session.add(response)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ActivityError("already_answered") from None
+    for row in rows:
+        row.response_id = response.id
+        db.session.add(row)
+    db.session.execute(
+        update(Activity).where(Activity.id == activity.id).values(response_count=Activity.response_count + 1)
+    )
+    db.session.commit()
+    return response
+
+
+def may_see_results(user, activity: Activity) -> bool:
+    if may_manage(user, activity):
+        return True
+    return may_view(user, activity) and (has_answered(activity, user) or activity.phase(utcnow()) == "closed")
+
+
+def results(activity: Activity, with_texts: bool = False) -> list[dict]:
+    """Per question: option counts (choice questions) or the latest free texts (managers only)."""
+    questions = questions_of(activity)
+    counts = {q.id: [0] * len(q.options) for q in questions}
+    texts: dict[int, list[str]] = {q.id: [] for q in questions}
+    answered = dict.fromkeys((q.id for q in questions), 0)
+    stmt = (
+        select(Answer.question_id, Answer.choices, Answer.text)
+        .join(QuestionnaireResponse, Answer.response_id == QuestionnaireResponse.id)
+        .where(QuestionnaireResponse.activity_id == activity.id)
+        .order_by(Answer.id.desc())
+    )
+    for qid, choices, text in db.session.execute(stmt):
+        if qid not in counts:
+            continue
+        if choices:
+            answered[qid] += 1
+            for c in choices:
+                if 0 <= c < len(counts[qid]):
+                    counts[qid][c] += 1
+        elif text:
+            answered[qid] += 1
+            if with_texts and len(texts[qid]) < 100:
+                texts[qid].append(text)
+    return [
+        {"id": q.id, "kind": q.kind, "text": q.text, "options": list(q.options), "counts": counts[q.id],
+         "answered": answered[q.id], "texts": texts[q.id]}
+        for q in questions
+    ]  # fmt: skip
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def activity_of_file(stored) -> Activity | None:
+    """The activity a stored file belongs to (post attachment, shared resource or result form)."""
+    if stored.purpose == "post":
+        stmt = select(Post.activity_id).join(PostAttachment).where(PostAttachment.stored_file_id == stored.id)
+    elif stored.purpose == "resource":
+        stmt = select(SharedResource.activity_id).where(SharedResource.stored_file_id == stored.id)
+    elif stored.purpose == "result_form":
+        stmt = select(OfflineRecord.activity_id).where(OfflineRecord.form_file_id == stored.id)
+    else:
+        return None
+    aid = db.session.scalar(stmt.limit(1))
+    return db.session.get(Activity, aid) if aid is not None else None
+
+
+def file_post_hidden(stored) -> bool:
+    return bool(
+        db.session.scalar(
+            select(Post.hidden).join(PostAttachment).where(PostAttachment.stored_file_id == stored.id).limit(1)
+        )
+    )

@@ -1,0 +1,19 @@
+"""Live Q&A with experts 直播答疑 (DOMAIN.md §7): on-duty rota, Q&A area, live sessions over
+Socket.IO /live with a stored, sequenced event log, live HLS video and replays."""
+
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app) -> None:
+    from lms.core.slots import register_nav, register_panel
+    from lms.extensions import socketio
+    from lms.live import demo, panels
+    from lms.live.events import init_socketio
+    from lms.signals import demo_built
+
+    init_socketio(socketio)
+    register_nav(app, "live.index", _l("Live Q&A"), order=40)
+    register_panel(app, "personal_space", "live.upcoming", "live/_panel.html", panels.personal_space, order=30,
+                   column="side")  # fmt: skip
+    register_panel(app, "workshop", "live.upcoming", "live/_panel.html", panels.workshop, order=30, column="side")
+    demo_built.connect(demo.on_demo_built, weak=False)

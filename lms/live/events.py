@@ -1,0 +1,200 @@
+"""Socket.IO namespace /live: one room per session (`session:<id>`).
+
+Connect needs a signed-in user (from the Flask-Login session cookie); every event checks its own
+permission through the services (lms.access). Events answer through the acknowledgement:
+{"ok": true, ...} or {"ok": false, "error": code}. Stored changes reach everyone in the room as
+"event" messages carrying their per-session seq.
+"""
+
+import threading
+import time
+
+from flask import request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
+
+from lms.extensions import db, socketio
+from lms.live import services
+from lms.live.services import LiveError
+
+PRESENCE_EVERY = 1.0  # seconds: presence counts are coalesced, not sent on every join
+
+
+def _fail(err: LiveError) -> dict:
+    return {"ok": False, "error": err.code, **err.info}
+
+
+def _guard(fn):
+    def wrapper(self, data=None):
+        user = current_user
+        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+            return {"ok": False, "error": "unauthorized"}
+        if not isinstance(data, dict):
+            return {"ok": False, "error": "invalid"}
+        try:
+            return fn(self, user, data)
+        except LiveError as err:
+            db.session.rollback()
+            return _fail(err)
+        except (TypeError, ValueError, KeyError):
+            db.session.rollback()
+            return {"ok": False, "error": "invalid"}
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+def _session(data, host: bool = False):
+    s = services.get_session(data.get("session_id"))
+    if s is None or not services.can_view(current_user, s):
+        raise LiveError("not_found")
+    if host and not services.can_host(current_user, s):
+        raise LiveError("forbidden")
+    return s
+
+
+def _question(data, key="question_id"):
+    q = services.get_question(data.get(key))
+    if q is None:
+        raise LiveError("not_found")
+    s = services.get_session(q.session_id)
+    if not services.can_view(current_user, s):
+        raise LiveError("not_found")
+    return q
+
+
+class _Presence:
+    """Coalesces presence broadcasts: at most one per session every PRESENCE_EVERY seconds."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pending: set[int] = set()
+
+    def changed(self, app, session_id: int) -> None:
+        with self.lock:
+            if session_id in self.pending:
+                return
+            self.pending.add(session_id)
+        socketio.start_background_task(self._send, app, session_id)
+
+    def _send(self, app, session_id: int) -> None:
+        time.sleep(PRESENCE_EVERY)
+        with self.lock:
+            self.pending.discard(session_id)
+        with app.app_context():
+            try:
+                count = services.presence_count(session_id)
+            finally:
+                db.session.remove()
+        socketio.emit("presence", {"session_id": session_id, "count": count}, namespace=services.NAMESPACE,
+                      to=services.room(session_id))  # fmt: skip
+
+
+presence = _Presence()
+
+
+class LiveNamespace(Namespace):
+    def on_connect(self, auth=None):
+        user = current_user
+        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+            raise ConnectionRefusedError("unauthorized")
+
+    def on_disconnect(self, reason=None):
+        from flask import current_app
+
+        ids = services.leave_presence(request.sid)
+        for sid in ids:
+            presence.changed(current_app._get_current_object(), sid)
+
+    @_guard
+    def on_join(self, user, data):
+        """Join a session's room; `last_seq` (what the client saw) returns the missed events."""
+        from flask import current_app
+
+        s = _session(data)
+        join_room(services.room(s.id))
+        services.join_presence(request.sid, s, user)
+        presence.changed(current_app._get_current_object(), s.id)
+        reply = {"ok": True, "seq": s.last_seq}
+        if data.get("last_seq") is not None:
+            reply["missed"] = services.events_after(s, int(data["last_seq"]))
+        if data.get("state"):
+            reply["state"] = services.session_state(s, user)
+        return reply
+
+    @_guard
+    def on_leave(self, user, data):
+        s = _session(data)
+        leave_room(services.room(s.id))
+        services.leave_presence(request.sid)
+        return {"ok": True}
+
+    @_guard
+    def on_replay(self, user, data):
+        s = _session(data)
+        return {"ok": True, "events": services.events_after(s, int(data.get("after") or 0))}
+
+    @_guard
+    def on_ask(self, user, data):
+        q = services.ask(user, _session(data), data.get("body", ""))
+        return {"ok": True, "id": q.id}
+
+    @_guard
+    def on_vote(self, user, data):
+        return {"ok": True, **services.vote(user, _question(data))}
+
+    @_guard
+    def on_mark(self, user, data):
+        return {"ok": True, **services.mark(user, _question(data), str(data.get("status", "")))}
+
+    @_guard
+    def on_merge(self, user, data):
+        dup, target = _question(data), _question(data, "into_id")
+        return {"ok": True, **services.merge(user, dup, target)}
+
+    @_guard
+    def on_chat(self, user, data):
+        m = services.chat(user, _session(data), data.get("body", ""))
+        return {"ok": True, "id": m.id}
+
+    @_guard
+    def on_remove(self, user, data):
+        m = services.get_message(data.get("message_id"))
+        if m is None:
+            raise LiveError("not_found")
+        _session({"session_id": m.session_id})
+        return {"ok": True, **services.remove_message(user, m)}
+
+    @_guard
+    def on_pin(self, user, data):
+        s = _session(data)
+        m = services.get_message(data["message_id"]) if data.get("message_id") else None
+        return {"ok": True, **services.pin(user, s, m)}
+
+    @_guard
+    def on_mute(self, user, data):
+        return {"ok": True, **services.mute(user, _session(data), int(data["user_id"]), bool(data.get("muted", True)))}
+
+    @_guard
+    def on_slow_mode(self, user, data):
+        return {"ok": True, **services.set_slow_mode(user, _session(data), int(data.get("seconds", 0)))}
+
+    @_guard
+    def on_status(self, user, data):
+        return {"ok": True, **services.set_status(user, _session(data), str(data.get("status", "")))}
+
+    @_guard
+    def on_video(self, user, data):
+        """A MediaRecorder chunk (binary) from the host's browser, in order."""
+        from lms.live import video
+
+        s = _session(data, host=True)
+        chunk = data.get("chunk")
+        if not isinstance(chunk, bytes | bytearray):
+            raise LiveError("invalid")
+        n = data.get("n")
+        return {"ok": True, **video.feed(s, bytes(chunk), int(n) if n is not None else None)}
+
+
+def init_socketio(socketio_) -> None:
+    socketio_.on_namespace(LiveNamespace(services.NAMESPACE))

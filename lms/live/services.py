@@ -1,0 +1,630 @@
+"""Live Q&A 直播答疑: rota, Q&A area, sessions, question queue, chat, stored events.
+
+Everything that matters is written first, as a LiveEvent with the session's next sequence number,
+committed, and only then emitted to the room `session:<id>` of the `/live` namespace. A client that
+reconnects sends the last seq it saw and gets the events after it (`events_after`).
+
+Permission checks go through lms.access; a refusal raises LiveError("forbidden") so that the
+socket events can answer with an error and the views with 403.
+"""
+
+import logging
+import time
+import unicodedata
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from lms import access
+from lms.access.models import Context
+from lms.core.db import utcnow
+from lms.extensions import db, socketio
+from lms.live.models import (
+    DutySlot,
+    LiveEvent,
+    LiveMessage,
+    LiveMute,
+    LivePresence,
+    LiveQuestion,
+    LiveSession,
+    LiveVote,
+    QaAnswer,
+    QaThread,
+    SessionExpert,
+)
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/live"
+QUESTION_MAX = 500
+CHAT_MAX = 300
+TITLE_MAX = 200
+SLOW_MODE_MAX = 600
+REPLAY_LIMIT = 1000
+
+
+class LiveError(Exception):
+    """A refused action; str(err) is a code (forbidden, muted, slow_mode, closed, invalid…)."""
+
+    def __init__(self, code: str, **info):
+        super().__init__(code)
+        self.code = code
+        self.info = info
+
+
+def room(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def clean_text(text, limit: int) -> str:
+    """Plain text: control characters become spaces, runs of spaces collapse, capped; escaped when shown."""
+    text = "".join(" " if unicodedata.category(c).startswith("C") and c != "\n" else c for c in str(text or ""))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return "\n".join(line for line in lines if line).strip()[:limit]
+
+
+def _need(user, capability: str, obj) -> None:
+    if not access.can(user, capability, obj):
+        raise LiveError("forbidden")
+
+
+def can_view(user, session: LiveSession) -> bool:
+    return access.can(user, "live.view", session)
+
+
+def can_host(user, session: LiveSession) -> bool:
+    return access.can(user, "live.host", session)
+
+
+# --- writing events -------------------------------------------------------------------------------
+
+
+def _next_seq(session_id: int) -> int:
+    # One atomic statement on both backends: the row stays write-locked until commit, so two
+    # writers never get the same number and the sequence has no gaps.
+    return db.session.execute(
+        update(LiveSession)
+        .where(LiveSession.id == session_id)
+        .values(last_seq=LiveSession.last_seq + 1)
+        .returning(LiveSession.last_seq)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
+def record(session_id: int, kind: str, data: dict) -> dict:
+    """Store one event (the caller's transaction commits it); returns what will be emitted."""
+    seq = _next_seq(session_id)
+    db.session.execute(insert(LiveEvent).values(session_id=session_id, seq=seq, kind=kind, data=data,
+                                                created_at=utcnow()))  # fmt: skip
+    return {"seq": seq, "kind": kind, "data": data, "session_id": session_id}
+
+
+def emit_events(events: list[dict]) -> None:
+    for ev in events:
+        socketio.emit("event", ev, namespace=NAMESPACE, to=room(ev["session_id"]))
+
+
+def _write(fn, attempts: int = 8):
+    """Run fn() (which calls record()), commit, then emit its events.
+
+    SQLite answers "database is locked" instead of waiting when two transactions that both read
+    want to write; the whole unit is then rolled back and retried. PostgreSQL just waits on the row.
+    """
+    for attempt in range(attempts):
+        try:
+            result, events = fn()
+            db.session.commit()
+            break
+        except OperationalError as err:
+            db.session.rollback()
+            if "locked" not in str(err).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    emit_events(events)
+    return result
+
+
+def events_after(session: LiveSession, after: int, limit: int = REPLAY_LIMIT) -> list[dict]:
+    rows = db.session.execute(
+        select(LiveEvent.seq, LiveEvent.kind, LiveEvent.data)
+        .where(LiveEvent.session_id == session.id, LiveEvent.seq > int(after or 0))
+        .order_by(LiveEvent.seq)
+        .limit(limit)
+    )
+    return [{"seq": s, "kind": k, "data": d, "session_id": session.id} for s, k, d in rows]
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+
+def get_session(session_id) -> LiveSession | None:
+    try:
+        return db.session.get(LiveSession, int(session_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def host_contexts(user) -> list[Context]:
+    """Contexts where the user may schedule a session (where a role grants live.host)."""
+    paths = access.services.reach_paths(user, "live.host")
+    if not paths:
+        return []
+    return list(db.session.scalars(select(Context).where(Context.path.in_(paths)).order_by(Context.path)))
+
+
+def schedule(user, context: Context, title: str, starts_at: datetime, ends_at: datetime, subject=None,
+             description: str = "", experts=()) -> LiveSession:  # fmt: skip
+    _need(user, "live.host", context)
+    title = clean_text(title, TITLE_MAX).replace("\n", " ")
+    if not title:
+        raise LiveError("invalid", field="title")
+    if ends_at <= starts_at:
+        raise LiveError("invalid", field="ends_at")
+    s = LiveSession(context_id=context.id, title=title, description=clean_text(description, 2000),
+                    subject=subject or None, starts_at=starts_at, ends_at=ends_at, created_by_id=user.id)  # fmt: skip
+    db.session.add(s)
+    db.session.flush()
+    ids = [user.id] + [getattr(e, "id", e) for e in experts]
+    for uid in dict.fromkeys(ids):
+        db.session.add(SessionExpert(session_id=s.id, user_id=uid))
+    db.session.commit()
+    return s
+
+
+def visible_sessions(user, statuses=("scheduled", "live"), limit: int = 20, context: Context | None = None):
+    stmt = select(LiveSession).join(Context, LiveSession.context_id == Context.id)
+    stmt = access.visible(stmt, user, "live.view", Context.path)
+    if statuses:
+        stmt = stmt.where(LiveSession.status.in_(statuses))
+    if context is not None:
+        stmt = stmt.where(LiveSession.context_id == context.id)
+    order = LiveSession.starts_at.desc() if statuses == ("ended",) else LiveSession.starts_at
+    return list(db.session.scalars(stmt.order_by(order, LiveSession.id).limit(limit)))
+
+
+def set_status(user, session: LiveSession, status: str) -> dict:
+    """Host only: scheduled → live → ended. Ending finishes the video recording (VOD replay)."""
+    _need(user, "live.host", session)
+    order = {"scheduled": 0, "live": 1, "ended": 2}
+    if status not in order or order[status] <= order[session.status]:
+        raise LiveError("invalid")
+
+    def work():
+        session.status = status
+        if status == "live":
+            session.started_at = utcnow()
+        else:
+            session.ended_at = utcnow()
+        return None, [record(session.id, "session.status", {"status": status})]
+
+    _write(work)
+    if status == "ended":
+        from lms.live import video
+
+        video.finish(session)
+    return {"status": status}
+
+
+def session_state(session: LiveSession, user) -> dict:
+    """Everything a page or a joining socket needs to draw the session."""
+    mine = set()
+    if getattr(user, "is_authenticated", False):
+        mine = set(
+            db.session.scalars(
+                select(LiveVote.question_id)
+                .join(LiveQuestion, LiveVote.question_id == LiveQuestion.id)
+                .where(LiveQuestion.session_id == session.id, LiveVote.user_id == user.id)
+            )
+        )
+    pinned = db.session.get(LiveMessage, session.pinned_message_id) if session.pinned_message_id else None
+    return {
+        "session_id": session.id,
+        "status": session.status,
+        "seq": session.last_seq,
+        "slow_mode": session.slow_mode_seconds,
+        "video": session.video_status,
+        "questions": [question_dict(q) for q in ranked_questions(session)],
+        "messages": [message_dict(m) for m in recent_messages(session)],
+        "pinned": message_dict(pinned) if pinned is not None and not pinned.removed else None,
+        "voted": sorted(mine),
+        "host": bool(getattr(user, "is_authenticated", False) and can_host(user, session)),
+        "muted": bool(getattr(user, "is_authenticated", False) and is_muted(session, user.id)),
+        "presence": presence_count(session.id),
+    }
+
+
+# --- questions ------------------------------------------------------------------------------------
+
+
+def question_dict(q: LiveQuestion) -> dict:
+    return {"id": q.id, "body": q.body, "author": q.author.name if q.author else "", "votes": q.vote_count,
+            "status": q.status, "merged_into": q.merged_into_id}  # fmt: skip
+
+
+_STATUS_RANK = {"answering": 0, "open": 1, "answered": 2}
+
+
+def ranked_questions(session: LiveSession, include_merged: bool = False) -> list[LiveQuestion]:
+    """Being answered first, then open ones by votes (older first on a tie), then answered ones."""
+    stmt = select(LiveQuestion).where(LiveQuestion.session_id == session.id)
+    if not include_merged:
+        stmt = stmt.where(LiveQuestion.status.in_(tuple(_STATUS_RANK)))
+    items = list(db.session.scalars(stmt))
+    return sorted(items, key=lambda q: (_STATUS_RANK.get(q.status, 3), -q.vote_count, q.id))
+
+
+def _open_for_questions(session: LiveSession) -> None:
+    if session.status == "ended":
+        raise LiveError("closed")
+
+
+def ask(user, session: LiveSession, body: str) -> LiveQuestion:
+    _need(user, "live.view", session)
+    _open_for_questions(session)
+    if is_muted(session, user.id):
+        raise LiveError("muted")
+    body = clean_text(body, QUESTION_MAX)
+    if not body:
+        raise LiveError("invalid", field="body")
+
+    def work():
+        q = LiveQuestion(session_id=session.id, author_id=user.id, body=body)
+        db.session.add(q)
+        db.session.execute(update(LiveSession).where(LiveSession.id == session.id)
+                           .values(question_count=LiveSession.question_count + 1))  # fmt: skip
+        db.session.flush()
+        q.author = user
+        return q, [record(session.id, "question.new", question_dict(q))]
+
+    return _write(work)
+
+
+def get_question(question_id) -> LiveQuestion | None:
+    try:
+        return db.session.get(LiveQuestion, int(question_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def vote(user, question: LiveQuestion) -> dict:
+    """One vote per user and question (a unique row); the counter moves only when a row was added.
+    A vote for a merged duplicate goes to the question it was merged into."""
+    session = db.session.get(LiveSession, question.session_id)
+    _need(user, "live.view", session)
+    _open_for_questions(session)
+    if question.status == "merged" and question.merged_into_id:
+        question = db.session.get(LiveQuestion, question.merged_into_id)
+
+    def work():
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(LiveVote).values(question_id=question.id, user_id=user.id))
+        except IntegrityError:
+            db.session.refresh(question)
+            return {"id": question.id, "votes": question.vote_count, "counted": False}, []
+        votes = db.session.execute(
+            update(LiveQuestion).where(LiveQuestion.id == question.id)
+            .values(vote_count=LiveQuestion.vote_count + 1).returning(LiveQuestion.vote_count)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()  # fmt: skip
+        return {"id": question.id, "votes": votes, "counted": True}, [
+            record(session.id, "question.votes", {"id": question.id, "votes": votes})
+        ]
+
+    result = _write(work)
+    db.session.expire(question)
+    return result
+
+
+def mark(user, question: LiveQuestion, status: str) -> dict:
+    """Host only: open → answering → answered (or back to open, or hidden)."""
+    session = db.session.get(LiveSession, question.session_id)
+    _need(user, "live.host", session)
+    if status not in ("open", "answering", "answered", "hidden") or question.status == "merged":
+        raise LiveError("invalid")
+
+    def work():
+        events = []
+        if status == "answering":
+            # One question at a time is being answered: a previous one goes back to open.
+            for other in db.session.scalars(select(LiveQuestion).where(
+                    LiveQuestion.session_id == session.id, LiveQuestion.status == "answering",
+                    LiveQuestion.id != question.id)):  # fmt: skip
+                other.status = "open"
+                events.append(record(session.id, "question.status", {"id": other.id, "status": "open"}))
+        question.status = status
+        question.answered_at = utcnow() if status == "answered" else None
+        events.append(record(session.id, "question.status", {"id": question.id, "status": status}))
+        return {"id": question.id, "status": status}, events
+
+    return _write(work)
+
+
+def merge(user, duplicate: LiveQuestion, target: LiveQuestion) -> dict:
+    """Host only: fold a duplicate into another question. Votes combine; a user who voted for both
+    counts once. The duplicate stays (status merged) so links and replays still make sense."""
+    session = db.session.get(LiveSession, target.session_id)
+    _need(user, "live.host", session)
+    if (duplicate.id == target.id or duplicate.session_id != target.session_id
+            or "merged" in (duplicate.status, target.status)):  # fmt: skip
+        raise LiveError("invalid")
+
+    def work():
+        already = select(LiveVote.user_id).where(LiveVote.question_id == target.id)
+        db.session.execute(
+            insert(LiveVote).from_select(
+                ["question_id", "user_id"],
+                select(target.id, LiveVote.user_id).where(LiveVote.question_id == duplicate.id,
+                                                          LiveVote.user_id.not_in(already)),
+            )
+        )  # fmt: skip
+        db.session.execute(delete(LiveVote).where(LiveVote.question_id == duplicate.id))
+        votes = db.session.scalar(select(func.count()).select_from(LiveVote).where(LiveVote.question_id == target.id))
+        target.vote_count = votes
+        duplicate.vote_count = 0
+        duplicate.status = "merged"
+        duplicate.merged_into_id = target.id
+        data = {"id": duplicate.id, "into": target.id, "votes": votes}
+        return data, [record(session.id, "question.merged", data)]
+
+    return _write(work)
+
+
+# --- chat and moderation --------------------------------------------------------------------------
+
+
+def message_dict(m: LiveMessage) -> dict:
+    return {"id": m.id, "body": m.body, "user_id": m.user_id, "user": m.user.name if m.user else "",
+            "at": m.created_at.isoformat() if m.created_at else None}  # fmt: skip
+
+
+def recent_messages(session: LiveSession, limit: int = 50) -> list[LiveMessage]:
+    rows = db.session.scalars(
+        select(LiveMessage)
+        .where(LiveMessage.session_id == session.id, LiveMessage.removed.is_(False))
+        .order_by(LiveMessage.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
+
+
+def is_muted(session: LiveSession, user_id: int) -> bool:
+    return db.session.scalar(select(LiveMute.id).where(LiveMute.session_id == session.id,
+                                                       LiveMute.user_id == user_id)) is not None  # fmt: skip
+
+
+def chat(user, session: LiveSession, body: str) -> LiveMessage:
+    _need(user, "live.view", session)
+    _open_for_questions(session)
+    host = can_host(user, session)
+    if not host and is_muted(session, user.id):
+        raise LiveError("muted")
+    body = clean_text(body, CHAT_MAX)
+    if not body:
+        raise LiveError("invalid", field="body")
+    if session.slow_mode_seconds and not host:
+        last = db.session.scalar(select(func.max(LiveMessage.created_at)).where(
+            LiveMessage.session_id == session.id, LiveMessage.user_id == user.id))  # fmt: skip
+        if last is not None:
+            if last.tzinfo is None:
+                from datetime import UTC
+
+                last = last.replace(tzinfo=UTC)
+            wait = (last + timedelta(seconds=session.slow_mode_seconds) - utcnow()).total_seconds()
+            if wait > 0:
+                raise LiveError("slow_mode", wait=int(wait) + 1)
+
+    def work():
+        m = LiveMessage(session_id=session.id, user_id=user.id, body=body, created_at=utcnow())
+        db.session.add(m)
+        db.session.flush()
+        m.user = user
+        return m, [record(session.id, "chat.new", message_dict(m))]
+
+    return _write(work)
+
+
+def get_message(message_id) -> LiveMessage | None:
+    try:
+        return db.session.get(LiveMessage, int(message_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def remove_message(user, message: LiveMessage) -> dict:
+    session = db.session.get(LiveSession, message.session_id)
+    _need(user, "live.host", session)
+
+    def work():
+        message.removed = True
+        events = [record(session.id, "chat.removed", {"id": message.id})]
+        if session.pinned_message_id == message.id:
+            session.pinned_message_id = None
+            events.append(record(session.id, "chat.pinned", {"message": None}))
+        return {"id": message.id}, events
+
+    return _write(work)
+
+
+def pin(user, session: LiveSession, message: LiveMessage | None) -> dict:
+    """Host only: pin a chat message above the chat (None unpins)."""
+    _need(user, "live.host", session)
+    if message is not None and (message.session_id != session.id or message.removed):
+        raise LiveError("invalid")
+
+    def work():
+        session.pinned_message_id = message.id if message is not None else None
+        data = {"message": message_dict(message) if message is not None else None}
+        return data, [record(session.id, "chat.pinned", data)]
+
+    return _write(work)
+
+
+def mute(user, session: LiveSession, target_id: int, muted: bool = True) -> dict:
+    _need(user, "live.host", session)
+    from lms.accounts.models import User
+
+    target = db.session.get(User, int(target_id))
+    if target is None or (muted and can_host(target, session)):
+        raise LiveError("invalid")
+
+    def work():
+        if muted:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(LiveMute(session_id=session.id, user_id=target.id, by_id=user.id))
+            except IntegrityError:
+                pass
+        else:
+            db.session.execute(delete(LiveMute).where(LiveMute.session_id == session.id,
+                                                      LiveMute.user_id == target.id))  # fmt: skip
+        data = {"user_id": target.id, "muted": muted}
+        return data, [record(session.id, "user.muted", data)]
+
+    return _write(work)
+
+
+def set_slow_mode(user, session: LiveSession, seconds: int) -> dict:
+    _need(user, "live.host", session)
+    seconds = max(0, min(SLOW_MODE_MAX, int(seconds)))
+
+    def work():
+        session.slow_mode_seconds = seconds
+        return {"seconds": seconds}, [record(session.id, "session.slow_mode", {"seconds": seconds})]
+
+    return _write(work)
+
+
+# --- presence -------------------------------------------------------------------------------------
+
+
+def presence_count(session_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(func.distinct(LivePresence.user_id))).where(LivePresence.session_id == session_id)
+    )
+
+
+def join_presence(sid: str, session: LiveSession, user) -> None:
+    db.session.execute(delete(LivePresence).where(LivePresence.sid == sid))
+    db.session.add(LivePresence(sid=sid, session_id=session.id, user_id=user.id, joined_at=utcnow()))
+    db.session.commit()
+
+
+def leave_presence(sid: str) -> list[int]:
+    """Forget a socket; returns the sessions it had joined."""
+    ids = list(db.session.scalars(select(LivePresence.session_id).where(LivePresence.sid == sid)))
+    if ids:
+        db.session.execute(delete(LivePresence).where(LivePresence.sid == sid))
+        db.session.commit()
+    return ids
+
+
+def clear_presence() -> None:
+    """At start of a single-process server: rows left by a previous run are stale."""
+    db.session.execute(delete(LivePresence))
+    db.session.commit()
+
+
+# --- on-duty rota and Q&A area --------------------------------------------------------------------
+
+
+def _hhmm(value: str) -> str:
+    try:
+        h, m = (int(x) for x in str(value).split(":"))
+    except ValueError:
+        raise LiveError("invalid", field="time") from None
+    if not (0 <= h < 24 and 0 <= m < 60):
+        raise LiveError("invalid", field="time")
+    return f"{h:02d}:{m:02d}"
+
+
+def add_slot(user, context: Context, subject: str, weekday: int, starts: str = "19:00", ends: str = "21:00"):
+    _need(user, "live.answer", context)
+    weekday = int(weekday)
+    if weekday not in range(7):
+        raise LiveError("invalid", field="weekday")
+    starts, ends = _hhmm(starts), _hhmm(ends)
+    if ends <= starts:
+        raise LiveError("invalid", field="time")
+    slot = DutySlot(expert_id=user.id, context_id=context.id, subject=subject, weekday=weekday, starts=starts,
+                    ends=ends)  # fmt: skip
+    db.session.add(slot)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise LiveError("duplicate") from None
+    return slot
+
+
+def remove_slot(user, slot: DutySlot) -> None:
+    if slot.expert_id != user.id:
+        _need(user, "live.host", slot.context)
+    db.session.delete(slot)
+    db.session.commit()
+
+
+def rota(user, weekday: int | None = None) -> list[DutySlot]:
+    stmt = select(DutySlot).join(Context, DutySlot.context_id == Context.id)
+    stmt = access.visible(stmt, user, "live.view", Context.path)
+    if weekday is not None:
+        stmt = stmt.where(DutySlot.weekday == weekday)
+    return list(db.session.scalars(stmt.order_by(DutySlot.weekday, DutySlot.starts, DutySlot.id)))
+
+
+def on_duty_today(user, now: datetime | None = None) -> list[DutySlot]:
+    from zoneinfo import ZoneInfo
+
+    local = (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai"))
+    return rota(user, local.weekday())
+
+
+def ask_thread(user, context: Context, title: str, body: str, subject=None) -> QaThread:
+    _need(user, "live.view", context)
+    title = clean_text(title, TITLE_MAX).replace("\n", " ")
+    if not title:
+        raise LiveError("invalid", field="title")
+    t = QaThread(context_id=context.id, author_id=user.id, title=title, body=clean_text(body, 5000),
+                 subject=subject or None)  # fmt: skip
+    db.session.add(t)
+    db.session.commit()
+    return t
+
+
+def answer_thread(user, thread: QaThread, body: str) -> QaAnswer:
+    """Anyone who sees the thread may add to it; experts' answers are marked as such."""
+    _need(user, "live.view", thread.context)
+    body = clean_text(body, 5000)
+    if not body:
+        raise LiveError("invalid", field="body")
+    a = QaAnswer(thread_id=thread.id, author_id=user.id, body=body,
+                 by_expert=access.can(user, "live.answer", thread.context))  # fmt: skip
+    db.session.add(a)
+    db.session.execute(update(QaThread).where(QaThread.id == thread.id)
+                       .values(answer_count=QaThread.answer_count + 1))  # fmt: skip
+    db.session.commit()
+    return a
+
+
+def threads(user, limit: int = 50) -> list[QaThread]:
+    stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
+    stmt = access.visible(stmt, user, "live.view", Context.path)
+    return list(db.session.scalars(stmt.order_by(QaThread.id.desc()).limit(limit)))
+
+
+def ask_contexts(user) -> list[Context]:
+    """Where a user may ask in the Q&A area: their own communities (school, workshops) and the
+    regions above them."""
+    ids = set()
+    for g in access.services.grants(user):
+        if "live.view" in access.roles.ROLE_CAPABILITIES.get(g.role, ()):
+            ids.update(int(x) for x in g.path.strip("/").split("/") if x)
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Context).where(Context.id.in_(ids), Context.kind != "site")
+                                   .order_by(Context.path)))  # fmt: skip
+
+
+def can_host_in(user, context: Context) -> bool:
+    return access.can(user, "live.host", context)

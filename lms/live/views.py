@@ -1,0 +1,309 @@
+"""Live Q&A pages 直播答疑: sessions (viewer and host), replay, Q&A area 答疑区, on-duty rota."""
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from lms import access
+from lms.access.models import Context
+from lms.extensions import db
+from lms.live import services, video
+from lms.live.forms import WEEKDAY_LABELS, AnswerForm, QuestionForm, SessionForm, SlotForm, ThreadForm
+from lms.live.models import DutySlot, LiveSession, QaThread
+from lms.live.services import LiveError
+
+bp = Blueprint("live", __name__)
+
+ERRORS = {
+    "forbidden": lambda: _("You do not have permission to do this."),
+    "muted": lambda: _("You have been muted in this session."),
+    "slow_mode": lambda: _("Slow mode is on: please wait a moment before sending again."),
+    "closed": lambda: _("This session has ended."),
+    "duplicate": lambda: _("You already have a slot at that time."),
+    "invalid": lambda: _("Please check what you entered."),
+}
+
+
+def _message(err: LiveError) -> str:
+    return ERRORS.get(err.code, ERRORS["invalid"])()
+
+
+def _session_or_404(session_id: int) -> LiveSession:
+    s = db.session.get(LiveSession, session_id)
+    if s is None:
+        abort(404)
+    access.require(current_user, "live.view", s)
+    return s
+
+
+def _to_utc(naive):
+    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    return naive.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _context_choices(contexts):
+    from lms.core.forms import choices
+
+    return choices({c.id: c.name for c in contexts}, blank=None)
+
+
+@bp.route("/live")
+@login_required
+def index():
+    return render_template(
+        "live/index.html",
+        sessions=services.visible_sessions(current_user),
+        past=services.visible_sessions(current_user, statuses=("ended",), limit=10),
+        today=services.on_duty_today(current_user),
+        may_schedule=bool(services.host_contexts(current_user)),
+    )
+
+
+@bp.route("/live/new", methods=["GET", "POST"])
+@login_required
+def new():
+    contexts = services.host_contexts(current_user)
+    if not contexts:
+        abort(403)
+    form = SessionForm()
+    form.context_id.choices = _context_choices(contexts)
+    if form.validate_on_submit():
+        ctx = db.session.get(Context, form.context_id.data)
+        from lms.communities.services import find_login
+
+        experts = []
+        for name in filter(None, (x.strip() for x in (form.experts.data or "").replace("，", ",").split(","))):
+            u = find_login(name)
+            if u is None or not access.can(u, "live.host", ctx):
+                form.experts.errors.append(_("%(name)s cannot host a session there.", name=name))
+                break
+            experts.append(u)
+        else:
+            try:
+                s = services.schedule(current_user, ctx, form.title.data, _to_utc(form.starts_at.data),
+                                      _to_utc(form.ends_at.data), form.subject.data, form.description.data,
+                                      experts)  # fmt: skip
+            except LiveError as err:
+                flash(_message(err), "danger")
+            else:
+                flash(_("The session is scheduled. Teachers can now send questions."), "success")
+                return redirect(url_for("live.session", session_id=s.id))
+    return render_template("live/new.html", form=form)
+
+
+@bp.route("/live/<int:session_id>")
+@login_required
+def session(session_id):
+    s = _session_or_404(session_id)
+    state = services.session_state(s, current_user)
+    playlist = video.playlist_relpath(s)
+    return render_template(
+        "live/session.html",
+        s=s,
+        state=state,
+        questions=services.ranked_questions(s),
+        form=QuestionForm(),
+        host=state["host"],
+        hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if playlist else None,
+        experts=[e.user for e in s.experts],
+    )
+
+
+@bp.route("/live/<int:session_id>/questions", methods=["POST"])
+@login_required
+def ask(session_id):
+    s = _session_or_404(session_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            services.ask(current_user, s, form.body.data)
+            flash(_("Your question was added."), "success")
+        except LiveError as err:
+            flash(_message(err), "danger")
+    return redirect(url_for("live.session", session_id=s.id) + "#questions")
+
+
+def _question_or_404(question_id):
+    q = services.get_question(question_id)
+    if q is None:
+        abort(404)
+    s = _session_or_404(q.session_id)
+    return q, s
+
+
+@bp.route("/live/questions/<int:question_id>/vote", methods=["POST"])
+@login_required
+def vote(question_id):
+    q, s = _question_or_404(question_id)
+    try:
+        services.vote(current_user, q)
+    except LiveError as err:
+        flash(_message(err), "danger")
+    return redirect(url_for("live.session", session_id=s.id) + "#questions")
+
+
+@bp.route("/live/questions/<int:question_id>/merge", methods=["POST"])
+@login_required
+def merge(question_id):
+    q, s = _question_or_404(question_id)
+    access.require(current_user, "live.host", s)
+    target = services.get_question(request.form.get("into", type=int))
+    if target is None or target.session_id != s.id:
+        abort(400)
+    try:
+        services.merge(current_user, q, target)
+    except LiveError as err:
+        flash(_message(err), "danger")
+    return redirect(url_for("live.session", session_id=s.id) + "#questions")
+
+
+@bp.route("/live/questions/<int:question_id>/mark", methods=["POST"])
+@login_required
+def mark(question_id):
+    q, s = _question_or_404(question_id)
+    access.require(current_user, "live.host", s)
+    try:
+        services.mark(current_user, q, request.form.get("status", ""))
+    except LiveError as err:
+        flash(_message(err), "danger")
+    return redirect(url_for("live.session", session_id=s.id) + "#questions")
+
+
+@bp.route("/live/<int:session_id>/status", methods=["POST"])
+@login_required
+def status(session_id):
+    s = _session_or_404(session_id)
+    access.require(current_user, "live.host", s)
+    try:
+        services.set_status(current_user, s, request.form.get("status", ""))
+    except LiveError as err:
+        flash(_message(err), "danger")
+    return redirect(url_for("live.session", session_id=s.id))
+
+
+@bp.route("/live/<int:session_id>/ingest", methods=["POST"])
+@login_required
+def ingest(session_id):
+    """Chunked HTTP upload of the host's MediaRecorder stream (the fallback to the socket): the
+    raw body is one WebM chunk, `?n=` its index."""
+    s = _session_or_404(session_id)
+    access.require(current_user, "live.host", s)
+    data = request.get_data(cache=False)
+    try:
+        out = video.feed(s, data, request.args.get("n", type=int))
+    except LiveError as err:
+        return jsonify(ok=False, error=err.code), 400 if err.code != "closed" else 409
+    return jsonify(ok=True, **out)
+
+
+@bp.route("/live/<int:session_id>/hls/<name>")
+@login_required
+def hls(session_id, name):
+    """Playlist and segments of the live stream or the replay, for those who may watch."""
+    s = _session_or_404(session_id)
+    if not s.video_path or not (name == "index.m3u8" or (name.startswith("seg_") and name.endswith(".ts"))):
+        abort(404)
+    from lms.media.services import send_path
+
+    if name.endswith(".m3u8"):
+        # The live playlist changes every second; the replay's and the segments never do.
+        max_age = 1 if s.video_status == "live" else 3600
+        resp = send_path(f"{s.video_path}/{name}", mimetype="application/vnd.apple.mpegurl", max_age=max_age)
+        if s.video_status == "live":
+            resp.headers["Cache-Control"] = "private, no-cache"
+        return resp
+    return send_path(f"{s.video_path}/{name}", mimetype="video/mp2t", max_age=86400)
+
+
+@bp.route("/live/<int:session_id>/replay")
+@login_required
+def replay(session_id):
+    s = _session_or_404(session_id)
+    questions = services.ranked_questions(s)
+    return render_template(
+        "live/replay.html",
+        s=s,
+        questions=questions,
+        hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if s.video_status == "ready" else None,
+    )
+
+
+# --- Q&A area -------------------------------------------------------------------------------------
+
+
+@bp.route("/live/qa", methods=["GET", "POST"])
+@login_required
+def qa():
+    form = ThreadForm()
+    contexts = services.ask_contexts(current_user)
+    form.context_id.choices = _context_choices(contexts)
+    if contexts and form.validate_on_submit():
+        try:
+            t = services.ask_thread(current_user, db.session.get(Context, form.context_id.data), form.title.data,
+                                    form.body.data, form.subject.data)  # fmt: skip
+        except LiveError as err:
+            flash(_message(err), "danger")
+        else:
+            flash(_("Your question is in the Q&A area; the experts on duty will answer."), "success")
+            return redirect(url_for("live.thread", thread_id=t.id))
+    return render_template("live/qa.html", form=form, threads=services.threads(current_user),
+                           may_ask=bool(contexts))  # fmt: skip
+
+
+@bp.route("/live/qa/<int:thread_id>", methods=["GET", "POST"])
+@login_required
+def thread(thread_id):
+    t = db.session.get(QaThread, thread_id)
+    if t is None:
+        abort(404)
+    access.require(current_user, "live.view", t.context)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            services.answer_thread(current_user, t, form.body.data)
+        except LiveError as err:
+            flash(_message(err), "danger")
+        else:
+            return redirect(url_for("live.thread", thread_id=t.id))
+    return render_template("live/thread.html", t=t, form=form)
+
+
+# --- on-duty rota ---------------------------------------------------------------------------------
+
+
+@bp.route("/live/rota", methods=["GET", "POST"])
+@login_required
+def rota():
+    paths = access.services.reach_paths(current_user, "live.answer")
+    contexts = list(db.session.scalars(select(Context).where(Context.path.in_(paths)))) if paths else []
+    form = SlotForm()
+    form.context_id.choices = _context_choices(contexts)
+    if contexts and form.validate_on_submit():
+        try:
+            services.add_slot(current_user, db.session.get(Context, form.context_id.data), form.subject.data,
+                              form.weekday.data, form.starts.data, form.ends.data)  # fmt: skip
+            flash(_("Your on-duty slot was added."), "success")
+            return redirect(url_for("live.rota"))
+        except LiveError as err:
+            flash(_message(err), "danger")
+    slots = services.rota(current_user)
+    days = [(WEEKDAY_LABELS[d], [s for s in slots if s.weekday == d]) for d in range(7)]
+    return render_template("live/rota.html", days=days, form=form if contexts else None)
+
+
+@bp.route("/live/rota/<int:slot_id>/delete", methods=["POST"])
+@login_required
+def delete_slot(slot_id):
+    slot = db.session.get(DutySlot, slot_id)
+    if slot is None:
+        abort(404)
+    access.require(current_user, "live.view", slot.context)
+    try:
+        services.remove_slot(current_user, slot)
+    except LiveError:
+        abort(403)
+    return redirect(url_for("live.rota"))

@@ -1,0 +1,38 @@
+// Workshop activities: confirm before deleting, questionnaire charts (ECharts, when loaded).
+(function () {
+  "use strict";
+  var lang = document.documentElement.lang || "zh-CN";
+  var zh = lang.indexOf("zh") === 0;
+
+  document.querySelectorAll("form.confirm-form").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.confirm(zh ? "确定要删除吗？" : "Delete this?")) ev.preventDefault();
+    });
+  });
+
+  // The questions field only matters for questionnaires.
+  var kind = document.querySelector("select[name=kind]");
+  var questions = document.querySelector(".questions-field");
+  if (kind && questions) {
+    var sync = function () { questions.hidden = kind.value !== "questionnaire"; };
+    kind.addEventListener("change", sync);
+    sync();
+  }
+
+  if (window.echarts) {
+    document.querySelectorAll(".chart[data-chart]").forEach(function (el) {
+      var data = JSON.parse(el.getAttribute("data-chart"));
+      var chart = window.echarts.init(el, null, { renderer: "svg" });
+      chart.setOption({
+        grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
+        xAxis: { type: "value", minInterval: 1 },
+        yAxis: { type: "category", inverse: true, data: data.options,
+                 axisLabel: { width: 120, overflow: "truncate" } },
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        series: [{ type: "bar", data: data.counts, label: { show: true, position: "right" },
+                   itemStyle: { color: "#0d6efd" } }]
+      });
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+})();

@@ -1,0 +1,329 @@
+// Live session page: Socket.IO /live (question queue, votes, chat, moderation, presence), replay of
+// missed events by seq after a reconnect, hls.js playback, and the host's camera broadcast
+// (getUserMedia + MediaRecorder WebM chunks over the socket, or chunked HTTP upload as fallback).
+// User text is only ever set with textContent.
+(function () {
+  "use strict";
+  var root = document.getElementById("live");
+  if (!root) return;
+  var T = JSON.parse(document.getElementById("live-i18n").dataset.i18n);
+  var sessionId = Number(root.dataset.session);
+  var me = Number(root.dataset.me);
+  var host = !!root.dataset.host;
+  var seq = Number(root.dataset.seq) || 0;
+  var qList = document.getElementById("live-questions");
+  var chat = document.getElementById("live-chat");
+  var socket = null;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function qItem(id) { return qList.querySelector('[data-qid="' + Number(id) + '"]'); }
+
+  // --- question queue ------------------------------------------------------------------------
+  var RANK = { answering: 0, open: 1, answered: 2 };
+  function sortQuestions() {
+    var items = Array.prototype.slice.call(qList.children);
+    items.sort(function (a, b) {
+      var ra = RANK[a.dataset.status || "open"], rb = RANK[b.dataset.status || "open"];
+      if (ra !== rb) return ra - rb;
+      var va = Number(a.dataset.votes), vb = Number(b.dataset.votes);
+      if (va !== vb) return vb - va;
+      return Number(a.dataset.qid) - Number(b.dataset.qid);
+    });
+    items.forEach(function (li) { qList.appendChild(li); });
+    document.getElementById("live-no-questions").hidden = items.length > 0;
+  }
+  function setStatus(li, status) {
+    li.dataset.status = status;
+    li.className = "list-group-item live-q live-q-" + status;
+    li.querySelector(".live-q-state").textContent = status === "answering" ? T.answering : status === "answered" ? T.answered : "";
+  }
+  function setVotes(li, votes) {
+    li.dataset.votes = votes;
+    li.querySelector(".live-votes").textContent = String(votes);
+  }
+  function newQuestion(q) {
+    if (qItem(q.id)) return;
+    var li = el("li", "list-group-item live-q live-q-open");
+    li.dataset.qid = q.id;
+    var row = el("div", "d-flex gap-2 align-items-start");
+    var btn = el("button", "btn btn-sm live-vote btn-outline-primary", "▲ ");
+    btn.type = "button";
+    btn.dataset.vote = q.id;
+    btn.setAttribute("aria-label", T.vote);
+    btn.appendChild(el("span", "live-votes", q.votes));
+    var body = el("div", "flex-grow-1 min-w-0");
+    body.appendChild(el("div", "live-q-body", q.body));
+    var meta = el("div", "small text-muted");
+    if (host) { meta.appendChild(el("span", "live-q-id", "#" + q.id)); meta.appendChild(document.createTextNode(" ")); }
+    meta.appendChild(el("span", "live-q-author", q.author));
+    meta.appendChild(document.createTextNode(" "));
+    meta.appendChild(el("span", "live-q-state", ""));
+    body.appendChild(meta);
+    if (host) {
+      var tools = el("div", "live-host-tools d-flex flex-wrap gap-1 mt-1");
+      [["answering", T.mark_answering, "btn-outline-success"], ["answered", T.mark_answered, "btn-outline-secondary"]].forEach(function (m) {
+        var b = el("button", "btn btn-sm py-0 " + m[2], m[1]);
+        b.type = "button";
+        b.dataset.mark = m[0];
+        tools.appendChild(b);
+      });
+      var mb = el("button", "btn btn-sm btn-outline-warning py-0", T.merge);
+      mb.type = "button";
+      mb.dataset.merge = "";
+      tools.appendChild(mb);
+      body.appendChild(tools);
+    }
+    row.appendChild(btn);
+    row.appendChild(body);
+    li.appendChild(row);
+    setVotes(li, q.votes);
+    li.dataset.status = q.status || "open";
+    qList.appendChild(li);
+    setStatus(li, q.status || "open");
+  }
+
+  // --- chat ----------------------------------------------------------------------------------
+  function chatItem(m) {
+    if (chat.querySelector('[data-mid="' + Number(m.id) + '"]')) return;
+    var li = el("li");
+    li.dataset.mid = m.id;
+    li.dataset.uid = m.user_id;
+    li.appendChild(el("b", "live-chat-user", m.user));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", "live-chat-body", m.body));
+    addChatTools(li);
+    chat.appendChild(li);
+    while (chat.children.length > 200) chat.removeChild(chat.firstChild);
+    chat.scrollTop = chat.scrollHeight;
+  }
+  function addChatTools(li) {
+    if (!host || li.querySelector(".live-chat-tools")) return;
+    var tools = el("span", "live-chat-tools");
+    [["pin", T.pin], ["remove", T.remove]].concat(Number(li.dataset.uid) !== me ? [["mute", T.mute]] : []).forEach(function (t) {
+      var b = el("button", "btn btn-link btn-sm", t[1]);
+      b.type = "button";
+      b.dataset.chatTool = t[0];
+      tools.appendChild(b);
+    });
+    li.appendChild(tools);
+  }
+  function showPinned(m) {
+    var box = document.getElementById("live-pinned");
+    box.hidden = !m;
+    box.querySelector(".live-pinned-user").textContent = m ? m.user : "";
+    box.querySelector(".live-pinned-body").textContent = m ? m.body : "";
+  }
+  function chatError(code) {
+    var p = document.getElementById("live-chat-error");
+    if (!p) return;
+    p.textContent = code ? (T[code] || T.invalid) : "";
+    p.hidden = !code;
+  }
+
+  // --- events --------------------------------------------------------------------------------
+  function apply(ev) {
+    var d = ev.data || {};
+    var li;
+    switch (ev.kind) {
+      case "question.new": newQuestion(d); sortQuestions(); break;
+      case "question.votes": if ((li = qItem(d.id))) { setVotes(li, d.votes); sortQuestions(); } break;
+      case "question.status": if ((li = qItem(d.id))) { setStatus(li, d.status); sortQuestions(); } break;
+      case "question.merged":
+        if ((li = qItem(d.id))) li.remove();
+        if ((li = qItem(d.into))) setVotes(li, d.votes);
+        sortQuestions();
+        break;
+      case "chat.new": chatItem(d); break;
+      case "chat.removed": if ((li = chat.querySelector('[data-mid="' + Number(d.id) + '"]'))) li.remove(); break;
+      case "chat.pinned": showPinned(d.message); break;
+      case "user.muted":
+        if (Number(d.user_id) === me) {
+          var form = document.getElementById("live-chat-form");
+          if (form) form.querySelectorAll("input,button").forEach(function (x) { x.disabled = !!d.muted; });
+          chatError(d.muted ? "muted" : "");
+        }
+        break;
+      case "session.slow_mode":
+        document.getElementById("live-slow-note").hidden = !d.seconds;
+        document.getElementById("live-slow-n").textContent = String(d.seconds);
+        break;
+      case "session.status":
+        root.dataset.status = d.status;
+        var badge = document.querySelector("#live-status .badge");
+        if (badge) { badge.className = "badge live-status live-status-" + d.status; badge.textContent = T[d.status] || d.status; }
+        break;
+      case "video.status":
+        root.dataset.video = d.video;
+        if (d.video === "live" || d.video === "ready") play();
+        break;
+    }
+  }
+  function receive(ev) {
+    if (!ev || ev.session_id !== sessionId || ev.seq <= seq) return;
+    if (ev.seq > seq + 1) { catchUp(); return; }
+    apply(ev);
+    seq = ev.seq;
+  }
+  var catching = false;
+  function catchUp() {
+    if (catching || !socket) return;
+    catching = true;
+    socket.emit("replay", { session_id: sessionId, after: seq }, function (res) {
+      catching = false;
+      if (res && res.ok) res.events.forEach(function (ev) { if (ev.seq === seq + 1) { apply(ev); seq = ev.seq; } });
+    });
+  }
+
+  function start() {
+    if (typeof io !== "function") return;
+    socket = io("/live", { transports: ["websocket", "polling"] });
+    socket.on("connect", function () {
+      // On every (re)connect: join the room and get what was missed since the last seq seen.
+      socket.emit("join", { session_id: sessionId, last_seq: seq }, function (res) {
+        if (res && res.ok && res.missed) res.missed.forEach(receive);
+      });
+    });
+    socket.on("event", receive);
+    socket.on("presence", function (p) {
+      if (p && p.session_id === sessionId) document.getElementById("live-presence").textContent = String(p.count);
+    });
+    bind();
+  }
+
+  function send(name, data, done) {
+    data.session_id = sessionId;
+    socket.emit(name, data, function (res) { if (done) done(res || { ok: false, error: "invalid" }); });
+  }
+
+  function bind() {
+    var ask = document.getElementById("live-ask");
+    if (ask) ask.addEventListener("submit", function (e) {
+      if (!socket.connected) return; // plain form POST
+      e.preventDefault();
+      var ta = document.getElementById("live-ask-body");
+      send("ask", { body: ta.value }, function (res) { if (res.ok) ta.value = ""; else alert(T[res.error] || T.invalid); });
+    });
+    qList.addEventListener("click", function (e) {
+      var t = e.target.closest("button");
+      if (!t || !socket.connected) return;
+      var li = t.closest("[data-qid]");
+      if (t.dataset.vote) {
+        e.preventDefault();
+        send("vote", { question_id: Number(t.dataset.vote) }, function (res) {
+          if (res.ok) { t.classList.remove("btn-outline-primary"); t.classList.add("btn-primary"); t.setAttribute("aria-pressed", "true"); }
+        });
+      } else if (t.dataset.mark) {
+        send("mark", { question_id: Number(li.dataset.qid), status: t.dataset.mark }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
+      } else if (t.dataset.merge !== undefined) {
+        var into = prompt(T.merge_prompt);
+        if (into) send("merge", { question_id: Number(li.dataset.qid), into_id: Number(into) }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
+      }
+    });
+    var chatForm = document.getElementById("live-chat-form");
+    if (chatForm) chatForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var input = document.getElementById("live-chat-body");
+      if (!input.value.trim()) return;
+      send("chat", { body: input.value }, function (res) {
+        if (res.ok) { input.value = ""; chatError(""); } else chatError(res.error);
+      });
+    });
+    chat.querySelectorAll("li").forEach(addChatTools);
+    chat.addEventListener("click", function (e) {
+      var t = e.target.closest("[data-chat-tool]");
+      if (!t) return;
+      var li = t.closest("li");
+      var tool = t.dataset.chatTool;
+      if (tool === "remove") send("remove", { message_id: Number(li.dataset.mid) });
+      else if (tool === "pin") send("pin", { message_id: Number(li.dataset.mid) });
+      else if (tool === "mute") send("mute", { user_id: Number(li.dataset.uid), muted: true });
+    });
+    var slow = document.getElementById("live-slow");
+    if (slow) slow.addEventListener("change", function () { send("slow_mode", { seconds: Number(slow.value) || 0 }); });
+    var bc = document.getElementById("live-broadcast");
+    if (bc) bc.addEventListener("click", toggleBroadcast);
+  }
+
+  // --- playback --------------------------------------------------------------------------------
+  var hls = null;
+  function play() {
+    var video = document.getElementById("live-video");
+    if (!video || hls) return;
+    var url = root.dataset.hls;
+    video.hidden = false;
+    document.getElementById("live-video-empty").hidden = true;
+    if (window.Hls && window.Hls.isSupported()) {
+      // No blob: worker: the CSP allows scripts from this site only.
+      hls = new window.Hls({ enableWorker: false, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, manifestLoadingMaxRetry: 30,
+        manifestLoadingRetryDelay: 1000, levelLoadingMaxRetry: 30 });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
+      hls.on(window.Hls.Events.ERROR, function (_e, data) {
+        if (data.fatal) { hls.destroy(); hls = null; setTimeout(play, 2000); }
+      });
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = url;  // iOS / WeChat: native HLS
+      video.play().catch(function () {});
+    }
+  }
+
+  // --- broadcast (host) ------------------------------------------------------------------------
+  var recorder = null, stream = null, chunkNo = 0;
+  function mimeType() {
+    var types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm"];
+    for (var i = 0; i < types.length; i++) if (window.MediaRecorder && MediaRecorder.isTypeSupported(types[i])) return types[i];
+    return "";
+  }
+  function upload(buf, n) {
+    // Chunked HTTP upload when the socket is down; chunks carry their index, the server orders them.
+    return fetch(root.dataset.ingest + "?n=" + n, { method: "POST", body: buf, credentials: "same-origin",
+      headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": root.dataset.csrf } });
+  }
+  function toggleBroadcast() {
+    var btn = document.getElementById("live-broadcast");
+    var state = document.getElementById("live-broadcast-state");
+    if (recorder) {
+      recorder.stop();
+      stream.getTracks().forEach(function (t) { t.stop(); });
+      recorder = null;
+      btn.textContent = btn.dataset.label || btn.textContent;
+      state.textContent = "";
+      return;
+    }
+    navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 25 } }, audio: true })
+      .then(function (s) {
+        stream = s;
+        var preview = document.getElementById("live-preview");
+        preview.srcObject = s;
+        preview.hidden = false;
+        preview.play().catch(function () {});
+        recorder = new MediaRecorder(s, { mimeType: mimeType(), videoBitsPerSecond: 900000, audioBitsPerSecond: 64000 });
+        recorder.ondataavailable = function (e) {
+          if (!e.data || !e.data.size) return;
+          var n = chunkNo++;
+          e.data.arrayBuffer().then(function (buf) {
+            if (socket && socket.connected) send("video", { chunk: buf, n: n });
+            else upload(buf, n);
+          });
+        };
+        recorder.start(1000);
+        btn.dataset.label = btn.textContent;
+        btn.textContent = T.stop;
+        state.textContent = "● " + T.broadcasting;
+      })
+      .catch(function () { state.textContent = T.no_camera; });
+  }
+
+  function init() {
+    start();
+    if (root.dataset.video === "live" || root.dataset.video === "ready") play();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

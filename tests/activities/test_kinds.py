@@ -1,0 +1,232 @@
+"""Questionnaires, offline practice marking, resource sharing uploads, and a plugin-added kind."""
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.activities import services as activity_services
+from lms.activities import workshop_services as svc
+from lms.activities.kinds import ActivityKind, get_kind, unregister_kind
+from lms.activities.models import OfflineRecord, QuestionnaireResponse, SharedResource
+from lms.extensions import db
+from lms.plugins import PluginAPI
+from lms.signals import activity_resource_shared
+from tests.activities.test_isolation_xss import PNG
+
+QUESTIONS = (
+    "单选: 您的教龄？\n- 5年以下\n- 5-10年\n- 10年以上\n\n"
+    "多选: 希望提升？\n- 信息技术\n- 教学设计\n- 作业设计\n\n问答: 建议"
+)
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_parse_questions():
+    qs = svc.parse_questions(QUESTIONS)
+    assert [q["kind"] for q in qs] == ["single", "multiple", "text"]
+    assert qs[0]["options"] == ["5年以下", "5-10年", "10年以上"]
+    with pytest.raises(svc.ActivityError):
+        svc.parse_questions("单选: 只有一个选项\n- A")
+
+
+def test_questionnaire_answer_once_and_results(world, login_as, make_activity):
+    activity = make_activity(kind="questionnaire", questions=QUESTIONS)
+    q1, q2, q3 = svc.questions_of(activity)
+    member = login_as(world["member"])
+    assert member.get(f"/activities/{activity.id}/results").status_code == 403  # not before answering
+    r = member.post(
+        f"/activities/{activity.id}/answer",
+        data={f"q{q1.id}": "1", f"q{q2.id}": ["0", "2"], f"q{q3.id}": "多组织课例研讨"},
+    )
+    assert r.status_code == 302
+    again = member.post(
+        f"/activities/{activity.id}/answer", data={f"q{q1.id}": "0", f"q{q2.id}": "0"}, follow_redirects=True
+    )
+    assert "已经填写过" in again.get_data(as_text=True)
+    with pytest.raises(svc.ActivityError):
+        svc.answer(world["member"], activity, {q1.id: ["0"], q2.id: ["1"]})
+    # A missing choice and an out-of-range option are refused.
+    with pytest.raises(svc.ActivityError):
+        svc.answer(world["leader"], activity, {q1.id: ["0"]})
+    with pytest.raises(svc.ActivityError):
+        svc.answer(world["leader"], activity, {q1.id: ["7"], q2.id: ["0"]})
+    with pytest.raises(svc.ActivityError):
+        svc.answer(world["leader"], activity, {q1.id: ["0", "1"], q2.id: ["0"]})  # single takes one
+    svc.answer(world["leader"], activity, {q1.id: ["1"], q2.id: ["2"]})
+    assert db.session.scalar(select(func.count(QuestionnaireResponse.id))) == 2
+    res = svc.results(activity, with_texts=True)
+    assert res[0]["counts"] == [0, 2, 0]
+    assert res[1]["counts"] == [1, 0, 2]
+    assert res[2]["texts"] == ["多组织课例研讨"]
+    html = member.get(f"/activities/{activity.id}/results").get_data(as_text=True)
+    assert 'class="chart"' in html and "echarts.common.min.js" in html
+    assert "多组织课例研讨" not in html  # free texts: managers only
+    assert "多组织课例研讨" in login_as(world["host"]).get(f"/activities/{activity.id}/results").get_data(as_text=True)
+    # Questions are locked once answered.
+    with pytest.raises(svc.ActivityError):
+        svc.update_activity(
+            world["host"],
+            activity,
+            title=activity.title,
+            opens_at=activity.opens_at,
+            closes_at=activity.closes_at,
+            questions="单选: 新题\n- A\n- B",
+        )
+
+
+def test_offline_upload_and_marking(world, login_as, make_activity):
+    activity = make_activity(kind="offline")
+    shared = []
+
+    def listener(sender, **kw):
+        shared.append(kw)
+
+    activity_resource_shared.connect(listener)
+    try:
+        member = login_as(world["member"])
+        r = member.post(
+            f"/activities/{activity.id}/offline",
+            content_type="multipart/form-data",
+            data={
+                "form_file": (io.BytesIO(PNG), "鉴定表.png"),
+                "note": "已盖章",
+                "resources": [(io.BytesIO(PDF), "磨课教案.pdf"), (io.BytesIO(PDF), "反思.pdf")],
+            },
+        )
+        assert r.status_code == 302
+    finally:
+        activity_resource_shared.disconnect(listener)
+    record = db.session.scalar(select(OfflineRecord))
+    assert record.user_id == world["member"].id and record.marked_at is None
+    assert len(shared) == 2 and {s["title"] for s in shared} == {"磨课教案.pdf", "反思.pdf"}
+    assert activity_services.member_resource_counts(world.workshop_a, [world["member"].id]) == {world["member"].id: 2}
+    # The result form is private: its uploader and the managers.
+    fid = record.form_file_id
+    assert member.get(f"/activities/files/{fid}").status_code == 200
+    assert login_as(world["leader"]).get(f"/activities/files/{fid}").status_code == 403
+    assert login_as(world["host"]).get(f"/activities/files/{fid}").status_code == 200
+    # Only managers mark.
+    assert (
+        login_as(world["leader"])
+        .post(f"/activities/offline/{record.id}/mark", data={"score": "90", "passed": "1"})
+        .status_code
+        == 403
+    )
+    assert (
+        login_as(world["host"])
+        .post(f"/activities/offline/{record.id}/mark", data={"score": "88", "passed": "1", "comment": "好"})
+        .status_code
+        == 302
+    )
+    db.session.expire_all()
+    record = db.session.get(OfflineRecord, record.id)
+    assert record.score == 88 and record.passed and record.marked_by_id == world["host"].id
+    with pytest.raises(svc.ActivityError):
+        svc.submit_offline(world["member"], activity, None, note="改")
+    with pytest.raises(svc.ActivityError):
+        svc.mark_offline(world["host"], record, score=120, passed=True)
+    # A text file is not a result form.
+    from werkzeug.datastructures import FileStorage
+
+    from lms.core.uploads import UploadError
+
+    with pytest.raises(UploadError):
+        svc.submit_offline(world["leader"], activity, FileStorage(io.BytesIO(b"hello world"), "form.png"))
+    assert db.session.scalar(select(func.count(OfflineRecord.id))) == 1
+
+
+def test_resource_sharing_validation(world, login_as, make_activity):
+    activity = make_activity(kind="sharing")
+    member = login_as(world["member"])
+    ok = member.post(
+        f"/activities/{activity.id}/resources",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(PDF), "教学设计.pdf"), "title": "《分数的意义》教学设计"},
+    )
+    assert ok.status_code == 302
+    exe = member.post(
+        f"/activities/{activity.id}/resources",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 200), "课件.pdf")},
+        follow_redirects=True,
+    )
+    assert "不接受" in exe.get_data(as_text=True)
+    empty = member.post(
+        f"/activities/{activity.id}/resources",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(b""), "空.pdf")},
+        follow_redirects=True,
+    )
+    assert "文件是空的" in empty.get_data(as_text=True) or "空" in empty.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(SharedResource.id))) == 1
+    res = db.session.scalar(select(SharedResource))
+    assert res.title == "《分数的意义》教学设计"
+    assert login_as(world["member_b"]).get(f"/activities/files/{res.stored_file_id}").status_code == 404
+    # Closed: no more uploads.
+    closed = make_activity(kind="sharing", opens=-5, closes=-1)
+    r = member.post(
+        f"/activities/{closed.id}/resources",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(PDF), "晚了.pdf")},
+        follow_redirects=True,
+    )
+    assert "已结束" in r.get_data(as_text=True)
+    # Deleting it updates the counts.
+    assert login_as(world["leader"]).post(f"/activities/resources/{res.id}/delete").status_code == 403
+    assert member.post(f"/activities/resources/{res.id}/delete").status_code == 302
+    assert activity_services.member_resource_counts(world.workshop_a, [world["member"].id]) == {world["member"].id: 0}
+
+
+def test_plugin_added_kind(app, world, login_as):
+    seen = []
+    kind = ActivityKind(
+        "lesson_prep",
+        "协同备课",
+        "activities/kinds/discussion.html",
+        posts=True,
+        hooks={"on_created": seen.append, "context": lambda activity, user: {"lesson_prep_note": "集体备课"}},
+    )
+    PluginAPI(app, "lessonprep").register_activity_kind(kind)
+    try:
+        assert get_kind("lesson_prep") is kind
+        host = login_as(world["host"])
+        assert "协同备课" in host.get(f"/workshops/{world.workshop_a.id}/activities/new").get_data(as_text=True)
+        r = host.post(
+            f"/workshops/{world.workshop_a.id}/activities/new",
+            data={"kind": "lesson_prep", "title": "三年级数学集体备课", "opens_at": "2020-01-01T08:00"},
+        )
+        assert r.status_code == 302
+        assert len(seen) == 1 and seen[0].kind == "lesson_prep"
+        from lms.activities.models import Activity
+
+        activity = db.session.get(Activity, seen[0].id)
+        post = svc.create_post(world["member"], activity, "我负责第二课时的教学设计，初稿已完成，请大家提意见。")
+        assert post.effective
+        html = login_as(world["member"]).get(f"/activities/{activity.id}").get_data(as_text=True)
+        assert "协同备课" in html and "三年级数学集体备课" in html
+    finally:
+        unregister_kind("lesson_prep")
+
+
+def test_api_posts_and_replies(world, make_activity, app):
+    from lms.accounts import services as accounts
+
+    activity = make_activity()
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.issue_token(world['member'], 1)}"
+    r = client.post(
+        f"/api/v1/activities/{activity.id}/posts", json={"body": "通过接口发帖，内容足够长，满足有效帖的要求。"}
+    )
+    assert r.status_code == 201, r.get_json()
+    pid = r.get_json()["id"]
+    r = client.post(f"/api/v1/posts/{pid}/replies", json={"body": "接口回复"})
+    assert r.status_code == 201 and r.get_json()["parent_id"] == pid
+    assert client.post(f"/api/v1/posts/{pid}/like").get_json() == {"like_count": 1, "liked": True}
+    assert client.post(f"/api/v1/posts/{pid}/like").get_json()["like_count"] == 1
+    items = client.get(f"/api/v1/activities/{activity.id}/posts").get_json()["items"]
+    assert items[0]["replies"][0]["body_html"] == "<p>接口回复</p>" and items[0]["liked"]
+    lst = client.get(f"/api/v1/workshops/{world.workshop_a.id}/activities").get_json()["items"]
+    assert lst[0]["phase"] == "open"
+    closed = make_activity(opens=-5, closes=-1)
+    r = client.post(f"/api/v1/activities/{closed.id}/posts", json={"body": "太晚了"})
+    assert r.status_code == 409 and r.get_json()["error"]["message"] == "closed"

@@ -1,0 +1,137 @@
+"""Who may make and edit courses; lessons, reordering, assignment; quizzes; XSS stays inert."""
+
+import re
+
+import pytest
+
+from lms.access.services import assign as give_role
+from lms.courses import services
+from lms.courses.models import Course, QuizAttempt
+from lms.extensions import db
+from tests.courses.conftest import make_course
+
+# A live tag: a script element, an event-handler attribute, or a javascript: URL in an attribute.
+DANGER = re.compile(
+    r"<script(?![^<>]*src=\"/static/)|<[a-z][^<>]*\son\w+\s*=|<[a-z][^<>]*(?:href|src)\s*=\s*[\"']?\s*javascript:", re.I
+)
+
+
+def _data(**kw):
+    return {"title": "新课程", "description": "<p>简介</p>", "stage": "primary", "subject": "math",
+            "kind": "integration", "hours": "2.5", "published": True, **kw}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ["teacher", "member", "host", "school_admin", "supervisor", "outsider"])
+def test_teacher_like_roles_cannot_create(world, login_as, role):
+    c = login_as(world[role])
+    assert c.get("/courses/new").status_code == 403
+    assert c.post("/courses/new", data={"title": "x", "kind": "ethics", "hours": "1", "context": 1}).status_code == 403
+    assert db.session.scalar(db.select(db.func.count()).select_from(Course)) == 0
+
+
+@pytest.mark.parametrize("role", ["expert", "county_admin", "city_admin", "province_admin", "site_admin"])
+def test_managers_create(world, login_as, role):
+    ctxs = services.manage_contexts(world[role])
+    assert ctxs
+    c = login_as(world[role])
+    r = c.post("/courses/new", data={"context": ctxs[0].id, "title": "新课程", "kind": "ethics", "hours": "2",
+                                     "published": "y", "stage": "", "subject": ""})  # fmt: skip
+    assert r.status_code == 302
+    course = db.session.scalar(db.select(Course))
+    assert course.context_id == ctxs[0].id and course.published
+
+
+def test_expert_of_county_a_cannot_edit_county_b_course(world, login_as):
+    expert_a = world["expert"]
+    give_role(expert_a, "expert", world.county_a.context)
+    db.session.commit()
+    mine = make_course(world.county_a.context, "东湖课程")
+    theirs = make_course(world.county_b.context, "西湖课程")
+    c = login_as(expert_a)
+    assert c.get(f"/courses/{mine.id}/edit").status_code == 200
+    assert c.get(f"/courses/{theirs.id}/edit").status_code == 404  # not even visible
+    r = c.post(f"/courses/{theirs.id}/edit", data={"title": "改掉", "kind": "ethics", "hours": "1"})
+    assert r.status_code == 404
+    with pytest.raises(services.CourseError):
+        services.update_course(expert_a, theirs, _data(title="改掉"))
+    db.session.refresh(theirs)
+    assert theirs.title == "西湖课程"
+    # A province course is visible to the county expert but not editable.
+    prov = make_course(world.province.context, "省级课程")
+    assert c.get(f"/courses/{prov.id}/edit").status_code == 403
+    # Nor may they assign into county B.
+    with pytest.raises(services.CourseError):
+        services.assign(expert_a, mine, world.workshop_b.context)
+    county_admin_b = world["county_admin_b"]
+    assert not services.may_manage(county_admin_b, mine)
+    assert services.may_manage(world["city_admin"], mine) and services.may_manage(world["city_admin"], theirs)
+
+
+def test_lessons_order_and_assignment(world):
+    admin = world["county_admin"]
+    course = services.create_course(admin, world.county_a.context, _data())
+    a = services.add_lesson(admin, course, "甲", "text", "<p>一</p>")
+    b = services.add_lesson(admin, course, "乙", "text")
+    c = services.add_lesson(admin, course, "丙", "video")
+    assert [x.title for x in course.lessons] == ["甲", "乙", "丙"] and course.lesson_count == 3
+    services.move_lesson(admin, c, -1)
+    db.session.expire_all()
+    assert [x.title for x in db.session.get(Course, course.id).lessons] == ["甲", "丙", "乙"]
+    services.reorder_lessons(admin, course, [b.id, a.id])
+    db.session.expire_all()
+    assert [x.title for x in db.session.get(Course, course.id).lessons] == ["乙", "甲", "丙"]
+    services.delete_lesson(admin, db.session.get(type(a), a.id))
+    db.session.expire_all()
+    course = db.session.get(Course, course.id)
+    assert [x.position for x in course.lessons] == [1, 2] and course.lesson_count == 2
+    services.assign(admin, course, world.workshop_a.context, required=True)
+    assert course.id in services.required_ids(world["member"])
+    assert course.id not in services.required_ids(world["teacher"])
+    services.assign(admin, course, world.workshop_a.context, required=False)  # same row, now elective
+    assert course.id not in services.required_ids(world["member"])
+
+
+def test_quiz_scoring(world):
+    admin = world["province_admin"]
+    course = services.create_course(admin, world.province.context, _data())
+    lesson = services.add_lesson(admin, course, "第一讲", "text")
+    q1 = services.add_question(admin, lesson, "60学时是多少学分？", "single", ["1", "3", "5"], [1])
+    q2 = services.add_question(admin, lesson, "哪些是研修活动？", "multiple", ["研讨", "游戏", "磨课"], [0, 2])
+    with pytest.raises(services.CourseError):
+        services.add_question(admin, lesson, "错", "single", ["a", "b"], [0, 1])
+    with pytest.raises(services.CourseError):
+        services.add_question(admin, lesson, "错", "single", ["a"], [0])
+    t = world["teacher"]
+    assert services.submit_quiz(t, lesson, {q1.id: [1], q2.id: [0, 2]}).score == 100.0
+    assert services.submit_quiz(t, lesson, {q1.id: [1], q2.id: [0]}).score == 50.0  # partial = wrong
+    assert services.submit_quiz(t, lesson, {str(q1.id): "0", q2.id: [2, 0, 9]}).score == 50.0
+    assert services.submit_quiz(t, lesson, {}).score == 0.0
+    assert db.session.scalar(db.select(db.func.count()).select_from(QuizAttempt)) == 4
+    assert services.last_attempt(t, lesson).score == 0.0
+    with pytest.raises(services.CourseError):
+        services.add_question(t, lesson, "教师出题", "single", ["a", "b"], [0])
+
+
+def test_quiz_page(world, login_as):
+    admin = world["province_admin"]
+    course = services.create_course(admin, world.province.context, _data())
+    lesson = services.add_lesson(admin, course, "第一讲", "text")
+    q = services.add_question(admin, lesson, "选B", "single", ["A项", "B项"], [1])
+    c = login_as(world["teacher"])
+    r = c.post(f"/courses/lessons/{lesson.id}/quiz", data={f"q{q.id}": "1"}, follow_redirects=True)
+    assert "100" in r.get_data(as_text=True)
+
+
+def test_xss_inert(world, login_as, xss_payloads):
+    admin = world["province_admin"]
+    for payload in xss_payloads[:40]:
+        course = services.create_course(admin, world.province.context,
+                                        _data(title=payload[:200] or "x", description=payload))  # fmt: skip
+        lesson = services.add_lesson(admin, course, payload[:200] or "x", "text", payload)
+        services.add_question(admin, lesson, payload[:500] or "x", "single", [payload[:200] or "a", "b"], [0])
+        for html in (course.description_html, lesson.body_html):
+            assert not DANGER.search(html), html
+    c = login_as(world["teacher"])
+    for url in ["/courses/"] + [f"/courses/{x.id}" for x in db.session.scalars(db.select(Course).limit(10))]:
+        html = c.get(url).get_data(as_text=True)
+        assert not DANGER.search(html.replace('<script src="/static/', "")), url

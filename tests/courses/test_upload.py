@@ -1,0 +1,128 @@
+"""Resumable chunked video upload → transcode job → lesson duration and rendition_dir (real ffmpeg)."""
+
+import os
+
+import pytest
+
+from lms.courses import services
+from lms.courses.models import Lesson
+from lms.extensions import db
+from lms.media import tasks
+from lms.media.models import MediaJob
+from tests.courses.conftest import make_course
+from tests.media.conftest import make_clip
+
+
+@pytest.fixture
+def video_lesson(world):
+    course = make_course(world.province.context, "视频课程")
+    lesson = services.add_lesson(world["province_admin"], course, "视频课时", "video")
+    return lesson
+
+
+def _begin(c, lesson, size, name="clip.mp4"):
+    return c.post(f"/courses/lessons/{lesson.id}/video/uploads", json={"filename": name, "size": size})
+
+
+def _put(c, url, data, start, total):
+    end = start + len(data) - 1
+    return c.put(url, data=data, headers={"Content-Range": f"bytes {start}-{end}/{total}"})
+
+
+def test_chunked_upload_resumes_and_transcodes(world, login_as, video_lesson, tmp_path, app):
+    clip = make_clip(tmp_path / "c.mp4", seconds=2).read_bytes()
+    total = len(clip)
+    c = login_as(world["province_admin"])
+    r = _begin(c, video_lesson, total)
+    assert r.status_code == 200
+    url = r.json["url"]
+    third = total // 3
+    assert _put(c, url, clip[:third], 0, total).json == {"offset": third, "size": total, "done": False}
+    # A chunk at the wrong offset changes nothing and says where to resume.
+    r = _put(c, url, clip[third + 10 : third + 20], third + 10, total)
+    assert r.status_code == 409 and r.json["offset"] == third
+    # Connection dropped after part of a chunk: the server keeps what arrived; the client asks and resumes.
+    from lms.media import services as media
+
+    with app.test_request_context():
+        import io
+
+        media.receive_chunk(url.rsplit("/", 1)[1], world["province_admin"], io.BytesIO(clip[third : third + 7]),
+                            third, total - third)  # fmt: skip
+    status = c.get(url).json
+    assert status["offset"] == third + 7
+    r = _put(c, url, clip[third + 7 :], third + 7, total)
+    assert r.status_code == 200 and r.json["done"] is True
+    assert tasks.wait_idle(120, app)
+    st = c.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["ready"] is True and st["status"] == "done" and st["progress"] == 100.0
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert lesson.duration_seconds == 2 and lesson.rendition_dir
+    assert lesson.media_file.mime == "video/mp4" and lesson.media_file.size == total
+    root = app.config["MEDIA_ROOT"]
+    assert os.path.isfile(os.path.join(root, lesson.rendition_dir, "master.m3u8"))
+    assert not [n for n in os.listdir(os.path.join(root, "tmp")) if n.startswith("chunk-")]
+
+
+def test_too_large_refused_in_chinese(world, login_as, video_lesson, app):
+    app.config["VIDEO_UPLOAD_MAX_BYTES"], old = 1000, app.config["VIDEO_UPLOAD_MAX_BYTES"]
+    try:
+        r = _begin(login_as(world["province_admin"]), video_lesson, 1001)
+    finally:
+        app.config["VIDEO_UPLOAD_MAX_BYTES"] = old
+    assert r.status_code == 413 and "MB" in r.json["message"] and "文件" in r.json["message"]
+
+
+def test_not_a_video_refused_and_nothing_kept(world, login_as, video_lesson, app):
+    data = b"%PDF-1.4\n" + b"x" * 5000
+    c = login_as(world["province_admin"])
+    url = _begin(c, video_lesson, len(data), "fake.mp4").json["url"]
+    r = _put(c, url, data, 0, len(data))
+    assert r.status_code == 415 and "视频" in r.json["message"]
+    assert c.get(url).status_code == 404
+    assert db.session.scalar(db.select(db.func.count()).select_from(MediaJob)) == 0
+    tmp = os.path.join(app.config["MEDIA_ROOT"], "tmp")
+    assert not [n for n in os.listdir(tmp) if n.startswith("chunk-")]
+
+
+def test_range_beyond_size_and_other_users(world, login_as, video_lesson):
+    c = login_as(world["province_admin"])
+    url = _begin(c, video_lesson, 10).json["url"]
+    assert _put(c, url, b"x" * 11, 0, 10).status_code == 400
+    assert c.get(url).json["offset"] == 0
+    # Somebody else's upload id is unknown to them; teachers may not start uploads.
+    assert login_as(world["county_admin"]).get(url).status_code == 404
+    assert _begin(login_as(world["teacher"]), video_lesson, 10).status_code == 403
+
+
+def test_rq_queue_runs_job_on_redis(world, app, video_lesson, tmp_path):
+    redis_url = os.environ.get("LMS_REDIS_URL") or "redis://127.0.0.1:6379/1"
+    from redis import Redis
+    from rq import SimpleWorker
+
+    try:
+        Redis.from_url(redis_url).ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no Redis")
+    from lms.media import services as media
+
+    clip = make_clip(tmp_path / "r.mp4", seconds=1)
+    old = dict(MEDIA_QUEUE=app.config["MEDIA_QUEUE"], REDIS_URL=app.config["REDIS_URL"])
+    app.config.update(MEDIA_QUEUE="rq", REDIS_URL=redis_url)
+    try:
+        with app.test_request_context():
+            uid = media.begin_chunked(owner=world["province_admin"], filename="r.mp4", size=clip.stat().st_size,
+                                      ref={"lesson_id": video_lesson.id})  # fmt: skip
+            with open(clip, "rb") as f:
+                media.receive_chunk(uid, world["province_admin"], f, 0, clip.stat().st_size)
+            job = services.finish_video_upload(world["province_admin"], video_lesson, uid)
+            assert db.session.get(MediaJob, job.id).status == "queued"  # not run in-process
+            q = tasks.rq_queue(app.config)
+            SimpleWorker([q], connection=q.connection).work(burst=True)
+        db.session.expire_all()
+        assert db.session.get(MediaJob, job.id).status == "done"
+        lesson = db.session.get(Lesson, video_lesson.id)
+        assert lesson.duration_seconds == 1 and lesson.rendition_dir
+    finally:
+        app.config.update(old)

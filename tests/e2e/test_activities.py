@@ -1,0 +1,48 @@
+"""A member posts and replies in a workshop discussion on a phone-width page."""
+
+from datetime import timedelta
+
+import pytest
+
+from lms.activities import workshop_services as svc
+from lms.core.db import utcnow
+from tests.e2e.conftest import login, no_horizontal_scroll, snap
+
+
+def test_post_and_reply_on_a_phone(page, e2e_world):
+    if page.device != "phone":
+        pytest.skip("phone-width test")
+    w = e2e_world
+    now = utcnow()
+    activity = svc.create_activity(w["host"], w.workshop_a, kind="discussion", title="主题研讨：信息技术与课堂互动",
+                                   description="结合一节课谈谈你的做法。", opens_at=now - timedelta(days=1),
+                                   closes_at=now + timedelta(days=7))  # fmt: skip
+    svc.create_post(w["leader"], activity, "我先抛砖引玉：课堂上用随机点名工具，学生参与度明显提高了。")
+    login(page, "member_a")
+    page.goto(f"/workshops/{w.workshop_a.id}")
+    link = page.locator("#activities a", has_text="信息技术与课堂互动")
+    assert link.count() == 1, page.locator("#activities").inner_html()
+    link.click()
+    page.wait_for_url(f"**/activities/{activity.id}")
+    assert no_horizontal_scroll(page)
+    page.locator("#post-body").fill("我在数学课上用平板推送练习，全班正确率即时可见，讲评更有针对性。")
+    page.get_by_role("button", name="发布").click()
+    page.wait_for_load_state()
+    mine = page.locator("article.post", has_text="平板推送练习")
+    mine.wait_for()
+    assert mine.locator(".badge", has_text="有效帖").count() == 1
+    # Reply to the leader's post.
+    leader_post = page.locator("article.post", has_text="抛砖引玉")
+    leader_post.locator("summary", has_text="回复").first.click()
+    leader_post.locator("textarea[name=body]").first.fill("赞同，我下周也试一试。")
+    leader_post.get_by_role("button", name="发送回复").first.click()
+    page.wait_for_load_state()
+    reply = page.locator("article.post", has_text="抛砖引玉").locator("li.reply", has_text="我下周也试一试")
+    reply.wait_for()
+    # Like it, once.
+    like = page.locator("article.post", has_text="抛砖引玉").locator("button.like-btn").first
+    like.click()
+    page.wait_for_load_state()
+    assert page.locator("article.post", has_text="抛砖引玉").locator(".like-count").first.inner_text() == "1"
+    assert no_horizontal_scroll(page)
+    snap(page, "activity-discussion")

@@ -1,0 +1,278 @@
+"""The /live namespace through Flask-SocketIO's test client: auth, per-event permissions, votes,
+merge, moderation, replay by seq."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.extensions import db as _db
+from lms.live import services
+from lms.live.models import LiveEvent, LiveQuestion, LiveVote
+from tests.live.conftest import NS, call, events
+
+
+def test_anonymous_refused(app, client, sock):
+    client.get("/login")
+    sc = sock(client=client)
+    assert not sc.is_connected(NS)
+
+
+def test_deactivated_user_refused(world, sock, db):
+    world["member"].active = False
+    db.session.commit()
+    sc = sock(world["member"])
+    assert not sc.is_connected(NS)
+
+
+def test_join_needs_permission(world, sock, session):
+    member = sock(world["member"])
+    assert call(member, "join", session_id=session.id)["ok"]
+    # Teacher of school A is not a member of workshop A; teacher B is in another county.
+    for role in ("teacher", "teacher_b", "host_b", "outsider"):
+        sc = sock(world[role])
+        assert sc.is_connected(NS)
+        assert call(sc, "join", session_id=session.id) == {"ok": False, "error": "not_found"}, role
+        assert call(sc, "ask", session_id=session.id, body="hi") == {"ok": False, "error": "not_found"}
+
+
+def test_question_reaches_the_room_with_seq(world, sock, session):
+    a, b = sock(world["member"]), sock(world["leader"])
+    call(a, "join", session_id=session.id)
+    call(b, "join", session_id=session.id)
+    b.get_received(NS)
+    res = call(a, "ask", session_id=session.id, body="  如何设计   大单元作业？ ")
+    assert res["ok"]
+    got = events(b)
+    assert [e["kind"] for e in got] == ["question.new"]
+    assert got[0]["seq"] == 1 and got[0]["data"]["body"] == "如何设计 大单元作业？"
+    assert got[0]["data"]["author"] == "李老师" and got[0]["data"]["votes"] == 0
+
+
+def test_a_teacher_cannot_mark_answered_the_expert_can(world, sock, session):
+    member, expert, host_b = sock(world["member"]), sock(world["expert"]), sock(world["host_b"])
+    for sc in (member, expert):
+        call(sc, "join", session_id=session.id)
+    qid = call(member, "ask", session_id=session.id, body="问题一")["id"]
+    assert call(member, "mark", question_id=qid, status="answered") == {"ok": False, "error": "forbidden"}
+    assert call(host_b, "mark", question_id=qid, status="answered")["error"] == "not_found"
+    for name, data in [("merge", {"question_id": qid, "into_id": qid}), ("slow_mode", {"session_id": session.id,
+                       "seconds": 5}), ("status", {"session_id": session.id, "status": "live"}),
+                       ("mute", {"session_id": session.id, "user_id": world["leader"].id})]:  # fmt: skip
+        assert call(member, name, **data) == {"ok": False, "error": "forbidden"}, name
+    member.get_received(NS)
+    assert call(expert, "mark", question_id=qid, status="answering") == {"ok": True, "id": qid, "status": "answering"}
+    assert call(expert, "mark", question_id=qid, status="answered")["ok"]
+    got = events(member, "question.status")
+    assert [e["data"]["status"] for e in got] == ["answering", "answered"]
+    assert _db.session.get(LiveQuestion, qid).status == "answered"
+
+
+def test_only_one_question_is_being_answered(world, sock, session):
+    member, expert = sock(world["member"]), sock(world["expert"])
+    q1 = call(member, "ask", session_id=session.id, body="一")["id"]
+    q2 = call(member, "ask", session_id=session.id, body="二")["id"]
+    call(expert, "mark", question_id=q1, status="answering")
+    call(expert, "mark", question_id=q2, status="answering")
+    _db.session.expire_all()
+    assert _db.session.get(LiveQuestion, q1).status == "open"
+    assert [q.id for q in services.ranked_questions(session)] == [q2, q1]
+
+
+def test_votes_counted_once_per_user(world, sock, session):
+    a, b = sock(world["member"]), sock(world["leader"])
+    call(a, "join", session_id=session.id)
+    qid = call(a, "ask", session_id=session.id, body="投票")["id"]
+    a.get_received(NS)
+    assert call(a, "vote", question_id=qid) == {"ok": True, "id": qid, "votes": 1, "counted": True}
+    assert call(a, "vote", question_id=qid) == {"ok": True, "id": qid, "votes": 1, "counted": False}
+    assert call(b, "vote", question_id=qid)["votes"] == 2
+    assert [e["data"] for e in events(a, "question.votes")] == [{"id": qid, "votes": 1}, {"id": qid, "votes": 2}]
+    _db.session.expire_all()
+    assert _db.session.get(LiveQuestion, qid).vote_count == 2
+
+
+def test_concurrent_votes_and_seq_allocation(app, world, session, db):
+    """Threads on their own connections: every vote counts once, seqs are unique and gap-free."""
+    from lms.communities import services as community
+    from tests.factories import make_user
+
+    voters = []
+    for i in range(8):
+        u = make_user(f"voter{i}", f"投票人{i}")
+        community.add_member(world.workshop_a, u)
+        voters.append(u.id)
+    db.session.commit()
+    q = services.ask(world["member"], session, "并发")
+    qid, sid = q.id, session.id
+    errors = []
+    barrier = threading.Barrier(len(voters))
+
+    def run(uid):
+        from lms.accounts.models import User
+
+        with app.app_context():
+            try:
+                user = _db.session.get(User, uid)
+                question = _db.session.get(LiveQuestion, qid)
+                barrier.wait()
+                services.vote(user, question)
+                services.vote(user, question)  # a repeat never counts
+            except Exception as err:  # noqa: BLE001 - reported below
+                errors.append(repr(err))
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(uid,)) for uid in voters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    _db.session.expire_all()
+    assert _db.session.get(LiveQuestion, qid).vote_count == len(voters)
+    assert _db.session.scalar(select(func.count()).select_from(LiveVote).where(LiveVote.question_id == qid)) == 8
+    seqs = list(_db.session.scalars(select(LiveEvent.seq).where(LiveEvent.session_id == sid).order_by(LiveEvent.seq)))
+    assert seqs == list(range(1, len(voters) + 2))
+
+
+def test_merge_combines_votes_without_double_counting(world, sock, session, db):
+    from lms.communities import services as community
+    from tests.factories import make_user
+
+    extra = make_user("voter_x", "钱老师")
+    community.add_member(world.workshop_a, extra)
+    db.session.commit()
+    m, lead, x, expert = sock(world["member"]), sock(world["leader"]), sock(extra), sock(world["expert"])
+    q1 = call(m, "ask", session_id=session.id, body="怎样分层布置作业？")["id"]
+    q2 = call(lead, "ask", session_id=session.id, body="分层作业怎么布置？")["id"]
+    call(m, "vote", question_id=q1)
+    call(lead, "vote", question_id=q2)
+    call(x, "vote", question_id=q1)
+    call(x, "vote", question_id=q2)  # voted for both: counts once after the merge
+    assert call(m, "merge", question_id=q2, into_id=q1)["error"] == "forbidden"
+    call(m, "join", session_id=session.id)
+    m.get_received(NS)
+    assert call(expert, "merge", question_id=q2, into_id=q1) == {"ok": True, "id": q2, "into": q1, "votes": 3}
+    assert [e["data"] for e in events(m, "question.merged")] == [{"id": q2, "into": q1, "votes": 3}]
+    _db.session.expire_all()
+    dup = _db.session.get(LiveQuestion, q2)
+    assert (dup.status, dup.merged_into_id, dup.vote_count) == ("merged", q1, 0)
+    assert [q.id for q in services.ranked_questions(session)] == [q1]
+    # A vote for the merged duplicate goes to the question it was merged into, once.
+    assert call(lead, "vote", question_id=q2) == {"ok": True, "id": q1, "votes": 3, "counted": False}
+    assert call(expert, "vote", question_id=q2)["votes"] == 4
+    assert call(expert, "merge", question_id=q1, into_id=q2)["error"] == "invalid"
+
+
+def test_mute_remove_pin(world, sock, session):
+    m, lead, expert = sock(world["member"]), sock(world["leader"]), sock(world["expert"])
+    for sc in (m, lead):
+        call(sc, "join", session_id=session.id)
+    mid = call(m, "chat", session_id=session.id, body="大家好")["id"]
+    assert call(lead, "remove", message_id=mid)["error"] == "forbidden"
+    assert call(lead, "pin", session_id=session.id, message_id=mid)["error"] == "forbidden"
+    lead.get_received(NS)
+    assert call(expert, "pin", session_id=session.id, message_id=mid)["ok"]
+    assert call(expert, "mute", session_id=session.id, user_id=world["member"].id)["ok"]
+    assert call(m, "chat", session_id=session.id, body="还能说话吗") == {"ok": False, "error": "muted"}
+    assert call(m, "ask", session_id=session.id, body="提问")["error"] == "muted"
+    assert call(expert, "remove", message_id=mid)["ok"]
+    kinds = [(e["kind"], e["data"]) for e in events(lead)]
+    assert kinds[0][0] == "chat.pinned" and kinds[0][1]["message"]["body"] == "大家好"
+    assert kinds[1] == ("user.muted", {"user_id": world["member"].id, "muted": True})
+    assert kinds[2] == ("chat.removed", {"id": mid})
+    assert kinds[3] == ("chat.pinned", {"message": None})  # removing the pinned message unpins it
+    assert services.recent_messages(session) == []
+    # The expert cannot be muted; unmuting gives the voice back.
+    assert call(expert, "mute", session_id=session.id, user_id=world["expert"].id)["error"] == "invalid"
+    assert call(expert, "mute", session_id=session.id, user_id=world["member"].id, muted=False)["ok"]
+    assert call(m, "chat", session_id=session.id, body="谢谢")["ok"]
+
+
+def test_slow_mode(world, sock, session):
+    m, expert = sock(world["member"]), sock(world["expert"])
+    assert call(expert, "slow_mode", session_id=session.id, seconds=30) == {"ok": True, "seconds": 30}
+    assert call(m, "chat", session_id=session.id, body="一")["ok"]
+    res = call(m, "chat", session_id=session.id, body="二")
+    assert res["ok"] is False and res["error"] == "slow_mode" and 0 < res["wait"] <= 30
+    # The host is not slowed down; turning slow mode off lets the teacher talk again.
+    assert call(expert, "chat", session_id=session.id, body="欢迎")["ok"]
+    assert call(expert, "chat", session_id=session.id, body="开始")["ok"]
+    call(expert, "slow_mode", session_id=session.id, seconds=0)
+    assert call(m, "chat", session_id=session.id, body="二")["ok"]
+
+
+def test_reconnect_gets_missed_events_by_seq(world, sock, session, login_as):
+    client = login_as(world["member"])
+    m = sock(client=client)
+    assert call(m, "join", session_id=session.id, last_seq=0) == {"ok": True, "seq": 0, "missed": []}
+    call(m, "ask", session_id=session.id, body="第一个")
+    seen = events(m)[-1]["seq"]
+    m.disconnect(NS)
+    # While the member is away: a question, a vote, a status change, a chat message.
+    lead, expert = sock(world["leader"]), sock(world["expert"])
+    q = call(lead, "ask", session_id=session.id, body="第二个")["id"]
+    call(expert, "vote", question_id=q)
+    call(expert, "mark", question_id=q, status="answering")
+    call(lead, "chat", session_id=session.id, body="专家好")
+    m2 = sock(client=client)
+    res = call(m2, "join", session_id=session.id, last_seq=seen)
+    assert res["ok"] and res["seq"] == seen + 4
+    assert [e["seq"] for e in res["missed"]] == [seen + 1, seen + 2, seen + 3, seen + 4]
+    assert [e["kind"] for e in res["missed"]] == ["question.new", "question.votes", "question.status", "chat.new"]
+    assert call(m2, "replay", session_id=session.id, after=seen + 2)["events"] == res["missed"][2:]
+    # Joining with the full state gives the ranked queue and my votes.
+    state = call(m2, "join", session_id=session.id, state=True)["state"]
+    assert [q["body"] for q in state["questions"]] == ["第二个", "第一个"]
+    assert state["host"] is False and state["messages"][0]["body"] == "专家好"
+
+
+def test_presence_counts_distinct_users(world, sock, session, app, monkeypatch):
+    from lms.live import events as live_events
+
+    monkeypatch.setattr(live_events, "PRESENCE_EVERY", 0)
+    a1, a2, b = sock(world["member"]), sock(world["member"]), sock(world["leader"])
+    for sc in (a1, a2, b):
+        call(sc, "join", session_id=session.id)
+    assert services.presence_count(session.id) == 2
+    b.disconnect(NS)
+    assert services.presence_count(session.id) == 1
+
+
+def test_session_status_and_closed(world, sock, session):
+    m, expert = sock(world["member"]), sock(world["expert"])
+    assert call(expert, "status", session_id=session.id, status="live")["ok"]
+    assert call(expert, "status", session_id=session.id, status="scheduled")["error"] == "invalid"
+    assert call(expert, "status", session_id=session.id, status="ended")["ok"]
+    assert call(m, "ask", session_id=session.id, body="晚了")["error"] == "closed"
+    assert call(m, "chat", session_id=session.id, body="晚了")["error"] == "closed"
+
+
+@pytest.mark.parametrize("bad", [None, "x", [], {"session_id": "abc"}, {"question_id": None}])
+def test_malformed_payloads(world, sock, session, bad):
+    m = sock(world["member"])
+    for name in ("join", "ask", "vote", "mark", "chat", "replay"):
+        if isinstance(bad, dict):
+            res = call(m, name, **bad)
+        else:
+            with m.app.app_context():
+                res = m.emit(name, bad, namespace=NS, callback=True)
+        assert res["ok"] is False, name
+
+
+def test_xss_payloads_inert(world, sock, session, login_as, xss_payloads):
+    from tests.html_checks import live_markup
+
+    m, expert = sock(world["member"]), sock(world["expert"])
+    call(expert, "slow_mode", session_id=session.id, seconds=0)
+    for p in xss_payloads:
+        assert call(m, "ask", session_id=session.id, body=p)["ok"] or not p.strip()
+        assert call(m, "chat", session_id=session.id, body=p[:300])["ok"] or not p.strip()
+    stored = [e.data for e in _db.session.scalars(select(LiveEvent))]
+    assert stored  # the payloads travel as plain text in JSON; the page script only sets textContent
+    for user in ("member", "expert"):
+        html = login_as(world[user]).get(f"/live/{session.id}").get_data(as_text=True)
+        assert live_markup(html) == [], user
+    html = login_as(world["member"]).get(f"/live/{session.id}/replay").get_data(as_text=True)
+    assert live_markup(html) == []

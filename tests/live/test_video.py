@@ -1,0 +1,153 @@
+"""The live video pipeline: a generated WebM stream (what MediaRecorder sends) fed in chunks, out of
+order, through ffmpeg into a live HLS playlist with 1-second segments, then a VOD replay on end."""
+
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lms.extensions import db as _db
+from lms.live import video
+from lms.live.models import LiveEvent, LiveSession
+from lms.media import live_hls
+from lms.media.ffmpeg import ffmpeg_exe, probe
+
+SECONDS = 6
+
+
+@pytest.fixture(scope="module")
+def webm(tmp_path_factory) -> bytes:
+    out = tmp_path_factory.mktemp("webm") / "camera.webm"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+         f"testsrc2=size=640x360:rate=25:d={SECONDS}", "-f", "lavfi", "-i",
+         f"sine=frequency=440:duration={SECONDS}", "-c:v", "libvpx", "-deadline", "realtime",
+         "-cpu-used", "8", "-b:v", "600k", "-g", "50", "-c:a", "libopus", "-b:a", "48k", "-shortest", str(out)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return out.read_bytes()
+
+
+def _chunks(data: bytes, size: int = 24 * 1024) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _wait_for(predicate, timeout=60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_transcoder_live_then_vod(webm, tmp_path):
+    chunks = _chunks(webm)
+    tr = live_hls.LiveTranscoder(tmp_path / "live")
+    # Socket.IO may hand chunks over out of order: shuffle within windows of 4.
+    order = []
+    for start in range(0, len(chunks), 4):
+        window = list(range(start, min(start + 4, len(chunks))))
+        random.Random(start).shuffle(window)
+        order += window
+    half = len(order) // 2
+    for i in order[:half]:
+        tr.feed(i, chunks[i])
+    playlist = tr.playlist()
+    assert _wait_for(lambda: playlist.is_file() and live_hls.segments(playlist)), "no live segment"
+    text = playlist.read_text()
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in text and "#EXT-X-ENDLIST" not in text
+    for i in order[half:]:
+        tr.feed(i, chunks[i])
+    tr.feed(0, chunks[0])  # a repeat is ignored
+    tr.finish()
+    text = playlist.read_text()
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+    segs = live_hls.segments(playlist)
+    durations = [float(line.split(":")[1].rstrip(",")) for line in text.splitlines() if line.startswith("#EXTINF")]
+    assert len(segs) >= SECONDS - 1 and max(durations) <= 1.6, durations
+    assert all((playlist.parent / s).stat().st_size > 0 for s in segs)
+    info = probe(playlist)  # ffmpeg reads the playlist: it plays
+    assert abs(info.duration - SECONDS) < 1.0 and info.has_audio and info.height == 360
+
+
+def test_session_broadcast_and_replay(webm, world, session, login_as, app, db):
+    """Host pushes chunks (socket event and HTTP ingest); viewers get the playlist; on end the VOD."""
+    from tests.live.conftest import NS, call
+
+    expert_client = login_as(world["expert"])
+    chunks = _chunks(webm)
+    from lms.extensions import socketio
+
+    with app.app_context():
+        sc = socketio.test_client(app, namespace=NS, flask_test_client=expert_client)
+    member = login_as(world["member"])
+    with app.app_context():
+        msc = socketio.test_client(app, namespace=NS, flask_test_client=login_as(world["member"]))
+    assert call(msc, "video", session_id=session.id, chunk=chunks[0], n=0)["error"] == "forbidden"
+    assert call(sc, "status", session_id=session.id, status="live")["ok"]
+    half = len(chunks) // 2
+    for n in range(half):
+        assert call(sc, "video", session_id=session.id, chunk=chunks[n], n=n)["ok"]
+    for n in range(half, len(chunks)):  # the chunked HTTP upload path
+        r = expert_client.post(f"/live/{session.id}/ingest?n={n}", data=chunks[n],
+                               headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+        assert r.status_code == 200 and r.json["ok"], r.data
+    _db.session.expire_all()
+    s = _db.session.get(LiveSession, session.id)
+    assert s.video_status == "live"
+    root = Path(app.config["MEDIA_ROOT"]) / s.video_path
+    assert _wait_for(lambda: (root / "index.m3u8").is_file() and live_hls.segments(root / "index.m3u8"))
+    r = member.get(f"/live/{session.id}/hls/index.m3u8")
+    assert r.status_code == 200 and b"seg_" in r.data
+    first = live_hls.segments(root / "index.m3u8")[0]
+    assert member.get(f"/live/{session.id}/hls/{first}").status_code == 200
+    assert "live-video" in member.get(f"/live/{session.id}").get_data(as_text=True)
+    # Ending the session finishes the recording in the background: VOD replay, a stored event.
+    assert call(sc, "status", session_id=session.id, status="ended")["ok"]
+    assert _wait_for(lambda: _status(session.id) in ("ready", "failed"), 60)
+    assert _status(session.id) == "ready"
+    assert "#EXT-X-ENDLIST" in (root / "index.m3u8").read_text()
+    kinds = [e.data for e in _db.session.scalars(select(LiveEvent).where(LiveEvent.kind == "video.status"))]
+    assert kinds == [{"video": "live"}, {"video": "ready"}]
+    page = member.get(f"/live/{session.id}/replay").get_data(as_text=True)
+    assert f"/live/{session.id}/hls/index.m3u8" in page
+    assert call(sc, "video", session_id=session.id, chunk=chunks[0], n=0)["error"] == "closed"
+    assert not video.running(session.id)
+    sc.disconnect(NS)
+    msc.disconnect(NS)
+
+
+def _status(session_id):
+    _db.session.expire_all()
+    return _db.session.get(LiveSession, session_id).video_status
+
+
+def test_to_vod_is_idempotent(tmp_path):
+    p = tmp_path / "index.m3u8"
+    p.write_text("#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:1.0,\nseg_00000.ts\n")
+    live_hls.to_vod(p)
+    live_hls.to_vod(p)
+    text = p.read_text()
+    assert text.count("#EXT-X-ENDLIST") == 1 and text.count("#EXT-X-PLAYLIST-TYPE:VOD") == 1
+
+
+def test_restarted_broadcast_continues_the_playlist(webm, world, session, app, db):
+    """The host reloads the page: a new recording starts again at chunk 0 with a new WebM header."""
+    chunks = _chunks(webm)
+    root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
+    for _ in range(2):
+        for n, c in enumerate(chunks):
+            video.feed(session, c, n)
+        assert _wait_for(lambda: (root / "index.m3u8").is_file() and live_hls.segments(root / "index.m3u8"))
+    video.finish(session, wait=True)
+    text = (root / "index.m3u8").read_text()
+    assert "#EXT-X-DISCONTINUITY" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+    segs = live_hls.segments(root / "index.m3u8")
+    assert len(segs) == len(set(segs)) >= 2 * (SECONDS - 1)
+    assert abs(probe(root / "index.m3u8").duration - 2 * SECONDS) < 2.0
+    _db.session.expire_all()
+    assert _db.session.get(LiveSession, session.id).video_status == "ready"

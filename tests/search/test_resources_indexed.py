@@ -1,0 +1,54 @@
+"""Resources (lms.resources, helper 7b) reach the index end to end: upload → signal → writer → search."""
+
+import pytest
+
+from lms.resources import services as resources
+from lms.search import services
+from lms.search.sources import _SOURCES, register_source
+from tests.resources.conftest import upload_file
+
+
+@pytest.fixture
+def resource_index(app, db):
+    saved = dict(_SOURCES)
+    _SOURCES.clear()
+    register_source("resource", resources.search_documents)
+    ix = services.engine(app)
+    ix.put("clear", None)
+    ix.flush()
+    yield ix
+    ix.flush()
+    ix.put("clear", None)
+    ix.flush()
+    _SOURCES.clear()
+    _SOURCES.update(saved)
+
+
+def _upload(app, user, context, title, description=""):
+    with app.test_request_context():
+        return resources.upload(user, file=upload_file(), context=context, title=title, description=description)
+
+
+def test_uploaded_resources_are_searchable_within_permissions(app, world, resource_index):
+    _upload(app, world["county_admin"], world.county_a.context, "信息技术与学科融合课例", "交互式白板在数学课堂的应用")
+    _upload(app, world["county_admin_b"], world.county_b.context, "西湖区信息技术培训课件", "")
+    assert services.flush()
+    r = services.search(world["teacher"], "信息技术")
+    assert [h["title"] for h in r.hits] == ["信息技术与学科融合课例"]
+    assert r.hits[0]["kind"] == "resource" and r.hits[0]["url"].startswith("/")
+    assert services.search(world["teacher_b"], "学科融合").total == 0
+    assert services.search(world["city_admin"], "信息技术", {"kind": "resource"}).total == 2
+    # reindex from the database gives the same index
+    before = resource_index.keys()
+    assert services.reindex() == {"resource": 2}
+    assert resource_index.keys() == before
+
+
+def test_removed_resource_leaves_the_index(app, world, resource_index):
+    r = _upload(app, world["county_admin"], world.county_a.context, "校本研修资源包")
+    assert services.flush()
+    assert services.search(world["teacher"], "校本研修").total == 1
+    with app.test_request_context():
+        resources.remove(world["county_admin"], r)
+    assert services.flush()
+    assert services.search(world["teacher"], "校本研修").total == 0
