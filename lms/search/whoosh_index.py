@@ -33,7 +33,6 @@ from pathlib import Path
 
 import jieba
 from markupsafe import escape
-from whoosh import highlight
 from whoosh import query as Q
 from whoosh.analysis import LowercaseFilter, StopFilter, Token, Tokenizer
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
@@ -145,25 +144,38 @@ class _RamStorage(RamStorage):
         return RamStorage()
 
 
-class MarkFormatter(highlight.Formatter):
-    """Snippets as escaped text with the matched terms in bare <mark> tags, nothing else."""
-
-    between = " … "
-
-    def _text(self, text):
-        return str(escape(text))
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{escape(highlight.get_text(text, token, replace))}</mark>"
+def _marker(terms: list[str]):
+    """One regex for the query's terms, longest first; ASCII words only on word boundaries."""
+    parts = []
+    for t in sorted({t for t in terms if t}, key=len, reverse=True):
+        parts.append(rf"\b{re.escape(t)}\b" if t.isascii() else re.escape(t))
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
-def _window(text: str, terms: list[str], size: int) -> str:
-    low = text.lower()
-    found = [i for i in (low.find(t) for t in terms) if i >= 0]
-    if not found:
-        return text[:size]
-    start = max(0, min(found) - size // 4)
-    return text[start : start + size]
+def mark(text: str, pattern, size: int | None = None) -> str:
+    """Escaped text with the query's terms in <mark>, cut to a window around the first match.
+
+    Plain string matching of the already analysed query terms: running jieba again over every hit
+    (Whoosh's highlighter) cost far more than the search itself.
+    """
+    text = text or ""
+    start, end = 0, len(text)
+    if size is not None and len(text) > size:
+        first = pattern.search(text) if pattern else None
+        start = max(0, first.start() - size // 4) if first else 0
+        end = min(len(text), start + size)
+    segment = text[start:end]
+    out = ["…"] if start > 0 else []
+    pos = 0
+    if pattern:
+        for m in pattern.finditer(segment):
+            out.append(str(escape(segment[pos : m.start()])))
+            out.append(f"<mark>{escape(m.group())}</mark>")
+            pos = m.end()
+    out.append(str(escape(segment[pos:])))
+    if end < len(text):
+        out.append("…")
+    return "".join(out)
 
 
 # --- the writer -------------------------------------------------------------------------------
@@ -426,18 +438,12 @@ class SearchIndex:
                 ok = True
                 return {"total": 0, "hits": [], "page": page, "per_page": per_page}
             results = s.search_page(q, max(1, page), pagelen=per_page, filter=docset)
-            results.results.formatter = MarkFormatter()
-            results.results.fragmenter = highlight.ContextFragmenter(maxchars=snippet_chars, surround=40)
+            pattern = _marker(terms)
             hits = []
             for hit in results:
                 stored = hit.fields()
-                title_hl = hit.highlights("title") or str(escape(stored["title"]))
-                body_text = stored.get("body") or ""
-                # Highlight a window around the first match only: jieba over whole bodies for every
-                # hit of a page would cost more than the search itself.
-                body_hl = hit.highlights("body", text=_window(body_text, terms, snippet_chars * 2), top=2)
-                if not body_hl:
-                    body_hl = str(escape(body_text[:snippet_chars])) + ("…" if len(body_text) > snippet_chars else "")
+                title_hl = mark(stored["title"], pattern)
+                body_hl = mark(stored.get("body") or "", pattern, snippet_chars)
                 hits.append({
                     "kind": stored["kind"], "id": stored["id"], "title": stored["title"],
                     "url": stored.get("url") or "", "context_path": stored.get("context_path") or None,
