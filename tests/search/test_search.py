@@ -257,6 +257,20 @@ def test_search_page_and_api(world, index, announce, login_as, xss_payloads):
     assert 'role="search"' in c.get("/notifications").get_data(as_text=True)
 
 
+def test_search_page_pages(world, index, announce, login_as, app, monkeypatch):
+    for i in range(3):
+        announce(world["county_admin"], world.county_a.context, f"信息技术专题{i}", "信息技术")
+    services.flush()
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    c = login_as(world["teacher"])
+    first = c.get("/search?q=信息技术")
+    assert first.status_code == 200
+    body = first.get_data(as_text=True)
+    assert "page=2" in body and "下一页" in body
+    second = c.get("/search?q=信息技术&page=2")
+    assert second.status_code == 200 and "上一页" in second.get_data(as_text=True)
+
+
 def test_search_needs_sign_in(client):
     assert client.get("/search?q=x").status_code in (302, 401)
     assert client.get("/api/v1/search?q=x").status_code == 401
