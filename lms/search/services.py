@@ -272,5 +272,8 @@ def kind_labels() -> dict:
         "log": _l("Research logs"),
         "brief": _l("Briefs"),
         "announcement": _l("Announcements"),
+        "activity": _l("Workshop activities"),
+        "plan": _l("Research plans"),
+        "summary": _l("Research summaries"),
     }
     return {k: labels.get(k, k) for k in sorted(sources())}
