@@ -6,6 +6,7 @@ host's socket (sticky sessions) or its HTTP ingest requests must reach that proc
 """
 
 import logging
+import shutil
 import threading
 
 from flask import current_app
@@ -53,7 +54,13 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None) -> dict:
             _running[session.id] = tr
         started = tr is None
         if started:
-            tr = live_hls.LiveTranscoder(out, append=(out / live_hls.PLAYLIST).is_file())
+            # Continue the playlist only if this session already recorded (the app restarted
+            # mid-broadcast); anything else in the directory is stale (e.g. a reused id after a
+            # database reset) and would be replayed as part of this session.
+            append = session.video_path is not None and (out / live_hls.PLAYLIST).is_file()
+            if not append and out.exists():
+                shutil.rmtree(out)
+            tr = live_hls.LiveTranscoder(out, append=append)
             _running[session.id] = tr
     if started and session.video_status != "live":
 
