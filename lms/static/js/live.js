@@ -294,6 +294,7 @@
       recorder = null;
       btn.textContent = btn.dataset.label || btn.textContent;
       state.textContent = "";
+      state.classList.remove("text-danger");
       return;
     }
     navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 25 } }, audio: true })
@@ -316,6 +317,7 @@
         btn.dataset.label = btn.textContent;
         btn.textContent = T.stop;
         state.textContent = "● " + T.broadcasting;
+        state.classList.add("text-danger");
       })
       .catch(function () { state.textContent = T.no_camera; });
   }

@@ -1,0 +1,147 @@
+"""Live session in two browsers: the expert broadcasts Chromium's fake camera, a teacher on a phone
+watches the live HLS stream, asks a question, and sees the expert answer it; the recording then
+becomes the replay.
+
+Chromium's `--use-fake-device-for-media-stream` gives getUserMedia a generated test pattern and tone;
+`--use-fake-ui-for-media-stream` grants the permission prompt. The stream goes the real way:
+MediaRecorder WebM chunks over Socket.IO → ffmpeg → live HLS → hls.js in the viewer.
+"""
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from lms.core.db import utcnow
+from lms.extensions import db as _db
+from lms.live import services
+from lms.live.models import LiveSession
+from lms.media import live_hls
+from lms.media.ffmpeg import probe
+from tests.e2e.conftest import CHROMIUM, DEVICES, login, no_horizontal_scroll, snap
+
+# Seconds of camera to record: enough for a few 1-second segments and a replay longer than a blip.
+BROADCAST_SECONDS = 6
+
+
+@pytest.fixture(scope="module")
+def media_browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def _open(browser, base_url, device, username):
+    context = browser.new_context(base_url=base_url, **DEVICES[device])
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.errors = []
+    # Script errors fail the test. Console "Failed to load resource" lines are not script errors:
+    # a live playlist can be a moment behind the player.
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.device = device
+    login(page, username)
+    return context, page
+
+
+def _wait(predicate, timeout=60.0, step=0.25):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def _session(session_id) -> LiveSession:
+    _db.session.expire_all()
+    return _db.session.get(LiveSession, session_id)
+
+
+def test_expert_broadcasts_teacher_watches_and_asks(media_browser, live_server, e2e_world, app):
+    w = e2e_world
+    start = utcnow() - timedelta(minutes=1)
+    s = services.schedule(w["expert"], w.workshop_a.context, "大单元教学直播答疑", start, start + timedelta(hours=1),
+                          "math")  # fmt: skip
+    sid = s.id
+    root = Path(app.config["MEDIA_ROOT"]) / "live" / str(sid)
+
+    expert_ctx, expert = _open(media_browser, live_server, "desktop", w["expert"].username)
+    viewer_ctx = None
+    try:
+        expert.goto(f"/live/{sid}")
+        expert.locator("#live-host button", has_text="开始直播").click()  # Go live
+        expert.wait_for_url(f"**/live/{sid}")
+        expert.locator("#live-status .live-status-live").wait_for()
+        # The camera: the fake device's pattern appears in the preview, chunks start flowing.
+        expert.locator("#live-broadcast").click()
+        expert.locator("#live-broadcast-state", has_text="●").wait_for()
+        expert.wait_for_function("() => document.getElementById('live-preview').readyState >= 2")
+        assert _wait(lambda: (root / live_hls.PLAYLIST).is_file() and live_hls.segments(root / live_hls.PLAYLIST)), (
+            "ffmpeg wrote no live segment from the browser's camera"
+        )
+        assert _session(sid).video_status == "live"
+
+        # A teacher on a phone: the live stream plays through hls.js.
+        viewer_ctx, viewer = _open(media_browser, live_server, "phone", w["member"].username)
+        viewer.goto(f"/live/{sid}")
+        viewer.wait_for_function(
+            "() => { const v = document.getElementById('live-video');"
+            " return v && !v.hidden && v.readyState >= 2 && v.currentTime > 0; }",
+            timeout=45_000,
+        )
+        assert viewer.locator("#live-broadcast").count() == 0  # no host controls for a teacher
+        assert no_horizontal_scroll(viewer)
+        snap(viewer, "live-watching")
+
+        # The teacher asks; the question reaches the expert's page live, over the socket.
+        question = "大单元作业怎样分层设计？"
+        viewer.locator("#live-ask-body").fill(question)
+        viewer.locator("#live-ask button[type=submit]").click()
+        expert_q = expert.locator("#live-questions li", has_text=question)
+        expert_q.wait_for()
+        # The expert answers; the teacher sees it move to "answered".
+        expert_q.locator("button[data-mark=answered]").click()
+        viewer.locator("#live-questions li[data-status=answered]", has_text=question).wait_for()
+        snap(expert, "live-broadcasting")
+
+        # A few seconds more of camera, then stop and end the session.
+        time.sleep(max(0.0, BROADCAST_SECONDS - 4))
+        expert.locator("#live-broadcast").click()
+        expert.locator("#live-broadcast-state", has_text="●").wait_for(state="detached")
+        time.sleep(1.5)  # MediaRecorder's last chunk after stop()
+        expert.locator("#live-end button").click()
+        expert.wait_for_url(f"**/live/{sid}")
+        assert _wait(lambda: _session(sid).video_status in ("ready", "failed"), timeout=90)
+        assert _session(sid).video_status == "ready"
+        playlist = (root / live_hls.PLAYLIST).read_text()
+        assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST")
+        assert probe(root / live_hls.PLAYLIST).duration >= 2
+
+        # The replay page plays the recording, with the answered question beside it.
+        viewer.goto(f"/live/{sid}/replay")
+        viewer.locator("body", has_text=question).wait_for()
+        viewer.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.readyState >= 1 && v.duration > 1; }",
+            timeout=30_000,
+        )
+        snap(viewer, "live-replay")
+        assert expert.errors == [] and viewer.errors == [], (expert.errors, viewer.errors)
+    finally:
+        if viewer_ctx is not None:
+            viewer_ctx.close()
+        expert_ctx.close()
