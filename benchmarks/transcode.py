@@ -4,7 +4,8 @@ Generates a clip with ffmpeg's testsrc2 (and a sine tone) at the given height, t
 ladder of lms.media.ffmpeg.transcode (HLS rungs not above the source, MP4 faststart, poster, in one
 ffmpeg pass) and prints the wall time as a multiple of real time (clip seconds / transcode seconds),
 with a baseline in the same run: ffmpeg only decoding the same clip (`-f null`), the ceiling any
-transcode can reach. Also prints the 1-minute load average (other work on the machine shows there).
+transcode can reach. Also prints the 1-minute load average (other work on the machine shows there)
+and the CPU time ffmpeg used, i.e. the speed the ladder would reach on idle cores.
 """
 
 from __future__ import annotations
@@ -58,14 +59,18 @@ def main() -> None:
         print(f"baseline decode only:    {base:6.2f} s  = {info.duration / base:5.2f}x real time")
         for i in range(args.runs):
             load = os.getloadavg()[0]
-            started = time.perf_counter()
+            started, cpu0 = time.perf_counter(), os.times()
             result = ffmpeg.transcode(src, tmp / f"out{i}", info=info)
-            took = time.perf_counter() - started
+            took, cpu1 = time.perf_counter() - started, os.times()
+            cpu = (cpu1.children_user - cpu0.children_user) + (cpu1.children_system - cpu0.children_system)
             segs = sum(1 for _ in (result.out_dir / result.rungs[0]).glob("*.ts"))
             size = sum(p.stat().st_size for p in result.out_dir.rglob("*") if p.is_file()) / 1e6
             print(f"full ladder transcode:   {took:6.2f} s  = {info.duration / took:5.2f}x real time "
                   f"({took / base:.1f}x the decode-only time; {segs} segments per rung, {size:.1f} MB out; "
-                  f"load before {load:.2f})")  # fmt: skip
+                  f"load before {load:.2f}, after {os.getloadavg()[0]:.2f})")  # fmt: skip
+            ncpu = os.cpu_count() or 1
+            print(f"  CPU time {cpu:.1f} s; on {ncpu} idle cores at most {info.duration / (cpu / ncpu):5.2f}x "
+                  "real time (what the load of other work leaves out)")  # fmt: skip
 
 
 if __name__ == "__main__":

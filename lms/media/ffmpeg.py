@@ -123,8 +123,8 @@ def transcode(src, out_dir, on_progress: Callable[[float], None] | None = None,
     # mkdtemp makes it 0700: with X-Accel-Redirect the proxy's workers (another user) read these files.
     work.chmod(0o755)
     try:
-        cmd = _command(str(src), work, info)
-        _run(cmd, info.duration, on_progress)
+        cmd = _command(str(Path(src).resolve()), work, info)
+        _run(cmd, info.duration, on_progress, cwd=work)
         _write_master(work, info)
         if not (work / "poster.jpg").is_file() or not (work / "video.mp4").is_file():
             raise MediaError("transcoding produced no output")
@@ -144,44 +144,69 @@ def transcode(src, out_dir, on_progress: Callable[[float], None] | None = None,
     return TranscodeResult(out_dir, [r[0] for r in rungs_for(info.height)], info.duration)
 
 
+#: x264 speed/quality trade-off, measured with benchmarks/transcode.py (20 s 1080p testsrc2 clip, full
+#: ladder) on the shared 2-core machine: "veryfast" took ~21 CPU-seconds (2 idle cores: ~1.9x real
+#: time), "superfast" ~18 (it drops CABAC-quality motion search and blurs motion visibly at 300-600
+#: kbit/s), "faster" ~30. veryfast is the usual choice for ABR ladders at capped bitrates.
+X264_PRESET = "veryfast"
+#: Threads per encoder (top rung first). Each encoder needs >= 2: with 1, libx264 encodes inside
+#: ffmpeg's main thread (ffmpeg 5.x), serialising it with decoding and the other encoders (measured
+#: 0.53x vs 1.14x real time). x264's default (1.5 x cores each, 3 encoders) oversubscribes 2 cores
+#: and measured no faster than 2 each.
+X264_THREADS = (2, 2, 2)
+
+
 def _command(src: str, work: Path, info: ProbeResult) -> list[str]:
+    """ffmpeg arguments (run with cwd=work: every output path is relative) for the whole job.
+
+    The source is decoded once. The filter graph scales it to the top rung and cascades each smaller
+    rung from the one above (cheaper than scaling the full-size source again); one branch of the top
+    rung becomes the poster. Each rung is encoded ONCE: the top rung's packets go through the tee
+    muxer both into its HLS playlist and into the MP4 fallback (faststart), so nothing is encoded twice.
+    """
     rungs = rungs_for(info.height)
     n = len(rungs)
-    gop = ["-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
+    gop = ["-g", str(25 * SEGMENT_SECONDS), "-keyint_min", str(25 * SEGMENT_SECONDS), "-sc_threshold", "0",
            "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]  # fmt: skip
-    # Split the decoded video once: one branch per rung, one for the MP4, one for the poster.
-    labels = [f"[v{i}]" for i in range(n)]
-    top_h = rungs[0][1]
-    fc = f"[0:v]fps=25,split={n + 2}{''.join(labels)}[vmp4][vposter];"
-    fc += ";".join(f"[v{i}]scale=-2:{r[1]}[v{i}o]" for i, r in enumerate(rungs))
-    fc += f";[vmp4]scale=-2:{top_h}[vmp4o];[vposter]trim=start={min(1.0, info.duration / 2):.3f},scale=-2:{top_h}[vp]"
+    poster_at = min(1.0, info.duration / 2)
+    parts = []
+    prev = "[0:v]fps=25,"
+    for i, (_name, h, *_rest) in enumerate(rungs):
+        outs = f"[v{i}]" + (f"[s{i}]" if i < n - 1 else "") + ("[vp]" if i == 0 else "")
+        k = outs.count("[")
+        parts.append(f"{prev}scale=-2:{h}" + (f",split={k}{outs}" if k > 1 else outs))
+        prev = f"[s{i}]"
+    parts.append(f"[vp]trim=start={poster_at:.3f},setpts=PTS-STARTPTS[vpo]")
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", src,
-           "-filter_complex", fc, "-progress", "pipe:1", "-nostats"]  # fmt: skip
+           "-filter_complex", ";".join(parts), "-progress", "pipe:1", "-nostats"]  # fmt: skip
     for i, (name, _h, rate, maxrate, arate) in enumerate(rungs):
-        cmd += ["-map", f"[v{i}o]"]
+        cmd += ["-map", f"[v{i}]"]
         if info.has_audio:
             cmd += ["-map", "0:a:0"]
-        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
-                "-b:v", rate, "-maxrate", maxrate, "-bufsize", maxrate, *gop]  # fmt: skip
+        cmd += ["-c:v", "libx264", "-preset", X264_PRESET, "-threads", str(X264_THREADS[min(i, 2)]),
+                "-profile:v", "main", "-pix_fmt", "yuv420p", "-b:v", rate, "-maxrate", maxrate,
+                "-bufsize", maxrate, *gop]  # fmt: skip
         if info.has_audio:
             cmd += ["-c:a", "aac", "-b:a", arate, "-ac", "2"]
         (work / name).mkdir()
-        cmd += ["-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-                "-hls_segment_filename", str(work / name / "seg_%04d.ts"), str(work / name / "index.m3u8")]  # fmt: skip
-    top = rungs[0]
-    cmd += ["-map", "[vmp4o]"]
-    if info.has_audio:
-        cmd += ["-map", "0:a:0", "-c:a", "aac", "-b:a", top[4], "-ac", "2"]
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-b:v", top[2],
-            "-maxrate", top[3], "-bufsize", top[3], *gop,
-            "-movflags", "+faststart", str(work / "video.mp4")]  # fmt: skip
-    cmd += ["-map", "[vp]", "-frames:v", "1", "-q:v", "3", str(work / "poster.jpg")]
+        hls = ["-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+               "-hls_segment_filename", f"{name}/seg_%04d.ts"]  # fmt: skip
+        if i == 0:
+            # MP4 needs the codec headers out of band (global header); the TS segments still carry
+            # them in band (the mpegts muxer repeats them before each keyframe).
+            tee_hls = ":".join(f"{k[1:]}={v}" for k, v in zip(hls[::2], hls[1::2], strict=True))
+            cmd += ["-flags", "+global_header", "-f", "tee",
+                    f"[f=hls:{tee_hls}]{name}/index.m3u8|[f=mp4:movflags=+faststart]video.mp4"]  # fmt: skip
+        else:
+            cmd += ["-f", "hls", *hls, f"{name}/index.m3u8"]
+    cmd += ["-map", "[vpo]", "-frames:v", "1", "-q:v", "3", "poster.jpg"]
     return cmd
 
 
-def _run(cmd: list[str], duration: float, on_progress) -> None:
+def _run(cmd: list[str], duration: float, on_progress, cwd=None) -> None:
     # The argument list is built here; the only outside input is a path under MEDIA_ROOT.
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")  # noqa: S603
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",  # noqa: S603
+                            cwd=cwd)  # fmt: skip
     last = -1.0
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -1,8 +1,12 @@
 import re
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from lms.media import ffmpeg
+from tests.media.conftest import make_clip
 
 
 def test_probe(clips):
@@ -85,3 +89,67 @@ def test_transcode_without_audio(clips, tmp_path):
     result = ffmpeg.transcode(clips["mute"], tmp_path / "out")
     assert result.rungs == ["360p", "240p"]
     assert 'CODECS="avc1.4d401f"' in (tmp_path / "out" / "master.m3u8").read_text()
+
+
+def _ffprobe(*args):
+    exe = ffmpeg.ffprobe_exe()
+    if exe is None:
+        pytest.skip("ffprobe is not installed")
+    return subprocess.run([exe, "-v", "error", *args], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory):
+    """A 5 s 640x360 clip with sound through the real ladder (360p and 240p rungs)."""
+    d = tmp_path_factory.mktemp("ladder")
+    src = make_clip(d / "src.mp4", size="640x360", seconds=5)
+    result = ffmpeg.transcode(src, d / "out")
+    return result
+
+
+def test_each_rung_is_encoded_once_from_one_decode(clips):
+    info = ffmpeg.probe(clips["hd"])
+    with tempfile.TemporaryDirectory() as work:
+        cmd = ffmpeg._command(str(clips["hd"]), Path(work), info)
+    assert cmd.count("-i") == 1  # one input, decoded once
+    assert cmd.count("libx264") == 3  # one encoder per rung: the MP4 reuses the 720p encoder's packets
+    assert cmd[cmd.index("-f", cmd.index("libx264")) + 1] == "tee"
+    assert "video.mp4" in cmd[cmd.index("tee") + 1] and "movflags=+faststart" in cmd[cmd.index("tee") + 1]
+    assert cmd.count("-sc_threshold") == 3 and cmd[cmd.index("-sc_threshold") + 1] == "0"
+
+
+def test_ladder_rung_sizes_and_keyframes_every_two_seconds(ladder):
+    out = ladder.out_dir
+    assert ladder.rungs == ["360p", "240p"]
+    for rung, size in (("360p", "640,360"), ("240p", "426,240")):
+        segs = sorted((out / rung).glob("seg_*.ts"))
+        assert len(segs) == 3
+        for seg in segs:
+            # Each segment stands alone: its own codec headers, decodable by itself.
+            assert set(_ffprobe("-select_streams", "v", "-show_entries", "stream=width,height", "-of", "csv=p=0",
+                                str(seg)).split()) == {size}  # fmt: skip
+        keyframes = [float(line.split(",")[0]) for line in _ffprobe(
+            "-select_streams", "v", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0",
+            str(out / rung / "index.m3u8")).splitlines() if ",K" in line]  # fmt: skip
+        gaps = [round(b - a, 2) for a, b in zip(keyframes, keyframes[1:], strict=False)]
+        assert gaps == [2.0, 2.0], gaps  # 0, 2, 4 s: no scene-cut keyframes in between
+
+
+def test_mp4_fallback_plays_from_the_start(ladder):
+    mp4 = ladder.out_dir / "video.mp4"
+    data = mp4.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")  # faststart
+    streams = _ffprobe("-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", str(mp4)).split()
+    assert streams == ["h264,640,360", "aac"]
+    assert ffmpeg.probe(mp4).duration == pytest.approx(5, abs=0.2)
+    # Decodes to the end without errors.
+    proc = subprocess.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-i", str(mp4), "-f", "null", "-"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr.strip() == ""
+
+
+def test_poster_is_a_frame_of_the_top_rung(ladder):
+    poster = ladder.out_dir / "poster.jpg"
+    assert poster.read_bytes()[:3] == b"\xff\xd8\xff"
+    info = ffmpeg.probe(poster)
+    assert (info.width, info.height) == (640, 360)
