@@ -27,6 +27,8 @@ class Config:
     # Cap for lesson videos, received in resumable chunks (lms.media chunked upload).
     VIDEO_UPLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
     VIDEO_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+    # A chunked upload nobody resumed for this long is removed (at app start, `flask lms purge-uploads`).
+    UPLOAD_CHUNK_MAX_AGE_HOURS = 72
     # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, `rq worker media`).
     MEDIA_QUEUE = "thread"
     # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.

@@ -186,15 +186,30 @@ def chunk_discard(config, upload_id: str) -> None:
 
 
 def chunk_purge(config, max_age_seconds: float = 3 * 86400) -> int:
-    """Remove uploads nobody resumed for `max_age_seconds`; returns how many."""
+    """Remove uploads nobody resumed for `max_age_seconds` (since the last chunk arrived, or since
+    the upload began when none did), and parts left without their metadata; returns how many."""
     n = 0
     now = time.time()
-    for info in tmp_dir(config).glob("chunk-*.json"):
+    d = tmp_dir(config)
+    for info in d.glob("chunk-*.json"):
+        upload_id = info.stem.removeprefix("chunk-")
         try:
             created = json.loads(info.read_text(encoding="utf-8")).get("created", 0)
         except (OSError, ValueError):
             created = 0
-        if now - created > max_age_seconds:
-            chunk_discard(config, info.stem.removeprefix("chunk-"))
+        try:
+            last = max(created, (d / f"chunk-{upload_id}.part").stat().st_mtime)
+        except OSError:
+            last = created
+        if now - last > max_age_seconds:
+            chunk_discard(config, upload_id)
+            n += 1
+    for part in d.glob("chunk-*.part"):
+        try:
+            orphan = not part.with_suffix(".json").exists() and now - part.stat().st_mtime > max_age_seconds
+        except OSError:
+            continue
+        if orphan:
+            part.unlink(missing_ok=True)
             n += 1
     return n

@@ -1,14 +1,16 @@
 """Transcoding jobs: a MediaJob row per video, run by one background worker thread in this process.
 
 Jobs survive a restart: when the app starts, queued and running (interrupted) jobs go back on the
-queue. With several app processes each would requeue the same rows; the claim in _run_job (an
-UPDATE ... WHERE status='queued') makes sure only one of them runs a job.
+queue (with RQ: those RQ no longer holds, see requeue_unfinished). With several app processes each
+would requeue the same rows; the claim in _run_job (an UPDATE ... WHERE status='queued') makes sure
+only one of them runs a job. App start also purges chunked uploads nobody resumed (storage.chunk_purge).
 
 With MEDIA_QUEUE = "rq" and REDIS_URL set, jobs go to the RQ queue "media" on Redis instead, run by
 `rq worker media` processes (each builds the app from the same LMS_* environment); the job row
 stays the source of truth for status and progress. When a job finishes, `media_job_finished` is sent.
 """
 
+import contextlib
 import logging
 import queue
 import threading
@@ -80,13 +82,44 @@ def rq_queue(config=None):
     return Queue(RQ_QUEUE, connection=Redis.from_url(config["REDIS_URL"]))
 
 
+def rq_job_id(job_id: int) -> str:
+    """The RQ job id of a MediaJob: one per row, so a restart can look up what RQ knows about it."""
+    return f"lms-media-{job_id}"
+
+
 def _dispatch(job_id: int, app=None) -> None:
     config = app.config if app is not None else current_app.config
     if uses_rq(config):
         # Long videos: RQ's default timeout of 3 minutes would kill the transcode.
-        rq_queue(config).enqueue(rq_run_job, job_id, job_timeout=6 * 3600, result_ttl=3600)
+        rq_queue(config).enqueue(rq_run_job, job_id, job_id=rq_job_id(job_id), job_timeout=6 * 3600,
+                                 result_ttl=3600, failure_ttl=7 * 86400)  # fmt: skip
     else:
         _worker(app).put(job_id)
+
+
+def _rq_alive(config, job_ids: list[int]) -> set[int]:
+    """The MediaJobs RQ still holds: queued/scheduled/deferred, or started by a worker that is alive.
+
+    A job whose worker died (killed, host rebooted) stays "started" in RQ until the worker's registry
+    cleanup runs; it counts as dead here as soon as its worker is no longer registered.
+    """
+    from rq import Worker
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    queue = rq_queue(config)
+    workers = {w.name for w in Worker.all(connection=queue.connection)}
+    alive = set()
+    for job_id in job_ids:
+        try:
+            job = Job.fetch(rq_job_id(job_id), connection=queue.connection)
+        except NoSuchJobError:
+            continue
+        status = job.get_status(refresh=False)
+        status = getattr(status, "value", status)
+        if status in ("queued", "scheduled", "deferred") or (status == "started" and job.worker_name in workers):
+            alive.add(job_id)
+    return alive
 
 
 def rq_run_job(job_id: int) -> None:
@@ -117,17 +150,40 @@ def wait_idle(timeout: float = 60, app=None) -> bool:
 
 
 def requeue_unfinished(app) -> int:
-    """Put queued and interrupted (running) jobs back on the queue; returns how many."""
+    """Put queued and interrupted (running) jobs back on the queue; returns how many.
+
+    In-process queue: every unfinished row (this process is the only worker there is).
+    RQ: the rows RQ no longer holds - never enqueued (Redis was down or flushed), failed by a crash,
+    or started by a worker that died; a job a live worker is running or RQ still has queued is left
+    alone. Several processes starting at once may enqueue the same row twice: the claim in _run_job
+    lets only one run it.
+    """
     with app.app_context():
         if not inspect(db.engine).has_table(MediaJob.__tablename__):
             return 0
-        if uses_rq(app.config):
-            # RQ keeps its own queue on Redis; interrupted jobs are retried from there (retry()).
-            return 0
-        db.session.execute(update(MediaJob).where(MediaJob.status == "running").values(status="queued"))
-        db.session.commit()
-        ids = db.session.scalars(db.select(MediaJob.id).where(MediaJob.status == "queued").order_by(MediaJob.id)).all()
+        rq = uses_rq(app.config)
+        unfinished = db.session.execute(
+            db.select(MediaJob.id, MediaJob.status).where(MediaJob.status.in_(("queued", "running")))
+            .order_by(MediaJob.id)
+        ).all()  # fmt: skip
+        alive = _rq_alive(app.config, [r.id for r in unfinished]) if rq and unfinished else set()
+        ids = [r.id for r in unfinished if r.id not in alive]
+        interrupted = [r.id for r in unfinished if r.status == "running" and r.id not in alive]
+        if interrupted:
+            db.session.execute(update(MediaJob).where(MediaJob.id.in_(interrupted), MediaJob.status == "running")
+                               .values(status="queued"))  # fmt: skip
+            db.session.commit()
         db.session.remove()
+        if rq:
+            from rq.exceptions import NoSuchJobError
+            from rq.job import Job
+
+            queue = rq_queue(app.config)
+            for job_id in ids:
+                with contextlib.suppress(NoSuchJobError):  # a failed or dead remnant under the same id
+                    Job.fetch(rq_job_id(job_id), connection=queue.connection).delete()
+                _dispatch(job_id, app)
+            return len(ids)
     for job_id in ids:
         _worker(app).put(job_id)
     return len(ids)
