@@ -1,6 +1,8 @@
 """Progress bars: the teacher's own (personal space), hosts' view of their workshop members."""
 
 from lms.courses import watch
+from lms.extensions import db
+from tests.courses.watch.conftest import make_lesson
 from tests.sql_counting import counting as count_statements
 
 T0 = 1_800_000_000.0
@@ -81,3 +83,20 @@ def test_progress_page_query_count_does_not_grow_with_members(app, db, world, vi
     with count_statements() as many:
         host.get(url)
     assert len(many) <= len(few) + 1
+
+
+def test_course_page_shows_my_progress_per_lesson(app, world, video, login_as):
+    course, lesson = video
+    second = make_lesson(course, duration=60, title="第二课")
+    third = make_lesson(course, duration=60, title="第三课")
+    db.session.commit()
+    watched(world["teacher"], lesson, 60)  # 60 of 120 s
+    watched(world["teacher"], second, 60)  # all of it
+    html = login_as(world["teacher"]).get(f"/courses/{course.id}").get_data(as_text=True)
+    assert html.count('class="lesson-progress') == 2  # nothing for the lesson not started
+    assert "50%" in html
+    assert "lesson-progress small text-nowrap text-success" in html  # the completed one
+    assert third.title in html
+    # Another teacher sees their own (no) progress, not this one's.
+    other = login_as(world["member"]).get(f"/courses/{course.id}").get_data(as_text=True)
+    assert "lesson-progress" not in other
