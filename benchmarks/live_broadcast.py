@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/live_broadcast.py --clients 100,500,1000 --mode gevent
     .venv/bin/python benchmarks/live_broadcast.py --clients 100 --mode threading --redis redis://127.0.0.1:6379/6
 
-For each N it starts real server processes and connects N python-socketio clients (asyncio, one
-process, WebSocket) as signed-in teachers who join the session's room, then:
+For each N it starts real server processes and connects N Socket.IO clients (asyncio, one process,
+WebSocket; a minimal protocol client, see Client) as signed-in teachers who join the session's room,
+then:
 
 - connect time: opening and joining N connections (50 at a time);
 - memory per client: the server processes' RSS growth divided by N;
@@ -207,17 +208,71 @@ def _cookie(app, uid: int) -> str:
 # --- clients ------------------------------------------------------------------------------------
 
 
-class Viewer:
-    def __init__(self, stats):
-        import socketio
+class Client:
+    """A minimal Socket.IO v5 / Engine.IO v4 client over one aiohttp WebSocket.
 
-        self.sio = socketio.AsyncClient(reconnection=False)
+    python-socketio's AsyncClient costs far more CPU per received message than a server spends
+    sending it; with hundreds of them in one process on two cores the client side, not the server,
+    set the latency. This one answers pings, connects /live, calls with acks and timestamps
+    "event" messages: the same work for the bare and the app server.
+    """
+
+    def __init__(self, http, stats=None):
+        self.http = http
         self.stats = stats
-        self.sio.on("event", self.on_event, namespace="/live")
+        self.ws = None
+        self.acks: dict[int, asyncio.Future] = {}
+        self.next_ack = 0
+        self.reader = None
 
-    async def on_event(self, ev):
-        if ev.get("kind") == "question.status":
-            self.stats.got(ev["seq"], time.perf_counter())
+    async def connect(self, url, cookie=None):
+        headers = {"User-Agent": UA}
+        if cookie:
+            headers["Cookie"] = f"session={cookie}"
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.ws = await self.http.ws_connect(ws_url, headers=headers, autoping=False, max_msg_size=0)
+        opened = await self.ws.receive_str(timeout=60)
+        assert opened.startswith("0"), opened
+        await self.ws.send_str("40/live,")
+        reply = await self.ws.receive_str(timeout=60)
+        if not reply.startswith("40/live,"):
+            raise RuntimeError(f"namespace refused: {reply[:200]}")
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self):
+        import json
+
+        async for msg in self.ws:
+            data = msg.data
+            if data == "2":
+                await self.ws.send_str("3")
+            elif data.startswith('42/live,["event"'):
+                t = time.perf_counter()
+                if self.stats is not None:
+                    ev = json.loads(data[8:])[1]
+                    if ev.get("kind") == "question.status":
+                        self.stats.got(ev["seq"], t)
+            elif data.startswith("43/live,"):
+                body = data[8:]
+                i = body.index("[")
+                fut = self.acks.pop(int(body[:i]), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(json.loads(body[i:])[0])
+
+    async def call(self, event, payload, timeout=60):
+        import json
+
+        self.next_ack += 1
+        fut = asyncio.get_running_loop().create_future()
+        self.acks[self.next_ack] = fut
+        await self.ws.send_str(f"42/live,{self.next_ack}" + json.dumps([event, payload], ensure_ascii=False))
+        return await asyncio.wait_for(fut, timeout)
+
+    async def close(self):
+        if self.reader:
+            self.reader.cancel()
+        if self.ws is not None:
+            await self.ws.close()
 
 
 class Stats:
@@ -228,19 +283,15 @@ class Stats:
         self.recv.setdefault(key, []).append(t)
 
 
-async def connect_all(urls, cookies, session_id, stats, concurrency=50):
+async def connect_all(http, urls, cookies, session_id, stats, concurrency=50):
     viewers = []
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i, cookie):
-        v = Viewer(stats)
-        headers = {"User-Agent": UA}
-        if cookie:
-            headers["Cookie"] = f"session={cookie}"
+        v = Client(http, stats)
         async with sem:
-            await v.sio.connect(urls[i % len(urls)], headers=headers, namespaces=["/live"], transports=["websocket"],
-                                wait_timeout=60)  # fmt: skip
-            res = await v.sio.call("join", {"session_id": session_id}, namespace="/live", timeout=60)
+            await v.connect(urls[i % len(urls)], cookie)
+            res = await v.call("join", {"session_id": session_id})
             assert res.get("ok"), res
         viewers.append(v)
 
@@ -257,27 +308,31 @@ def pct(values, p):
 
 
 async def measure(kind, urls, data, n, procs):
-    import socketio
+    import aiohttp
 
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    try:
+        return await _measure(http, kind, urls, data, n, procs)
+    finally:
+        await http.close()
+
+
+async def _measure(http, kind, urls, data, n, procs):
     stats = Stats()
     base = rss(procs)
     cookies = data["cookies"][:n] if kind == "app" else [None] * n
-    viewers, connect_s = await connect_all(urls, cookies, data["session_id"], stats)
+    viewers, connect_s = await connect_all(http, urls, cookies, data["session_id"], stats)
     await asyncio.sleep(2.0)  # presence broadcasts settle
     per_client = (rss(procs) - base) / n
-    host = socketio.AsyncClient(reconnection=False)
-    headers = {"User-Agent": UA}
-    if kind == "app":
-        headers["Cookie"] = f"session={data['expert']}"
-    await host.connect(urls[0], headers=headers, namespaces=["/live"], transports=["websocket"], wait_timeout=60)
+    host = Client(http)
+    await host.connect(urls[0], data["expert"] if kind == "app" else None)
     status = "answered"
     qid = data["question_id"]
 
     async def mark(n_):
         nonlocal status
         status = "open" if status == "answered" else "answered"
-        res = await host.call("mark", {"question_id": qid, "status": status, "n": n_, "session_id": data["session_id"]},
-                              namespace="/live", timeout=60)  # fmt: skip
+        res = await host.call("mark", {"question_id": qid, "status": status, "n": n_, "session_id": data["session_id"]})
         assert res.get("ok"), res
 
     # Latency rounds: one broadcast at a time; the key is the event's seq (app) or our n (bare).
@@ -308,8 +363,8 @@ async def measure(kind, urls, data, n, procs):
     await _wait(lambda: sum(len(v) for v in stats.recv.values()) >= BURST * n, 60)
     elapsed = time.perf_counter() - t0
     delivered = sum(len(v) for v in stats.recv.values())
-    await host.disconnect()
-    await asyncio.gather(*(v.sio.disconnect() for v in viewers), return_exceptions=True)
+    await host.close()
+    await asyncio.gather(*(v.close() for v in viewers), return_exceptions=True)
     return {"connect_s": connect_s, "mem_kb": per_client / 1024, "p50": pct(lat, 50), "p95": pct(lat, 95),
             "p99": pct(lat, 99), "lost": lost, "msgs_s": delivered / elapsed if elapsed else 0}  # fmt: skip
 
