@@ -51,6 +51,9 @@ class Config:
     # "threading" (embedded server, tests) or "gevent" (production Socket.IO processes, started by
     # live_server.py which monkey-patches first). Never left to auto-detection (eventlet).
     SOCKETIO_ASYNC_MODE = "threading"
+    # Seconds a live-session presence row counts without its process refreshing it (every third of
+    # this): a crashed process's audience disappears within this time.
+    LIVE_PRESENCE_TTL = 90
     COMPRESS_MIN_SIZE = 500
     # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
     # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.

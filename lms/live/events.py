@@ -6,6 +6,7 @@ permission through the services (lms.access). Events answer through the acknowle
 "event" messages carrying their per-session seq.
 """
 
+import logging
 import threading
 import time
 
@@ -93,6 +94,46 @@ class _Presence:
 presence = _Presence()
 
 
+class _Sweeper:
+    """One background task per process, started with its first join: refreshes this process's
+    presence rows and removes those of processes that stopped (see LivePresence)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.started_in: int | None = None  # pid: a forked worker starts its own
+
+    def ensure(self, app) -> None:
+        import os
+
+        with self.lock:
+            if self.started_in == os.getpid():
+                return
+            self.started_in = os.getpid()
+        socketio.start_background_task(self._run, app)
+
+    def _run(self, app) -> None:
+        while True:
+            time.sleep(app.config["LIVE_PRESENCE_TTL"] / 3)
+            self.sweep(app)
+
+    @staticmethod
+    def sweep(app) -> None:
+        with app.app_context():
+            try:
+                changed = services.sweep_presence()
+            except Exception:  # noqa: BLE001 - a failed sweep (database restarting) is retried next time
+                db.session.rollback()
+                logging.getLogger(__name__).exception("presence sweep failed")
+                changed = []
+            finally:
+                db.session.remove()
+        for session_id in changed:
+            presence.changed(app, session_id)
+
+
+sweeper = _Sweeper()
+
+
 class LiveNamespace(Namespace):
     def on_connect(self, auth=None):
         user = current_user
@@ -114,7 +155,9 @@ class LiveNamespace(Namespace):
         s = _session(data)
         join_room(services.room(s.id))
         services.join_presence(request.sid, s, user)
-        presence.changed(current_app._get_current_object(), s.id)
+        app = current_app._get_current_object()
+        sweeper.ensure(app)
+        presence.changed(app, s.id)
         reply = {"ok": True, "seq": s.last_seq}
         if data.get("last_seq") is not None:
             reply["missed"] = services.events_after(s, int(data["last_seq"]))

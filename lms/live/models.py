@@ -170,7 +170,12 @@ class LiveEvent(TimestampMixin, db.Model):
 
 
 class LivePresence(db.Model):
-    """One row per joined socket (sid), so every process counts the same audience."""
+    """One row per joined socket (sid), so every process counts the same audience.
+
+    `process` names the server process holding the socket; it refreshes `seen_at` on its rows while
+    it runs. Rows of a process that died stop being refreshed: they no longer count after
+    LIVE_PRESENCE_TTL and the next sweep of any process deletes them.
+    """
 
     __tablename__ = "live_presence"
 
@@ -178,3 +183,5 @@ class LivePresence(db.Model):
     session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    process: Mapped[str] = mapped_column(String(80), default="", server_default="", index=True)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)

@@ -9,11 +9,15 @@ socket events can answer with an error and the views with 403.
 """
 
 import logging
+import os
+import secrets
+import socket
 import time
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from flask import current_app
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from lms import access
@@ -499,15 +503,31 @@ def set_slow_mode(user, session: LiveSession, seconds: int) -> dict:
 # --- presence -------------------------------------------------------------------------------------
 
 
+_BOOT = secrets.token_hex(4)
+
+
+def process_id() -> str:
+    """This server process (the pid part changes in a forked worker)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_BOOT}"[:80]
+
+
+def _presence_cutoff() -> datetime:
+    return utcnow() - timedelta(seconds=current_app.config["LIVE_PRESENCE_TTL"])
+
+
 def presence_count(session_id: int) -> int:
     return db.session.scalar(
-        select(func.count(func.distinct(LivePresence.user_id))).where(LivePresence.session_id == session_id)
+        select(func.count(func.distinct(LivePresence.user_id))).where(
+            LivePresence.session_id == session_id, LivePresence.seen_at >= _presence_cutoff()
+        )
     )
 
 
 def join_presence(sid: str, session: LiveSession, user) -> None:
     db.session.execute(delete(LivePresence).where(LivePresence.sid == sid))
-    db.session.add(LivePresence(sid=sid, session_id=session.id, user_id=user.id, joined_at=utcnow()))
+    now = utcnow()
+    db.session.add(LivePresence(sid=sid, session_id=session.id, user_id=user.id, joined_at=now,
+                                process=process_id(), seen_at=now))  # fmt: skip
     db.session.commit()
 
 
@@ -520,10 +540,17 @@ def leave_presence(sid: str) -> list[int]:
     return ids
 
 
-def clear_presence() -> None:
-    """At start of a single-process server: rows left by a previous run are stale."""
-    db.session.execute(delete(LivePresence))
+def sweep_presence() -> list[int]:
+    """Refresh this process's rows and delete rows no process refreshed within the TTL (a crashed
+    or killed process); returns the sessions whose audience changed."""
+    cutoff = _presence_cutoff()
+    db.session.execute(update(LivePresence).where(LivePresence.process == process_id()).values(seen_at=utcnow()))
+    stale = or_(LivePresence.seen_at < cutoff, LivePresence.seen_at.is_(None))
+    ids = sorted(set(db.session.scalars(select(LivePresence.session_id).where(stale))))
+    if ids:
+        db.session.execute(delete(LivePresence).where(stale))
     db.session.commit()
+    return ids
 
 
 # --- on-duty rota and Q&A area --------------------------------------------------------------------

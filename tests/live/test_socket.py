@@ -276,3 +276,36 @@ def test_xss_payloads_inert(world, sock, session, login_as, xss_payloads):
         assert live_markup(html) == [], user
     html = login_as(world["member"]).get(f"/live/{session.id}/replay").get_data(as_text=True)
     assert live_markup(html) == []
+
+
+def test_presence_of_a_dead_process_expires_and_is_swept(world, sock, session, app, db):
+    """Rows of a process that crashed stop counting after the TTL; any live process's sweep deletes
+    them and refreshes its own rows."""
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+    from lms.live import events as live_events
+    from lms.live.models import LivePresence
+
+    m = sock(world["member"])
+    call(m, "join", session_id=session.id)
+    ttl = app.config["LIVE_PRESENCE_TTL"]
+    old = utcnow() - timedelta(seconds=ttl + 5)
+    # A socket held by another process that died a while ago, and one of ours not refreshed lately.
+    db.session.add(LivePresence(sid="dead-sid", session_id=session.id, user_id=world["leader"].id, joined_at=old,
+                                process="otherhost:4242:dead", seen_at=old))  # fmt: skip
+    db.session.execute(
+        LivePresence.__table__.update()
+        .where(LivePresence.sid != "dead-sid")
+        .values(seen_at=old + timedelta(seconds=10))
+    )
+    db.session.commit()
+    assert services.presence_count(session.id) == 1  # the dead row does not count
+    assert services.sweep_presence() == [session.id]
+    db.session.expire_all()
+    rows = db.session.scalars(select(LivePresence)).all()
+    assert [r.user_id for r in rows] == [world["member"].id]
+    assert rows[0].seen_at > utcnow() - timedelta(seconds=5)  # our own row was refreshed
+    assert services.sweep_presence() == []
+    # The sweep wrapper used by the background task tells the room the new count.
+    live_events.sweeper.sweep(app)
