@@ -445,11 +445,12 @@ def main():
                 for q in queries:
                     terms = analyze(q)
                     t = time.perf_counter()
-                    r = ix.search(terms, **vis, fields=fields, page=1, per_page=20)
+                    r = ix.search(terms, rules=vis, fields=fields, page=1, per_page=20)
                     w_lat.append(time.perf_counter() - t)
                     w_tot += r["total"]
                     t = time.perf_counter()
-                    total, _ = fts5_query(con, terms, vis["prefixes"], vis["exact"], subject)
+                    sc = vis[0]  # one source (resource): its community.view rule
+                    total, _ = fts5_query(con, terms, sc["prefixes"], sc["exact"], subject)
                     f_lat.append(time.perf_counter() - t)
                     f_tot += total
                 print(f"{label:9s} whoosh {fmt(w_lat)}   avg hits {w_tot / len(queries):,.0f}")

@@ -151,22 +151,43 @@ def reach_paths(user, capability: str) -> list[str]:
     return minimal
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Where a capability holds for a user, as context paths: `can(user, capability, ctx)` is true
+    exactly when ctx.path starts with one of `prefixes` (subtrees the roles reach) or equals one of
+    `exact` (ancestors of the user's contexts, for UPWARD capabilities). Lists and indexes filter with
+    it (`visible`, the search index) so that they agree with the per-object check."""
+
+    prefixes: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.prefixes or self.exact)
+
+    def contains(self, path: str | None) -> bool:
+        return bool(path) and (path in self.exact or any(path.startswith(p) for p in self.prefixes))
+
+
+def scope(user, capability: str) -> Scope:
+    prefixes = reach_paths(user, capability)
+    exact: set[str] = set()
+    if capability in UPWARD:
+        for gr in grants(user):
+            if capability in ROLE_CAPABILITIES.get(gr.role, ()):
+                exact.update(_ancestor_paths(gr.path))
+    exact = {p for p in exact if not any(p.startswith(r) for r in prefixes)}
+    return Scope(tuple(prefixes), tuple(sorted(exact)))
+
+
 def visible(stmt, user, capability: str, path_column):
     """Filter a select to rows whose context path (path_column, joined by the caller) the user reaches.
 
-    For UPWARD capabilities, ancestors of the user's own contexts are included too.
+    For UPWARD capabilities, ancestors of the user's own contexts are included too (see `scope`).
     """
-    paths = reach_paths(user, capability)
-    clauses = [path_column.startswith(p, autoescape=True) for p in paths]
-    if capability in UPWARD:
-        ancestors = {
-            a
-            for gr in grants(user)
-            if capability in ROLE_CAPABILITIES.get(gr.role, ())
-            for a in _ancestor_paths(gr.path)
-        }
-        if ancestors:
-            clauses.append(path_column.in_(ancestors))
+    sc = scope(user, capability)
+    clauses = [path_column.startswith(p, autoescape=True) for p in sc.prefixes]
+    if sc.exact:
+        clauses.append(path_column.in_(sc.exact))
     return stmt.where(or_(*clauses) if clauses else false())
 
 

@@ -13,7 +13,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     writing.register_sources()
-    register_source("brief", briefs.load)
+    register_source("brief", briefs.load, capability="community.view")  # the brief page's check
     content_changed.connect(feed.on_content_changed, weak=False)
     content_deleted.connect(feed.on_content_deleted, weak=False)
     announcement_posted.connect(feed.on_announcement_posted, weak=False)

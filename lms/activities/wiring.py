@@ -13,8 +13,9 @@ def init_activities(app) -> None:
 
     app.jinja_env.globals["kind_label"] = kind_label
     register_panel(app, "workshop", "activities", "activities/_panel.html", workshop_panel, order=20, column="side")
-    register_source("post", load_posts)
-    register_source("activity", load_activities)
+    # The activity page (and a post's anchor on it) requires community.view on the workshop.
+    register_source("post", load_posts, capability="community.view")
+    register_source("activity", load_activities, capability="community.view")
     demo_built.connect(on_demo_built, weak=False)
 
     from lms.cli import lms_cli

@@ -241,4 +241,6 @@ def register_sources() -> None:
     from lms.search.sources import register_source
 
     for skind in SOURCE_KINDS:
-        register_source(skind, source(tuple(k for k, v in SOURCE_KIND.items() if v == skind)))
+        # The page (`may_view`): writing.view in the workshop, or the author.
+        register_source(skind, source(tuple(k for k, v in SOURCE_KIND.items() if v == skind)),
+                        capability="writing.view", owner_reads=True)  # fmt: skip

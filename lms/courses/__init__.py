@@ -13,7 +13,7 @@ def init_app(app) -> None:
     register_nav(app, "courses.index", _l("Course supermarket"), order=20)
     register_panel(app, "personal_space", "courses.mine", "courses/_my_courses.html", _my_courses, order=20,
                    column="main")  # fmt: skip
-    register_source("course", services.search_documents)
+    register_source("course", services.search_documents, capability="community.view")  # published: may_view
     media_job_finished.connect(services.on_media_job_finished, weak=False)
     demo_built.connect(demo.on_demo_built, weak=False)
     # Playback, watch-time and progress (lms/courses/watch*.py): blueprint, template helpers, panels.

@@ -20,7 +20,7 @@ def init_app(app) -> None:
     for page in ("workshop", "school", "region"):
         register_panel(app, page, "resource_library", "resources/_panel_library.html", panels.library(page),
                        order=40, column="list")  # fmt: skip
-    register_source("resource", services.search_documents)
+    register_source("resource", services.search_documents, capability="community.view")  # may_view
     signals.homework_published.connect(services.on_homework_published, weak=False)
     signals.activity_resource_shared.connect(services.on_activity_resource_shared, weak=False)
     from lms.resources.demo import on_demo_built

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import current_app, has_request_context
 
 from lms.access import services as access
-from lms.search.sources import sources
+from lms.search.sources import registrations, sources
 
 log = logging.getLogger(__name__)
 
@@ -165,22 +165,46 @@ class SearchResult:
         return self.page < self.pages
 
 
-def visibility(user) -> dict:
-    """What a user may see, as index filter arguments: subtrees reached by community.view,
-    ancestors of their own contexts (community.view looks UPWARD), and their own documents."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return {"prefixes": (), "exact": (), "owner_id": None}
-    prefixes = access.reach_paths(user, "community.view")
-    exact = set()
-    from lms.access.roles import ROLE_CAPABILITIES, UPWARD
+def visibility(user) -> list[dict]:
+    """What a user may see, as rules for the index filter (any rule admits a document).
 
-    if "community.view" in UPWARD:
-        for gr in access.grants(user):
-            if "community.view" in ROLE_CAPABILITIES.get(gr.role, ()):
-                ids = [x for x in gr.path.strip("/").split("/") if x]
-                exact.update("/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids)))
-    exact = {p for p in exact if not any(p.startswith(r) for r in prefixes)}
-    return {"prefixes": tuple(prefixes), "exact": tuple(sorted(exact)), "owner_id": user.id}
+    Per registered kind, the check its detail page makes (lms.search.sources): documents whose
+    context lies in `access.scope(user, capability)` of the kind's capability; the author's own
+    documents of kinds whose page lets the author in (`owner_reads`); and private documents (no
+    context) of their owner. Rules: {"kinds", "prefixes", "exact"} or {"kinds", "owner_id",
+    "private"}; kinds of no registered source match no rule.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    regs = registrations()
+    by_capability: dict[str, list[str]] = {}
+    for kind, reg in sorted(regs.items()):
+        by_capability.setdefault(reg.capability, []).append(kind)
+    rules = []
+    for capability, kinds in sorted(by_capability.items()):
+        sc = access.scope(user, capability)
+        if sc:
+            rules.append({"kinds": tuple(kinds), "prefixes": sc.prefixes, "exact": sc.exact})
+    owner_kinds = tuple(sorted(k for k, reg in regs.items() if reg.owner_reads))
+    if owner_kinds:
+        rules.append({"kinds": owner_kinds, "owner_id": user.id, "private": False})
+    if regs:
+        rules.append({"kinds": tuple(sorted(regs)), "owner_id": user.id, "private": True})
+    return rules
+
+
+def may_see(user, doc: dict) -> bool:
+    """The same rules for one document dict (kind, context_path, owner_id): tests, post-checks."""
+    for rule in visibility(user):
+        if doc.get("kind") not in rule["kinds"]:
+            continue
+        path = doc.get("context_path") or ""
+        if "owner_id" in rule:
+            if doc.get("owner_id") == rule["owner_id"] and (not rule["private"] or not path):
+                return True
+        elif access.Scope(rule["prefixes"], rule["exact"]).contains(path):
+            return True
+    return False
 
 
 def clean_filters(raw) -> dict:
@@ -215,9 +239,9 @@ def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: i
             return result
         index_filters["community"] = path
     ix = engine()
-    vis = visibility(user)
+    rules = visibility(user)
     try:
-        found = ix.search(terms, **vis, fields=index_filters, page=page, per_page=per_page)
+        found = ix.search(terms, rules=rules, fields=index_filters, page=page, per_page=per_page)
     except Exception as exc:  # a corrupt index: rebuilt from the database, the request still answers
         ix.mark_corrupt(exc)
         return result
@@ -244,8 +268,8 @@ def community_choices(user) -> list[tuple[int, str]]:
     from lms.access.models import Context
     from lms.extensions import db
 
-    vis = visibility(user)
-    paths = set(vis["prefixes"]) | set(vis["exact"])
+    sc = access.scope(user, "community.view")
+    paths = set(sc.prefixes) | set(sc.exact)
     if not paths:
         return []
     rows = db.session.execute(

@@ -403,33 +403,19 @@ class SearchIndex:
                 self._filter_cache.popitem(last=False)
         return docs
 
-    def search(
-        self, terms: list[str], *, prefixes=(), exact=(), owner_id=None, fields=None, page=1, per_page=20,
-        snippet_chars=160,
-    ):  # fmt: skip
-        """Documents matching every term, that the reader may see, one page of them.
+    def search(self, terms: list[str], *, rules=(), fields=None, page=1, per_page=20, snippet_chars=160):
+        """Documents matching every term, admitted by one of `rules`, one page of them.
 
-        prefixes/exact: context paths the reader reaches (subtrees) and sees exactly (ancestors);
-        owner_id: the reader (sees own documents; private ones, context_path "", only them).
-        `fields` are equality filters
+        rules (lms.search.services.visibility): {"kinds", "prefixes", "exact"} admits documents of
+        those kinds whose context path starts with a prefix or equals an exact path;
+        {"kinds", "owner_id", "private"} admits the owner's documents of those kinds (only the
+        context-less ones when private). No rules, no results. `fields` are equality filters
         (kind, type, stage, subject) and "community" (a context path prefix).
         """
-        if not terms or not (prefixes or exact or owner_id is not None):
+        filt = _permission_filter(rules, fields)
+        if not terms or filt is None:
             return {"total": 0, "hits": [], "page": page, "per_page": per_page}
         q = Q.And([Q.Or([Q.Term("title", t), Q.Term("body", t)]) for t in terms])
-        allow = [Q.Prefix("context_path", p) for p in prefixes]
-        allow += [Q.Term("context_path", p) for p in exact]
-        if owner_id is not None:
-            allow.append(Q.Term("owner_id", str(owner_id)))
-        restrict = []
-        for name, value in (fields or {}).items():
-            if not value:
-                continue
-            if name == "community":
-                restrict.append(Q.Prefix("context_path", value))
-            else:
-                restrict.append(Q.Term(name, value))
-        filt = Q.And([Q.Or(allow), *restrict]) if restrict else Q.Or(allow)
         s = self._acquire()
         ok = False
         try:
@@ -477,15 +463,38 @@ class SearchIndex:
         storage = self.index().storage
         return sum(storage.file_length(n) for n in storage.list())
 
-    def match_keys(self, terms: list[str], prefixes=(), exact=(), fields=None) -> set[str]:
+    def match_keys(self, terms: list[str], rules=None, fields=None) -> set[str]:
         """Every matching key, unpaged and unhighlighted (benchmark recall; not for pages)."""
         q = Q.And([Q.Or([Q.Term("title", t), Q.Term("body", t)]) for t in terms])
-        allow = [Q.Prefix("context_path", p) for p in prefixes] + [Q.Term("context_path", p) for p in exact]
-        restrict = [Q.Term(n, v) for n, v in (fields or {}).items() if v]
-        filt = Q.And([Q.Or(allow), *restrict]) if allow else None
+        filt = _permission_filter(rules, fields) if rules is not None else None
         s = self._acquire()
         try:
             results = s.search(q, limit=None, filter=filt, scored=False)
             return {hit["key"] for hit in results}
         finally:
             self._release(s)
+
+
+def _permission_filter(rules, fields):
+    """The Whoosh query of the documents the rules admit, narrowed by the equality filters."""
+    allow = []
+    for rule in rules or ():
+        kinds = Q.Or([Q.Term("kind", k) for k in rule["kinds"]])
+        if "owner_id" in rule:
+            parts = [kinds, Q.Term("owner_id", str(rule["owner_id"]))]
+            if rule.get("private"):
+                parts.append(Q.Term("context_path", ""))
+            allow.append(Q.And(parts))
+        else:
+            paths = [Q.Prefix("context_path", p) for p in rule["prefixes"]]
+            paths += [Q.Term("context_path", p) for p in rule["exact"]]
+            if paths:
+                allow.append(Q.And([kinds, Q.Or(paths)]))
+    if not allow:
+        return None
+    restrict = []
+    for name, value in (fields or {}).items():
+        if not value:
+            continue
+        restrict.append(Q.Prefix("context_path", value) if name == "community" else Q.Term(name, value))
+    return Q.And([Q.Or(allow), *restrict]) if restrict else Q.Or(allow)
