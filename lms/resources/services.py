@@ -628,6 +628,7 @@ def search_documents(ids: list[int] | None):
             "id": r.id,
             "title": r.title,
             "body": " ".join(x for x in (_plain(r.description_html), r.tags) if x),
+            "tags": r.tags or "",
             "url": urls.build("resources.detail", {"resource_id": r.id}),
             "context_path": r.context.path if r.context is not None else None,
             "owner_id": r.owner_id,

@@ -16,6 +16,7 @@ A source is `load(ids: list[int] | None) -> Iterable[dict]`; `None` means every 
     stage        str | None   学段 code (lms.core.taxonomy)
     subject      str | None   学科 code
     type         str | None   a finer type for filters (resource kind, course kind…)
+    tags         str | None   space-separated tags (also in the body); indexed as pinyin with the title
     created_at   datetime | None
 
 Who sees a document is the check its detail page makes, declared once with the source:

@@ -21,6 +21,7 @@ callback the services give (the same code as `flask lms reindex`), instead of cr
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import re
@@ -33,8 +34,9 @@ from pathlib import Path
 
 import jieba
 from markupsafe import escape
+from pypinyin import lazy_pinyin
 from whoosh import query as Q
-from whoosh.analysis import LowercaseFilter, StopFilter, Token, Tokenizer
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StopFilter, Token, Tokenizer
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import EmptyIndexError
@@ -55,6 +57,19 @@ STOP_WORDS = frozenset(_STOPS.split(" ") + ["a", "an", "and", "are", "as", "at",
 _WORDISH = re.compile(r"\w", re.UNICODE)
 
 
+@functools.lru_cache(maxsize=8192)
+def _cut_short(text: str) -> tuple:
+    return tuple(jieba.tokenize(text, mode="search"))
+
+
+def _cut(text: str):
+    """jieba's search-mode words with offsets; short texts (titles, queries) cached, since the
+    title is cut for its own field, its pinyin and its highlighting."""
+    if len(text) <= 200:
+        return _cut_short(text)
+    return jieba.tokenize(text, mode="search")
+
+
 class ChineseTokenizer(Tokenizer):
     """jieba's search-mode segmentation (words and their sub-words, 信息技术 → 信息, 技术, 信息技术)
     with character offsets for highlighting; punctuation and spaces dropped."""
@@ -72,7 +87,7 @@ class ChineseTokenizer(Tokenizer):
             yield t
             return
         pos = start_pos
-        for word, start, end in jieba.tokenize(value, mode="search"):
+        for word, start, end in _cut(value):
             if not _WORDISH.search(word):
                 continue
             t.original = t.text = word
@@ -84,6 +99,83 @@ class ChineseTokenizer(Tokenizer):
             if chars:
                 t.startchar, t.endchar = start_char + start, start_char + end
             yield t
+
+
+# --- pinyin ----------------------------------------------------------------------------------------
+# Titles and tags are also indexed as pinyin, so `xinxijishu`, `xinxi jishu` and the initials `xxjs`
+# find 信息技术: per word jieba cuts (search mode: 信息, 技术, 信息技术), its syllables joined and
+# its initials (words of two or more characters), and the whole title's syllables and initials.
+# Queries need no pinyin step: an ASCII query term is looked up in this field too.
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+PINYIN_ANALYZER = RegexTokenizer(r"[a-z0-9]+") | LowercaseFilter()
+
+
+def _syllables(text: str) -> list[str]:
+    """One pinyin syllable per character of text ("" for anything that is not a Han character)."""
+    return lazy_pinyin(text, errors=lambda chunk: [""] * len(chunk))
+
+
+@functools.lru_cache(maxsize=20000)
+def _char_syllable(c: str) -> str:
+    return lazy_pinyin(c, errors=lambda chunk: [""] * len(chunk))[0]
+
+
+def _readings(text: str) -> list[list[str]]:
+    """The syllables of text in context (pypinyin's phrases: 银行 hang) and, when different, each
+    character's own most common reading (校本: pypinyin says jiao, people type xiao)."""
+    syl = _syllables(text)
+    if len(syl) != len(text):  # pypinyin changed its alignment: per character only
+        return [[_char_syllable(c) for c in text]]
+    plain = [_char_syllable(c) if x else "" for c, x in zip(text, syl, strict=True)]
+    return [syl] if plain == syl else [syl, plain]
+
+
+def pinyin_forms(text: str) -> list[str]:
+    """The pinyin words of a title or tag: per jieba word its syllables and initials, and the whole."""
+    if not text or not _HAN.search(text):
+        return []
+    forms: dict[str, None] = {}
+    spans = _pinyin_spans(text) + [(0, len(text))]
+    for syl in _readings(text):
+        for start, end in spans:
+            parts = [x for x in syl[start:end] if x]
+            if not parts:
+                continue
+            forms.setdefault("".join(parts), None)
+            if len(parts) > 1:
+                forms.setdefault("".join(x[0] for x in parts), None)
+    return list(forms)
+
+
+def _pinyin_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans worth a pinyin form: every jieba word (search mode, stop words left out)
+    and each two adjacent whole words (学科 + 融合 → 学科融合, typed as one: xuekeronghe, xkrh)."""
+    cut = [(w, a, b) for w, a, b in _cut(text) if w not in STOP_WORDS and _HAN.search(w)]
+    spans = [(a, b) for _, a, b in cut]
+    tops = sorted((a, b) for a, b in spans if not any(c <= a and b <= d and (c, d) != (a, b) for c, d in spans))
+    for (a, b), (c, d) in zip(tops, tops[1:], strict=False):
+        if b == c:
+            spans.append((a, d))
+    return spans
+
+
+def pinyin_text(*texts: str) -> str:
+    return " ".join(f for t in texts if t for f in pinyin_forms(t))
+
+
+def pinyin_words(title: str, terms: list[str]) -> list[str]:
+    """The words of `title` whose pinyin is one of the ASCII query terms (to highlight them)."""
+    wanted = {t for t in terms if t.isascii() and t.isalpha()}
+    if not wanted or not title or not _HAN.search(title):
+        return []
+    out = []
+    for syl in _readings(title):
+        for start, end in _pinyin_spans(title) + [(0, len(title))]:
+            parts = [x for x in syl[start:end] if x]
+            if parts and ("".join(parts) in wanted or (len(parts) > 1 and "".join(x[0] for x in parts) in wanted)):
+                out.append(title[start:end])
+    return out
 
 
 def chinese_analyzer():
@@ -108,6 +200,7 @@ def make_schema() -> Schema:
         id=NUMERIC(int, bits=64, stored=True, signed=False),
         title=TEXT(analyzer=ANALYZER, stored=True, field_boost=3.0),
         body=TEXT(analyzer=ANALYZER, stored=True),
+        pinyin=TEXT(analyzer=PINYIN_ANALYZER, field_boost=2.0),  # of title and tags
         context_path=ID(stored=True),  # "" = private to the owner
         owner_id=ID(stored=True),
         stage=ID(stored=True),
@@ -126,6 +219,7 @@ def _as_fields(doc: dict) -> dict:
         "id": int(doc["id"]),
         "title": doc.get("title") or "",
         "body": doc.get("body") or "",
+        "pinyin": pinyin_text(doc.get("title") or "", *(doc.get("tags") or "").split()),
         "context_path": doc.get("context_path") or "",
         "owner_id": str(doc["owner_id"]) if doc.get("owner_id") is not None else "",
         "stage": doc.get("stage") or "",
@@ -415,7 +509,7 @@ class SearchIndex:
         filt = _permission_filter(rules, fields)
         if not terms or filt is None:
             return {"total": 0, "hits": [], "page": page, "per_page": per_page}
-        q = Q.And([Q.Or([Q.Term("title", t), Q.Term("body", t)]) for t in terms])
+        q = _text_query(terms)
         s = self._acquire()
         ok = False
         try:
@@ -428,7 +522,8 @@ class SearchIndex:
             hits = []
             for hit in results:
                 stored = hit.fields()
-                title_hl = mark(stored["title"], pattern)
+                extra = pinyin_words(stored["title"], terms)
+                title_hl = mark(stored["title"], _marker(terms + extra) if extra else pattern)
                 body_hl = mark(stored.get("body") or "", pattern, snippet_chars)
                 hits.append({
                     "kind": stored["kind"], "id": stored["id"], "title": stored["title"],
@@ -465,7 +560,7 @@ class SearchIndex:
 
     def match_keys(self, terms: list[str], rules=None, fields=None) -> set[str]:
         """Every matching key, unpaged and unhighlighted (benchmark recall; not for pages)."""
-        q = Q.And([Q.Or([Q.Term("title", t), Q.Term("body", t)]) for t in terms])
+        q = _text_query(terms)
         filt = _permission_filter(rules, fields) if rules is not None else None
         s = self._acquire()
         try:
@@ -473,6 +568,17 @@ class SearchIndex:
             return {hit["key"] for hit in results}
         finally:
             self._release(s)
+
+
+def _text_query(terms: list[str]):
+    """Every term in the title, the body, or (ASCII terms: pinyin) the title's pinyin."""
+    parts = []
+    for t in terms:
+        fields = [Q.Term("title", t), Q.Term("body", t)]
+        if t.isascii() and t.isalnum():
+            fields.append(Q.Term("pinyin", t))
+        parts.append(Q.Or(fields))
+    return Q.And(parts)
 
 
 def _permission_filter(rules, fields):
