@@ -1,11 +1,14 @@
 """Playback under load: `python benchmarks/playback.py [--only segments|heartbeat] [--duration 10]`.
 
-Segments: 64 concurrent viewers (wrk connections) fetching the 720p HLS segments of a real transcode,
+Segments: 64 concurrent viewers (wrk connections; each viewer its own session cookie and grant)
+fetching the 720p HLS segments of a real transcode,
   1. nginx serving the files directly (the baseline),
-  2. nginx in front of the app with LMS_MEDIA_ACCEL_REDIRECT: the app checks the grant, nginx sends
-     the bytes from an `internal` location (X-Accel-Redirect),
-  3. the app alone under gunicorn (gunicorn.conf.py) sending the bytes itself (the pure-Flask fallback),
-all in the same run; prints requests/s, MB/s, p50/p95 and each as a share of nginx's throughput.
+  2. nginx with deploy/nginx-watch.conf, the README's configuration: auth_request to the app's full
+     check (/watch/auth/...), its yes cached per grant and session for 60 s; nginx sends the bytes,
+  3. nginx in front of the app with LMS_MEDIA_ACCEL_REDIRECT: the app checks every segment's grant,
+     nginx sends the bytes from an `internal` location (X-Accel-Redirect),
+  4. the app alone under gunicorn (gunicorn.conf.py) sending the bytes itself (the pure-Flask fallback),
+all in the same run; prints requests/s, MB/s, p50/p95/p99 and each as a share of nginx's throughput.
 
 Heartbeats: 1,000 simulated viewers (each a user with a session cookie and a viewing token, the media
 position advancing with the clock so the full crediting path runs) posting to /watch/heartbeat over
@@ -27,6 +30,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,10 +120,10 @@ def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
                 key = u.get_id()
                 cookies.append("session=" + serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident}))
                 tokens.append(watch.start_viewing(key, lesson))
-            grant = watch.media_grant(users[0].get_id(), lesson.id)
+            grants = [watch.media_grant(u.get_id(), lesson.id) for u in users]
         segs = sorted(p.name for p in (media_root / "hls/bench/1/720p").glob("seg_*.ts"))
         sizes = [(media_root / "hls/bench/1/720p" / s).stat().st_size for s in segs]
-        return {"lesson": lesson.id, "cookies": cookies, "tokens": tokens, "grant": grant, "segments": segs,
+        return {"lesson": lesson.id, "cookies": cookies, "tokens": tokens, "grants": grants, "segments": segs,
                 "mean_segment": sum(sizes) / len(sizes), "rendition": "hls/bench/1"}  # fmt: skip
 
 
@@ -139,9 +143,24 @@ def start_gunicorn(env: dict, port: int, accel: bool) -> subprocess.Popen:
     return proc
 
 
-def start_nginx(tmp: Path, port: int, app_port: int, media_root: Path) -> subprocess.Popen:
+WATCH_CONF = ROOT / "deploy" / "nginx-watch.conf"
+
+
+def watch_conf(app_port: int, media_root: Path, cache: Path) -> tuple[str, str]:
+    """deploy/nginx-watch.conf (the README's configuration) for this run: (http part, server part)."""
+    text = WATCH_CONF.read_text()
+    text = (text.replace("127.0.0.1:8000", f"127.0.0.1:{app_port}").replace("/srv/yanxiu/media", str(media_root))
+            .replace("/var/cache/nginx/yanxiu-watch-auth", str(cache)))  # fmt: skip
+    http, _, server = text.partition("# ---- server {} ----")
+    return http, server
+
+
+def start_nginx(tmp: Path, port: int, accel_port: int, app_port: int, media_root: Path) -> subprocess.Popen:
+    """One nginx: on `port` plain files (/direct/) and the app behind deploy/nginx-watch.conf; on
+    `accel_port` the app behind a plain proxy with an internal location for X-Accel-Redirect."""
     prefix = tmp / "nginx"
     (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    http, server = watch_conf(app_port, media_root, prefix / "watch-auth-cache")
     conf = prefix / "nginx.conf"
     conf.write_text(f"""
 daemon off;
@@ -160,13 +179,23 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    upstream app {{ server 127.0.0.1:{app_port}; keepalive 64; }}
+{http}
     server {{
         listen 127.0.0.1:{port};
         location /direct/ {{ alias {media_root}/; }}
+{server}
+        location / {{
+            proxy_pass http://yanxiu_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{accel_port};
         location /_protected/ {{ internal; alias {media_root}/; }}
         location / {{
-            proxy_pass http://app;
+            proxy_pass http://yanxiu_app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;
@@ -200,8 +229,8 @@ def stop(proc: subprocess.Popen | None) -> None:
 LUA_DONE = """
 done = function(summary, latency, requests)
   local errors = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
-  io.write(string.format("RESULT %d %d %f %d %d %d\\n", summary.requests, summary.bytes, summary.duration / 1e6,
-    latency:percentile(50), latency:percentile(95), errors))
+  io.write(string.format("RESULT %d %d %f %d %d %d %d\\n", summary.requests, summary.bytes, summary.duration / 1e6,
+    latency:percentile(50), latency:percentile(95), errors, latency:percentile(99)))
 end
 """
 
@@ -216,22 +245,25 @@ def wrk(port: int, script: str, tmp: Path, connections: int, duration: int) -> d
     load = os.getloadavg()[0]
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "-s", str(path),  # noqa: S603, S607
                           f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout  # fmt: skip
-    m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) (\d+) (\d+) (\d+)", out)
+    m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) (\d+) (\d+) (\d+) (\d+)", out)
     if not m:
         raise RuntimeError(out)
     n, nbytes, secs, p50, p95, errors = int(m[1]), int(m[2]), float(m[3]), int(m[4]), int(m[5]), int(m[6])
     return {"rps": n / secs, "mbps": nbytes / secs / 1e6, "p50": p50 / 1000, "p95": p95 / 1000, "errors": errors,
-            "n": n, "load": load}  # fmt: skip
+            "p99": int(m[7]) / 1000, "n": n, "load": load}  # fmt: skip
 
 
-def segment_script(paths: list[str], cookie: str) -> str:
+def segment_script(paths: list[list[str]], cookies: list[str]) -> str:
+    """Viewer v (cookie v) fetches paths[v][...] in turn; the viewers take turns request by request."""
     return f"""
-local paths = {lua_list(paths)}
+local paths = {{{",".join(lua_list(p) for p in paths)}}}
+local cookies = {lua_list(cookies)}
 local i = 0
-local headers = {{["Cookie"] = {json.dumps(cookie)}, ["User-Agent"] = "{UA}"}}
 request = function()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i], headers)
+  i = i + 1
+  local v = i % #cookies + 1
+  local p = paths[v]
+  return wrk.format("GET", p[math.floor(i / #cookies) % #p + 1], {{["Cookie"] = cookies[v], ["User-Agent"] = "{UA}"}})
 end
 """
 
@@ -258,8 +290,27 @@ def plain_script(path: str) -> str:
 
 def show(label: str, r: dict, base: dict | None) -> None:
     share = f"{100 * r['rps'] / base['rps']:5.1f}% of baseline" if base else "baseline"
-    print(f"  {label:<44} {r['rps']:8.0f} req/s {r['mbps']:8.1f} MB/s  p50 {r['p50']:6.2f} ms  "
-          f"p95 {r['p95']:6.2f} ms  errors {r['errors']}  [{share}; load {r['load']:.2f}]")  # fmt: skip
+    print(f"  {label:<40} {r['rps']:7.0f} req/s {r['mbps']:7.1f} MB/s  p50 {r['p50']:6.2f}  p95 {r['p95']:6.2f}  "
+          f"p99 {r['p99']:7.2f} ms  err {r['errors']}  [{share}; load {r['load']:.2f}]")  # fmt: skip
+
+
+def rounds(n: int, runs: dict, base_label: str) -> None:
+    """Run each (label: fn) in turn, n rounds interleaved (the machine's other load varies from second
+    to second); print every run, then each one's median share of the baseline run of the same round."""
+    shares: dict[str, list[float]] = {k: [] for k in runs if k != base_label}
+    for i in range(n):
+        print(f" round {i + 1}/{n}:")
+        base = None
+        for label, fn in runs.items():
+            r = fn()
+            show(label, r, base)
+            if label == base_label:
+                base = r
+            else:
+                shares[label].append(100 * r["rps"] / base["rps"])
+    for label, xs in shares.items():
+        print(f"  median of {n}: {label:<40} {statistics.median(xs):5.1f}% of {base_label} "
+              f"(rounds: {', '.join(f'{x:.0f}%' for x in xs)})")  # fmt: skip
 
 
 def check_headers(port: int, path: str, cookie: str) -> dict:
@@ -279,6 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=["segments", "heartbeat"])
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the segment runs")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--database-url", default=os.environ.get("LMS_DATABASE_URL", ""))
@@ -305,30 +357,49 @@ def main() -> None:
     procs: list[subprocess.Popen] = []
     try:
         if args.only in (None, "segments"):
-            app_port, ngx_port = free_port(), free_port()
+            app_port, ngx_port, accel_port = free_port(), free_port(), free_port()
             app = start_gunicorn(env, app_port, accel=True)
             procs.append(app)
-            procs.append(start_nginx(tmp, ngx_port, app_port, media_root))
+            procs.append(start_nginx(tmp, ngx_port, accel_port, app_port, media_root))
             segs = data["segments"]
-            direct = [f"/direct/{data['rendition']}/720p/{s}" for s in segs]
-            via_app = [f"/watch/{data['lesson']}/{data['grant']}/720p/{s}" for s in segs]
-            cookie = data["cookies"][0]
+            n = args.connections  # one viewer (own session cookie, own grant) per connection
+            cookies = data["cookies"][:n]
+            direct = [[f"/direct/{data['rendition']}/720p/{s}" for s in segs]] * len(cookies)
+            via_app = [[f"/watch/{data['lesson']}/{g}/720p/{s}" for s in segs] for g in data["grants"][:n]]
+            cookie = cookies[0]
             print("checks (Range bytes=0-187 on one segment):")
-            print("  nginx direct:        ", check_headers(ngx_port, direct[0], cookie))
-            print("  nginx + X-Accel:     ", check_headers(ngx_port, via_app[0], cookie))
-            print("  X-Accel, no cookie:  ", check_headers(ngx_port, via_app[0], "")["status"])
-            print(f"segments, {args.connections} viewers:")
-            base = wrk(ngx_port, segment_script(direct, cookie), tmp, args.connections, args.duration)
-            show("nginx serving the files", base, None)
-            r = wrk(ngx_port, segment_script(via_app, cookie), tmp, args.connections, args.duration)
-            show("app checks grant, nginx sends (X-Accel)", r, base)
+            print("  nginx direct:           ", check_headers(ngx_port, direct[0][0], cookie))
+            print("  nginx-watch.conf:       ", check_headers(ngx_port, via_app[0][0], cookie))
+            other = check_headers(ngx_port, via_app[1][0], cookie)["status"]
+            print(f"  nginx-watch.conf, another viewer's grant: {other}, no cookie:",
+                  check_headers(ngx_port, via_app[0][0], "")["status"])  # fmt: skip
+            print("  nginx + X-Accel:        ", check_headers(accel_port, via_app[0][0], cookie))
+            print(f"segments, {len(cookies)} viewers over {args.connections} connections, {args.duration} s per run:")
+            # Viewers who are already watching: each one's first segment asked the app (and filled the
+            # cache) before the measured runs; the cache expires each answer after 60 s, i.e. the app
+            # sees one check per viewer per minute (~1/s for these 64).
+            started = time.perf_counter()
+            for paths, c in zip(via_app, cookies, strict=True):
+                assert check_headers(ngx_port, paths[0], c)["status"] == 206
+            print(f"  first segment of each of {len(cookies)} viewers (app checks, fills nginx's cache): "
+                  f"{(time.perf_counter() - started) / len(cookies) * 1000:.1f} ms each")  # fmt: skip
+
+            def run(port, paths):
+                return lambda: wrk(port, segment_script(paths, cookies), tmp, args.connections, args.duration)
+
+            rounds(args.rounds, {"nginx serving the files": run(ngx_port, direct),
+                                 "nginx-watch.conf (auth_request, cached)": run(ngx_port, via_app),
+                                 "app checks every segment, X-Accel": run(accel_port, via_app)},
+                   "nginx serving the files")  # fmt: skip
+            _auth_misses(tmp)
             stop(app)
             app_port = free_port()
             app = start_gunicorn(env, app_port, accel=False)
             procs.append(app)
-            print("  pure-Flask check:    ", check_headers(app_port, via_app[0], cookie))
-            r = wrk(app_port, segment_script(via_app, cookie), tmp, args.connections, args.duration)
-            show("app alone (gunicorn sends the bytes)", r, base)
+            print("  pure-Flask check:    ", check_headers(app_port, via_app[0][0], cookie))
+            rounds(args.rounds, {"nginx serving the files": run(ngx_port, direct),
+                                 "app alone (gunicorn sends the bytes)": run(app_port, via_app)},
+                   "nginx serving the files")  # fmt: skip
             stop(app)
             for p in procs:
                 stop(p)
@@ -347,6 +418,12 @@ def main() -> None:
         for p in procs:
             stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _auth_misses(tmp: Path) -> None:
+    cache = tmp / "nginx" / "watch-auth-cache"
+    entries = sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
+    print(f"  (auth answers in nginx's cache: {entries}, one per viewer; each asks the app again after 60 s)")
 
 
 def _summarise_credit(env: dict) -> None:

@@ -33,6 +33,9 @@ class Config:
     MEDIA_QUEUE = "thread"
     # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.
     MEDIA_ACCEL_REDIRECT = ""
+    # nginx auth_request in front of rendition files (README): seconds nginx may reuse the app's yes
+    # for one grant and session, i.e. how long a revoked viewer can still fetch segments.
+    WATCH_AUTH_CACHE_SECONDS = 60
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = "zh_CN,en"

@@ -107,6 +107,14 @@ def media_grant(session_user: str, lesson_id: int, now: float | None = None) -> 
     return f"{expires:x}.{_sign(session_user, lesson_id, expires)}"
 
 
+def grant_expiry(grant: str) -> int | None:
+    """The expiry (Unix time) a grant names, unchecked; None when it is malformed."""
+    try:
+        return int(grant.partition(".")[0], 16)
+    except ValueError:
+        return None
+
+
 def check_grant(session_user: str | None, lesson_id: int, grant: str, now: float | None = None,
                 key: bytes | None = None) -> bool:  # fmt: skip
     if not session_user:

@@ -5,6 +5,8 @@ read the signed session cookie for the user key and check a signed grant/viewing
 no query to load the user or the course (see lms.courses.watch).
 """
 
+import time
+
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_login.utils import _create_identifier
@@ -39,6 +41,38 @@ def media(lesson_id, grant, name):
     if not watch.check_grant(session_user(), lesson_id, grant):
         abort(403)
     return watch.media_response(lesson_id, name)
+
+
+@limiter.exempt
+@bp.get("/watch/auth/<int:lesson_id>/<grant>")
+def auth(lesson_id, grant):
+    """nginx's auth_request for rendition files (README, "Serving video through nginx").
+
+    The full check, as for the lesson page: the grant is this session's, the account is active and its
+    session current (Flask-Login's user loader), the course is still visible to the user, the lesson
+    has a published rendition. 200 names the rendition folder (X-Media-Folder) for nginx to serve from;
+    anything else is 403, and nginx hands the request to the media view above, which gives the app's
+    own answer. nginx caches a 200 per grant and session for X-Accel-Expires seconds
+    (WATCH_AUTH_CACHE_SECONDS, never past the grant's expiry): the bound on how long a revoked
+    viewer keeps fetching segments.
+    """
+    from lms.courses.models import Lesson
+    from lms.extensions import db
+
+    key = session_user()
+    expires = watch.grant_expiry(grant)
+    lesson = db.session.get(Lesson, lesson_id) if key and expires else None
+    if (
+        lesson is None
+        or not lesson.playable
+        or not current_user.is_authenticated
+        or not watch.check_grant(key, lesson_id, grant)
+        or not watch.can_watch(current_user, lesson.course)
+    ):
+        return "", 403, {"Cache-Control": "no-store"}
+    ttl = max(0, min(int(current_app.config["WATCH_AUTH_CACHE_SECONDS"]), int(expires - time.time())))
+    return "", 200, {"X-Media-Folder": lesson.rendition_dir, "X-Accel-Expires": str(ttl),
+                     "Cache-Control": "no-store"}  # fmt: skip
 
 
 # The viewing token is a per-page secret signed for this session's user: a cross-site page can

@@ -180,3 +180,90 @@ def test_fast_path_leaves_refusals_to_the_view(app, world, watcher, login_as, cl
     other_browser = login_as(world["teacher"])
     other_browser.environ_base["HTTP_USER_AGENT"] = "another browser"  # the cookie was issued to another one
     assert other_browser.get(urls["master"]).status_code == 403
+
+
+# --- nginx auth_request (deploy/nginx-watch.conf) ----------------------------------------------------
+
+
+def auth_url(urls):
+    _empty, _watch, lesson_id, grant, *_ = urls["master"].split("/")
+    return f"/watch/auth/{lesson_id}/{grant}"
+
+
+def test_nginx_auth_says_yes_with_the_folder_and_how_long_to_keep_it(app, watcher):
+    client, urls, _v, _l = watcher
+    r = client.get(auth_url(urls))
+    assert r.status_code == 200 and r.get_data() == b""
+    assert r.headers["X-Media-Folder"] == RENDITION
+    assert 0 < int(r.headers["X-Accel-Expires"]) <= app.config["WATCH_AUTH_CACHE_SECONDS"] == 60
+
+
+def test_nginx_auth_never_caches_past_the_grant(app, watcher, monkeypatch):
+    client, urls, _v, _l = watcher
+    expires = watch.grant_expiry(urls["master"].split("/")[3])
+    monkeypatch.setattr(watch.time, "time", lambda: expires - 7.5)
+    assert client.get(auth_url(urls)).headers["X-Accel-Expires"] == "7"
+
+
+def test_nginx_auth_refuses_others_and_revoked_viewers(app, db, world, video, watcher, login_as, client):
+    teacher_client, urls, _v, lesson = watcher
+    course, _lesson = video
+    # Someone else's session with the teacher's URL; nobody signed in; a forged grant.
+    assert login_as(world["member"]).get(auth_url(urls)).status_code == 403
+    assert client.get(auth_url(urls)).status_code == 403
+    assert teacher_client.get(f"/watch/auth/{lesson.id}/ffffffff.AAAAAAAAAAAAAAAAAAAAAA").status_code == 403
+    assert teacher_client.get(f"/watch/auth/{lesson.id + 1}/{urls['master'].split('/')[3]}").status_code == 403
+    # Revoked since the grant was issued: the full check runs again (nginx asks after its cache expired).
+    course.published = False
+    db.session.commit()
+    r = teacher_client.get(auth_url(urls))
+    assert r.status_code == 403 and "X-Media-Folder" not in r.headers
+    course.published = True
+    db.session.commit()
+    assert teacher_client.get(auth_url(urls)).status_code == 200
+    teacher = world["teacher"]
+    teacher.session_version = (teacher.session_version or 0) + 1  # "sign out everywhere", password change
+    db.session.commit()
+    assert teacher_client.get(auth_url(urls)).status_code == 403
+
+
+def test_nginx_auth_refuses_a_lesson_without_rendition(app, db, watcher):
+    client, urls, _v, lesson = watcher
+    lesson.rendition_dir = None
+    db.session.commit()
+    assert client.get(auth_url(urls)).status_code == 403
+
+
+def test_readme_shows_the_nginx_config_the_benchmark_runs():
+    root = Path(__file__).resolve().parents[3]
+    conf = (root / "deploy" / "nginx-watch.conf").read_text()
+    assert conf.strip() in (root / "README.md").read_text()
+
+
+def test_nginx_accepts_the_config(tmp_path):
+    import shutil
+    import subprocess
+
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed")
+    root = Path(__file__).resolve().parents[3]
+    conf = (root / "deploy" / "nginx-watch.conf").read_text()
+    conf = conf.replace("/var/cache/nginx/yanxiu-watch-auth", str(tmp_path / "cache"))
+    http, _, server = conf.partition("# ---- server {} ----")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "nginx.conf").write_text(f"""
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/logs/error.log;
+events {{}}
+http {{
+    include /etc/nginx/mime.types;
+    client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy; fastcgi_temp_path {tmp_path}/f;
+    uwsgi_temp_path {tmp_path}/u; scgi_temp_path {tmp_path}/s; access_log off;
+{http}
+    server {{ listen 127.0.0.1:1; {server} }}
+}}
+""")
+    proc = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "logs/error.log"), "-c",
+                           str(tmp_path / "nginx.conf")], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
