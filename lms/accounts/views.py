@@ -148,10 +148,11 @@ _PASSWORD_EXEMPT = {"accounts.password", "accounts.logout", "accounts.set_langua
 def _require_own_password():
     """A one-time password (roster import, admin reset) opens only the change-password page."""
     if (
-        current_user.is_authenticated
-        and current_user.must_change_password
-        and request.endpoint not in _PASSWORD_EXEMPT
+        # The exempt endpoints first: they must not load the user (one query, per heartbeat/segment).
+        request.endpoint not in _PASSWORD_EXEMPT
         and not request.path.startswith("/api/")
+        and current_user.is_authenticated
+        and current_user.must_change_password
     ):
         flash(_("Please choose your own password now."), "warning")
         return redirect(url_for("accounts.password"))

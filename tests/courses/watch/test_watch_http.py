@@ -127,6 +127,32 @@ def test_heartbeat_endpoint(app, watcher, monkeypatch):
     assert r.json["credited"] == 4.8  # 15.2 → 20, then a jump
 
 
+def test_heartbeat_loads_no_user_and_writes_one_transaction(app, watcher, monkeypatch):
+    from tests.sql_counting import counting
+
+    client, _urls, viewing, _lesson = watcher
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(watch, "clock", lambda: now[0])
+    for p in (0, 15):  # the first ones insert the teacher's rows
+        client.post("/watch/heartbeat", json={"v": viewing, "p": p, "playing": True, "visible": True})
+        now[0] += 15
+    with counting() as statements:
+        r = client.post("/watch/heartbeat", json={"v": viewing, "p": 30, "playing": True, "visible": True})
+    assert r.json["credited"] == 15
+    # Read the lease, move it, add to the lesson and the course: no user, no course, no session query.
+    assert not [s for s in statements if "FROM users" in s]
+    assert len(statements) <= 4, statements
+
+
+def test_sqlite_runs_in_wal_mode(app, db):
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    assert db.session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+
 def test_heartbeat_refuses_other_users_and_junk(app, world, watcher, login_as, client):
     _c, _urls, viewing, _l = watcher
     body = {"v": viewing, "p": 0, "playing": True, "visible": True}
