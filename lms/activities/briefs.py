@@ -12,7 +12,7 @@ from lms.activities.models import Brief, BriefImage
 from lms.activities.writing import _plain, rich_text
 from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
-from lms.core.text import normalize
+from lms.core.text import plain
 from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.signals import content_changed, content_deleted
@@ -28,7 +28,7 @@ class BriefError(ValueError):
 
 
 def _clean(title: str, body: str) -> tuple[str, str]:
-    title = normalize(title)
+    title = plain(title)
     if not title:
         raise BriefError("title_required")
     if len(title) > TITLE_MAX:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from lms import access
 from lms.access.models import Context
 from lms.activities.models import Announcement
-from lms.core.text import normalize, sanitize_html
+from lms.core.text import plain, sanitize_html
 from lms.extensions import db
 from lms.signals import announcement_posted, content_deleted
 
@@ -25,7 +25,7 @@ def text_to_html(text: str) -> str:
 def post(author, context: Context, title: str, body: str) -> Announcement:
     if not access.can(author, "announcement.post", context):
         raise PermissionError("announcement.post")
-    title = normalize(title)
+    title = plain(title)
     if not title:
         raise AnnouncementError("title_required")
     if len(title) > 200:

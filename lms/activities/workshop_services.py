@@ -35,7 +35,7 @@ from lms.activities.models import (
 )
 from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
-from lms.core.text import normalize, sanitize_html
+from lms.core.text import plain, sanitize_html
 from lms.extensions import db
 from lms.signals import activity_resource_shared, content_changed, content_deleted
 
@@ -168,7 +168,7 @@ def parse_questions(text: str) -> list[dict]:
     out = []
     blocks = re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n").strip())
     for block in blocks:
-        lines = [normalize(line) for line in block.split("\n") if normalize(line)]
+        lines = [plain(line) for line in block.split("\n") if plain(line)]
         if not lines:
             continue
         head, kind = lines[0], "single"
@@ -201,7 +201,7 @@ def _validate(kind_name, title, description, opens_at, closes_at):
     kind = get_kind(kind_name)
     if kind is None:
         raise ActivityError("bad_kind")
-    title = normalize(title)
+    title = plain(title)
     if not title:
         raise ActivityError("title_required")
     if len(title) > TITLE_MAX:
@@ -684,7 +684,7 @@ def share_resource(user, activity: Activity, file, title: str = "", description:
     if not kind_of(activity).resources:
         raise ActivityError("no_resources")
     check_open(activity)
-    title, description = normalize(title), normalize(description)
+    title, description = plain(title), plain(description, multiline=True)
     if len(title) > TITLE_MAX or len(description) > 2000:
         raise ActivityError("title_too_long")
     try:
@@ -761,7 +761,7 @@ def submit_offline(user, activity: Activity, form_file, resource_files=(), note:
                 db.session.add(record)
             else:
                 old_form, record.form_file_id = record.form_file_id, stored.id
-        record.note = normalize(note)[:2000]
+        record.note = plain(note, 2000, multiline=True)
         for f in resource_files:
             stored = save_upload(f, owner=user, allowed=ANY_SAFE, purpose="resource")
             res = SharedResource(activity_id=activity.id, user_id=user.id, title=stored.filename,
@@ -810,7 +810,7 @@ def mark_offline(user, record: OfflineRecord, *, score: int | None, passed: bool
     _require(may_manage(user, record.activity), "activity.manage")
     if score is not None and not 0 <= score <= 100:
         raise ActivityError("bad_score")
-    record.score, record.passed, record.comment = score, bool(passed), normalize(comment)[:2000]
+    record.score, record.passed, record.comment = score, bool(passed), plain(comment, 2000, multiline=True)
     record.marked_by_id, record.marked_at = user.id, utcnow()
     db.session.commit()
     notify([record.user_id], "activity_marked", f"{record.activity.title}", url=f"/activities/{record.activity_id}",
@@ -859,7 +859,7 @@ def answer(user, activity: Activity, answers: dict) -> QuestionnaireResponse:
     for q in questions_of(activity):
         value = answers.get(q.id)
         if q.kind == "text":
-            text = normalize(value if isinstance(value, str) else "")[:2000]
+            text = plain(value if isinstance(value, str) else "", 2000, multiline=True)
             rows.append(Answer(question_id=q.id, choices=[], text=text))
             continue
         raw = value if isinstance(value, list | tuple) else ([] if value in (None, "") else [value])

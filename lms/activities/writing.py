@@ -17,7 +17,7 @@ from lms.activities.models import HOST_KINDS, TEACHER_KINDS, Writing
 from lms.communities.models import Workshop
 from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
-from lms.core.text import normalize, sanitize_html
+from lms.core.text import plain, sanitize_html
 from lms.extensions import db
 from lms.signals import content_changed, content_deleted
 
@@ -88,7 +88,7 @@ def may_edit(user, item: Writing) -> bool:
 
 
 def _clean(title: str, body: str) -> tuple[str, str]:
-    title = normalize(title)
+    title = plain(title)
     if not title:
         raise WritingError("title_required")
     if len(title) > TITLE_MAX:

@@ -514,9 +514,9 @@ def remove_member(workshop: Workshop, user_id: int) -> None:
 
 
 def add_group(workshop: Workshop, name: str) -> StudyGroup:
-    from lms.core.text import normalize
+    from lms.core.text import plain
 
-    name = normalize(name)[:64]
+    name = plain(name, 64)
     if not name:
         raise CommunityError("group_name_required")
     if any(g.name == name for g in groups_of(workshop)):
@@ -568,16 +568,16 @@ def arrange_groups(workshop: Workshop, placement: dict[int, int | None], leaders
 
 def new_workshop(region: Region, name: str, kind: str, subject, stage, host_login: str, description="") -> Workshop:
     """A region admin opens a workshop and names its host (by username or phone)."""
-    from lms.core.text import normalize
+    from lms.core.text import plain
 
-    name = normalize(name)[:100]
+    name = plain(name, 100)
     if not name:
         raise CommunityError("workshop_name_required")
     host = find_login(host_login)
     if host is None:
         raise CommunityError("host_unknown")
     ws = create_workshop(name, region, kind=kind, subject=subject or None, stage=stage or None,
-                         description=normalize(description)[:2000])  # fmt: skip
+                         description=plain(description, 2000, multiline=True))  # fmt: skip
     db.session.flush()
     access.services.assign(host, "host", ws.context)
     for r in ancestors(region):

@@ -30,8 +30,22 @@ def html_to_text(html: str | None) -> str:
 
 
 def normalize(value) -> str:
-    """Plain-text cell or field: full-width to half-width (NFKC), trimmed, inner spaces removed at ends."""
+    """Codes, roster cells and queries: full-width to half-width (NFKC: "１３８" → "138"), trimmed.
+    Not for prose: it would turn Chinese punctuation "：（，" into ASCII; use plain()."""
     if value is None:
         return ""
     text = unicodedata.normalize("NFKC", str(value))
     return text.replace("\u3000", " ").strip()
+
+
+def plain(value, limit: int | None = None, multiline: bool = False) -> str:
+    """Prose a user typed (titles, names, comments): Unicode NFC, control characters dropped, runs of
+    spaces collapsed, trimmed, capped. Full-width punctuation stays as written. Escaped when shown."""
+    text = unicodedata.normalize("NFC", str(value if value is not None else ""))
+    keep = "\n" if multiline else ""
+    text = "".join(" " if unicodedata.category(c).startswith("C") and c not in keep else c for c in text)
+    if multiline:
+        text = "\n".join(line for line in (" ".join(ln.split()) for ln in text.split("\n")) if line)
+    else:
+        text = " ".join(text.split())
+    return text[:limit] if limit is not None else text

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from lms import access
 from lms.access.models import Context, RoleAssignment
 from lms.core.db import utcnow
-from lms.core.text import normalize, sanitize_html
+from lms.core.text import normalize, plain, sanitize_html
 from lms.extensions import db
 from lms.homework import grading
 from lms.homework.allocation import Pair, Participant, allocate
@@ -85,14 +85,12 @@ def parse_form(data: dict | None) -> dict:
     for c in raw:
         if not isinstance(c, dict):
             raise HomeworkError("form_invalid")
-        name = normalize(c.get("name"))[:100]
-        item = {"name": name, "description": normalize(c.get("description"))[:500]}
+        name = plain(c.get("name"), 100)
+        item = {"name": name, "description": plain(c.get("description"), 500, multiline=True)}
         if kind == "rubric":
             levels = []
             for lv in c.get("levels") or []:
-                levels.append(
-                    {"points": _num(lv.get("points"), "form_points"), "label": normalize(lv.get("label"))[:200]}
-                )
+                levels.append({"points": _num(lv.get("points"), "form_points"), "label": plain(lv.get("label"), 200)})
             if not levels or len(levels) > MAX_LEVELS:
                 raise HomeworkError("form_levels")
             item["levels"] = sorted(levels, key=lambda lv: lv["points"])
@@ -290,7 +288,7 @@ def rich_text(text: str | None) -> str:
 
 
 def _check_input(data: AssignmentInput) -> dict:
-    title = normalize(data.title)
+    title = plain(data.title)
     if not title:
         raise HomeworkError("title_required")
     if len(title) > TITLE_MAX:
@@ -475,7 +473,7 @@ def submit(user, a: Assignment, title: str, body: str, uploads=(), remove_file_i
     s = submission_of(a, user)
     if not submission_open(a, now, late=s is None):
         raise HomeworkError("closed")
-    title = normalize(title)[:TITLE_MAX] or a.title
+    title = plain(title, TITLE_MAX) or a.title
     if len(body or "") > BODY_MAX:
         raise HomeworkError("body_too_long")
     html = rich_text(body)

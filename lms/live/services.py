@@ -13,7 +13,6 @@ import os
 import secrets
 import socket
 import time
-import unicodedata
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -23,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from lms import access
 from lms.access.models import Context
 from lms.core.db import utcnow
+from lms.core.text import plain
 from lms.extensions import db, socketio
 from lms.live.models import (
     DutySlot,
@@ -62,10 +62,7 @@ def room(session_id: int) -> str:
 
 
 def clean_text(text, limit: int) -> str:
-    """Plain text: control characters become spaces, runs of spaces collapse, capped; escaped when shown."""
-    text = "".join(" " if unicodedata.category(c).startswith("C") and c != "\n" else c for c in str(text or ""))
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return "\n".join(line for line in lines if line).strip()[:limit]
+    return plain(text, limit, multiline=True)
 
 
 def _need(user, capability: str, obj) -> None:

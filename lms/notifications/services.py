@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, union, update
 
 from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
+from lms.core.text import plain
 from lms.extensions import db, socketio
 from lms.notifications.models import Notification
 
@@ -75,10 +76,7 @@ register_channel("log", LogChannel())
 
 
 def clean_text(text) -> str:
-    """Plain text: control characters dropped, whitespace collapsed, capped. Escaped when shown."""
-    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in str(text or ""))
-    text = " ".join(text.split())
-    return text[:TEXT_MAX]
+    return plain(text, TEXT_MAX)
 
 
 def clean_url(url) -> str | None:

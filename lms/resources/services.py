@@ -19,7 +19,7 @@ from lms import access, signals
 from lms.access.models import Context
 from lms.core.pagination import Page, paginate
 from lms.core.taxonomy import STAGES, SUBJECTS
-from lms.core.text import normalize, sanitize_html
+from lms.core.text import normalize, plain, sanitize_html
 from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.media import services as media
@@ -132,7 +132,7 @@ def _clean_tags(raw) -> str:
 
 
 def _check_fields(title, stage, subject, kind):
-    title = normalize(title)
+    title = plain(title)
     if not title:
         raise ResourceError("title_required")
     if len(title) > 200:
@@ -217,7 +217,7 @@ def file_resource(*, owner, title, context: Context | None, description_html="",
                   status="normal", source="upload", stage=None, subject=None) -> Resource:  # fmt: skip
     """File a resource made elsewhere (excellent homework, an activity); commits and signals."""
     stored = db.session.get(StoredFile, file_id) if file_id else None
-    title = normalize(title)[:200] or "—"
+    title = plain(title, 200) or "—"
     r = Resource(
         title=title,
         description_html=sanitize_html(description_html),
