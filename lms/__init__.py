@@ -6,7 +6,6 @@ from pathlib import Path
 from flask import Flask, g, request, session
 
 from lms.config import BASE_DIR, Config
-from lms.core.db import sqlite_pragmas
 from lms.extensions import babel, compress, csrf, db, limiter, login_manager, migrate, socketio
 
 log = logging.getLogger(__name__)
@@ -76,9 +75,6 @@ def _select_locale():
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
-    with app.app_context():
-        for engine in db.engines.values():
-            sqlite_pragmas(engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     compress.init_app(app)
