@@ -219,13 +219,20 @@ def load_viewing(token: str, session_user: str | None) -> Viewing | None:
     """The viewing a heartbeat names, if the token is genuine, fresh and issued to this session's user."""
     if not session_user or not isinstance(token, str) or len(token) > 400:
         return None
+    loaded = load_viewing_fields(token)
+    if loaded is None or not hmac.compare_digest(str(loaded[0][0]), session_user):
+        return None
+    return Viewing(*loaded[0])
+
+
+def load_viewing_fields(token: str) -> tuple[tuple, float] | None:
+    """(the Viewing's fields, when the token was signed) of a genuine, fresh token, else None."""
     try:
-        su, uid, lesson_id, course_id, duration, vid = _viewing_serializer().loads(token, max_age=VIEWING_HOURS * 3600)
+        fields, signed_at = _viewing_serializer().loads(token, max_age=VIEWING_HOURS * 3600, return_timestamp=True)
+        su, uid, lesson_id, course_id, duration, vid = fields
     except (BadSignature, ValueError, TypeError):
         return None
-    if not hmac.compare_digest(str(su), session_user):
-        return None
-    return Viewing(su, uid, lesson_id, course_id, duration, vid)
+    return (str(su), int(uid), int(lesson_id), int(course_id), float(duration), str(vid)), signed_at.timestamp()
 
 
 @dataclass

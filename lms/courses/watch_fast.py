@@ -11,14 +11,27 @@ server's file wrapper (sendfile under gunicorn), with the same Content-Type and 
 Anything else (a Range or conditional request, a missing or refused grant, an unknown file, a cache
 miss needing the database) goes to the Flask view unchanged, which decides and answers it. So this
 layer can only ever *accept* what the view would accept, never refuse or change an answer.
+
+Heartbeats (POST /watch/heartbeat, every viewer every ~15 s) take the same shortcut: a JSON body with
+a genuine viewing token of this session's user is credited by the same lms.courses.watch.heartbeat
+the Flask view calls (all the watch-time rules live there); anything else, including a position the
+rules refuse, goes to the Flask view (the body is handed on), which answers 400/403.
+
+Verifying the session cookie and the viewing token (itsdangerous: base64, HMAC, JSON) cost more than
+the rest of a segment request; both answers are kept for a minute per cookie / token string (never
+past the cookie's or token's own expiry), so a viewer's requests verify them once a minute.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import io
+import json
 import os
 import re
 import stat
+import time
 from email.utils import formatdate
 
 from lms.courses import watch
@@ -26,6 +39,13 @@ from lms.courses import watch
 PATH = re.compile(r"^/watch/(\d{1,12})/([0-9a-f]{1,12}\.[A-Za-z0-9_-]{1,40})/(.{1,80})$")
 SKIP = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_IF_MATCH")
 COOKIE = re.compile(r"(?:^|;\s*)([^=;\s]+)=([^;]*)")
+HEARTBEAT = "/watch/heartbeat"
+#: Seconds a verified session cookie or viewing token is trusted without verifying it again.
+VERIFIED_SECONDS = 60
+_MAX_CACHED = 20000
+JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                ("Referrer-Policy", "same-origin")]  # fmt: skip
 
 
 class MediaFastPath:
@@ -34,8 +54,16 @@ class MediaFastPath:
         self.wsgi_app = wsgi_app
         self._serializer = None
         self._key = None
+        self._sessions: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._viewings: dict[str, tuple[tuple, float]] = {}
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == HEARTBEAT and environ.get("REQUEST_METHOD") == "POST":
+            answer = self._heartbeat(environ)
+            if answer is None:
+                return self.wsgi_app(environ, start_response)
+            start_response("200 OK", [*JSON_HEADERS, ("Content-Length", str(len(answer)))])
+            return [answer]
         m = PATH.match(environ.get("PATH_INFO", ""))
         if m is None or environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or any(k in environ for k in SKIP):
             return self.wsgi_app(environ, start_response)
@@ -57,16 +85,75 @@ class MediaFastPath:
                 break
         if not raw:
             return None
+        ident = _identifier(environ)
+        now = time.monotonic()
+        hit = self._sessions.get((raw, ident))
+        if hit is not None and now < hit[1]:
+            return hit[0]
         if self._serializer is None:
             self._serializer = self.app.session_interface.get_signing_serializer(self.app)
+        lifetime = int(self.app.permanent_session_lifetime.total_seconds())
         try:
-            data = self._serializer.loads(raw, max_age=int(self.app.permanent_session_lifetime.total_seconds()))
+            data, signed_at = self._serializer.loads(raw, max_age=lifetime, return_timestamp=True)
         except Exception:  # noqa: BLE001 - any bad cookie: let Flask answer
             return None
         key = data.get("_user_id")
-        if not key or data.get("_id") != _identifier(environ):
-            return None
+        if not key or data.get("_id") != ident:
+            key = None
+        left = signed_at.timestamp() + lifetime - time.time()
+        _remember(self._sessions, (raw, ident), key, now + min(VERIFIED_SECONDS, left))
         return key
+
+    def _viewing(self, token, session_user: str):
+        """lms.courses.watch.load_viewing with its answer kept for a minute per token string."""
+        if not isinstance(token, str) or len(token) > 400:
+            return None
+        now = time.monotonic()
+        hit = self._viewings.get(token)
+        if hit is None or now >= hit[1]:
+            with self.app.app_context():
+                fields = watch.load_viewing_fields(token)
+            if fields is None:
+                return None
+            fields, signed_at = fields
+            left = signed_at + watch.VIEWING_HOURS * 3600 - time.time()
+            hit = _remember(self._viewings, token, fields, now + min(VERIFIED_SECONDS, left))
+        fields = hit[0]
+        if not hmac.compare_digest(str(fields[0]), session_user):
+            return None
+        return watch.Viewing(*fields)
+
+    def _heartbeat(self, environ) -> bytes | None:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if not 0 < length <= 4096:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # for the Flask view when this path declines
+        environ["CONTENT_LENGTH"] = str(len(body))
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        key = self._session_user(environ)
+        if key is None:
+            return None
+        viewing = self._viewing(data.get("v"), key)
+        if viewing is None:
+            return None
+        with self.app.app_context():
+            try:
+                beat = watch.heartbeat(viewing, position=data.get("p"), end=data.get("e"),
+                                       playing=data.get("playing") is True,
+                                       visible=data.get("visible") is True)  # fmt: skip
+            except ValueError:  # refused before anything was written: the view answers 400
+                return None
+        return json.dumps({"credited": beat.credited, "lease": beat.lease, "seconds": beat.lesson_seconds,
+                           "completed": beat.completed}, separators=(",", ":")).encode() + b"\n"  # fmt: skip
 
     def _try(self, environ, lesson_id: int, grant: str, name: str):
         if not watch.MEDIA_NAME.match(name):
@@ -109,6 +196,13 @@ class MediaFastPath:
         f = open(path, "rb")  # noqa: SIM115 - closed by the server through the file wrapper
         wrapper = environ.get("wsgi.file_wrapper")
         return "200 OK", headers, (wrapper(f, 256 * 1024) if wrapper else _chunks(f))
+
+
+def _remember(cache: dict, key, value, until: float):
+    if len(cache) > _MAX_CACHED:
+        cache.clear()
+    entry = cache[key] = (value, until)
+    return entry
 
 
 def _chunks(f, size: int = 256 * 1024):

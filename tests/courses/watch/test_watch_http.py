@@ -208,6 +208,35 @@ def test_fast_path_leaves_refusals_to_the_view(app, world, watcher, login_as, cl
     assert other_browser.get(urls["master"]).status_code == 403
 
 
+def test_fast_path_credits_heartbeats_with_the_same_rules(app, world, watcher, login_as, monkeypatch):
+    client, _urls, viewing, _lesson = watcher
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(watch, "clock", lambda: now[0])
+    view = app.view_functions["watch.heartbeat"]
+    used = []
+    monkeypatch.setitem(app.view_functions, "watch.heartbeat", lambda: used.append(1) or view())
+    body = {"v": viewing, "p": 0, "playing": True, "visible": True}
+    r = client.post("/watch/heartbeat", json=body)
+    assert r.status_code == 200 and r.json == {"credited": 0, "lease": True, "seconds": 0, "completed": False}
+    assert r.headers["Content-Type"] == "application/json" and r.headers["Cache-Control"] == "no-store"
+    now[0] += 10
+    # Faster than real time (a 2x playback rate) earns the wall-clock time only, as in the view.
+    r = client.post("/watch/heartbeat", json={**body, "p": 20})
+    assert r.json["credited"] == 10 and r.json["seconds"] == 10
+    assert used == []  # all answered by the fast path
+    # What the rules refuse or the fast path cannot vouch for goes to the view, body and all.
+    assert client.post("/watch/heartbeat", json={**body, "p": "ten"}).json == {
+        "error": "bad_request",
+        "field": "position",
+    }
+    assert login_as(world["member"]).post("/watch/heartbeat", json=body).status_code == 403  # a verified token, cached
+    assert client.post("/watch/heartbeat", json={**body, "v": viewing[:-2] + "xx"}).status_code == 403
+    other_browser = login_as(world["teacher"])
+    other_browser.environ_base["HTTP_USER_AGENT"] = "another browser"
+    assert other_browser.post("/watch/heartbeat", json=body).status_code == 403
+    assert len(used) == 4
+
+
 # --- nginx auth_request (deploy/nginx-watch.conf) ----------------------------------------------------
 
 
