@@ -49,7 +49,7 @@ OPTIMIZE_EVERY = 500  # commits between full merges
 MAX_BATCH = 2000  # operations per commit
 POOL_SIZE = 8  # idle searchers kept per process
 REFRESH_CHECK = 1.0  # seconds between looks for another process's commits
-CACHE_ENTRIES = 512  # permission filters and term doc sets (bitmaps: 12.5 KB per 100,000 documents)
+CACHE_BYTES = 64 * 1024 * 1024  # term and filter bitmaps kept per process (12.5 KB per 100,000 documents)
 SNIPPET_SOURCE = 2000  # body characters stored for snippets (a match further in shows the start)
 LOCK_TIMEOUT = 10.0  # seconds a writer waits for another process's lock before re-queueing
 
@@ -309,6 +309,7 @@ class SearchIndex:
         self._pool: list = []
         self._pool_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()  # see _cached
+        self._cache_bytes = 0
         self._epoch = 0  # bumped when the index is recreated (generations start again)
         self._generation = -1  # newest generation this process committed or saw
         self._checked = 0.0  # when the storage was last asked for a newer generation
@@ -360,6 +361,7 @@ class SearchIndex:
             self._ix = self._recreate(storage)
             self._epoch += 1
             self._cache.clear()
+            self._cache_bytes = 0
         self._rebuild()
 
     def _drop_searchers(self):
@@ -503,34 +505,124 @@ class SearchIndex:
                 return
         s.close()
 
-    def _cached(self, s, key, build):
-        """A value computed from a reader, shared by the searchers of its generation (same doc
-        numbers) and dropped with it: permission filters and term doc sets repeat a lot."""
-        key = (self._epoch, s.reader().generation(), key)
+    def _cached(self, key, build):
+        """LRU of bitmaps, bounded by their bytes (CACHE_BYTES). Keys name a segment (immutable
+        but for deletions, which the live mask handles) or an index generation, so a commit keeps
+        every bitmap of the segments it did not rewrite: a new document costs one small segment."""
+        key = (self._epoch, *key)
         with self._pool_lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
+                return hit[0]
         value = build()
+        size = _size(value)
         with self._pool_lock:
-            self._cache[key] = value
-            while len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+            if key not in self._cache:
+                self._cache[key] = (value, size)
+                self._cache_bytes += size
+            while self._cache_bytes > CACHE_BYTES and len(self._cache) > 1:
+                _, (_, old) = self._cache.popitem(last=False)
+                self._cache_bytes -= old
         return value
 
-    def _filter_docs(self, s, filt):
-        """(doc number set, bitmap) of a permission filter."""
+    def _leaves(self, s):
+        """(leaf reader, document number offset, segment id) of the searcher's segments."""
+        reader = s.reader()
+        out = []
+        for leaf, offset in reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]:
+            seg = leaf.segment() if hasattr(leaf, "segment") else None
+            out.append((leaf, offset, seg.segment_id() if seg is not None else f"r{id(leaf)}"))
+        return out
+
+    def _seg(self, leaf, seg_id, kind: str, field: str, text: str) -> int:
+        """A segment's bitmap (segment document numbers, deleted ones included) of a term
+        ("term") or of every term starting with text ("prefix")."""
 
         def build():
-            docs = set(s.docs_for_query(filt))
-            return docs, _bitmap(docs, s.reader().doc_count_all())
+            bits = bytearray((leaf.doc_count_all() >> 3) + 1)
+            terms = list(leaf.expand_prefix(field, text)) if kind == "prefix" else [text]
+            for term in terms:
+                for ids, _ in _postings(leaf, field, term):
+                    for n in ids:
+                        bits[n >> 3] |= 1 << (n & 7)
+            return int.from_bytes(bits, "little")
 
-        return self._cached(s, ("filter", repr(filt)), build)
+        return self._cached(("seg", seg_id, kind, field, text), build)
+
+    def _live(self, s) -> int:
+        """Bitmap of the generation's documents that are not deleted."""
+
+        def build():
+            bits = 0
+            for leaf, offset, _ in self._leaves(s):
+                n = leaf.doc_count_all()
+                seg_bits = (1 << n) - 1
+                if leaf.has_deletions():
+                    perdoc = getattr(leaf, "_perdoc", None)
+                    deleted = perdoc.deleted_docs() if perdoc is not None else filter(leaf.is_deleted, range(n))
+                    gone = bytearray((n >> 3) + 1)
+                    for d in deleted:
+                        gone[d >> 3] |= 1 << (d & 7)
+                    seg_bits &= ~int.from_bytes(gone, "little")
+                bits |= seg_bits << offset
+            return bits
+
+        return self._cached(("live", s.reader().generation()), build)
+
+    def _filter_bits(self, s, rules, fields) -> int:
+        """Bitmap of the live documents the rules admit, narrowed by the equality filters."""
+        rules = [r for r in rules or () if r.get("kinds")]
+        if not rules:
+            return 0
+        key = ("filter", s.reader().generation(), repr(rules), repr(sorted((fields or {}).items())))
+
+        def build():
+            bits = 0
+            for leaf, offset, seg_id in self._leaves(s):
+                bits |= self._leaf_filter(leaf, seg_id, rules, fields) << offset
+            return bits & self._live(s)
+
+        return self._cached(key, build)
+
+    def _leaf_filter(self, leaf, seg_id, rules, fields) -> int:
+        def term(field, text):
+            return self._seg(leaf, seg_id, "term", field, text)
+
+        def prefix(field, text):
+            return self._seg(leaf, seg_id, "prefix", field, text)
+
+        allow = 0
+        for rule in rules:
+            kinds = 0
+            for k in rule["kinds"]:
+                kinds |= term("kind", k)
+            if not kinds:
+                continue
+            if "owner_id" in rule:
+                mine = kinds & term("owner_id", str(rule["owner_id"]))
+                allow |= mine & term("context_path", "") if rule.get("private") else mine
+            else:
+                paths = 0
+                for p in rule["prefixes"]:
+                    paths |= prefix("context_path", p)
+                for p in rule["exact"]:
+                    paths |= term("context_path", p)
+                allow |= kinds & paths
+        for name, value in (fields or {}).items():
+            if value and allow:
+                allow &= prefix("context_path", value) if name == "community" else term(name, value)
+        return allow
 
     def _term(self, s, term: str) -> _TermBits:
-        """The term's document bitmaps (cached per generation; see _TermBits)."""
-        return self._cached(s, ("term", term), lambda: _term_bits(s.reader(), term))
+        """The term's bitmaps over the generation's document numbers, from per-segment ones."""
+        parts = [
+            (self._cached(("seg", seg_id, "tf", term), lambda leaf=leaf: _term_bits(leaf, term)), offset)
+            for leaf, offset, seg_id in self._leaves(s)
+        ]
+        if len(parts) == 1 and parts[0][1] == 0:
+            return parts[0][0]
+        return _TermBits(*(_shifted_or([(getattr(tb, f), o) for tb, o in parts]) for f in _TermBits.STORED))
 
     def search(self, terms: list[str], *, rules=(), fields=None, page=1, per_page=20, snippet_chars=160):
         """Documents matching every term, admitted by one of `rules`, one page of them.
@@ -549,13 +641,12 @@ class SearchIndex:
         a query at 30,000 documents. Stored fields are read and highlighted for the page's hits only.
         """
         empty = {"total": 0, "hits": [], "page": 1, "per_page": per_page}
-        filt = _permission_filter(rules, fields)
-        if not terms or filt is None:
+        if not terms or not rules:
             return empty
         s = self._acquire()
         ok = False
         try:
-            matched = self._filter_docs(s, filt)[1]
+            matched = self._filter_bits(s, rules, fields)
             bits = []
             for t in terms:
                 if not matched:
@@ -613,11 +704,7 @@ class SearchIndex:
         """Every matching key, unpaged (benchmark recall): the same bitmaps as `search`."""
         s = self._acquire()
         try:
-            if rules is None:
-                matched = _bitmap(s.reader().all_doc_ids(), s.reader().doc_count_all())
-            else:
-                filt = _permission_filter(rules, fields)
-                matched = self._filter_docs(s, filt)[1] if filt is not None else 0
+            matched = self._live(s) if rules is None else self._filter_bits(s, rules, fields)
             for t in terms:
                 matched &= self._term(s, t).any
             keys = set()
@@ -635,6 +722,7 @@ class _TermBits:
     `title` (title or pinyin), and body counts of at least 1, 2 and 3."""
 
     __slots__ = ("any", "title", "tf1", "tf2", "tf3")
+    STORED = ("title", "tf1", "tf2", "tf3")
 
     def __init__(self, title: int, tf1: int, tf2: int, tf3: int):
         self.title, self.tf1, self.tf2, self.tf3 = title, tf1, tf2, tf3
@@ -732,34 +820,17 @@ def _top(buckets: dict[int, int], skip: int, count: int) -> list[tuple[int, int]
     return out
 
 
-def _bitmap(docnums, size: int) -> int:
-    """A set of document numbers as an int bitmap: AND and bit_count() run in C."""
-    bits = bytearray((size >> 3) + 1)
-    for n in docnums:
-        bits[n >> 3] |= 1 << (n & 7)
-    return int.from_bytes(bits, "little")
+def _shifted_or(parts) -> int:
+    out = 0
+    for bits, offset in parts:
+        if bits:
+            out |= bits << offset
+    return out
 
 
-def _permission_filter(rules, fields):
-    """The Whoosh query of the documents the rules admit, narrowed by the equality filters."""
-    allow = []
-    for rule in rules or ():
-        kinds = Q.Or([Q.Term("kind", k) for k in rule["kinds"]])
-        if "owner_id" in rule:
-            parts = [kinds, Q.Term("owner_id", str(rule["owner_id"]))]
-            if rule.get("private"):
-                parts.append(Q.Term("context_path", ""))
-            allow.append(Q.And(parts))
-        else:
-            paths = [Q.Prefix("context_path", p) for p in rule["prefixes"]]
-            paths += [Q.Term("context_path", p) for p in rule["exact"]]
-            if paths:
-                allow.append(Q.And([kinds, Q.Or(paths)]))
-    if not allow:
-        return None
-    restrict = []
-    for name, value in (fields or {}).items():
-        if not value:
-            continue
-        restrict.append(Q.Prefix("context_path", value) if name == "community" else Q.Term(name, value))
-    return Q.And([Q.Or(allow), *restrict]) if restrict else Q.Or(allow)
+def _size(value) -> int:
+    if isinstance(value, _TermBits):
+        return sum(_size(getattr(value, f)) for f in _TermBits.STORED) + 64
+    if isinstance(value, int):
+        return (value.bit_length() >> 3) + 32
+    return 64

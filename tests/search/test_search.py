@@ -278,3 +278,36 @@ def test_search_needs_sign_in(client):
 
 def test_escaping_helper_is_plain_html():
     assert html.escape("<") == "&lt;"
+
+
+def test_bitmap_caches_follow_commits_across_segments(world, index, announce):
+    """Counts, ranking and deletions stay exact when documents land in new segments and old
+    segments get deletions; a commit keeps the bitmaps of the segments it did not rewrite."""
+    admin, ctx = world["county_admin"], world.county_a.context
+    first = [announce(admin, ctx, f"课堂观察记录{i}", "课堂观察 课堂观察") for i in range(6)]
+    services.flush()
+    teacher = world["teacher"]
+    assert services.search(teacher, "课堂观察").total == 6
+    seg_keys = {k for k in index._cache if k[1] == "seg"}
+    assert seg_keys
+    # a new document (a new segment) and an edit (a deletion in the old one)
+    announce(admin, ctx, "课堂观察新记录", "")
+    first[0].title = "已改名的记录"
+    first[0].body_html = "<p>无关内容</p>"
+    db.session.commit()
+    content_changed.send("activities", kind="announcement", ids=[first[0].id])
+    services.flush()
+    r = services.search(teacher, "课堂观察", per_page=50)
+    assert r.total == 6 and len(r.hits) == 6
+    assert "已改名的记录" not in _titles(r) and "课堂观察新记录" in _titles(r)
+    assert len({h["id"] for h in r.hits}) == 6
+    # title matches with the words repeated in the body first, then newest first
+    assert r.hits[0]["title"] == "课堂观察记录5" and r.hits[-1]["title"] == "课堂观察新记录"
+    assert r.hits[0]["score"] > r.hits[-1]["score"]
+    s = index._acquire()
+    live_segments = {seg for _, _, seg in index._leaves(s)}
+    index._release(s)
+    kept = {k for k in seg_keys if k[2] in live_segments}
+    assert kept <= set(index._cache)  # bitmaps of segments the commit did not rewrite are kept
+    assert services.search(teacher, "已改名").total == 1
+    assert services.search(world["teacher_b"], "课堂观察").total == 0
