@@ -22,8 +22,11 @@ class Config:
     DATABASE_URL = ""  # empty: SQLite file in the instance folder
     REDIS_URL = ""  # empty: in-process rate limiting; set for several processes
     MEDIA_ROOT = str(BASE_DIR / "media")
-    # Cap for ordinary uploads (attachments, resources); video has its own cap in lms.media.
+    # Cap for ordinary uploads (attachments, brief images); video has its own cap in lms.media.
     UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+    # Cap for resource library uploads, sized for micro-lesson videos (微课); streamed to disk in
+    # chunks, never held in memory. The proxy's body limit must allow it (nginx client_max_body_size).
+    RESOURCE_MAX_BYTES = 500 * 1024 * 1024
     # Cap for lesson videos, received in resumable chunks (lms.media chunked upload).
     VIDEO_UPLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
     VIDEO_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024

@@ -86,14 +86,47 @@ def test_unknown_type_refused(app, world, make_resource, nothing_stored):
     nothing_stored()
 
 
-def test_size_cap(app, world, make_resource, nothing_stored):
-    app.config["RESOURCE_MAX_BYTES"] = 100
-    try:
-        with pytest.raises(UploadError, match="too_large"):
-            make_resource(world["teacher"], data=PDF)
-    finally:
-        app.config.pop("RESOURCE_MAX_BYTES")
+def test_size_cap(app, world, make_resource, nothing_stored, monkeypatch):
+    monkeypatch.setitem(app.config, "RESOURCE_MAX_BYTES", 100)
+    with pytest.raises(UploadError, match="too_large"):
+        make_resource(world["teacher"], data=PDF)
     nothing_stored()
+    monkeypatch.setitem(app.config, "RESOURCE_MAX_BYTES", len(PDF))
+    assert make_resource(world["teacher"], data=PDF).file.size == len(PDF)
+
+
+def test_resource_cap_is_a_setting_sized_for_micro_lessons(monkeypatch, tmp_path):
+    from lms.config import Config
+
+    assert Config.load(str(tmp_path))["RESOURCE_MAX_BYTES"] == 500 * 1024 * 1024
+    assert Config.RESOURCE_MAX_BYTES > Config.UPLOAD_MAX_BYTES
+    monkeypatch.setenv("LMS_RESOURCE_MAX_BYTES", "1048576")
+    assert Config.load(str(tmp_path))["RESOURCE_MAX_BYTES"] == 1048576
+
+
+def test_a_large_upload_streams_to_disk(app, world, make_resource, monkeypatch):
+    """Beyond the ordinary upload cap and in chunks: memory holds one chunk, not the file."""
+    from lms.media import storage
+
+    big = PDF + b"\n%" + b"x" * (3 * 1024 * 1024)
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 1024 * 1024)
+    monkeypatch.setitem(app.config, "RESOURCE_MAX_BYTES", 8 * 1024 * 1024)
+    reads = []
+    real = storage.receive
+
+    def spy(stream, config, max_bytes):
+        class Counting:
+            def read(self, n=-1):
+                chunk = stream.read(n)
+                reads.append(len(chunk))
+                return chunk
+
+        return real(Counting(), config, max_bytes)
+
+    monkeypatch.setattr(storage, "receive", spy)
+    r = make_resource(world["teacher"], data=big)
+    assert r.file.size == len(big)
+    assert len(reads) > 2 and max(reads) <= storage.CHUNK
 
 
 def test_empty_and_missing(app, world, make_resource, nothing_stored):
