@@ -295,19 +295,19 @@ def show(label: str, r: dict, base: dict | None) -> None:
 
 
 def rounds(n: int, runs: dict, base_label: str) -> None:
-    """Run each (label: fn) in turn, n rounds interleaved (the machine's other load varies from second
-    to second); print every run, then each one's median share of the baseline run of the same round."""
+    """Run each (label: fn) in turn, n rounds interleaved, every other round in reverse order (the
+    machine's other load varies from second to second); print every run, then each one's median
+    share of the baseline run of the same round."""
     shares: dict[str, list[float]] = {k: [] for k in runs if k != base_label}
     for i in range(n):
         print(f" round {i + 1}/{n}:")
-        base = None
-        for label, fn in runs.items():
-            r = fn()
-            show(label, r, base)
-            if label == base_label:
-                base = r
-            else:
-                shares[label].append(100 * r["rps"] / base["rps"])
+        order = list(runs) if i % 2 == 0 else list(reversed(runs))
+        results = {label: runs[label]() for label in order}
+        base = results[base_label]
+        for label in runs:
+            show(label, results[label], None if label == base_label else base)
+            if label != base_label:
+                shares[label].append(100 * results[label]["rps"] / base["rps"])
     for label, xs in shares.items():
         print(f"  median of {n}: {label:<40} {statistics.median(xs):5.1f}% of {base_label} "
               f"(rounds: {', '.join(f'{x:.0f}%' for x in xs)})")  # fmt: skip
@@ -330,7 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=["segments", "heartbeat"])
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the segment runs")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the segment runs")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--database-url", default=os.environ.get("LMS_DATABASE_URL", ""))
