@@ -535,5 +535,64 @@ def search_documents(ids: list[int] | None):
         }
 
 
+# --- recommendations 智能推送 ----------------------------------------------------------------------
+
+
+def recommend(user, limit: int = 4) -> list[Course]:
+    """Published courses the teacher may open, fitting their stage and subject and what their
+    workshop colleagues chose or watched; never one they already have (required, selected) or watched.
+
+    One query; scored like resource recommendations: stage match (3), subject match (3, a course
+    for every subject 1), colleagues who chose or watched it (2 each, at most 10). Ties: newer first.
+    """
+    from sqlalchemy import case, union
+
+    from lms.communities.models import WorkshopMembership
+    from lms.courses.watch_models import CourseProgress
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    stage = user.stage or (user.school.stage if getattr(user, "school", None) else None)
+    my_workshops = select(WorkshopMembership.workshop_id).where(WorkshopMembership.user_id == user.id)
+    colleagues = select(WorkshopMembership.user_id).where(
+        WorkshopMembership.workshop_id.in_(my_workshops), WorkshopMembership.user_id != user.id
+    )
+    used = union(
+        select(CourseSelection.course_id.label("cid"), CourseSelection.user_id.label("uid")).where(
+            CourseSelection.user_id.in_(colleagues)
+        ),
+        select(CourseProgress.course_id.label("cid"), CourseProgress.user_id.label("uid")).where(
+            CourseProgress.user_id.in_(colleagues)
+        ),
+    ).subquery()
+    peer = select(used.c.cid, func.count().label("n")).group_by(used.c.cid).subquery()
+    have = [
+        select(CourseSelection.course_id).where(CourseSelection.user_id == user.id),
+        select(CourseProgress.course_id).where(CourseProgress.user_id == user.id),
+    ]
+    paths = belonging_paths(user)
+    if paths:  # required for them (required_ids, as a subquery: the panel stays one statement)
+        have.append(
+            select(CourseAssignment.course_id)
+            .join(Context, CourseAssignment.context_id == Context.id)
+            .where(CourseAssignment.required.is_(True), Context.path.in_(paths))
+        )
+    mine = union(*have)
+    n = func.coalesce(peer.c.n, 0)
+    score = (
+        case((Course.stage == stage, 3), else_=0)
+        + case((Course.subject == user.subject, 3), (Course.subject == "general", 1), else_=0)
+        + case((n * 2 > 10, 10), else_=n * 2)
+    )
+    stmt = (
+        _visible(select(Course), user)
+        .outerjoin(peer, peer.c.cid == Course.id)
+        .where(Course.published.is_(True), Course.id.not_in(mine))
+        .order_by(score.desc(), Course.created_at.desc(), Course.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def per_page() -> int:
     return current_app.config.get("PAGE_SIZE", 20)

@@ -7,7 +7,9 @@ from lms.resources import services
 def recommended(user=None, **_):
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return {"resources": services.recommend(user)}
+    from lms.courses import services as courses
+
+    return {"resources": services.recommend(user), "courses": courses.recommend(user)}
 
 
 def library(page: str):
