@@ -64,6 +64,7 @@ def live_server(app):
     scope gives the setting back before the rest of the suite runs.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _real_socketio_sends()
     csrf_before = app.config["WTF_CSRF_ENABLED"]
     app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
@@ -75,6 +76,19 @@ def live_server(app):
         server.shutdown()
         thread.join(timeout=10)
         app.config["WTF_CSRF_ENABLED"] = csrf_before
+
+
+def _real_socketio_sends():
+    """Flask-SocketIO's test client replaces the shared server's packet senders with mocks that drop
+    packets for every socket it did not create, for the rest of the process. Browsers need the real
+    senders: drop the instance overrides so the class methods apply again (a test client created
+    later installs its mocks again)."""
+    from lms.extensions import socketio
+
+    server = socketio.server
+    for name in ("_send_packet", "_send_eio_packet"):
+        server.__dict__.pop(name, None)
+    server.async_handlers = server.eio.async_handlers = True
 
 
 @pytest.fixture(scope="module")

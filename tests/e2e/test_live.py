@@ -49,10 +49,17 @@ def _open(browser, base_url, device, username):
     context = browser.new_context(base_url=base_url, **DEVICES[device])
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.errors = []
-    # Script errors fail the test. Console "Failed to load resource" lines are not script errors:
-    # a live playlist can be a moment behind the player.
+    page.errors, page.console = [], []
+    # Script errors and alerts fail the test. Console lines are kept for the failure message only
+    # ("Failed to load resource" is normal: a live playlist can be a moment behind the player).
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda msg: page.console.append(f"{msg.type}: {msg.text}"))
+
+    def _dialog(dialog):
+        page.errors.append(f"alert: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", _dialog)
     page.device = device
     login(page, username)
     return context, page
@@ -106,6 +113,8 @@ def test_expert_broadcasts_teacher_watches_and_asks(media_browser, live_server, 
         )
         assert viewer.locator("#live-broadcast").count() == 0  # no host controls for a teacher
         assert no_horizontal_scroll(viewer)
+        # Both sockets are in the room once the expert's page counts two people online.
+        expert.locator("#live-presence", has_text="2").wait_for(timeout=30_000)
         snap(viewer, "live-watching")
 
         # The teacher asks; the question reaches the expert's page live, over the socket.
@@ -113,7 +122,11 @@ def test_expert_broadcasts_teacher_watches_and_asks(media_browser, live_server, 
         viewer.locator("#live-ask-body").fill(question)
         viewer.locator("#live-ask button[type=submit]").click()
         expert_q = expert.locator("#live-questions li", has_text=question)
-        expert_q.wait_for()
+        try:
+            expert_q.wait_for(timeout=30_000)
+        except Exception:
+            pytest.fail(f"question not shown to the expert; viewer: {viewer.errors + viewer.console[-15:]}; "
+                        f"expert: {expert.errors + expert.console[-15:]}")  # fmt: skip
         # The expert answers; the teacher sees it move to "answered".
         expert_q.locator("button[data-mark=answered]").click()
         viewer.locator("#live-questions li[data-status=answered]", has_text=question).wait_for()
