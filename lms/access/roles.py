@@ -65,12 +65,12 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
 }
 
 # Workshop activities: workshop members, hosts and experts take part; whoever manages the workshop
-# (host, school admin, region admins) runs its activities and moderates posts; experts moderate too.
+# (host, school admin, region admins) runs its activities and moderates posts. Subject workshops are
+# led by subject experts (DOMAIN.md §1): an expert runs activities where they hold the expert role.
 for _role in ("member", "group_leader", "host", "expert"):
     ROLE_CAPABILITIES[_role].add("activity.participate")
-for _role in ("host", "school_admin", "county_admin", "city_admin", "province_admin"):
+for _role in ("host", "expert", "school_admin", "county_admin", "city_admin", "province_admin"):
     ROLE_CAPABILITIES[_role] |= {"activity.manage", "post.moderate"}
-ROLE_CAPABILITIES["expert"].add("post.moderate")
 # Research writing is read inside its workshop and by the roles above it, never by a school's
 # teachers who are not members; briefs are composed by hosts, experts, project managers and admins.
 for _role in ("member", "group_leader"):

@@ -89,7 +89,7 @@ HOST |= CURATE
 # Experts and region admins make courses and assign them in their contexts (课程超市).
 EXPERT = {"community.view", "member.list", "announcement.post", "stats.view", "course.manage"} | CURATE
 HOST |= {"activity.manage", "activity.participate", "post.moderate"}
-EXPERT |= {"activity.participate", "post.moderate"}
+EXPERT |= {"activity.participate", "activity.manage", "post.moderate"}
 TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"} | UP
 SCHOOL_ADMIN = {
     "community.view",
