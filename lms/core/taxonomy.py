@@ -53,3 +53,19 @@ def subject_label(code: str | None) -> str:
 
 def stage_label(code: str | None) -> str:
     return str(STAGES.get(code, code or ""))
+
+
+def fit_score(stage_col, subject_col, stage: str | None, subject: str | None):
+    """How well an item's 学段/学科 columns fit a teacher's, as a SQL expression for ranking: a match
+    counts for it, a known mismatch against it (a primary-school teacher has little use for a
+    senior-high item, however popular with colleagues), unknown neither; a "general" item suits
+    every subject a little."""
+    from sqlalchemy import case, literal
+
+    score = literal(0)
+    if stage:
+        score = score + case((stage_col == stage, 6), (stage_col.is_not(None), -6), else_=0)
+    if subject:
+        score = score + case((subject_col == subject, 4), (subject_col == "general", 1),
+                             (subject_col.is_not(None), -4), else_=0)  # fmt: skip
+    return score

@@ -15,7 +15,7 @@ from sqlalchemy import delete, false, func, or_, select, update
 from lms import access, signals
 from lms.access.models import Context
 from lms.core.pagination import Page, paginate
-from lms.core.taxonomy import STAGES, SUBJECTS
+from lms.core.taxonomy import STAGES, SUBJECTS, fit_score
 from lms.core.text import html_to_text, sanitize_html
 from lms.courses.models import (
     COURSE_KINDS,
@@ -542,8 +542,9 @@ def recommend(user, limit: int = 4) -> list[Course]:
     """Published courses the teacher may open, fitting their stage and subject and what their
     workshop colleagues chose or watched; never one they already have (required, selected) or watched.
 
-    One query; scored like resource recommendations: stage match (3), subject match (3, a course
-    for every subject 1), colleagues who chose or watched it (2 each, at most 10). Ties: newer first.
+    One query; ranked like resource recommendations: fit (stage ±6, subject ±4, a course for every
+    subject +1; taxonomy.fit_score), colleagues who chose or watched it (2 each, at most 6). Ties:
+    newer first.
     """
     from sqlalchemy import case, union
 
@@ -579,11 +580,7 @@ def recommend(user, limit: int = 4) -> list[Course]:
         )
     mine = union(*have)
     n = func.coalesce(peer.c.n, 0)
-    score = (
-        case((Course.stage == stage, 3), else_=0)
-        + case((Course.subject == user.subject, 3), (Course.subject == "general", 1), else_=0)
-        + case((n * 2 > 10, 10), else_=n * 2)
-    )
+    score = fit_score(Course.stage, Course.subject, stage, user.subject) + case((n > 3, 6), else_=n * 2)
     stmt = (
         _visible(select(Course), user)
         .outerjoin(peer, peer.c.cid == Course.id)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from lms import access, signals
 from lms.access.models import Context
 from lms.core.pagination import Page, paginate
-from lms.core.taxonomy import STAGES, SUBJECTS
+from lms.core.taxonomy import STAGES, SUBJECTS, fit_score
 from lms.core.text import normalize, plain, sanitize_html
 from lms.core.uploads import UploadError
 from lms.extensions import db
@@ -516,9 +516,10 @@ def remove(user, r: Resource) -> None:
 def recommend(user, limit: int = 6) -> list[Resource]:
     """Resources fitting the teacher's stage and subject and what workshop colleagues opened.
 
-    One query: visible, not the teacher's own, never opened by them; scored by stage match (3),
-    subject match (3), colleagues' openings (2 each, at most 10), downloads by colleagues (1 each),
-    excellent (2) / featured (1) status. Ties: newer first.
+    One query: visible, not the teacher's own, never opened by them; ranked by fit (stage ±6,
+    subject ±4, see taxonomy.fit_score), colleagues' openings (2 each, at most 6) and downloads (1
+    each, at most 3), excellent (2) / featured (1) status, so popularity reorders fitting items but
+    does not lift another stage's above them. Ties: newer first.
     """
     from lms.communities.models import WorkshopMembership
 
@@ -539,11 +540,11 @@ def recommend(user, limit: int = 6) -> list[Resource]:
     )
     seen = select(ResourceView.resource_id).where(ResourceView.user_id == user.id)
     opened = func.coalesce(peer.c.opened, 0)
+    downloaded = func.coalesce(peer.c.downloaded, 0)
     score = (
-        case((Resource.stage == stage, 3), else_=0)
-        + case((Resource.subject == user.subject, 3), else_=0)
-        + case((opened * 2 > 10, 10), else_=opened * 2)
-        + func.coalesce(peer.c.downloaded, 0)
+        fit_score(Resource.stage, Resource.subject, stage, user.subject)
+        + case((opened > 3, 6), else_=opened * 2)
+        + case((downloaded > 3, 3), else_=downloaded)
         + case((Resource.status == "excellent", 2), (Resource.status == "featured", 1), else_=0)
     )
     stmt = (

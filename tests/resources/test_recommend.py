@@ -45,6 +45,22 @@ def test_scoring_and_exclusions(world, lib, login_as):
     assert 'id="recommended-resources"' in html and "小学数学" in html and "看过的" not in html
 
 
+def test_popularity_does_not_lift_another_stage_above_a_fitting_item(world, make_resource):
+    """Colleagues crowding around a senior-high item do not push it above a primary one for a
+    primary-school teacher; among fitting items, the popular one comes first."""
+    c, admin, member = world.county_a.context, world["county_admin"], world["member"]
+    quiet = make_resource(admin, c, title="小学数学冷门", stage="primary", subject="math")
+    busy_fit = make_resource(admin, c, title="小学数学热门", stage="primary", subject="math")
+    busy_other = make_resource(admin, c, title="高中数学热门", stage="senior", subject="math")
+    for colleague in ("leader", "host"):
+        for r in (busy_fit, busy_other):
+            for _ in range(3):
+                services.record_view(world[colleague], r, downloaded=True)
+    got = [r.title for r in services.recommend(member, limit=10)]
+    assert got.index("小学数学热门") < got.index("小学数学冷门") < got.index("高中数学热门"), got
+    assert quiet.id in {r.id for r in services.recommend(member, limit=10)}
+
+
 def test_opening_a_recommendation_removes_it(world, lib, login_as):
     member = world["member"]
     first = services.recommend(member, limit=1)[0]
