@@ -141,7 +141,9 @@ def test_heartbeat_loads_no_user_and_writes_one_transaction(app, watcher, monkey
     assert r.json["credited"] == 15
     # Read the lease, move it, add to the lesson and the course: no user, no course, no session query.
     assert not [s for s in statements if "FROM users" in s]
-    assert len(statements) <= 4, statements
+    # PostgreSQL also gets "SET LOCAL synchronous_commit TO OFF": a setting, not a query.
+    queries = [s for s in statements if not s.startswith("SET LOCAL")]
+    assert len(queries) <= 4, statements
 
 
 def test_sqlite_runs_in_wal_mode(app, db):
