@@ -9,14 +9,14 @@ from lms import access
 from lms.activities import briefs, feed, stats, writing
 from lms.activities.models import Writing
 from lms.activities.research_forms import WRITING_LABELS, BriefForm, WritingEditForm, WritingForm
-from lms.communities.models import Region, School, Workshop
+from lms.activities.views import _community, community_url
+from lms.communities.models import Workshop
 from lms.core.pagination import page_arg
 from lms.core.uploads import UploadError
 from lms.extensions import db
 
 bp = Blueprint("research", __name__)
 
-COMMUNITIES = {"regions": Region, "schools": School, "workshops": Workshop}
 ERRORS = {
     "title_required": lambda: _("Please enter a title."),
     "title_too_long": lambda: _("The title is too long (200 characters at most)."),
@@ -28,19 +28,6 @@ ERRORS = {
 
 def _error(exc) -> str:
     return ERRORS.get(str(exc), lambda: str(exc))()
-
-
-def community_url(community) -> str:
-    if isinstance(community, Region):
-        return url_for("communities.region", region_id=community.id)
-    if isinstance(community, School):
-        return url_for("communities.school", school_id=community.id)
-    return url_for("communities.workshop", workshop_id=community.id)
-
-
-def _community(kind: str, ident: int):
-    model = COMMUNITIES.get(kind) or abort(404)
-    return db.session.get(model, ident) or abort(404)
 
 
 # --- research writing -------------------------------------------------------------------------
