@@ -3,8 +3,9 @@
 Segments: 64 concurrent viewers (wrk connections; each viewer its own session cookie and grant)
 fetching the 720p HLS segments of a real transcode,
   1. nginx serving the files directly (the baseline),
-  2. nginx with deploy/nginx-watch.conf, the README's configuration: auth_request to the app's full
-     check (/watch/auth/...), its yes cached per grant and session for 60 s; nginx sends the bytes,
+  2. nginx with deploy/nginx-watch.conf, the README's configuration: the app signed each viewer's
+     grant (after its permission check, when the lesson page was shown); nginx checks the signature
+     (secure_link) and sends the bytes,
   3. nginx in front of the app with LMS_MEDIA_ACCEL_REDIRECT: the app checks every segment's grant,
      nginx sends the bytes from an `internal` location (X-Accel-Redirect),
   4. the app alone under gunicorn (gunicorn.conf.py) sending the bytes itself (the pure-Flask fallback),
@@ -118,9 +119,10 @@ def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
             cookies, tokens = [], []
             for u in users:
                 key = u.get_id()
-                cookies.append("session=" + serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident}))
+                session = serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident})
+                cookies.append(f"session={session}; {watch.WATCH_COOKIE}={watch.watch_cookie(key)}")
                 tokens.append(watch.start_viewing(key, lesson))
-            grants = [watch.media_grant(u.get_id(), lesson.id) for u in users]
+            grants = [watch.media_grant(u.get_id(), lesson.id, lesson.rendition_dir) for u in users]
         segs = sorted(p.name for p in (media_root / "hls/bench/1/720p").glob("seg_*.ts"))
         sizes = [(media_root / "hls/bench/1/720p" / s).stat().st_size for s in segs]
         return {"lesson": lesson.id, "cookies": cookies, "tokens": tokens, "grants": grants, "segments": segs,
@@ -146,21 +148,25 @@ def start_gunicorn(env: dict, port: int, accel: bool) -> subprocess.Popen:
 WATCH_CONF = ROOT / "deploy" / "nginx-watch.conf"
 
 
-def watch_conf(app_port: int, media_root: Path, cache: Path) -> tuple[str, str]:
-    """deploy/nginx-watch.conf (the README's configuration) for this run: (http part, server part)."""
+def watch_conf(env: dict, app_port: int, media_root: Path, prefix: Path) -> tuple[str, str]:
+    """deploy/nginx-watch.conf (the README's configuration) for this run: (http part, server part), with
+    the secret line `flask lms nginx-watch-secret` prints."""
+    secret = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "lms", "nginx-watch-secret"], cwd=ROOT,  # noqa: S603
+                            env=env, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    (prefix / "watch-secret.conf").write_text(secret)
     text = WATCH_CONF.read_text()
     text = (text.replace("127.0.0.1:8000", f"127.0.0.1:{app_port}").replace("/srv/yanxiu/media", str(media_root))
-            .replace("/var/cache/nginx/yanxiu-watch-auth", str(cache)))  # fmt: skip
+            .replace("/etc/nginx/yanxiu-watch-secret.conf", str(prefix / "watch-secret.conf")))  # fmt: skip
     http, _, server = text.partition("# ---- server {} ----")
     return http, server
 
 
-def start_nginx(tmp: Path, port: int, accel_port: int, app_port: int, media_root: Path) -> subprocess.Popen:
+def start_nginx(env: dict, tmp: Path, port: int, accel_port: int, app_port: int, media_root: Path) -> subprocess.Popen:
     """One nginx: on `port` plain files (/direct/) and the app behind deploy/nginx-watch.conf; on
     `accel_port` the app behind a plain proxy with an internal location for X-Accel-Redirect."""
     prefix = tmp / "nginx"
     (prefix / "logs").mkdir(parents=True, exist_ok=True)
-    http, server = watch_conf(app_port, media_root, prefix / "watch-auth-cache")
+    http, server = watch_conf(env, app_port, media_root, prefix)
     conf = prefix / "nginx.conf"
     conf.write_text(f"""
 daemon off;
@@ -360,7 +366,7 @@ def main() -> None:
             app_port, ngx_port, accel_port = free_port(), free_port(), free_port()
             app = start_gunicorn(env, app_port, accel=True)
             procs.append(app)
-            procs.append(start_nginx(tmp, ngx_port, accel_port, app_port, media_root))
+            procs.append(start_nginx(env, tmp, ngx_port, accel_port, app_port, media_root))
             segs = data["segments"]
             n = args.connections  # one viewer (own session cookie, own grant) per connection
             cookies = data["cookies"][:n]
@@ -375,23 +381,20 @@ def main() -> None:
                   check_headers(ngx_port, via_app[0][0], "")["status"])  # fmt: skip
             print("  nginx + X-Accel:        ", check_headers(accel_port, via_app[0][0], cookie))
             print(f"segments, {len(cookies)} viewers over {args.connections} connections, {args.duration} s per run:")
-            # Viewers who are already watching: each one's first segment asked the app (and filled the
-            # cache) before the measured runs; the cache expires each answer after 60 s, i.e. the app
-            # sees one check per viewer per minute (~1/s for these 64).
+            # Every viewer's first segment (nginx checks the signature; the app is not asked).
             started = time.perf_counter()
             for paths, c in zip(via_app, cookies, strict=True):
                 assert check_headers(ngx_port, paths[0], c)["status"] == 206
-            print(f"  first segment of each of {len(cookies)} viewers (app checks, fills nginx's cache): "
+            print(f"  first segment of each of {len(cookies)} viewers: "
                   f"{(time.perf_counter() - started) / len(cookies) * 1000:.1f} ms each")  # fmt: skip
 
             def run(port, paths):
                 return lambda: wrk(port, segment_script(paths, cookies), tmp, args.connections, args.duration)
 
             rounds(args.rounds, {"nginx serving the files": run(ngx_port, direct),
-                                 "nginx-watch.conf (auth_request, cached)": run(ngx_port, via_app),
+                                 "nginx-watch.conf (signed grants)": run(ngx_port, via_app),
                                  "app checks every segment, X-Accel": run(accel_port, via_app)},
                    "nginx serving the files")  # fmt: skip
-            _auth_misses(tmp)
             stop(app)
             app_port = free_port()
             app = start_gunicorn(env, app_port, accel=False)
@@ -418,12 +421,6 @@ def main() -> None:
         for p in procs:
             stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _auth_misses(tmp: Path) -> None:
-    cache = tmp / "nginx" / "watch-auth-cache"
-    entries = sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
-    print(f"  (auth answers in nginx's cache: {entries}, one per viewer; each asks the app again after 60 s)")
 
 
 def _summarise_credit(env: dict) -> None:

@@ -36,9 +36,12 @@ class Config:
     MEDIA_QUEUE = "thread"
     # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.
     MEDIA_ACCEL_REDIRECT = ""
-    # nginx auth_request in front of rendition files (README): seconds nginx may reuse the app's yes
-    # for one grant and session, i.e. how long a revoked viewer can still fetch segments.
-    WATCH_AUTH_CACHE_SECONDS = 60
+    # Life of a video grant (lms.courses.watch), at least; rounded up to the half hour. Behind nginx
+    # (deploy/nginx-watch.conf) this is how long a revoked viewer can still fetch segments.
+    WATCH_GRANT_SECONDS = 3600
+    # The secret nginx's secure_link_md5 shares with the app; empty: derived from SECRET_KEY
+    # (`flask --app wsgi lms nginx-watch-secret` prints nginx's line either way).
+    WATCH_LINK_SECRET = ""
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = "zh_CN,en"

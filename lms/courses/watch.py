@@ -1,11 +1,14 @@
 """Video playback and honest watch-time: media grants, rendition serving, heartbeats, progress.
 
 Serving. A lesson page (after the full permission check) hands the player URLs of the form
-/watch/<lesson>/<grant>/master.m3u8. The grant is an HMAC over the session's user key, the lesson
-and an expiry: each of the many segment requests (one every 2 s per viewer) is then checked without
-touching the database (the signature is recomputed with the requesting session's user, so a URL
-copied into another account's browser answers 403), and only the lesson's rendition folder is looked
-up, from a small per-process cache. Grants expire after GRANT_HOURS; the player fetches new ones.
+/watch/<lesson>/<grant>/master.m3u8. The grant names an expiry and the lesson's rendition folder and
+is signed for the lesson and this session's user (through the WATCH_COOKIE value derived from the
+user's session key): each of the many segment requests (one every 2 s per viewer) is checked without
+touching the database, and a URL copied into another account's browser answers 403. The signature is
+the one nginx's secure_link module computes, so behind deploy/nginx-watch.conf nginx checks grants and
+sends the files without asking the app; the app checks them itself otherwise (and for anything nginx
+refuses). The price is revocation: a grant keeps working until it expires (WATCH_GRANT_SECONDS, 1 h,
+rounded up to the half hour); the player then fetches new URLs, with the full check again.
 
 Watch-time. The player sends a heartbeat every ~10-15 s and on play/pause/seek/visibility changes:
 position, whether it is playing and visible, and a signed viewing token (one per page view). The
@@ -67,13 +70,20 @@ def study_hours(seconds: float) -> float:
 
 # --- media grants ------------------------------------------------------------------------------------
 
-GRANT_HOURS = 6
+#: Rendition folders are hls/<stored file>/<job> (lms.media.tasks.transcode_job). A grant names the pair,
+#: so nginx finds a grant's files without asking the app (deploy/nginx-watch.conf).
+RENDITION_DIR = re.compile(r"^hls/([A-Za-z0-9_]{1,40})/([A-Za-z0-9_]{1,40})$")
+#: <expires>.<file>-<job>.<signature>: the expiry in Unix seconds (what nginx's secure_link reads),
+#: the rendition, and 22 characters of base64url MD5.
+GRANT = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_]{1,40})-([A-Za-z0-9_]{1,40})\.([A-Za-z0-9_-]{22})$")
+#: The cookie that binds grants to one browser session for nginx (it cannot read Flask's session).
+WATCH_COOKIE = "lms_watch"
 #: Files a rendition folder may hold (lms.media.ffmpeg.transcode): nothing else is ever served.
 MEDIA_NAME = re.compile(
     r"^(?:master\.m3u8|video\.mp4|poster\.jpg|[0-9a-z]{1,8}/(?:index\.m3u8|seg_\d{1,6}\.(?:ts|m4s)|init\.mp4))$"
 )
 #: Content type and Cache-Control max-age per extension. Segments, MP4 and poster never change under
-#: a URL (a new transcode gets a new folder); playlists are kept short.
+#: a URL (a new transcode gets a new folder, and the grant names the folder); playlists are kept short.
 MEDIA_TYPES = {
     "m3u8": ("application/vnd.apple.mpegurl", 30, False),
     "ts": ("video/mp2t", 31536000, True),
@@ -83,51 +93,84 @@ MEDIA_TYPES = {
 }
 
 
-def _key() -> bytes:
+@dataclass(frozen=True)
+class GrantKey:
+    cookie: bytes  # HMAC key of the watch cookie
+    link: str  # the secret nginx's secure_link_md5 appends (WATCH_LINK_SECRET)
+
+
+def link_secret(config) -> str:
+    """WATCH_LINK_SECRET, or one derived from SECRET_KEY (`flask lms nginx-watch-secret` prints it)."""
+    return (
+        config.get("WATCH_LINK_SECRET")
+        or hashlib.sha256(b"lms.watch.link:" + config["SECRET_KEY"].encode()).hexdigest()
+    )
+
+
+def _key() -> GrantKey:
     app = current_app._get_current_object()
     key = app.extensions.get("watch_grant_key")
     if key is None:
         secret = app.config["SECRET_KEY"].encode()
-        key = app.extensions["watch_grant_key"] = hashlib.sha256(b"lms.watch.grant:" + secret).digest()
+        key = app.extensions["watch_grant_key"] = GrantKey(
+            hashlib.sha256(b"lms.watch.cookie:" + secret).digest(), link_secret(app.config)
+        )
     return key
 
 
-def _sign(session_user: str, lesson_id: int, expires: int, key: bytes | None = None) -> str:
-    mac = hmac.new(key or _key(), f"{session_user}|{lesson_id}|{expires}".encode(), hashlib.sha256).digest()
+def watch_cookie(session_user: str, key: GrantKey | None = None) -> str:
+    """The WATCH_COOKIE value of this session's user: opaque, and new with every session version."""
+    mac = hmac.new((key or _key()).cookie, session_user.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:16]).rstrip(b"=").decode()
 
 
-def media_grant(session_user: str, lesson_id: int, now: float | None = None) -> str:
-    """A grant for this session's user to fetch this lesson's rendition files.
+def _sign(head: str, lesson_id: int, cookie: str, key: GrantKey) -> str:
+    # Exactly deploy/nginx-watch.conf's secure_link_md5 expression (MD5 is all secure_link offers; the
+    # secret comes last, so the input an attacker controls cannot extend it).
+    digest = hashlib.md5(f"{head}|{lesson_id}|{cookie}|{key.link}".encode(), usedforsecurity=False).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    The expiry is rounded to the hour, so the URLs (and the browser's cache of segments) stay the same
-    for an hour of page views.
+
+def grant_seconds() -> int:
+    return int(current_app.config["WATCH_GRANT_SECONDS"])
+
+
+def media_grant(session_user: str, lesson_id: int, folder: str, now: float | None = None,
+                seconds: int | None = None) -> str | None:  # fmt: skip
+    """A grant for this session's user to fetch the files of this lesson's rendition `folder`.
+
+    The expiry is rounded up to the half hour, so the URLs (and the browser's cache of segments) stay
+    the same for a while of page views. None for a folder that is not a transcode's.
     """
+    m = RENDITION_DIR.match(folder or "")
+    if m is None:
+        return None
     now = time.time() if now is None else now
-    expires = (int(now) // 3600 + 1 + GRANT_HOURS) * 3600
-    return f"{expires:x}.{_sign(session_user, lesson_id, expires)}"
+    expires = (int(now) // 1800 + 1) * 1800 + (grant_seconds() if seconds is None else seconds)
+    key = _key()
+    head = f"{expires}.{m[1]}-{m[2]}"
+    return f"{head}.{_sign(head, lesson_id, watch_cookie(session_user, key), key)}"
 
 
 def grant_expiry(grant: str) -> int | None:
     """The expiry (Unix time) a grant names, unchecked; None when it is malformed."""
-    try:
-        return int(grant.partition(".")[0], 16)
-    except ValueError:
-        return None
+    m = GRANT.match(grant)
+    return int(m[1]) if m else None
 
 
 def check_grant(session_user: str | None, lesson_id: int, grant: str, now: float | None = None,
-                key: bytes | None = None) -> bool:  # fmt: skip
-    if not session_user:
-        return False
-    expires_hex, _, sig = grant.partition(".")
-    try:
-        expires = int(expires_hex, 16)
-    except ValueError:
-        return False
-    if expires < (time.time() if now is None else now):
-        return False
-    return hmac.compare_digest(sig, _sign(session_user, lesson_id, expires, key))
+                key: GrantKey | None = None) -> str | None:  # fmt: skip
+    """The rendition folder the grant names if it is genuine, unexpired and this session's; else None."""
+    m = GRANT.match(grant)
+    if not session_user or m is None:
+        return None
+    if int(m[1]) < (time.time() if now is None else now):
+        return None
+    key = key or _key()
+    head = grant.rpartition(".")[0]
+    if not hmac.compare_digest(m[4], _sign(head, lesson_id, watch_cookie(session_user, key), key)):
+        return None
+    return f"hls/{m[2]}/{m[3]}"
 
 
 _RENDITIONS: dict[int, tuple[str | None, float]] = {}
@@ -168,16 +211,15 @@ def forget_rendition(lesson_id: int | None = None) -> None:
             _RENDITIONS.pop(lesson_id, None)
 
 
-def media_response(lesson_id: int, name: str):
-    """Serve one rendition file (the caller checked the grant): 404 for anything not in a rendition."""
+def media_response(lesson_id: int, folder: str, name: str):
+    """Serve one file of the rendition `folder` a grant named (the caller checked the grant): 404 for
+    anything not in the lesson's current rendition (a newer transcode, or none any more: the player
+    asks for fresh URLs)."""
     from flask import abort
 
     from lms.media.services import send_path
 
-    if not MEDIA_NAME.match(name):
-        abort(404)
-    folder = rendition_dir(lesson_id)
-    if not folder:
+    if not MEDIA_NAME.match(name) or rendition_dir(lesson_id) != folder:
         abort(404)
     mimetype, max_age, immutable = MEDIA_TYPES[name.rsplit(".", 1)[1]]
     resp = send_path(f"{folder}/{name}", mimetype=mimetype, max_age=max_age)
@@ -516,9 +558,12 @@ def can_watch(user, course) -> bool:
 
 
 def media_urls(session_user: str, lesson) -> dict:
+    """The player's URLs for a lesson with a rendition (the caller checked that the user may watch)."""
     from flask import url_for
 
-    grant = media_grant(session_user, lesson.id)
+    grant = media_grant(session_user, lesson.id, lesson.rendition_dir)
+    if grant is None:
+        return {}
 
     def url(name: str) -> str:
         return url_for("watch.media", lesson_id=lesson.id, grant=grant, name=name)

@@ -3,7 +3,7 @@
 Every viewer asks for a segment every 2 s. Routing, the before/after-request hooks and send_file cost
 more than checking the grant itself, so a plain GET/HEAD of /watch/<lesson>/<grant>/<file> is answered
 here when everything is in order: the session cookie is genuine (the app's own signing serializer),
-was issued to this browser (Flask-Login's strong-protection identifier), the grant's HMAC matches
+was issued to this browser (Flask-Login's strong-protection identifier), the grant's signature matches
 this session's user key, the file exists in the lesson's rendition folder. The answer is the same as
 the Flask view's: X-Accel-Redirect when MEDIA_ACCEL_REDIRECT is set, else the bytes through the
 server's file wrapper (sendfile under gunicorn), with the same Content-Type and Cache-Control.
@@ -36,7 +36,7 @@ from email.utils import formatdate
 
 from lms.courses import watch
 
-PATH = re.compile(r"^/watch/(\d{1,12})/([0-9a-f]{1,12}\.[A-Za-z0-9_-]{1,40})/(.{1,80})$")
+PATH = re.compile(r"^/watch/(\d{1,12})/([0-9A-Za-z_.-]{26,110})/(.{1,80})$")
 SKIP = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_IF_MATCH")
 COOKIE = re.compile(r"(?:^|;\s*)([^=;\s]+)=([^;]*)")
 HEARTBEAT = "/watch/heartbeat"
@@ -158,13 +158,14 @@ class MediaFastPath:
     def _try(self, environ, lesson_id: int, grant: str, name: str):
         if not watch.MEDIA_NAME.match(name):
             return None
-        folder = watch.cached_rendition_dir(lesson_id)  # no database here: a miss goes to Flask
-        if not folder:
+        current = watch.cached_rendition_dir(lesson_id)  # no database here: a miss goes to Flask
+        if not current:
             return None
         if self._key is None:
             with self.app.app_context():
                 self._key = watch._key()
-        if not watch.check_grant(self._session_user(environ), lesson_id, grant, key=self._key):
+        folder = watch.check_grant(self._session_user(environ), lesson_id, grant, key=self._key)
+        if folder != current:
             return None
         config = self.app.config
         relpath = f"{folder}/{name}"

@@ -5,10 +5,23 @@ read the signed session cookie for the user key and check a signed grant/viewing
 no query to load the user or the course (see lms.courses.watch).
 """
 
-import time
+import re
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
-from flask_login import current_user, login_required
+import click
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    current_app,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.cli import with_appcontext
+from flask_login import current_user, login_required, user_logged_out
 from flask_login.utils import _create_identifier
 from werkzeug.routing import BuildError
 
@@ -37,42 +50,41 @@ def session_user() -> str | None:
 @limiter.exempt
 @bp.get("/watch/<int:lesson_id>/<grant>/<path:name>")
 def media(lesson_id, grant, name):
-    """A rendition file (playlist, segment, MP4, poster) of a lesson the grant lets this user watch."""
-    if not watch.check_grant(session_user(), lesson_id, grant):
-        abort(403)
-    return watch.media_response(lesson_id, name)
+    """A rendition file (playlist, segment, MP4, poster) of a lesson the grant lets this user watch.
 
-
-@limiter.exempt
-@bp.get("/watch/auth/<int:lesson_id>/<grant>")
-def auth(lesson_id, grant):
-    """nginx's auth_request for rendition files (README, "Serving video through nginx").
-
-    The full check, as for the lesson page: the grant is this session's, the account is active and its
-    session current (Flask-Login's user loader), the course is still visible to the user, the lesson
-    has a published rendition. 200 names the rendition folder (X-Media-Folder) for nginx to serve from;
-    anything else is 403, and nginx hands the request to the media view above, which gives the app's
-    own answer. nginx caches a 200 per grant and session for X-Accel-Expires seconds
-    (WATCH_AUTH_CACHE_SECONDS, never past the grant's expiry): the bound on how long a revoked
-    viewer keeps fetching segments.
+    Behind deploy/nginx-watch.conf this answers only what nginx refused (no or another WATCH_COOKIE,
+    an expired or foreign grant): the app's own answer, from the session.
     """
-    from lms.courses.models import Lesson
-    from lms.extensions import db
+    folder = watch.check_grant(session_user(), lesson_id, grant)
+    if folder is None:
+        abort(403)
+    return watch.media_response(lesson_id, folder, name)
 
-    key = session_user()
-    expires = watch.grant_expiry(grant)
-    lesson = db.session.get(Lesson, lesson_id) if key and expires else None
-    if (
-        lesson is None
-        or not lesson.playable
-        or not current_user.is_authenticated
-        or not watch.check_grant(key, lesson_id, grant)
-        or not watch.can_watch(current_user, lesson.course)
-    ):
-        return "", 403, {"Cache-Control": "no-store"}
-    ttl = max(0, min(int(current_app.config["WATCH_AUTH_CACHE_SECONDS"]), int(expires - time.time())))
-    return "", 200, {"X-Media-Folder": lesson.rendition_dir, "X-Accel-Expires": str(ttl),
-                     "Cache-Control": "no-store"}  # fmt: skip
+
+def _set_watch_cookie(key: str) -> None:
+    """Bind this browser's grants for nginx (WATCH_COOKIE; the app itself reads the session)."""
+    value = watch.watch_cookie(key)
+    if request.cookies.get(watch.WATCH_COOKIE) == value:
+        return
+
+    @after_this_request
+    def _set(resp):
+        config = current_app.config
+        resp.set_cookie(watch.WATCH_COOKIE, value, path="/watch/", httponly=True, samesite="Lax",
+                        secure=config["SESSION_COOKIE_SECURE"],
+                        max_age=int(current_app.permanent_session_lifetime.total_seconds()))  # fmt: skip
+        return resp
+
+
+@user_logged_out.connect
+def _forget_watch_cookie(_app, user=None, **_):
+    if not has_request_context():
+        return
+
+    @after_this_request
+    def _drop(resp):
+        resp.delete_cookie(watch.WATCH_COOKIE, path="/watch/")
+        return resp
 
 
 # The viewing token is a per-page secret signed for this session's user: a cross-site page can
@@ -106,7 +118,12 @@ def sources(lesson_id):
     """Fresh media URLs for a player whose grant expired (the full permission check again)."""
     lesson = watch.watchable_lesson(current_user, lesson_id)
     watch.forget_rendition(lesson_id)
-    return jsonify(watch.media_urls(session_user(), lesson))
+    key = session_user()
+    urls = watch.media_urls(key, lesson) if key else {}
+    if not urls:
+        abort(404)
+    _set_watch_cookie(key)
+    return jsonify(urls)
 
 
 def player_context(lesson) -> dict | None:
@@ -114,9 +131,13 @@ def player_context(lesson) -> dict | None:
     key = session_user()
     if key is None or not current_user.is_authenticated or not getattr(lesson, "playable", False):
         return None
+    urls = watch.media_urls(key, lesson)
+    if not urls:
+        return None
+    _set_watch_cookie(key)
     seen = watch.lesson_state(current_user.id, lesson.id, lesson.duration_seconds)
     return {
-        **watch.media_urls(key, lesson),
+        **urls,
         **seen,
         "viewing": watch.start_viewing(key, lesson),
         "duration": lesson.duration_seconds or 0,
@@ -168,7 +189,11 @@ def init_app(app) -> None:
     from lms.core.slots import register_panel
 
     app.register_blueprint(bp)
+    from lms.cli import lms_cli
     from lms.courses import watch_fast
+
+    if "nginx-watch-secret" not in lms_cli.commands:
+        lms_cli.add_command(nginx_watch_secret_command)
 
     watch_fast.install(app)
     app.jinja_env.globals["watch_player"] = player_context
@@ -178,3 +203,14 @@ def init_app(app) -> None:
                    order=20, column="main")  # fmt: skip
     register_panel(app, "workshop", "course_progress", "courses/_workshop_progress_panel.html", _workshop_panel,
                    order=30, column="side")  # fmt: skip
+
+
+@click.command("nginx-watch-secret")
+@with_appcontext
+def nginx_watch_secret_command():
+    """Print nginx's line with the grant secret (deploy/nginx-watch.conf includes it; keep it mode 600)."""
+    secret = watch.link_secret(current_app.config)
+    # nginx reads $ as a variable and " ends the string; a short secret is guessable.
+    if not re.fullmatch(r"[A-Za-z0-9_.:+/=-]{16,200}", secret):
+        raise click.ClickException("LMS_WATCH_LINK_SECRET: 16-200 letters, digits or _.:+/=- please.")
+    click.echo(f'map $host $yanxiu_watch_secret {{ default "{secret}"; }}')

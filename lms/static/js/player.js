@@ -17,6 +17,7 @@
     this.timer = null;
     this.hls = null;
     this.stopped = false;
+    this.refreshedAt = 0;
     this.start();
     this.track();
   }
@@ -51,11 +52,34 @@
   };
 
   Player.prototype.native = function (src) {
+    this.mode = "native";
     this.seekOnLoad();
+    this.watchErrors();
     this.video.src = src;
   };
 
+  // Native HLS and MP4 do not say why a request failed: an expired grant looks like a network
+  // error. Fresh URLs are asked for at most once a minute, so a real outage does not loop.
+  Player.prototype.watchErrors = function () {
+    var self = this;
+    if (this.errorsWatched) return;
+    this.errorsWatched = true;
+    this.video.addEventListener("error", function () {
+      var err = self.video.error;
+      if (self.mode !== "hls" && err && (err.code === 2 || err.code === 4) && self.mayRefresh()) self.refresh();
+    });
+  };
+
+  Player.prototype.mayRefresh = function () {
+    var now = Date.now();
+    if (now - this.refreshedAt < 60000) return false;
+    this.refreshedAt = now;
+    return true;
+  };
+
   Player.prototype.mp4 = function () {
+    this.mode = "mp4";
+    this.watchErrors();
     if (this.hls) { this.hls.destroy(); this.hls = null; }
     if (this.quality) this.quality.hidden = true;
     var pos = this.video.currentTime || this.resume;
@@ -66,14 +90,15 @@
 
   Player.prototype.withHls = function (src) {
     var self = this, Hls = window.Hls;
+    this.mode = "hls";
     // No worker: it would start from a blob: URL, which the Content-Security-Policy does not allow.
     var hls = this.hls = new Hls({ startPosition: this.resume || -1, capLevelToPlayerSize: true, enableWorker: false });
     hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) { self.levels(data.levels || hls.levels); });
     hls.on(Hls.Events.ERROR, function (_e, data) {
       if (!data.fatal) return;
       var code = data.response && data.response.code;
-      if (data.type === Hls.ErrorTypes.NETWORK_ERROR && (code === 403 || code === 404) && !self.refreshed) {
-        self.refreshed = true;
+      // The grant expired (it lives an hour or so) or a new transcode replaced the files.
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR && (code === 403 || code === 404) && self.mayRefresh()) {
         self.refresh();
       } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !self.recovered) {
         self.recovered = true;
@@ -86,7 +111,7 @@
     hls.attachMedia(this.video);
   };
 
-  // The media grant expired (a long pause): ask for fresh URLs and carry on where we were.
+  // The media grant expired (it lives an hour or so): ask for fresh URLs and carry on where we were.
   Player.prototype.refresh = function () {
     var self = this, pos = this.video.currentTime;
     fetch(this.d.refresh, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -95,7 +120,9 @@
         self.d.master = urls.master; self.d.mp4 = urls.mp4;
         if (self.hls) { self.hls.destroy(); self.hls = null; }
         self.resume = pos;
-        self.withHls(urls.master);
+        if (self.mode === "hls") self.withHls(urls.master);
+        else if (self.mode === "native") self.native(urls.master);
+        else self.mp4();
       })
       .catch(function () { self.say(self.d.msgReload); });
   };
