@@ -34,6 +34,9 @@ class Config:
     UPLOAD_CHUNK_MAX_AGE_HOURS = 72
     # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, `rq worker media`).
     MEDIA_QUEUE = "thread"
+    # A running transcode whose process has not refreshed it for this long was interrupted (process
+    # killed, host rebooted): app start, or an idle media worker, queues it again.
+    MEDIA_JOB_STALE_SECONDS = 120
     # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.
     MEDIA_ACCEL_REDIRECT = ""
     # Life of a video grant (lms.courses.watch), at least; rounded up to the half hour. Behind nginx

@@ -1,7 +1,9 @@
+from datetime import datetime
+
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.core.db import TimestampMixin
+from lms.core.db import TimestampMixin, UTCDateTime
 from lms.extensions import db
 
 
@@ -53,5 +55,8 @@ class MediaJob(TimestampMixin, db.Model):
     #: Relative to MEDIA_ROOT: master.m3u8, video.mp4, poster.jpg and one folder per rung.
     output_dir: Mapped[str | None] = mapped_column(String(255))
     duration: Mapped[float | None] = mapped_column(Float)
+    #: Refreshed by the process running the job (lms.media.tasks): a running job nobody refreshed for
+    #: MEDIA_JOB_STALE_SECONDS was interrupted and may be run again; a fresh one is another process's.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), index=True)
 
     stored_file = relationship("StoredFile")

@@ -1,9 +1,13 @@
 """Transcoding jobs: a MediaJob row per video, run by one background worker thread in this process.
 
-Jobs survive a restart: when the app starts, queued and running (interrupted) jobs go back on the
-queue (with RQ: those RQ no longer holds, see requeue_unfinished). With several app processes each
-would requeue the same rows; the claim in _run_job (an UPDATE ... WHERE status='queued') makes sure
-only one of them runs a job. App start also purges chunked uploads nobody resumed (storage.chunk_purge).
+Jobs survive a restart: when the app starts, queued and interrupted jobs go back on the queue (with
+RQ: those RQ no longer holds, see requeue_unfinished). A running job is interrupted when the process
+running it stopped refreshing its heartbeat_at (every MEDIA_JOB_STALE_SECONDS / 4): with several app
+processes, one that starts (a gunicorn worker recycled) leaves the jobs the others are running alone.
+An idle worker thread looks for interrupted jobs too, so a job is not stuck until the next start.
+With several processes each may requeue the same rows; the claim in _run_job (an UPDATE ... WHERE
+status='queued') makes sure only one of them runs a job. App start also purges chunked uploads
+nobody resumed (storage.chunk_purge).
 
 With MEDIA_QUEUE = "rq" and REDIS_URL set, jobs go to the RQ queue "media" on Redis instead, run by
 `rq worker media` processes (each builds the app from the same LMS_* environment); the job row
@@ -14,10 +18,12 @@ import contextlib
 import logging
 import queue
 import threading
+from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import inspect, update
+from sqlalchemy import and_, inspect, or_, update
 
+from lms.core.db import utcnow
 from lms.extensions import db
 from lms.media import ffmpeg, storage
 from lms.media.models import MediaJob, StoredFile
@@ -44,9 +50,29 @@ class _Worker:
                 self.thread = threading.Thread(target=self._loop, name="media-worker", daemon=True)
                 self.thread.start()
 
+    def stop(self, timeout: float = 60) -> None:
+        """End the thread after the jobs queued before (tests; a clean shutdown)."""
+        with self.lock:
+            thread = self.thread
+        if thread is not None and thread.is_alive():
+            self.queue.put(None)
+            thread.join(timeout)
+
     def _loop(self) -> None:
         while True:
-            job_id = self.queue.get()
+            try:
+                job_id = self.queue.get(timeout=_stale_seconds(self.app.config))
+            except queue.Empty:
+                try:
+                    with self.app.app_context():
+                        for job_id in _claim_interrupted():
+                            self.put(job_id)
+                except Exception:  # noqa: BLE001 - the database may be away for a moment
+                    log.exception("looking for interrupted media jobs failed")
+                continue
+            if job_id is None:  # stop()
+                self.queue.task_done()
+                return
             try:
                 with self.app.app_context():
                     _run_job(job_id)
@@ -149,10 +175,59 @@ def wait_idle(timeout: float = 60, app=None) -> bool:
     return _worker(app).idle.wait(timeout)
 
 
+def _stale_seconds(config) -> float:
+    return float(config.get("MEDIA_JOB_STALE_SECONDS", 120))
+
+
+def _interrupted(config):
+    """Running jobs nobody refreshed within MEDIA_JOB_STALE_SECONDS (or from before heartbeats)."""
+    cutoff = utcnow() - timedelta(seconds=_stale_seconds(config))
+    return and_(MediaJob.status == "running", or_(MediaJob.heartbeat_at.is_(None), MediaJob.heartbeat_at < cutoff))
+
+
+def _claim_interrupted() -> list[int]:
+    """Mark interrupted jobs queued again (in-process queue); returns them for this worker to put."""
+    ids = list(db.session.scalars(db.select(MediaJob.id).where(_interrupted(current_app.config))))
+    if ids:
+        db.session.execute(update(MediaJob).where(MediaJob.id.in_(ids), _interrupted(current_app.config))
+                           .values(status="queued"))  # fmt: skip
+        db.session.commit()
+        log.warning("media jobs %s were interrupted: queued again", ids)
+    db.session.remove()
+    return ids
+
+
+class _Heartbeat:
+    """Refreshes a running job's heartbeat_at from a side thread (ffmpeg may report no progress for a
+    while), so other processes know the job is alive."""
+
+    def __init__(self, app, job_id: int):
+        self.app, self.job_id = app, job_id
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"media-job-{job_id}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        every = max(0.05, _stale_seconds(self.app.config) / 4)
+        while not self.stop.wait(every):
+            try:
+                with self.app.app_context():
+                    db.session.execute(update(MediaJob).where(MediaJob.id == self.job_id, MediaJob.status == "running")
+                                       .values(heartbeat_at=utcnow()))  # fmt: skip
+                    db.session.commit()
+                    db.session.remove()
+            except Exception:  # noqa: BLE001 - try again next time
+                log.exception("media job %s: heartbeat failed", self.job_id)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+
 def requeue_unfinished(app) -> int:
     """Put queued and interrupted (running) jobs back on the queue; returns how many.
 
-    In-process queue: every unfinished row (this process is the only worker there is).
+    In-process queue: queued rows, and running rows whose process stopped refreshing them.
     RQ: the rows RQ no longer holds - never enqueued (Redis was down or flushed), failed by a crash,
     or started by a worker that died; a job a live worker is running or RQ still has queued is left
     alone. Several processes starting at once may enqueue the same row twice: the claim in _run_job
@@ -162,15 +237,18 @@ def requeue_unfinished(app) -> int:
         if not inspect(db.engine).has_table(MediaJob.__tablename__):
             return 0
         rq = uses_rq(app.config)
+        # RQ knows which of its jobs are alive; the in-process queue asks the heartbeats.
+        running = MediaJob.status == "running" if rq else _interrupted(app.config)
         unfinished = db.session.execute(
-            db.select(MediaJob.id, MediaJob.status).where(MediaJob.status.in_(("queued", "running")))
+            db.select(MediaJob.id, MediaJob.status).where(or_(MediaJob.status == "queued", running))
             .order_by(MediaJob.id)
         ).all()  # fmt: skip
         alive = _rq_alive(app.config, [r.id for r in unfinished]) if rq and unfinished else set()
         ids = [r.id for r in unfinished if r.id not in alive]
         interrupted = [r.id for r in unfinished if r.status == "running" and r.id not in alive]
         if interrupted:
-            db.session.execute(update(MediaJob).where(MediaJob.id.in_(interrupted), MediaJob.status == "running")
+            still = MediaJob.status == "running" if rq else _interrupted(app.config)
+            db.session.execute(update(MediaJob).where(MediaJob.id.in_(interrupted), still)
                                .values(status="queued"))  # fmt: skip
             db.session.commit()
         db.session.remove()
@@ -192,11 +270,19 @@ def requeue_unfinished(app) -> int:
 def _run_job(job_id: int) -> None:
     claimed = db.session.execute(
         update(MediaJob).where(MediaJob.id == job_id, MediaJob.status == "queued")
-        .values(status="running", attempts=MediaJob.attempts + 1, error=None)
+        .values(status="running", attempts=MediaJob.attempts + 1, error=None, heartbeat_at=utcnow())
     ).rowcount  # fmt: skip
     db.session.commit()
     if not claimed:
         return
+    heartbeat = _Heartbeat(current_app._get_current_object(), job_id)
+    try:
+        _transcode_claimed(job_id)
+    finally:
+        heartbeat.close()
+
+
+def _transcode_claimed(job_id: int) -> None:
     job = db.session.get(MediaJob, job_id)
     config = current_app.config
     src = storage.absolute(config, job.stored_file.path)

@@ -1,6 +1,9 @@
 import shutil
+import time
+from datetime import timedelta
 
 from lms import create_app
+from lms.core.db import utcnow
 from lms.media import storage, tasks
 from lms.media.models import MediaJob, StoredFile
 
@@ -66,3 +69,65 @@ def test_unfinished_jobs_survive_a_restart(app, db, clips):
     assert (waiting.status, waiting.attempts) == ("done", 1)
     assert (finished.status, finished.output_dir, finished.attempts) == ("done", "hls/x/y", 1)
     assert (storage.absolute(app.config, waiting.output_dir) / "360p" / "index.m3u8").is_file()
+
+
+def test_a_restart_leaves_the_jobs_other_processes_are_running(app, db, clips):
+    """Several app processes: one that starts (a recycled gunicorn worker) must not run again what
+    another process is transcoding right now (its heartbeat is fresh)."""
+    now = utcnow()
+    long_ago = now - timedelta(seconds=app.config["MEDIA_JOB_STALE_SECONDS"] + 5)
+    busy = MediaJob(stored_file_id=_stored(app, db, clips["small"]).id, status="running", attempts=1,
+                    progress=30.0, heartbeat_at=now)  # fmt: skip
+    dead = MediaJob(stored_file_id=_stored(app, db, clips["mute"]).id, status="running", attempts=1,
+                    progress=60.0, heartbeat_at=long_ago)  # fmt: skip
+    db.session.add_all([busy, dead])
+    db.session.commit()
+    ids = busy.id, dead.id
+    assert tasks.requeue_unfinished(app) == 1
+    assert tasks.wait_idle(120)
+    busy, dead = (_reload(db, i) for i in ids)
+    assert (busy.status, busy.attempts, busy.progress, busy.output_dir) == ("running", 1, 30.0, None)
+    assert (dead.status, dead.attempts) == ("done", 2)
+
+
+def test_a_running_job_keeps_its_heartbeat_fresh(app, db, clips, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDIA_JOB_STALE_SECONDS", 0.4)  # refreshed every 0.1 s
+    seen = []
+    real = tasks.ffmpeg.transcode
+
+    def slow_transcode(*args, **kwargs):
+        # Another session, as another process would look: the job's heartbeat moves while it runs.
+        with app.app_context():
+            for _ in range(8):
+                seen.append(db.session.scalar(db.select(MediaJob.heartbeat_at).where(MediaJob.status == "running")))
+                db.session.rollback()
+                time.sleep(0.1)
+            db.session.remove()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.ffmpeg, "transcode", slow_transcode)
+    job = tasks.enqueue(_stored(app, db, clips["small"]))
+    assert tasks.wait_idle(120)
+    assert _reload(db, job.id).status == "done"
+    assert None not in seen and len(set(seen)) >= 3, seen
+
+
+def test_an_idle_worker_picks_up_interrupted_jobs(app, db, clips):
+    """A job whose process died is queued again without waiting for the next app start."""
+    config = {k: v for k, v in app.config.items() if k.isupper()}
+    worker_app = create_app({**config, "MEDIA_JOB_STALE_SECONDS": 0.5})
+    assert tasks.wait_idle(10, app=worker_app)
+    tasks._worker(worker_app).put(-1)  # no such job: starts the worker thread, which then idles
+    assert tasks.wait_idle(10, app=worker_app)
+    try:
+        job = MediaJob(stored_file_id=_stored(app, db, clips["mute"]).id, status="running", attempts=1,
+                       heartbeat_at=utcnow())  # fmt: skip
+        db.session.add(job)
+        db.session.commit()
+        deadline = time.time() + 60
+        while _reload(db, job.id).status != "done" and time.time() < deadline:
+            time.sleep(0.2)
+        job = _reload(db, job.id)
+        assert (job.status, job.attempts) == ("done", 2)
+    finally:
+        tasks._worker(worker_app).stop()  # its 0.5-second sweeps must not reach other tests' jobs
