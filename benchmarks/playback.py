@@ -337,6 +337,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["segments", "heartbeat"])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the segment runs")
+    parser.add_argument("--pairs", type=int, default=10, help="interleaved pairs nginx / nginx-watch.conf")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--database-url", default=os.environ.get("LMS_DATABASE_URL", ""))
@@ -388,11 +389,16 @@ def main() -> None:
             print(f"  first segment of each of {len(cookies)} viewers: "
                   f"{(time.perf_counter() - started) / len(cookies) * 1000:.1f} ms each")  # fmt: skip
 
-            def run(port, paths):
-                return lambda: wrk(port, segment_script(paths, cookies), tmp, args.connections, args.duration)
+            def run(port, paths, seconds=args.duration):
+                return lambda: wrk(port, segment_script(paths, cookies), tmp, args.connections, seconds)
 
+            # nginx against nginx: many short pairs, so the machine's other load drifts little between
+            # the two runs of a pair (two nginx setups differ by a few percent; the load by ±30%).
+            pair = max(2, args.duration // 2)
+            rounds(args.pairs, {"nginx serving the files": run(ngx_port, direct, pair),
+                                "nginx-watch.conf (signed grants)": run(ngx_port, via_app, pair)},
+                   "nginx serving the files")  # fmt: skip
             rounds(args.rounds, {"nginx serving the files": run(ngx_port, direct),
-                                 "nginx-watch.conf (signed grants)": run(ngx_port, via_app),
                                  "app checks every segment, X-Accel": run(accel_port, via_app)},
                    "nginx serving the files")  # fmt: skip
             stop(app)
