@@ -285,6 +285,28 @@ def build_world(app):
     return teacher, admin, paths, token
 
 
+def _seg_all(text):
+    from lms.search.whoosh_index import ANALYZER
+
+    return [t.text for t in ANALYZER(text)]
+
+
+def reuse_world(app, paths_file: Path):
+    """The users, paths and a fresh token of a database build_world made earlier (--keep)."""
+    from sqlalchemy import select
+
+    from lms.accounts.models import User
+    from lms.accounts.services import issue_token
+    from lms.extensions import db
+
+    teacher = db.session.scalar(select(User).where(User.username == "bench_teacher"))
+    admin = db.session.scalar(select(User).where(User.username == "bench_admin"))
+    paths = json.loads(paths_file.read_text())
+    token = issue_token(teacher, 1, "bench")
+    db.session.commit()
+    return teacher, admin, paths, token
+
+
 def fts5_build(db_path: Path, docs: list[dict], analyze) -> float:
     con = sqlite3.connect(db_path)
     con.execute("CREATE VIRTUAL TABLE fts USING fts5(title, body)")
@@ -295,7 +317,7 @@ def fts5_build(db_path: Path, docs: list[dict], analyze) -> float:
         chunk = docs[i : i + 1000]
         con.executemany(
             "INSERT INTO fts (rowid, title, body) VALUES (?, ?, ?)",
-            [(d["id"], " ".join(analyze(d["title"], True)), " ".join(analyze(d["body"], True))) for d in chunk],
+            [(d["id"], " ".join(analyze(d["title"])), " ".join(analyze(d["body"]))) for d in chunk],
         )
         con.executemany(
             "INSERT INTO meta VALUES (?, ?, ?)", [(d["id"], d["context_path"], d["subject"]) for d in chunk]
@@ -396,6 +418,9 @@ def main():
     ap.add_argument("--http-warmup", type=float, default=5.0, help="seconds of searching before measuring")
     ap.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--keep", metavar="DIR", help="build database, index and FTS5 in DIR and keep them; a later "
+                    "run with the same DIR (and --docs, --seed) reuses them instead of indexing again")  # fmt: skip
+    ap.add_argument("--no-http", action="store_true", help="skip the HTTP phase")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--database-url", help=argparse.SUPPRESS)
     ap.add_argument("--index-dir", help=argparse.SUPPRESS)
@@ -405,7 +430,14 @@ def main():
         return serve(args)
 
     results: dict = {}
-    tmp = Path(tempfile.mkdtemp(prefix="search-bench-"))
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="search-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    built = tmp / f"built-{args.docs}-{args.seed}"  # written once database, index and FTS5 are complete
+    reuse = bool(args.keep) and built.exists()
+    if args.keep and not reuse:  # a partial earlier build: start again
+        shutil.rmtree(tmp / "index", ignore_errors=True)
+        for path in tmp.glob("*.sqlite3*"):
+            path.unlink()
     db_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     index_dir = str(tmp / "index")
     try:
@@ -417,8 +449,13 @@ def main():
 
         app = create_app({"DATABASE_URL": db_url, "SEARCH_INDEX_DIR": index_dir, "SECRET_KEY": "bench"})
         with app.app_context():
-            upgrade()
-            teacher, admin, paths, token = build_world(app)
+            if not reuse:
+                upgrade()
+                teacher, admin, paths, token = build_world(app)
+                (tmp / "paths.json").write_text(json.dumps(paths))
+            else:
+                upgrade()  # migrations added since the folder was built
+                teacher, admin, paths, token = reuse_world(app, tmp / "paths.json")
             rng = random.Random(args.seed)
             t0 = time.perf_counter()
             docs = [make_doc(rng, i + 1, paths) for i in range(args.docs)]
@@ -429,29 +466,31 @@ def main():
             print(f"uptime before: {uptime()}")
 
             ix = services.engine(app)
-            ix.index()
-            ix.flush()
-            started = time.perf_counter()
-            for i in range(0, len(docs), 5000):
-                ix.put("docs", docs[i : i + 5000])
-            ix.put("optimize")
-            ix.flush(timeout=7200)
-            w_time = time.perf_counter() - started
-            print(f"whoosh: indexed {ix.doc_count()} docs in {w_time:.1f} s = {len(docs) / w_time:,.0f} docs/s, "
-                  f"index {ix.size_bytes() / 1e6:.1f} MB, failed batches {ix.errors}")  # fmt: skip
-
-            def seg(text, search_mode=True):
-                return analyze(text) if not search_mode else [t for t in _seg_all(text)]
-
-            def _seg_all(text):
-                from lms.search.whoosh_index import ANALYZER
-
-                return [t.text for t in ANALYZER(text)]
-
             fts_path = tmp / "fts.sqlite3"
-            f_time = fts5_build(fts_path, docs, seg)
-            print(f"fts5:   indexed {len(docs)} docs in {f_time:.1f} s = {len(docs) / f_time:,.0f} docs/s "
-                  f"(jieba segmentation included), database {fts_path.stat().st_size / 1e6:.1f} MB")  # fmt: skip
+            if reuse:
+                print(f"reusing the index and FTS5 database in {tmp} ({ix.doc_count()} documents)")
+            else:
+                ix.index()
+                ix.flush()
+                started = time.perf_counter()
+                for i in range(0, len(docs), 5000):
+                    ix.put("docs", docs[i : i + 5000])
+                ix.put("optimize")
+                ix.flush(timeout=7200)
+                w_time = time.perf_counter() - started
+                print(f"whoosh: indexed {ix.doc_count()} docs in {w_time:.1f} s = {len(docs) / w_time:,.0f} docs/s, "
+                      f"index {ix.size_bytes() / 1e6:.1f} MB, failed batches {ix.errors}")  # fmt: skip
+                results["indexing"] = {
+                    "whoosh_docs_s": round(len(docs) / w_time),
+                    "whoosh_mb": round(ix.size_bytes() / 1e6),
+                }
+
+                f_time = fts5_build(fts_path, docs, _seg_all)
+                print(f"fts5:   indexed {len(docs)} docs in {f_time:.1f} s = {len(docs) / f_time:,.0f} docs/s "
+                      f"(jieba segmentation included), database {fts_path.stat().st_size / 1e6:.1f} MB")  # fmt: skip
+                results["indexing"]["fts5_docs_s"] = round(len(docs) / f_time)
+                if args.keep:
+                    built.touch()
 
             qrng = random.Random(args.seed + 1)
             one = [qrng.choice(VOCAB) for _ in range(args.queries)]
@@ -502,39 +541,44 @@ def main():
                 got_f = {r[0] for r in con.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (match,))}
                 rec_w.append(len(got_w & truth) / len(truth))
                 rec_f.append(len(got_f & truth) / len(truth))
+            print(
+                f"bitmap store {ix.store_bytes() / 1e6:.1f} MB, {ix.built} bitmaps built from postings in this process"
+            )
             print(f"recall on {len(rec_w)} two-word queries with known answers: whoosh {statistics.mean(rec_w):.3f}, "
                   f"fts5 {statistics.mean(rec_f):.3f}")  # fmt: skip
             con.close()
 
-        # HTTP with 8 concurrent searchers against a child process serving the same index.
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if args.server == "gunicorn":  # the production server and settings (gunicorn.conf.py)
-            env = dict(os.environ, LMS_DATABASE_URL=db_url, LMS_SEARCH_INDEX_DIR=index_dir, LMS_SECRET_KEY="bench")
-            cmd = [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
-                   "-b", f"127.0.0.1:{port}", "wsgi:app"]  # fmt: skip
-            child = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL)
-        else:
-            child = subprocess.Popen(
-                [sys.executable, __file__, "--serve", "--database-url", db_url, "--index-dir", index_dir, "--port", str(port)],  # noqa: E501
-                stdout=subprocess.PIPE, cwd=str(ROOT),
-            )  # fmt: skip
-        try:
-            wait_ready(port)
-            http_queries = one[:100] + two[:100]
-            http_bench(port, token, http_queries, args.http_warmup)  # every worker opens the index, warms caches
-            lat, errors = http_bench(port, token, http_queries, args.http_seconds)
-            label = "gunicorn (gunicorn.conf.py)" if args.server == "gunicorn" else "werkzeug threaded"
-            print(f"http, {label}, 8 concurrent searchers (teacher's permission filter): "
-                  f"{len(lat) / args.http_seconds:,.0f} req/s, {fmt(lat)}, errors {errors}")  # fmt: skip
-            results["http"] = {"req_s": round(len(lat) / args.http_seconds), "p95_ms": round(pct(lat, 95), 1),
-                               "errors": errors}  # fmt: skip
-        finally:
-            child.terminate()
-            child.wait(30)
+        if not args.no_http:
+            # HTTP with 8 concurrent searchers against a child process serving the same index.
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if args.server == "gunicorn":  # the production server and settings (gunicorn.conf.py)
+                env = dict(os.environ, LMS_DATABASE_URL=db_url, LMS_SEARCH_INDEX_DIR=index_dir, LMS_SECRET_KEY="bench")
+                cmd = [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
+                       "-b", f"127.0.0.1:{port}", "wsgi:app"]  # fmt: skip
+                child = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL)
+            else:
+                child = subprocess.Popen(
+                    [sys.executable, __file__, "--serve", "--database-url", db_url, "--index-dir", index_dir, "--port", str(port)],  # noqa: E501
+                    stdout=subprocess.PIPE, cwd=str(ROOT),
+                )  # fmt: skip
+            try:
+                wait_ready(port)
+                http_queries = one[:100] + two[:100]
+                http_bench(port, token, http_queries, args.http_warmup)  # every worker opens the index, warms caches
+                lat, errors = http_bench(port, token, http_queries, args.http_seconds)
+                label = "gunicorn (gunicorn.conf.py)" if args.server == "gunicorn" else "werkzeug threaded"
+                print(f"http, {label}, 8 concurrent searchers (teacher's permission filter): "
+                      f"{len(lat) / args.http_seconds:,.0f} req/s, {fmt(lat)}, errors {errors}")  # fmt: skip
+                results["http"] = {"req_s": round(len(lat) / args.http_seconds), "p95_ms": round(pct(lat, 95), 1),
+                                   "errors": errors}  # fmt: skip
+            finally:
+                child.terminate()
+                child.wait(30)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     print(f"uptime after: {uptime()}")
     print(json.dumps({"docs": args.docs, **results}))
 
