@@ -94,14 +94,15 @@ def delete_documents(kind: str, ids) -> None:
 def reindex(kinds=None, wait: bool = True) -> dict[str, int]:
     """Rebuild the given kinds (all registered ones by default) from the database.
 
-    Documents are read here (in the caller's app context) and written by the writer thread in one
-    batch, so readers see either the old or the new index, never a half-built one.
+    Documents are read here (in the caller's app context) and written by the writer thread in
+    bounded commits that replace each document by its key, then the kind's documents that are no
+    longer in the database are removed ("retain"): readers see every document all along (the old
+    or the new version), never a half-built index.
     """
     registered = sources()
     kinds = list(registered) if kinds is None else [k for k in kinds if k in registered]
     ix = engine()
     counts = {}
-    ix.put("clear", kinds)
     with contextlib.ExitStack() as stack:
         if not has_request_context():  # the CLI: sources may build URLs with url_for
             stack.enter_context(current_app.test_request_context("/"))
@@ -109,6 +110,7 @@ def reindex(kinds=None, wait: bool = True) -> dict[str, int]:
             docs = [_normalized(kind, d) for d in registered[kind](None)]
             counts[kind] = len(docs)
             ix.put("docs", docs)
+            ix.put("retain", kind, [int(d["id"]) for d in docs])
     if wait:
         ix.flush(timeout=3600)
     return counts

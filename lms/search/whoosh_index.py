@@ -20,14 +20,19 @@ callback the services give (the same code as `flask lms reindex`), instead of cr
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
+import json
 import logging
+import os
 import queue
 import re
 import shutil
+import sqlite3
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +41,8 @@ import jieba
 from markupsafe import escape
 from pypinyin import lazy_pinyin
 from whoosh import query as Q
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StopFilter, Token, Tokenizer
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, Token, Tokenizer
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import EmptyIndexError
@@ -47,11 +53,17 @@ jieba.setLogLevel(logging.WARNING)
 
 OPTIMIZE_EVERY = 500  # commits between full merges
 MAX_BATCH = 2000  # operations per commit
+MAX_BATCH_DOCS = 2000  # documents per commit: bounds the writer's memory and how long it holds the lock
 POOL_SIZE = 8  # idle searchers kept per process
 REFRESH_CHECK = 1.0  # seconds between looks for another process's commits
 CACHE_BYTES = 64 * 1024 * 1024  # term and filter bitmaps kept per process (12.5 KB per 100,000 documents)
 SNIPPET_SOURCE = 2000  # body characters stored for snippets (a match further in shows the start)
 LOCK_TIMEOUT = 10.0  # seconds a writer waits for another process's lock before re-queueing
+ANALYSIS_PROCS = 2  # processes cutting words (jieba, pypinyin) for big batches, beside the writer
+ANALYSIS_MIN_DOCS = 400  # smaller batches are analysed in the writer thread (a pool costs ~1 s to start)
+ANALYSIS_CHUNK = 50  # documents per task sent to the pool
+WARM_MIN_DOCS = 2000  # segments from a merge this big get the bitmaps their predecessors had
+WARM_KEYS = 2000  # at most this many bitmaps warmed per merge
 
 # Words too common to mean anything in a query (and 与 in 信息技术与学科融合).
 _STOPS = "的 了 和 与 及 或 在 是 也 就 都 而 之 对 把 被 从 向 以 于 为 中 上 下 等 这 那 其 个 一"
@@ -65,10 +77,17 @@ def _cut_short(text: str) -> tuple:
     return tuple(jieba.tokenize(text, mode="search", HMM=False))
 
 
+# Texts of the batch being written whose words another process already cut (see _analyzed).
+_PRECUT: dict[str, tuple] = {}
+
+
 def _cut(text: str):
     """jieba's search-mode words with offsets; short texts (titles, queries) cached, since the
     title is cut for its own field, its pinyin and its highlighting. HMM off: the HMM guesses words
     missing from the dictionary, at twice the cost, and index and query are cut alike either way."""
+    pre = _PRECUT.get(text)
+    if pre is not None:
+        return pre
     if len(text) <= 200:
         return _cut_short(text)
     return jieba.tokenize(text, mode="search", HMM=False)
@@ -76,7 +95,8 @@ def _cut(text: str):
 
 class ChineseTokenizer(Tokenizer):
     """jieba's search-mode segmentation (words and their sub-words, 信息技术 → 信息, 技术, 信息技术)
-    with character offsets for highlighting; punctuation and spaces dropped."""
+    with character offsets for highlighting; punctuation and spaces dropped, words lowercased and
+    stop words left out here, in one loop (Whoosh's chained filters cost a generator per token)."""
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
@@ -91,12 +111,17 @@ class ChineseTokenizer(Tokenizer):
             yield t
             return
         pos = start_pos
+        stops = STOP_WORDS
         for word, start, end in _cut(value):
             if not _WORDISH.search(word):
                 continue
-            t.original = t.text = word
+            text = word.lower()
+            stopped = text in stops
+            if stopped and removestops:
+                continue
+            t.original, t.text = word, text
             t.boost = 1.0
-            t.stopped = False
+            t.stopped = stopped
             if positions:
                 t.pos = pos
                 pos += 1
@@ -183,7 +208,10 @@ def pinyin_words(title: str, terms: list[str]) -> list[str]:
 
 
 def chinese_analyzer():
-    return ChineseTokenizer() | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+    # Indexes written before the tokenizer lowercased and dropped stop words itself have
+    # ChineseTokenizer() | LowercaseFilter() | StopFilter(STOP_WORDS) in their stored schema: the
+    # same words.
+    return ChineseTokenizer()
 
 
 ANALYZER = chinese_analyzer()
@@ -198,7 +226,7 @@ def analyze(text: str) -> list[str]:
 
 
 def make_schema() -> Schema:
-    return Schema(
+    schema = Schema(
         key=ID(unique=True, stored=True),  # "<kind>:<id>"
         kind=ID(stored=True),
         id=NUMERIC(int, bits=64, stored=True, signed=False),
@@ -215,6 +243,11 @@ def make_schema() -> Schema:
         created_at=DATETIME(stored=True, sortable=True),
         url=STORED(),
     )
+    # Queries never run Whoosh's scorer (the bitmaps rank), so no field lengths: storing them cost
+    # a column lookup per posting when a segment is written.
+    for name in ("title", "body", "pinyin"):
+        schema[name].scorable = False
+    return schema
 
 
 def _as_fields(doc: dict) -> dict:
@@ -235,6 +268,30 @@ def _as_fields(doc: dict) -> dict:
         "created_at": created if isinstance(created, datetime) else None,
         "url": doc.get("url") or "",
     }
+
+
+def _analyze_docs(docs: list[dict]) -> list[tuple[dict, dict]]:
+    """In an analysis process: each document's fields (pinyin included) and the words of its title
+    and body, so the writer's tokenizer finds them cut (the same jieba, the same dictionary)."""
+    out = []
+    for d in docs:
+        fields = _as_fields(d)
+        cuts = {t: tuple(_cut(t)) for t in (fields["title"], fields["body"]) if t}
+        out.append((fields, cuts))
+    return out
+
+
+def _doc_key(doc: dict) -> str:
+    return f"{doc['kind']}:{doc['id']}"
+
+
+def _codec():
+    """Whoosh's codec without length statistics: the fields are not scorable (make_schema), and
+    with the statistics on, writing a segment still looked up (stat'ed) a length column for every
+    posting. An instance attribute, not a subclass, so the segments' pickled codec stays Whoosh's."""
+    codec = W3Codec()
+    codec.length_stats = False
+    return codec
 
 
 class _RamStorage(RamStorage):
@@ -279,6 +336,94 @@ def mark(text: str, pattern, size: int | None = None) -> str:
     return "".join(out)
 
 
+# --- bitmaps shared between processes -------------------------------------------------------------
+
+
+class BitmapStore:
+    """Per-segment bitmaps kept on disk, so every process on the index shares them.
+
+    Building a term's bitmaps means decoding its postings in Python (50-90 ms for a common term at
+    100,000 documents); each gunicorn worker used to pay that once per term, and again after every
+    restart. Here the first process to build one stores it (zlib'd, in a SQLite file inside the index
+    folder: a dot file, which Whoosh's cleanup leaves alone) and the others read it in well under a
+    millisecond. Whoosh segments never change after they are written (deletions are applied through
+    the live mask), and a merge writes a new segment under a new random id, so an entry keyed by
+    segment id never goes stale: the writer prunes the entries of segments gone from the index.
+    The store is only a cache: any SQLite error makes it a miss, never a failed search.
+    """
+
+    FILE = ".bitmaps.sqlite3"
+    FORMAT = 1  # bumped when the encoding changes (old rows are then ignored)
+
+    def __init__(self, folder: str):
+        self.path = str(Path(folder) / self.FILE)
+        self._local = threading.local()
+
+    def _con(self):
+        con = getattr(self._local, "con", None)
+        if con is None or self._local.pid != os.getpid():  # a connection must not cross a fork
+            con = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=OFF")  # a lost row is rebuilt, never wrong
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS bits (seg TEXT, key TEXT, fmt INTEGER, data BLOB, "
+                "PRIMARY KEY (seg, key)) WITHOUT ROWID"
+            )
+            self._local.con, self._local.pid = con, os.getpid()
+        return con
+
+    def get(self, seg: str, key: str, nbytes: int, count: int) -> list[int] | None:
+        try:
+            row = self._con().execute("SELECT fmt, data FROM bits WHERE seg = ? AND key = ?", (seg, key)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or row[0] != self.FORMAT:
+            return None
+        raw = zlib.decompress(row[1])
+        if len(raw) != nbytes * count:  # not this segment's size: ignore it
+            return None
+        return [int.from_bytes(raw[i * nbytes : (i + 1) * nbytes], "little") for i in range(count)]
+
+    def put(self, seg: str, key: str, nbytes: int, values: list[int]) -> None:
+        data = zlib.compress(b"".join(v.to_bytes(nbytes, "little") for v in values), 1)
+        with contextlib.suppress(sqlite3.Error):
+            self._con().execute(
+                "INSERT OR REPLACE INTO bits (seg, key, fmt, data) VALUES (?, ?, ?, ?)", (seg, key, self.FORMAT, data)
+            )
+
+    def prune(self, keep: set[str]) -> list[str]:
+        """Drop the entries of segments not in `keep`; returns the keys they had (to warm again)."""
+        try:
+            con = self._con()
+            segs = {r[0] for r in con.execute("SELECT DISTINCT seg FROM bits")}
+            gone = sorted(segs - keep)
+            if not gone:
+                return []
+            marks = ",".join("?" * len(gone))
+            keys = [r[0] for r in con.execute(f"SELECT DISTINCT key FROM bits WHERE seg IN ({marks})", gone)]  # noqa: S608
+            con.execute(f"DELETE FROM bits WHERE seg IN ({marks})", gone)  # noqa: S608
+            return keys
+        except sqlite3.Error:
+            return []
+
+    def has(self, seg: str, key: str) -> bool:
+        try:
+            row = self._con().execute("SELECT fmt FROM bits WHERE seg = ? AND key = ?", (seg, key)).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] == self.FORMAT
+
+    def size_bytes(self) -> int:
+        return sum(os.path.getsize(p) for p in (self.path, self.path + "-wal") if os.path.exists(p))
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            with contextlib.suppress(sqlite3.Error):
+                con.close()
+            self._local.con = None
+
+
 # --- the writer -------------------------------------------------------------------------------
 
 
@@ -302,6 +447,7 @@ class SearchIndex:
         self._load = load
         self._rebuild = rebuild
         self._queue: queue.Queue[_Op] = queue.Queue()
+        self._carry: collections.deque[_Op] = collections.deque()  # writer thread only: split-off rests
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._ix = None
@@ -315,7 +461,13 @@ class SearchIndex:
         self._checked = 0.0  # when the storage was last asked for a newer generation
         self._commits = 0
         self.errors = 0  # failed batches (logged); tests and the benchmark look at it
+        self.pooled = 0  # documents analysed by the analysis processes: tests, benchmark
+        self.built = 0  # bitmaps built from postings (not found in the store): tests, benchmark
         self._storage = _RamStorage() if location == "memory" else None
+        self._store = None if location == "memory" else BitmapStore(location)
+        self._warmer: threading.Thread | None = None
+        self._analysis = None  # the analysis process pool while a big batch is being written
+        self.warm_min_docs = WARM_MIN_DOCS
 
     # -- storage ------------------------------------------------------------------------------
 
@@ -345,9 +497,12 @@ class SearchIndex:
 
     def _recreate(self, storage):
         if isinstance(storage, FileStorage):
+            if self._store is not None:
+                self._store.close()
             shutil.rmtree(self.location, ignore_errors=True)
             Path(self.location).mkdir(parents=True, exist_ok=True)
             storage = FileStorage(self.location)
+            self._store = BitmapStore(self.location)  # new connections: the old file is gone
         else:
             storage = self._storage = _RamStorage()
         return storage.create_index(make_schema())
@@ -395,21 +550,55 @@ class SearchIndex:
 
     def _run(self):
         while True:
-            ops = [self._queue.get()]
-            while len(ops) < MAX_BATCH:
-                try:
-                    ops.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            ops = self._next_batch()
             try:
                 self._apply(ops)
             except Exception:
                 self.errors += 1
                 log.exception("search index batch of %d operations failed", len(ops))
             finally:
+                if self._analysis is not None and self._queue.empty() and not self._carry:
+                    self._close_analysis()  # its processes hold jieba's dictionary: free them when idle
                 for op in ops:
                     if op.done is not None:
                         op.done.set()
+
+    def _next_batch(self) -> list[_Op]:
+        """The next commit's operations, in queue order: whatever is queued, up to MAX_BATCH
+        operations and MAX_BATCH_DOCS documents. A bigger "docs" or "index" operation (a reindex,
+        a bulk import) is split and its rest waits in front of the queue, so one commit never holds
+        an unbounded batch and other processes' writers get the lock in between."""
+        ops: list[_Op] = []
+        room = MAX_BATCH_DOCS
+        while len(ops) < MAX_BATCH and room > 0:
+            if self._carry:
+                op = self._carry.popleft()
+            elif not ops:
+                op = self._queue.get()
+            else:
+                try:
+                    op = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if op.name == "index" and op.args[1] is None:  # a whole kind: read it now, to split it
+                try:
+                    op = _Op("docs", list(self._load(op.args[0], None)))
+                except Exception:
+                    self.errors += 1
+                    log.exception("search index could not read the %s documents", op.args[0])
+                    continue
+            items = op.args[0] if op.name == "docs" else op.args[1] if op.name == "index" else ()
+            if len(items) > room:
+                head = items[:room]
+                rest = items[room:]
+                if op.name == "docs":
+                    op, tail = _Op("docs", head), _Op("docs", rest)
+                else:
+                    op, tail = _Op("index", op.args[0], head), _Op("index", op.args[0], rest)
+                self._carry.appendleft(tail)
+            ops.append(op)
+            room -= len(items)
+        return ops
 
     def _apply(self, ops: list[_Op]) -> None:
         work = [op for op in ops if op.name != "flush"]
@@ -420,23 +609,22 @@ class SearchIndex:
         for op in work:
             if op.name == "index":
                 kind, ids = op.args
-                docs = [_as_fields(d) for d in self._load(kind, ids)]
-                found = {d["id"] for d in docs}
+                docs = list(self._load(kind, ids))
+                found = {int(d["id"]) for d in docs}
                 gone = [i for i in (ids or []) if i not in found]  # deleted meanwhile, or now hidden
                 prepared.append(("docs", kind, docs, gone))
             elif op.name == "docs":
-                prepared.append(("docs", None, [_as_fields(d) for d in op.args[0]], []))
+                prepared.append(("docs", None, op.args[0], []))
             else:
                 prepared.append((op.name, *op.args))
         ix = self.index()
         try:
-            writer = ix.writer(timeout=LOCK_TIMEOUT, delay=0.05)
+            writer = ix.writer(timeout=LOCK_TIMEOUT, delay=0.05, codec=_codec())
         except WhooshLockError:
             # Another process holds the lock for longer than LOCK_TIMEOUT: try again later.
             log.warning("search index locked by another process: %d operations re-queued", len(work))
             time.sleep(0.5)
-            for op in work:
-                self._queue.put(op)
+            self._carry.extendleft(reversed(work))  # before anything queued after them
             return
         try:
             # In operation order: removals hit the committed index, documents wait in `pending`
@@ -449,7 +637,7 @@ class SearchIndex:
                 if name == "docs":
                     _, kind, docs, gone = item
                     for d in docs:
-                        pending[d["key"]] = d
+                        pending[_doc_key(d)] = d
                     for i in gone:
                         pending.pop(f"{kind}:{i}", None)
                         writer.delete_by_term("key", f"{kind}:{i}")
@@ -458,6 +646,16 @@ class SearchIndex:
                     for i in ids:
                         pending.pop(f"{kind}:{i}", None)
                         writer.delete_by_term("key", f"{kind}:{i}")
+                elif name == "retain":  # the end of a reindex: documents of kind not in ids go
+                    kind, keep = item[1], set(item[2])
+                    for key, d in list(pending.items()):
+                        if d["kind"] == kind and int(d["id"]) not in keep:
+                            del pending[key]
+                    with ix.reader() as reader:
+                        stale = [t for t in reader.field_terms("key") if t.startswith(f"{kind}:")]
+                    for key in stale:
+                        if int(key.split(":", 1)[1]) not in keep:
+                            writer.delete_by_term("key", key)
                 elif name == "clear":
                     kinds = item[1]
                     if kinds is None:
@@ -469,8 +667,8 @@ class SearchIndex:
                             writer.delete_by_term("kind", k)
                 elif name == "optimize":
                     optimize = True
-            for d in pending.values():
-                writer.update_document(**d)
+            for fields in self._analyzed(list(pending.values())):
+                writer.update_document(**fields)
             self._commits += 1
             optimize = optimize or self._commits % OPTIMIZE_EVERY == 0
             writer.commit(optimize=optimize)
@@ -478,6 +676,90 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
+        self._after_commit(ix)
+
+    def _after_commit(self, ix) -> None:
+        """Drop the stored bitmaps of segments the commit merged away, and build the same ones
+        for the big segments that replaced them, in the background: after a merge the first
+        searches must not each pay for decoding a 100,000-document segment's postings."""
+        store = self._store
+        if store is None:
+            return
+        with contextlib.suppress(Exception):  # the store is a cache: never fail a commit for it
+            keys = store.prune({seg.segment_id() for seg in ix._segments()})
+            if keys and (self._warmer is None or not self._warmer.is_alive()):
+                self._warmer = threading.Thread(target=self.warm, args=(keys,), name="search-warmer", daemon=True)
+                self._warmer.start()
+
+    def warm(self, keys, min_docs: int | None = None) -> int:
+        """Build and store the bitmaps named by `keys` (BitmapStore keys) for the segments of at
+        least `min_docs` documents that lack them; returns how many were built."""
+        store = self._store
+        if store is None:
+            return 0
+        min_docs = self.warm_min_docs if min_docs is None else min_docs
+        built = 0
+        s = self.index().searcher()
+        try:
+            for leaf, _, seg_id in self._leaves(s):
+                if not isinstance(seg_id, str) or leaf.doc_count_all() < min_docs:
+                    continue
+                for skey in list(keys)[:WARM_KEYS]:
+                    if store.has(seg_id, skey):
+                        continue
+                    key = tuple(json.loads(skey))
+                    self._load_seg(leaf, seg_id, key)
+                    built += 1
+        finally:
+            s.close()
+        return built
+
+    def _analyzed(self, docs: list[dict]):
+        """The documents' index fields, in order. A big batch (a reindex, a bulk import) is cut
+        into words by ANALYSIS_PROCS other processes while this thread feeds Whoosh: jieba and
+        pypinyin were half of the writer's time. Their words reach the tokenizer through _PRECUT,
+        so the index is the same as when the writer cuts them itself (the fallback)."""
+        pool = self._analysis_pool() if len(docs) >= ANALYSIS_MIN_DOCS else None
+        if pool is None:
+            for d in docs:
+                yield _as_fields(d)
+            return
+        chunks = [docs[i : i + ANALYSIS_CHUNK] for i in range(0, len(docs), ANALYSIS_CHUNK)]
+        futures = [pool.submit(_analyze_docs, c) for c in chunks]
+        for chunk, future in zip(chunks, futures, strict=True):
+            try:
+                analysed = future.result()
+            except Exception:  # a broken pool: this thread does the rest
+                log.exception("search analysis process failed: analysing in the writer")
+                self._close_analysis()
+                analysed = [(_as_fields(d), {}) for d in chunk]
+            self.pooled += sum(1 for _, cuts in analysed if cuts)
+            for fields, cuts in analysed:
+                _PRECUT.update(cuts)
+                try:
+                    yield fields
+                finally:
+                    for text in cuts:
+                        _PRECUT.pop(text, None)
+
+    def _analysis_pool(self):
+        if ANALYSIS_PROCS < 2 or (os.cpu_count() or 1) < 2:
+            return None
+        if self._analysis is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # fork: spawn would re-run the main script (a CLI, gunicorn, a benchmark) in each child.
+            # The children only run the analysis (jieba, pypinyin), no lock another thread may hold.
+            jieba.dt.check_initialized()  # loaded here, so no child starts half-way through it
+            ctx = multiprocessing.get_context("fork")
+            self._analysis = ProcessPoolExecutor(max_workers=ANALYSIS_PROCS, mp_context=ctx)
+        return self._analysis
+
+    def _close_analysis(self):
+        pool, self._analysis = self._analysis, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -527,28 +809,39 @@ class SearchIndex:
         return value
 
     def _leaves(self, s):
-        """(leaf reader, document number offset, segment id) of the searcher's segments."""
+        """(leaf reader, document number offset, segment id) of the searcher's segments; the id
+        is a string for a real segment (stable, shared through the store), a tuple otherwise."""
         reader = s.reader()
         out = []
         for leaf, offset in reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]:
             seg = leaf.segment() if hasattr(leaf, "segment") else None
-            out.append((leaf, offset, seg.segment_id() if seg is not None else f"r{id(leaf)}"))
+            out.append((leaf, offset, seg.segment_id() if seg is not None else ("reader", id(leaf))))
         return out
+
+    def _load_seg(self, leaf, seg_id, key: tuple):
+        """A segment's bitmaps for key ("tf", term) → _TermBits, or ("term" | "prefix", field,
+        text) → int: from the shared store, else built from the postings (and stored)."""
+        store = self._store if isinstance(seg_id, str) else None
+        nbytes = (leaf.doc_count_all() >> 3) + 1
+        skey = json.dumps(key, ensure_ascii=False)
+        count = 4 if key[0] == "tf" else 1
+        values = store.get(seg_id, skey, nbytes, count) if store is not None else None
+        if values is None:
+            self.built += 1
+            if key[0] == "tf":
+                tb = _term_bits(leaf, key[1])
+                values = [tb.title, tb.tf1, tb.tf2, tb.tf3]
+            else:
+                values = [_seg_bits(leaf, *key)]
+            if store is not None:
+                store.put(seg_id, skey, nbytes, values)
+        return _TermBits(*values) if count == 4 else values[0]
 
     def _seg(self, leaf, seg_id, kind: str, field: str, text: str) -> int:
         """A segment's bitmap (segment document numbers, deleted ones included) of a term
         ("term") or of every term starting with text ("prefix")."""
-
-        def build():
-            bits = bytearray((leaf.doc_count_all() >> 3) + 1)
-            terms = list(leaf.expand_prefix(field, text)) if kind == "prefix" else [text]
-            for term in terms:
-                for ids, _ in _postings(leaf, field, term):
-                    for n in ids:
-                        bits[n >> 3] |= 1 << (n & 7)
-            return int.from_bytes(bits, "little")
-
-        return self._cached(("seg", seg_id, kind, field, text), build)
+        key = (kind, field, text)
+        return self._cached(("seg", seg_id, *key), lambda: self._load_seg(leaf, seg_id, key))
 
     def _live(self, s) -> int:
         """Bitmap of the generation's documents that are not deleted."""
@@ -617,7 +910,13 @@ class SearchIndex:
     def _term(self, s, term: str) -> _TermBits:
         """The term's bitmaps over the generation's document numbers, from per-segment ones."""
         parts = [
-            (self._cached(("seg", seg_id, "tf", term), lambda leaf=leaf: _term_bits(leaf, term)), offset)
+            (
+                self._cached(
+                    ("seg", seg_id, "tf", term),
+                    lambda leaf=leaf, seg_id=seg_id: self._load_seg(leaf, seg_id, ("tf", term)),
+                ),
+                offset,
+            )
             for leaf, offset, seg_id in self._leaves(s)
         ]
         if len(parts) == 1 and parts[0][1] == 0:
@@ -697,8 +996,12 @@ class SearchIndex:
             }
 
     def size_bytes(self) -> int:
+        """The Whoosh index's files (the bitmap store not included: see store_bytes)."""
         storage = self.index().storage
-        return sum(storage.file_length(n) for n in storage.list())
+        return sum(storage.file_length(n) for n in storage.list() if not n.startswith("."))
+
+    def store_bytes(self) -> int:
+        return self._store.size_bytes() if self._store is not None else 0
 
     def match_keys(self, terms: list[str], rules=None, fields=None) -> set[str]:
         """Every matching key, unpaged (benchmark recall): the same bitmaps as `search`."""
@@ -762,6 +1065,18 @@ def _postings(reader, field: str, term: str):
             ids = m._ids
             yield ([offset + i for i in ids] if offset else ids), m._weights
             m._next_block()
+
+
+def _seg_bits(reader, kind: str, field: str, text: str) -> int:
+    """Bitmap of the reader's documents with the term (kind "term") or any term starting with
+    text (kind "prefix") in field."""
+    bits = bytearray((reader.doc_count_all() >> 3) + 1)
+    terms = list(reader.expand_prefix(field, text)) if kind == "prefix" else [text]
+    for term in terms:
+        for ids, _ in _postings(reader, field, term):
+            for n in ids:
+                bits[n >> 3] |= 1 << (n & 7)
+    return int.from_bytes(bits, "little")
 
 
 def _term_bits(reader, term: str) -> _TermBits:

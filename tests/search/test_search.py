@@ -311,3 +311,22 @@ def test_bitmap_caches_follow_commits_across_segments(world, index, announce):
     assert kept <= set(index._cache)  # bitmaps of segments the commit did not rewrite are kept
     assert services.search(teacher, "已改名").total == 1
     assert services.search(world["teacher_b"], "课堂观察").total == 0
+
+
+def test_reindex_removes_what_left_the_database_and_keeps_the_rest_searchable(world, index, announce, monkeypatch):
+    from lms.activities.models import Announcement
+    from lms.search import whoosh_index
+
+    monkeypatch.setattr(whoosh_index, "MAX_BATCH_DOCS", 3)  # a reindex of 7 documents in several commits
+    admin = world["county_admin"]
+    rows = [announce(admin, world.county_a.context, f"教研通知{i}", "教研安排") for i in range(7)]
+    services.flush()
+    before = index.keys()
+    assert services.search(admin, "教研通知").total == 7
+    commits = index._commits
+    db.session.delete(db.session.get(Announcement, rows[2].id))  # gone without a signal
+    db.session.commit()
+    assert services.reindex() == {"announcement": 6}
+    assert index._commits - commits >= 3
+    assert index.keys() == {k for k in before if not k.startswith(f"announcement:{rows[2].id}|")}
+    assert services.search(admin, "教研通知").total == 6
