@@ -49,3 +49,13 @@ loglevel = os.environ.get("LMS_LOG_LEVEL", "warning")
 
 # Trust X-Forwarded-* only from the local proxy.
 forwarded_allow_ips = os.environ.get("LMS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """A fresh worker (also after max_requests) loads the search analyzers' dictionaries and opens
+    the index before its first request, instead of during it (a second or more each)."""
+    from lms.search import services
+
+    app = getattr(worker, "wsgi", None)
+    if hasattr(app, "app_context"):
+        services.warm_up(app)

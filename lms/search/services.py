@@ -121,6 +121,16 @@ def flush(timeout: float = 60.0) -> bool:
     return engine().flush(timeout)
 
 
+def warm_up(app) -> None:
+    """Prepare this process for searching before it takes requests (gunicorn's post_worker_init):
+    a fresh worker's first searches otherwise each waited a second or more. Never raises."""
+    try:
+        with app.app_context():
+            engine(app).warm_process()
+    except Exception:
+        log.exception("search warm-up failed (the first searches will do it)")
+
+
 def optimize() -> None:
     engine().put("optimize")
 

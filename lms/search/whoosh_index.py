@@ -984,6 +984,17 @@ class SearchIndex:
                 with contextlib.suppress(Exception):
                     s.close()
 
+    def warm_process(self) -> None:
+        """Load what this process's first search would otherwise pay for: jieba's dictionary and
+        pypinyin's (about a second), the open index, a pooled searcher and its live mask."""
+        analyze("信息技术 xinxi")
+        pinyin_forms("信息技术")
+        s = self._acquire()
+        try:
+            self._live(s)
+        finally:
+            self._release(s)
+
     def doc_count(self) -> int:
         return self.index().doc_count()
 

@@ -330,3 +330,13 @@ def test_reindex_removes_what_left_the_database_and_keeps_the_rest_searchable(wo
     assert index._commits - commits >= 3
     assert index.keys() == {k for k in before if not k.startswith(f"announcement:{rows[2].id}|")}
     assert services.search(admin, "教研通知").total == 6
+
+
+def test_warm_up_changes_no_result(app, world, index, announce):
+    announce(world["county_admin"], world.county_a.context, "信息技术与学科融合", "校本研修")
+    services.flush()
+    before = services.search(world["teacher"], "信息技术 xinxi")
+    services.warm_up(app)
+    after = services.search(world["teacher"], "信息技术 xinxi")
+    assert (after.total, after.hits) == (before.total, before.hits)
+    assert services.search(world["teacher"], "信息技术").total == 1
