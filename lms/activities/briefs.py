@@ -9,10 +9,9 @@ from sqlalchemy.orm import selectinload
 from lms import access
 from lms.access.models import Context
 from lms.activities.models import Brief, BriefImage
-from lms.activities.writing import _plain, rich_text
 from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
-from lms.core.text import plain
+from lms.core.text import html_to_text, plain, rich_text
 from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.signals import content_changed, content_deleted
@@ -181,7 +180,7 @@ def load(ids):
             "kind": "brief",
             "id": b.id,
             "title": b.title,
-            "body": _plain(b.body_html),
+            "body": html_to_text(b.body_html, collapse=True),
             "url": url_of(b),
             "context_path": b.context.path,
             "owner_id": b.author_id,

@@ -1,25 +1,17 @@
 """Announcements 公告 at every level of the community tree."""
 
-from markupsafe import escape
 from sqlalchemy import select
 
 from lms import access
 from lms.access.models import Context
 from lms.activities.models import Announcement
-from lms.core.text import plain, sanitize_html
+from lms.core.text import plain, text_to_html
 from lms.extensions import db
 from lms.signals import announcement_posted, content_deleted
 
 
 class AnnouncementError(ValueError):
     pass
-
-
-def text_to_html(text: str) -> str:
-    """Plain text with blank-line paragraphs → sanitized HTML (<p> and <br>)."""
-    paragraphs = [p.strip() for p in (text or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
-    html = "".join(f"<p>{'<br>'.join(str(escape(line)) for line in p.split(chr(10)))}</p>" for p in paragraphs)
-    return sanitize_html(html)
 
 
 def post(author, context: Context, title: str, body: str) -> Announcement:

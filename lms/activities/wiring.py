@@ -106,8 +106,8 @@ def load_activities(ids):
     from sqlalchemy.orm import selectinload
 
     from lms.activities.models import Activity
-    from lms.activities.workshop_services import plain_text
     from lms.communities.models import Workshop
+    from lms.core.text import html_to_text
 
     stmt = select(Activity).options(selectinload(Activity.workshop).selectinload(Workshop.context))
     for a in _batches(stmt, ids, Activity.id):
@@ -116,7 +116,7 @@ def load_activities(ids):
             "kind": "activity",
             "id": a.id,
             "title": a.title,
-            "body": plain_text(a.description_html),
+            "body": html_to_text(a.description_html, collapse=True),
             "url": f"/activities/{a.id}",
             "context_path": ws.context.path,
             "owner_id": a.author_id,
@@ -171,6 +171,7 @@ def on_demo_built(result, rng=None, **_):
     from lms.activities.models import Activity, ActivityMemberStat, Post, Question
     from lms.communities.models import Workshop, WorkshopMembership
     from lms.core.db import utcnow
+    from lms.core.text import html_to_text, rich_text
     from lms.extensions import db
 
     rng = rng or random.Random(7)
@@ -197,7 +198,7 @@ def on_demo_built(result, rng=None, **_):
         for i, (kind, title, desc) in enumerate(DEMO_ACTIVITIES):
             opens = now - timedelta(days=10 - i * 2)
             activity = Activity(workshop_id=ws.id, author_id=host, kind=kind, title=title,
-                                description_html=svc.rich_text(desc), opens_at=opens,
+                                description_html=rich_text(desc), opens_at=opens,
                                 closes_at=now + timedelta(days=20 + i), settings={}, notified_at=now)  # fmt: skip
             db.session.add(activity)
             db.session.flush()
@@ -212,9 +213,10 @@ def on_demo_built(result, rng=None, **_):
             authors = rng.sample(people, min(len(people), 4))
             for j, uid in enumerate(authors):
                 body = DEMO_POSTS[(ws.id + j) % len(DEMO_POSTS)]
-                html = svc.rich_text(body)
+                html = rich_text(body)
+                text = html_to_text(html, collapse=True)
                 created = opens + timedelta(hours=3 + j * 5)
-                root = Post(activity_id=activity.id, author_id=uid, body_html=html, body_text=svc.plain_text(html),
+                root = Post(activity_id=activity.id, author_id=uid, body_html=html, body_text=text,
                             created_at=created, like_count=0, reply_count=0, pinned=j == 0 and host is not None,
                             featured=j == 1, hidden=False, effective=False)  # fmt: skip
                 db.session.add(root)
@@ -222,9 +224,10 @@ def on_demo_built(result, rng=None, **_):
                 posts.append(root)
                 for k in range(rng.randint(0, 2)):
                     replier = rng.choice(people)
-                    rhtml = svc.rich_text(DEMO_REPLIES[(j + k) % len(DEMO_REPLIES)])
+                    rhtml = rich_text(DEMO_REPLIES[(j + k) % len(DEMO_REPLIES)])
+                    rtext = html_to_text(rhtml, collapse=True)
                     posts.append(Post(activity_id=activity.id, author_id=replier, parent_id=root.id, body_html=rhtml,
-                                      body_text=svc.plain_text(rhtml), created_at=created + timedelta(hours=k + 1),
+                                      body_text=rtext, created_at=created + timedelta(hours=k + 1),
                                       like_count=0, reply_count=0, pinned=False, featured=False, hidden=False,
                                       effective=False))  # fmt: skip
                     root.reply_count += 1

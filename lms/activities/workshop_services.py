@@ -8,13 +8,10 @@ Permission checks go through lms.access with these capabilities (lms/access/role
 """
 
 import difflib
-import html as htmllib
 import re
 import unicodedata
 from datetime import datetime
 
-import nh3
-from markupsafe import escape
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -35,7 +32,7 @@ from lms.activities.models import (
 )
 from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
-from lms.core.text import plain, sanitize_html
+from lms.core.text import html_to_text, plain, rich_text
 from lms.extensions import db
 from lms.signals import activity_resource_shared, content_changed, content_deleted
 
@@ -57,21 +54,6 @@ class ActivityError(ValueError):
 
 
 # --- text ------------------------------------------------------------------------------------
-
-
-def plain_text(html: str) -> str:
-    """The readable text of sanitized HTML: tags dropped, entities decoded, whitespace collapsed."""
-    text = htmllib.unescape(nh3.clean(html or "", tags=set()))
-    return " ".join(text.split())
-
-
-def rich_text(value: str | None) -> str:
-    """User input → sanitized HTML. Text without tags becomes paragraphs (blank line) and line breaks."""
-    value = (value or "").replace("\r\n", "\n").strip()
-    if not re.search(r"<[a-zA-Z/!]", value):
-        paragraphs = [p.strip() for p in value.split("\n\n") if p.strip()]
-        value = "".join("<p>" + "<br>".join(str(escape(line)) for line in p.split("\n")) + "</p>" for p in paragraphs)
-    return sanitize_html(value)
 
 
 def normalized_for_comparison(text: str) -> str:
@@ -414,7 +396,7 @@ def create_post(user, activity: Activity, body: str, files=(), parent: Post | No
     if len(body or "") > BODY_MAX:
         raise ActivityError("body_too_long")
     html = rich_text(body)
-    text = plain_text(html)
+    text = html_to_text(html, collapse=True)
     if not text and "<img" not in html and not any(getattr(f, "filename", "") for f in files or []):
         raise ActivityError("body_required")
     post = Post(activity_id=activity.id, author_id=user.id, parent_id=parent.id if parent else None,
@@ -445,7 +427,7 @@ def edit_post(user, post: Post, body: str) -> Post:
     if len(body or "") > BODY_MAX:
         raise ActivityError("body_too_long")
     html = rich_text(body)
-    text = plain_text(html)
+    text = html_to_text(html, collapse=True)
     if not text and "<img" not in html and not post.attachments:
         raise ActivityError("body_required")
     post.body_html, post.body_text, post.updated_at = html, text, utcnow()

@@ -6,8 +6,6 @@ members. A teacher writes in the workshops they are a member of; a host (`writin
 workshop plan, two stage summaries and one final summary a year.
 """
 
-import re
-
 from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,7 +15,7 @@ from lms.activities.models import HOST_KINDS, TEACHER_KINDS, Writing
 from lms.communities.models import Workshop
 from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
-from lms.core.text import plain, sanitize_html
+from lms.core.text import html_to_text, plain, rich_text
 from lms.extensions import db
 from lms.signals import content_changed, content_deleted
 
@@ -39,16 +37,6 @@ SOURCE_KINDS = ("plan", "log", "summary")
 
 class WritingError(ValueError):
     pass
-
-
-def rich_text(body: str) -> str:
-    """Sanitized HTML from a textarea: HTML is cleaned; plain text becomes paragraphs."""
-    body = body or ""
-    if re.search(r"<[a-zA-Z/!]", body):
-        return sanitize_html(body)
-    from lms.activities.services import text_to_html
-
-    return text_to_html(body)
 
 
 def current_year() -> int:
@@ -206,12 +194,6 @@ def _url(item: Writing) -> str:
         return f"/writing/{item.id}"
 
 
-def _plain(html: str) -> str:
-    import nh3
-
-    return " ".join(nh3.clean(html or "", tags=set()).split())
-
-
 def source(kinds: tuple[str, ...]):
     """A search source (lms.search.sources) for the writing kinds published under one source kind."""
 
@@ -224,7 +206,7 @@ def source(kinds: tuple[str, ...]):
                 "kind": SOURCE_KIND[item.kind],
                 "id": item.id,
                 "title": item.title,
-                "body": _plain(item.body_html),
+                "body": html_to_text(item.body_html, collapse=True),
                 "url": _url(item),
                 "context_path": item.workshop.context.path,
                 "owner_id": item.author_id,

@@ -1,8 +1,11 @@
 """User text: sanitizing rich text and normalizing plain input."""
 
+import html as _html
+import re
 import unicodedata
 
 import nh3
+from markupsafe import escape
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "blockquote", "code", "pre",
@@ -22,11 +25,28 @@ def sanitize_html(html: str | None) -> str:
     )
 
 
-def html_to_text(html: str | None) -> str:
-    """Plain text of (sanitized) HTML, for search documents and summaries."""
-    import html as _html
+def text_to_html(text: str | None) -> str:
+    """Plain text with blank-line paragraphs → sanitized HTML (<p> and <br>)."""
+    paragraphs = [p.strip() for p in (text or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
+    html = "".join("<p>" + "<br>".join(str(escape(line)) for line in p.split("\n")) + "</p>" for p in paragraphs)
+    return sanitize_html(html)
 
-    return _html.unescape(nh3.clean(html or "", tags=set())).strip()
+
+_TAG = re.compile(r"<[a-zA-Z/!]")
+
+
+def rich_text(value: str | None) -> str:
+    """What a rich-text field sends → sanitized HTML: HTML is cleaned; text without tags (a plain
+    textarea, "a < b") becomes paragraphs and line breaks."""
+    value = (value or "").replace("\r\n", "\n").strip()
+    return sanitize_html(value) if _TAG.search(value) else text_to_html(value)
+
+
+def html_to_text(html: str | None, collapse: bool = False) -> str:
+    """Plain text of (sanitized) HTML, for search documents and summaries; `collapse` joins all
+    whitespace (line breaks too) into single spaces."""
+    text = _html.unescape(nh3.clean(html or "", tags=set()))
+    return " ".join(text.split()) if collapse else text.strip()
 
 
 def normalize(value) -> str:

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale, gettext
-from markupsafe import escape
 from sqlalchemy import func, or_, select
 
 from lms import access
 from lms.access.models import Context, RoleAssignment
 from lms.core.db import utcnow
-from lms.core.text import normalize, plain, sanitize_html
+from lms.core.text import normalize, plain, rich_text
 from lms.extensions import db
 from lms.homework import grading
 from lms.homework.allocation import Pair, Participant, allocate
@@ -276,15 +275,6 @@ class AssignmentInput:
     host_weight: float = 1.0
     quality_share: float = 0.5
     form: dict | None = None
-
-
-def rich_text(text: str | None) -> str:
-    """Rich text from a textarea: HTML is sanitized; plain text becomes paragraphs."""
-    text = (text or "").replace("\r\n", "\n")
-    if "<" not in text:
-        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-        text = "".join(f"<p>{'<br>'.join(str(escape(line)) for line in p.split(chr(10)))}</p>" for p in paragraphs)
-    return sanitize_html(text)
 
 
 def _check_input(data: AssignmentInput) -> dict:

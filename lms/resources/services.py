@@ -9,7 +9,6 @@ import html
 import math
 from dataclasses import dataclass
 
-import nh3
 from flask import current_app
 from sqlalchemy import and_, case, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +18,7 @@ from lms import access, signals
 from lms.access.models import Context
 from lms.core.pagination import Page, paginate
 from lms.core.taxonomy import STAGES, SUBJECTS, fit_score
-from lms.core.text import normalize, plain, sanitize_html
+from lms.core.text import html_to_text, normalize, plain, sanitize_html
 from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.media import services as media
@@ -425,13 +424,9 @@ def comments(r: Resource, limit: int = 200) -> list[ResourceComment]:
     )
 
 
-def _plain(html_text: str) -> str:
-    return html.unescape(nh3.clean(html_text or "", tags=set())).strip()
-
-
 def add_comment(user, r: Resource, body: str) -> ResourceComment:
     body_html = sanitize_html((body or "").strip())
-    if not _plain(body_html) and "<img" not in body_html:
+    if not html_to_text(body_html) and "<img" not in body_html:
         raise ResourceError("comment_empty")
     if len(body or "") > 5000:
         raise ResourceError("comment_too_long")
@@ -628,7 +623,7 @@ def search_documents(ids: list[int] | None):
             "kind": "resource",
             "id": r.id,
             "title": r.title,
-            "body": " ".join(x for x in (_plain(r.description_html), r.tags) if x),
+            "body": " ".join(x for x in (html_to_text(r.description_html), r.tags) if x),
             "tags": r.tags or "",
             "url": urls.build("resources.detail", {"resource_id": r.id}),
             "context_path": r.context.path if r.context is not None else None,

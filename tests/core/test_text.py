@@ -35,3 +35,16 @@ def test_plain_caps():
 def test_announcement_title_as_typed(world, db):
     a = announcements.post(world["school_admin"], world.school_a.context, "期中教研（数学组）：安排", "<p>见附件</p>")
     assert a.title == "期中教研（数学组）：安排"
+
+
+def test_rich_text_from_a_textarea_or_an_editor():
+    from lms.core.text import html_to_text, rich_text
+
+    # A plain textarea: paragraphs on blank lines, line breaks kept, "<" that is no tag escaped.
+    assert rich_text("第一段\r\n第二行\n\n a < b ") == "<p>第一段<br>第二行</p><p>a &lt; b</p>"
+    # HTML from an editor: sanitized, not escaped.
+    assert rich_text('<p onclick="x()">好<script>alert(1)</script></p>') == "<p>好</p>"
+    assert rich_text("") == "" and rich_text(None) == ""
+    html = "<p>研修&amp;日志</p>\n<p>第二段</p>"
+    assert html_to_text(html) == "研修&日志\n第二段"
+    assert html_to_text(html, collapse=True) == "研修&日志 第二段"
