@@ -111,6 +111,7 @@ def reindex(kinds=None, wait: bool = True) -> dict[str, int]:
             counts[kind] = len(docs)
             ix.put("docs", docs)
             ix.put("retain", kind, [int(d["id"]) for d in docs])
+    ix.put("optimize")  # one segment again, as a single-commit rebuild left it
     if wait:
         ix.flush(timeout=3600)
     return counts

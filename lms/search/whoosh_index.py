@@ -629,9 +629,17 @@ class SearchIndex:
         try:
             # In operation order: removals hit the committed index, documents wait in `pending`
             # (the last version of each key wins; a later removal drops it), then go in at once.
-            # Whoosh's update_document does not see documents added earlier in the same writer.
+            # Whoosh's update_document does not see documents added earlier in the same writer, and
+            # it opened a reader over every segment per document: one searcher serves the batch.
             optimize = False
             pending: dict[str, dict] = {}
+            searcher = writer.searcher()
+            reader = searcher.reader()
+
+            def delete(field, text):
+                if (field, text) in reader:
+                    writer.delete_by_term(field, text, searcher=searcher)
+
             for item in prepared:
                 name = item[0]
                 if name == "docs":
@@ -640,35 +648,36 @@ class SearchIndex:
                         pending[_doc_key(d)] = d
                     for i in gone:
                         pending.pop(f"{kind}:{i}", None)
-                        writer.delete_by_term("key", f"{kind}:{i}")
+                        delete("key", f"{kind}:{i}")
                 elif name == "delete":
                     kind, ids = item[1], item[2]
                     for i in ids:
                         pending.pop(f"{kind}:{i}", None)
-                        writer.delete_by_term("key", f"{kind}:{i}")
+                        delete("key", f"{kind}:{i}")
                 elif name == "retain":  # the end of a reindex: documents of kind not in ids go
                     kind, keep = item[1], set(item[2])
                     for key, d in list(pending.items()):
                         if d["kind"] == kind and int(d["id"]) not in keep:
                             del pending[key]
-                    with ix.reader() as reader:
-                        stale = [t for t in reader.field_terms("key") if t.startswith(f"{kind}:")]
+                    stale = [t for t in reader.field_terms("key") if t.startswith(f"{kind}:")]
                     for key in stale:
                         if int(key.split(":", 1)[1]) not in keep:
-                            writer.delete_by_term("key", key)
+                            delete("key", key)
                 elif name == "clear":
                     kinds = item[1]
                     if kinds is None:
                         pending.clear()
-                        writer.delete_by_query(Q.Every())
+                        writer.delete_by_query(Q.Every(), searcher=searcher)
                     else:
                         pending = {k: d for k, d in pending.items() if d["kind"] not in kinds}
                         for k in kinds:
-                            writer.delete_by_term("kind", k)
+                            delete("kind", k)
                 elif name == "optimize":
                     optimize = True
             for fields in self._analyzed(list(pending.values())):
-                writer.update_document(**fields)
+                delete("key", fields["key"])  # the committed version this one replaces
+                writer.add_document(**fields)
+            searcher.close()
             self._commits += 1
             optimize = optimize or self._commits % OPTIMIZE_EVERY == 0
             writer.commit(optimize=optimize)
