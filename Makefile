@@ -36,11 +36,12 @@ node_modules/.stamp: package.json package-lock.json
 
 # Front-end assets are copied from npm packages; nothing is fetched from a CDN at run time.
 $(VENDOR): node_modules/.stamp
-	mkdir -p lms/static/vendor/bootstrap lms/static/vendor/hls lms/static/vendor/socket.io lms/static/vendor/echarts
+	mkdir -p lms/static/vendor/bootstrap lms/static/vendor/hls lms/static/vendor/socket.io lms/static/vendor/echarts lms/static/vendor/quill
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js lms/static/vendor/bootstrap/
 	cp node_modules/hls.js/dist/hls.light.min.js lms/static/vendor/hls/
 	cp node_modules/socket.io-client/dist/socket.io.min.js lms/static/vendor/socket.io/
 	cp node_modules/echarts/dist/echarts.common.min.js lms/static/vendor/echarts/
+	cp node_modules/quill/dist/quill.js node_modules/quill/dist/quill.snow.css lms/static/vendor/quill/
 	touch $@
 
 %.mo: %.po | $(VENV)/.stamp-run

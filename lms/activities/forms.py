@@ -4,17 +4,18 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from lms.core.forms import RICH_TEXT
+
 
 class AnnouncementForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    body = TextAreaField(_l("Text"), validators=[Length(max=20000)])
+    body = TextAreaField(_l("Text"), validators=[Length(max=20000)], render_kw=RICH_TEXT)
 
 
 class ActivityForm(FlaskForm):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=20000)],
-                                description=_l("Plain text; a blank line starts a new paragraph."))  # fmt: skip
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)], render_kw=RICH_TEXT)
     opens_at = DateTimeLocalField(_l("Opens"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     closes_at = DateTimeLocalField(_l("Closes"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     questions = TextAreaField(
@@ -26,7 +27,7 @@ class ActivityForm(FlaskForm):
 
 
 class PostForm(FlaskForm):
-    body = TextAreaField(_l("Your post"), validators=[Length(max=20000)])
+    body = TextAreaField(_l("Your post"), validators=[Length(max=20000)], render_kw=RICH_TEXT)
     files = MultipleFileField(_l("Attach images or files (up to 5)"))
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from lms import access
 from lms.access.models import Context
 from lms.activities.models import Announcement
-from lms.core.text import plain, text_to_html
+from lms.core.text import plain, rich_text
 from lms.extensions import db
 from lms.signals import announcement_posted, content_deleted
 
@@ -24,7 +24,7 @@ def post(author, context: Context, title: str, body: str) -> Announcement:
         raise AnnouncementError("title_too_long")
     if len(body or "") > 20000:
         raise AnnouncementError("body_too_long")
-    item = Announcement(context_id=context.id, author_id=author.id, title=title, body_html=text_to_html(body))
+    item = Announcement(context_id=context.id, author_id=author.id, title=title, body_html=rich_text(body))
     db.session.add(item)
     db.session.commit()
     announcement_posted.send(item, context=context)

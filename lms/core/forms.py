@@ -2,6 +2,9 @@
 
 from wtforms.fields.choices import SelectChoice
 
+#: render_kw of a TextAreaField that takes rich text: lms/static/js/richtext.js puts an editor on it.
+RICH_TEXT = {"data-rich": ""}
+
 
 def choices(mapping: dict, blank: str | None = "—") -> list[SelectChoice]:
     """Select options from {value: label}, with an optional blank first option."""

@@ -9,14 +9,14 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateTimeLocalField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from lms.core.forms import choices
+from lms.core.forms import RICH_TEXT, choices
 
 FORMAT = "%Y-%m-%dT%H:%M"
 
 
 class AssignmentForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    instructions = TextAreaField(_l("Instructions"), validators=[Optional(), Length(max=50000)])
+    instructions = TextAreaField(_l("Instructions"), validators=[Optional(), Length(max=50000)], render_kw=RICH_TEXT)
     attachments_allowed = BooleanField(_l("Attachments allowed"), default=True)
     submission_opens_at = DateTimeLocalField(_l("Submission opens"), format=FORMAT, validators=[Optional()])
     submission_due_at = DateTimeLocalField(_l("Submission deadline"), format=FORMAT, validators=[Optional()])
@@ -81,7 +81,7 @@ def rubric_from_form(form_data, kind: str) -> dict:
 
 class SubmissionForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
-    body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=50000)])
+    body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=50000)], render_kw=RICH_TEXT)
     files = MultipleFileField(_l("Attachments"))
 
 

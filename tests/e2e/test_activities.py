@@ -3,9 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from lms.activities import workshop_services as svc
+from lms.activities.models import Post
 from lms.core.db import utcnow
+from lms.extensions import db
 from tests.e2e.conftest import login, no_horizontal_scroll, snap
 
 
@@ -25,12 +28,51 @@ def test_post_and_reply_on_a_phone(page, e2e_world):
     link.click()
     page.wait_for_url(f"**/activities/{activity.id}")
     assert no_horizontal_scroll(page)
-    page.locator("#post-body").fill("我在数学课上用平板推送练习，全班正确率即时可见，讲评更有针对性。")
+    # The post field is a rich-text editor (lms/static/js/richtext.js): a bold phrase and a list.
+    editor = page.locator(".rich-editor .ql-editor")
+    editor.wait_for()
+    assert page.locator("#post-body").is_hidden()
+    editor.click()
+    page.keyboard.type("我在数学课上用平板推送练习，")
+    page.keyboard.press("Control+b")
+    page.keyboard.type("全班正确率即时可见")
+    page.keyboard.press("Control+b")
+    page.keyboard.type("，讲评更有针对性。")
+    page.keyboard.press("Enter")
+    page.locator(".rich-editor .ql-toolbar button.ql-list[value=bullet]").click()
+    page.keyboard.type("课前推送")
+    page.keyboard.press("Enter")
+    page.keyboard.type("课后反馈")
+    snap(page, "activity-editor")
+    assert no_horizontal_scroll(page)
     page.get_by_role("button", name="发布").click()
     page.wait_for_load_state()
     mine = page.locator("article.post", has_text="平板推送练习")
     mine.wait_for()
     assert mine.locator(".badge", has_text="有效帖").count() == 1
+    assert mine.locator("strong", has_text="全班正确率即时可见").count() == 1
+    assert mine.locator("ul > li").all_inner_texts() == ["课前推送", "课后反馈"]
+    db.session.rollback()  # the live server committed the post in its own thread
+    stored = db.session.scalar(select(Post.body_html).where(Post.activity_id == activity.id,
+                                                             Post.body_text.contains("平板推送")))  # fmt: skip
+    assert stored.startswith("<p>我在数学课上用平板推送练习，<strong>全班正确率即时可见</strong>")
+    assert "<ul><li>课前推送</li><li>课后反馈</li></ul>" in stored and "&nbsp;" not in stored
+    # Editing shows the formatted post in the editor (not its HTML source) and keeps it.
+    post_id = db.session.scalar(select(Post.id).where(Post.activity_id == activity.id,
+                                                      Post.body_text.contains("平板推送")))  # fmt: skip
+    page.goto(f"/posts/{post_id}/edit")
+    editor = page.locator(".rich-editor .ql-editor")
+    editor.locator("strong", has_text="全班正确率即时可见").wait_for()
+    assert "<strong>" not in editor.inner_text() and editor.locator("li").count() == 2
+    snap(page, "post-edit")
+    editor.locator("li", has_text="课后反馈").click()
+    page.keyboard.press("End")
+    page.keyboard.type("与 English words")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_load_state()
+    db.session.rollback()
+    stored = db.session.scalar(select(Post.body_html).where(Post.id == post_id))
+    assert "<li>课后反馈与 English words</li>" in stored and "<strong>全班正确率即时可见</strong>" in stored
     # Reply to the leader's post.
     leader_post = page.locator("article.post", has_text="抛砖引玉")
     leader_post.locator("summary", has_text="回复").first.click()

@@ -1,0 +1,90 @@
+// Rich-text fields: each textarea[data-rich] gets a Quill editor (headings, bold, lists, quote,
+// link). The textarea stays in the form, hidden, and always holds the editor's HTML, so the form
+// posts as before; without JavaScript, or if Quill does not load, the plain textarea is used (the
+// server turns plain text into paragraphs and sanitizes whatever HTML arrives either way).
+// Quill is only fetched on pages that have such a field.
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  var fields = document.querySelectorAll("textarea[data-rich]");
+  if (!fields.length || !me) return;
+
+  var TOOLBAR = [
+    [{ header: [2, 3, false] }],
+    ["bold", "italic", "underline"],
+    [{ list: "ordered" }, { list: "bullet" }],
+    ["blockquote", "link"],
+    ["clean"]
+  ];
+  // What the server keeps (lms.core.text.ALLOWED_TAGS); anything else pasted in is dropped here too.
+  var FORMATS = ["header", "bold", "italic", "underline", "list", "blockquote", "link"];
+
+  function looksLikeHtml(s) { return /<[a-zA-Z\/!]/.test(s); }
+
+  function enhance(ta) {
+    var box = document.createElement("div");
+    box.className = "rich-editor";
+    var host = document.createElement("div");
+    box.appendChild(host);
+    ta.parentNode.insertBefore(box, ta);
+    var quill = new window.Quill(host, {
+      theme: "snow",
+      modules: { toolbar: TOOLBAR },
+      formats: FORMATS,
+      placeholder: ta.getAttribute("placeholder") || ""
+    });
+    var text = ta.value;
+    if (text) {
+      if (looksLikeHtml(text)) quill.clipboard.dangerouslyPasteHTML(text);  // our own sanitized HTML
+      else quill.setText(text);
+    }
+    // The hidden textarea can no longer take focus: the editor does its required check.
+    var required = ta.required;
+    ta.required = false;
+    ta.removeAttribute("maxlength");
+    ta.hidden = true;
+    var editor = host.querySelector(".ql-editor");
+    if (ta.id) {
+      editor.setAttribute("aria-labelledby", ta.id + "-label");
+      var label = document.querySelector('label[for="' + ta.id + '"]');
+      if (label) {
+        label.id = label.id || ta.id + "-label";
+        label.addEventListener("click", function (ev) { ev.preventDefault(); quill.focus(); });
+      }
+    }
+    editor.setAttribute("role", "textbox");
+    editor.setAttribute("aria-multiline", "true");
+    if (ta.classList.contains("is-invalid")) box.classList.add("is-invalid");
+    // Quill 2.0.3's getSemanticHTML writes every space as &nbsp;, which would keep English lines
+    // from wrapping: plain spaces again.
+    function sync() {
+      ta.value = quill.getText().trim() ? quill.getSemanticHTML().replace(/&nbsp;/g, " ") : "";
+    }
+    sync();
+    quill.on("text-change", function () { sync(); box.classList.remove("is-invalid"); });
+    if (ta.form) {
+      ta.form.addEventListener("submit", function (ev) {
+        sync();
+        if (required && !ta.value) {
+          ev.preventDefault();
+          box.classList.add("is-invalid");
+          quill.focus();
+        }
+      });
+      ta.form.addEventListener("reset", function () { quill.setText(""); });
+    }
+  }
+
+  function loadCss(href) {
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    document.head.appendChild(link);
+  }
+
+  loadCss(me.getAttribute("data-quill-css"));
+  var s = document.createElement("script");
+  s.src = me.getAttribute("data-quill-js");
+  s.onload = function () { fields.forEach(enhance); };
+  document.head.appendChild(s);
+})();
