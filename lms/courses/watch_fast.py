@@ -36,7 +36,7 @@ from email.utils import formatdate
 
 from lms.courses import watch
 
-PATH = re.compile(r"^/watch/(\d{1,12})/([0-9A-Za-z_.-]{26,110})/(.{1,80})$")
+PATH = re.compile(r"^/watch/(\d{1,12})/([0-9A-Za-z_.-]{26,120})/(.{1,80})$")
 SKIP = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_IF_MATCH")
 COOKIE = re.compile(r"(?:^|;\s*)([^=;\s]+)=([^;]*)")
 HEARTBEAT = "/watch/heartbeat"
