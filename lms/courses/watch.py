@@ -70,7 +70,7 @@ def study_hours(seconds: float) -> float:
 
 # --- media grants ------------------------------------------------------------------------------------
 
-#: Rendition folders are hls/<stored file>/<job> (lms.media.tasks.transcode_job). A grant names the pair,
+#: Rendition folders are hls/<stored file>/<job> (lms.media.tasks._transcode_claimed). A grant names the pair,
 #: so nginx finds a grant's files without asking the app (deploy/nginx-watch.conf).
 RENDITION_DIR = re.compile(r"^hls/([A-Za-z0-9_]{1,40})/([A-Za-z0-9_]{1,40})$")
 #: <expires>.<file>-<job>.<signature>: the expiry in Unix seconds (what nginx's secure_link reads),
