@@ -73,6 +73,7 @@ def _queue_rebuild(app) -> None:
     ix.put("clear", None)
     for kind in sources():
         ix.put("index", kind, None)
+    ix.put("optimize")
 
 
 # --- writes -----------------------------------------------------------------------------------

@@ -680,7 +680,10 @@ class SearchIndex:
             searcher.close()
             self._commits += 1
             optimize = optimize or self._commits % OPTIMIZE_EVERY == 0
-            writer.commit(optimize=optimize)
+            # While the rest of a split operation waits (a reindex, a bulk import), no merging:
+            # each merge would copy the postings written so far again; the optimize that ends a
+            # reindex merges once.
+            writer.commit(optimize=optimize, merge=optimize or not self._carry)
             self._generation = max(self._generation, ix.latest_generation())
         except BaseException:
             writer.cancel()
