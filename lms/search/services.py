@@ -73,7 +73,6 @@ def _queue_rebuild(app) -> None:
     ix.put("clear", None)
     for kind in sources():
         ix.put("index", kind, None)
-    ix.put("optimize")
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -112,7 +111,6 @@ def reindex(kinds=None, wait: bool = True) -> dict[str, int]:
             counts[kind] = len(docs)
             ix.put("docs", docs)
             ix.put("retain", kind, [int(d["id"]) for d in docs])
-    ix.put("optimize")  # one segment again, as a single-commit rebuild left it
     if wait:
         ix.flush(timeout=3600)
     return counts

@@ -153,3 +153,21 @@ def test_big_batches_analysed_in_other_processes_give_the_same_index(tmp_path, m
     queries = ("信息技术", "学科融合 作业设计", "xxjs", "python", "xinxi")
     assert _results(pooled, queries) == _results(serial, queries)
     assert not whoosh_index._PRECUT
+
+
+def test_a_small_commit_after_a_bounded_rebuild_leaves_its_segments_alone(folder, monkeypatch):
+    from lms.search import whoosh_index
+
+    monkeypatch.setattr(whoosh_index, "MAX_BATCH_DOCS", 40)
+    monkeypatch.setattr(whoosh_index, "MERGE_MAX_DOCS", 30)
+    ix = _open(folder)
+    ix.put("docs", [_doc(i) for i in range(1, 481)])
+    assert ix.flush(120)
+    bulk = {seg.segment_id() for seg in ix.index()._segments()}
+    assert len(bulk) == 12  # written without merging one into the next
+    for i in (481, 482, 483):
+        _add(ix, [i])
+    segments = {seg.segment_id(): seg.doc_count_all() for seg in ix.index()._segments()}
+    assert bulk <= set(segments)  # Whoosh's MERGE_SMALL alone would have merged them
+    assert ix.doc_count() == 483
+    assert len(ix.match_keys(["案例"], RULES)) == len(ix.match_keys(["案例"], None) & ix.match_keys(["案例"], RULES))
