@@ -11,3 +11,27 @@ def test_upgraded_schema_matches_models(app, db):
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
         diff = compare_metadata(ctx, _db.metadata)
     assert diff == []
+
+
+def test_the_app_starts_on_a_schema_one_migration_behind(tmp_path):
+    """`flask db upgrade` builds the app first: start-up work (re-queueing media jobs) must not need
+    what the pending migrations add."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect
+
+    from lms import create_app
+    from tests.conftest import test_config
+
+    config = {**test_config(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'behind.sqlite3'}"}
+    app = create_app({**config, "MEDIA_REQUEUE_ON_START": False})
+    with app.app_context():
+        upgrade()
+        downgrade(revision="-1")
+        columns = {c["name"] for c in inspect(_db.engine).get_columns("media_jobs")}
+        assert "heartbeat_at" not in columns  # the newest migration is the media-job heartbeat
+        _db.engine.dispose()
+    started = create_app(config)  # re-queues on start, on the older schema
+    with started.app_context():
+        upgrade()
+        assert "heartbeat_at" in {c["name"] for c in inspect(_db.engine).get_columns("media_jobs")}
+        _db.engine.dispose()

@@ -234,7 +234,14 @@ def requeue_unfinished(app) -> int:
     lets only one run it.
     """
     with app.app_context():
-        if not inspect(db.engine).has_table(MediaJob.__tablename__):
+        # `flask db upgrade` builds the app too: on a schema that is not current yet (no table, or a
+        # column a newer migration adds) there is nothing to re-queue before the upgrade has run.
+        inspector = inspect(db.engine)
+        if not inspector.has_table(MediaJob.__tablename__):
+            return 0
+        columns = {c["name"] for c in inspector.get_columns(MediaJob.__tablename__)}
+        if not set(MediaJob.__table__.columns.keys()) <= columns:
+            log.warning("media jobs not re-queued: the database schema is older than the code (flask db upgrade)")
             return 0
         rq = uses_rq(app.config)
         # RQ knows which of its jobs are alive; the in-process queue asks the heartbeats.
