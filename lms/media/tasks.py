@@ -254,8 +254,7 @@ def requeue_unfinished(app) -> int:
         ids = [r.id for r in unfinished if r.id not in alive]
         interrupted = [r.id for r in unfinished if r.status == "running" and r.id not in alive]
         if interrupted:
-            still = MediaJob.status == "running" if rq else _interrupted(app.config)
-            db.session.execute(update(MediaJob).where(MediaJob.id.in_(interrupted), still)
+            db.session.execute(update(MediaJob).where(MediaJob.id.in_(interrupted), running)
                                .values(status="queued"))  # fmt: skip
             db.session.commit()
         db.session.remove()
