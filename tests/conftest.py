@@ -4,6 +4,7 @@ Set LMS_DATABASE_URL=postgresql://... (and LMS_REDIS_URL=redis://...) to run on 
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -59,15 +60,32 @@ def _reset_schema(app):
     upgrade()
 
 
-def _clear(app):
+def _clear(app, attempts: int = 10):
+    """Empty every table.
+
+    A live-server test (browser, real Socket.IO client) may leave a request finishing its
+    transaction after the test returned: on PostgreSQL, TRUNCATE then waits for its locks, or loses
+    a deadlock to that request. Wait briefly and try again rather than leave the data behind.
+    """
+    from sqlalchemy.exc import OperationalError
+
     engine = _db.engine
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
             for t in tables:
                 conn.execute(text(f"DELETE FROM {t}"))
+        return
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as exc:  # deadlock_detected, lock_not_available
+            if getattr(exc.orig, "sqlstate", None) not in ("40P01", "55P03") or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

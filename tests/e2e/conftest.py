@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wsgi import ClosingIterator
 
 from tests.factories import PASSWORD, make_user
 
@@ -54,6 +55,39 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class _InFlight:
+    """Counts requests the live server is still handling, so a test's teardown can let the last
+    ones (a page's Socket.IO connect, a late fetch) finish before the tables are emptied."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.cond = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.cond:
+            self.count += 1
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        # ClosingIterator closes the app's body (Flask's teardown) and then counts the request done.
+        return ClosingIterator(body, [self._done])
+
+    def _done(self):
+        with self.cond:
+            self.count -= 1
+            self.cond.notify_all()
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.count == 0, timeout=timeout)
+
+
+IN_FLIGHT: _InFlight | None = None
+
+
 @pytest.fixture(scope="module")
 def live_server(app):
     """The session app on 127.0.0.1:<free port>, with CSRF protection on so the real forms are exercised.
@@ -67,7 +101,9 @@ def live_server(app):
     _real_socketio_sends()
     csrf_before = app.config["WTF_CSRF_ENABLED"]
     app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    global IN_FLIGHT
+    IN_FLIGHT = _InFlight(app)
+    server = make_server("127.0.0.1", 0, IN_FLIGHT, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:
@@ -137,6 +173,8 @@ def page(browser, live_server, e2e_world, device):
     page.errors = errors  # a test expecting an error status may clear it
     yield page
     context.close()
+    if IN_FLIGHT is not None:
+        IN_FLIGHT.wait_idle()
     # No script errors and no CSP violations (Chromium reports those on the console).
     assert errors == [], errors
 
