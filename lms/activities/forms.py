@@ -4,7 +4,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from lms.core.forms import RICH_TEXT
+from lms.core.forms import RICH_TEXT, choices
 
 
 class AnnouncementForm(FlaskForm):
@@ -49,5 +49,5 @@ class OfflineForm(FlaskForm):
 
 class MarkForm(FlaskForm):
     score = IntegerField(_l("Score (0–100)"), validators=[Optional(), NumberRange(0, 100)])
-    passed = SelectField(_l("Result"), choices=[("1", _l("Pass")), ("0", _l("Fail"))])
+    passed = SelectField(_l("Result"), choices=choices({"1": _l("Pass"), "0": _l("Fail")}, blank=None))
     comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])

@@ -73,14 +73,26 @@ def test_post_and_reply_on_a_phone(page, e2e_world):
     db.session.rollback()
     stored = db.session.scalar(select(Post.body_html).where(Post.id == post_id))
     assert "<li>课后反馈与 English words</li>" in stored and "<strong>全班正确率即时可见</strong>" in stored
-    # Reply to the leader's post.
+    # Reply to the leader's post: the reply box gets a compact editor when opened, focused.
     leader_post = page.locator("article.post", has_text="抛砖引玉")
+    assert leader_post.locator(".rich-editor").count() == 0  # built only on demand
     leader_post.locator("summary", has_text="回复").first.click()
-    leader_post.locator("textarea[name=body]").first.fill("赞同，我下周也试一试。")
+    reply_editor = leader_post.locator(".reply-box .rich-editor-compact .ql-editor").first
+    reply_editor.wait_for()
+    assert leader_post.locator(".reply-box textarea[name=body]").first.is_hidden()
+    page.wait_for_function("document.activeElement && document.activeElement.classList.contains('ql-editor')")
+    page.keyboard.type("赞同，")
+    page.keyboard.press("Control+b")
+    page.keyboard.type("我下周也试一试")
+    page.keyboard.press("Control+b")
+    page.keyboard.type("。")
+    assert no_horizontal_scroll(page)
+    snap(page, "reply-editor")
     leader_post.get_by_role("button", name="发送回复").first.click()
     page.wait_for_load_state()
     reply = page.locator("article.post", has_text="抛砖引玉").locator("li.reply", has_text="我下周也试一试")
     reply.wait_for()
+    assert reply.locator("strong", has_text="我下周也试一试").count() == 1
     # Like it, once.
     like = page.locator("article.post", has_text="抛砖引玉").locator("button.like-btn").first
     like.click()

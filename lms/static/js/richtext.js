@@ -9,27 +9,32 @@
   var fields = document.querySelectorAll("textarea[data-rich]");
   if (!fields.length || !me) return;
 
-  var TOOLBAR = [
-    [{ header: [2, 3, false] }],
-    ["bold", "italic", "underline"],
-    [{ list: "ordered" }, { list: "bullet" }],
-    ["blockquote", "link"],
-    ["clean"]
-  ];
+  var TOOLBARS = {
+    full: [
+      [{ header: [2, 3, false] }],
+      ["bold", "italic", "underline"],
+      [{ list: "ordered" }, { list: "bullet" }],
+      ["blockquote", "link"],
+      ["clean"]
+    ],
+    // data-rich="compact": replies, where one short row fits a phone.
+    compact: [["bold", "italic"], [{ list: "ordered" }, { list: "bullet" }], ["link"]]
+  };
   // What the server keeps (lms.core.text.ALLOWED_TAGS); anything else pasted in is dropped here too.
   var FORMATS = ["header", "bold", "italic", "underline", "list", "blockquote", "link"];
 
   function looksLikeHtml(s) { return /<[a-zA-Z\/!]/.test(s); }
 
   function enhance(ta) {
+    var compact = ta.getAttribute("data-rich") === "compact";
     var box = document.createElement("div");
-    box.className = "rich-editor";
+    box.className = compact ? "rich-editor rich-editor-compact" : "rich-editor";
     var host = document.createElement("div");
     box.appendChild(host);
     ta.parentNode.insertBefore(box, ta);
     var quill = new window.Quill(host, {
       theme: "snow",
-      modules: { toolbar: TOOLBAR },
+      modules: { toolbar: TOOLBARS[compact ? "compact" : "full"] },
       formats: FORMATS,
       placeholder: ta.getAttribute("placeholder") || ""
     });
@@ -73,6 +78,19 @@
       });
       ta.form.addEventListener("reset", function () { quill.setText(""); });
     }
+    return quill;
+  }
+
+  // A field inside a closed <details> (a reply box under every post) gets its editor when the box
+  // is first opened, so a long discussion does not build dozens of editors nobody uses.
+  function enhanceWhenShown(ta) {
+    var closed = ta.closest("details:not([open])");
+    if (!closed) { enhance(ta); return; }
+    closed.addEventListener("toggle", function opened() {
+      if (!closed.open) return;
+      closed.removeEventListener("toggle", opened);
+      enhance(ta).focus();
+    });
   }
 
   function loadCss(href) {
@@ -85,6 +103,6 @@
   loadCss(me.getAttribute("data-quill-css"));
   var s = document.createElement("script");
   s.src = me.getAttribute("data-quill-js");
-  s.onload = function () { fields.forEach(enhance); };
+  s.onload = function () { fields.forEach(enhanceWhenShown); };
   document.head.appendChild(s);
 })();
