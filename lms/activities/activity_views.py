@@ -1,10 +1,8 @@
 """HTML pages of workshop activities and discussion (routes on the activities blueprint)."""
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -16,6 +14,7 @@ from lms.activities.models import Activity, OfflineRecord, Post, SharedResource
 from lms.activities.views import bp
 from lms.communities.models import Workshop
 from lms.core.db import utcnow
+from lms.core.i18n import local_to_utc, utc_to_local
 from lms.core.pagination import page_arg
 from lms.core.uploads import UploadError
 from lms.extensions import db
@@ -64,23 +63,6 @@ def effective_rule_text() -> str:
         n=svc.EFFECTIVE_MIN_CHARS,
         pct=int(svc.EFFECTIVE_SIMILARITY * 100),
     )
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(str(get_timezone()))
-
-
-def _local_to_utc(value: datetime | None) -> datetime | None:
-    """A form's naive local time (the site's time zone, Asia/Shanghai by default) → UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=_zone()).astimezone(UTC)
-
-
-def _utc_to_local(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(_zone()).replace(tzinfo=None)
 
 
 def _workshop(workshop_id: int) -> Workshop:
@@ -141,7 +123,7 @@ def new_activity(workshop_id):
     form = ActivityForm()
     form.kind.choices = _kind_choices()
     if request.method == "GET":
-        start = _utc_to_local(utcnow()).replace(second=0, microsecond=0)
+        start = utc_to_local(utcnow()).replace(second=0, microsecond=0)
         form.opens_at.data = start
         form.closes_at.data = start + timedelta(days=14)
         if request.args.get("kind") in dict(form.kind.choices):
@@ -150,7 +132,7 @@ def new_activity(workshop_id):
         try:
             activity = svc.create_activity(
                 current_user, ws, kind=form.kind.data, title=form.title.data, description=form.description.data,
-                opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
+                opens_at=local_to_utc(form.opens_at.data), closes_at=local_to_utc(form.closes_at.data),
                 questions=form.questions.data or "",
             )  # fmt: skip
         except svc.ActivityError as exc:
@@ -173,14 +155,14 @@ def edit_activity(activity_id):
         form.kind.data = activity.kind
         form.title.data = activity.title
         form.description.data = activity.description_html
-        form.opens_at.data = _utc_to_local(activity.opens_at)
-        form.closes_at.data = _utc_to_local(activity.closes_at)
+        form.opens_at.data = utc_to_local(activity.opens_at)
+        form.closes_at.data = utc_to_local(activity.closes_at)
         form.questions.data = svc.questions_as_text(activity)
     if form.validate_on_submit():
         try:
             svc.update_activity(
                 current_user, activity, title=form.title.data, description=form.description.data,
-                opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
+                opens_at=local_to_utc(form.opens_at.data), closes_at=local_to_utc(form.closes_at.data),
                 questions=form.questions.data if svc.kind_of(activity).questionnaire else None,
             )  # fmt: skip
         except svc.ActivityError as exc:

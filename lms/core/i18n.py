@@ -1,9 +1,34 @@
-"""Flask-Babel glue: find the catalogues we keep."""
+"""Flask-Babel glue: find the catalogues we keep; the site's local time for forms and texts."""
 
+from datetime import UTC, datetime
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from babel import support
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, get_locale, get_timezone
+
+
+def site_zone() -> ZoneInfo:
+    """The zone people type and read times in (BABEL_DEFAULT_TIMEZONE, Asia/Shanghai by default);
+    the database keeps UTC."""
+    return ZoneInfo(str(get_timezone()))
+
+
+def local_to_utc(value: datetime | None) -> datetime | None:
+    """A form's naive local time → aware UTC (an aware value is only converted)."""
+    if value is None:
+        return None
+    return (value.replace(tzinfo=site_zone()) if value.tzinfo is None else value).astimezone(UTC)
+
+
+def utc_to_local(value: datetime | None) -> datetime | None:
+    """A stored time → the naive local time a datetime-local field shows."""
+    return value.astimezone(site_zone()).replace(tzinfo=None) if value is not None else None
+
+
+def local_text(value: datetime) -> str:
+    """A stored time as a notification or export writes it: 2026-11-30 18:00, local time."""
+    return value.astimezone(site_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 class CatalogDomain(Domain):

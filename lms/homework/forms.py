@@ -1,8 +1,5 @@
 """Homework forms. The rubric's criteria and levels are repeated rows read by ``rubric_from_form``."""
 
-from datetime import UTC
-
-from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -40,17 +37,6 @@ class AssignmentForm(FlaskForm):
     form_kind = SelectField(_l("Criteria form"), choices=choices(
         {"rubric": _l("Rubric: criteria with levels"), "weighted": _l("Weighted criteria: score 0 to maximum")},
         blank=None))  # fmt: skip
-
-
-def to_utc(dt):
-    """A naive datetime typed in the site's time zone → aware UTC."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=get_timezone()).astimezone(UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def to_local(dt):
-    return dt.astimezone(get_timezone()).replace(tzinfo=None) if dt is not None else None
 
 
 def rubric_from_form(form_data, kind: str) -> dict:

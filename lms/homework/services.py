@@ -879,9 +879,10 @@ def send_reminders(a: Assignment, now: datetime) -> int:
     deadline = {"submission": a.submission_due_at, "review": a.review_due_at}.get(phase)
     if deadline is None or phase in (a.reminded or []) or not (deadline - REMIND_BEFORE <= now < deadline):
         return 0
+    from lms.core.i18n import local_text
     from lms.notifications.services import notify
 
-    when = deadline.strftime("%Y-%m-%d %H:%M UTC")
+    when = local_text(deadline)
     url = _url("homework.assignment", aid=a.id)
     if phase == "submission":
         submitted = set(db.session.scalars(select(Submission.author_id).where(Submission.assignment_id == a.id)))

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from lms import access
 from lms.access.models import Context
+from lms.core.i18n import local_to_utc, utc_to_local
 from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.homework import services
@@ -15,8 +16,6 @@ from lms.homework.forms import (
     ReviewForm,
     SubmissionForm,
     rubric_from_form,
-    to_local,
-    to_utc,
 )
 from lms.homework.models import PHASES, ReviewAllocation, Submission
 
@@ -89,10 +88,10 @@ def _input(form: AssignmentForm, form_json: dict) -> services.AssignmentInput:
         title=form.title.data or "",
         instructions=form.instructions.data or "",
         attachments_allowed=form.attachments_allowed.data,
-        submission_opens_at=to_utc(form.submission_opens_at.data),
-        submission_due_at=to_utc(form.submission_due_at.data),
-        review_due_at=to_utc(form.review_due_at.data),
-        closes_at=to_utc(form.closes_at.data),
+        submission_opens_at=local_to_utc(form.submission_opens_at.data),
+        submission_due_at=local_to_utc(form.submission_due_at.data),
+        review_due_at=local_to_utc(form.review_due_at.data),
+        closes_at=local_to_utc(form.closes_at.data),
         accept_late=form.accept_late.data,
         reviews_per_member=form.reviews_per_member.data if form.reviews_per_member.data is not None else 5,
         reviews_per_submission=form.reviews_per_submission.data,
@@ -141,7 +140,7 @@ def edit(aid):
         form.instructions.data = a.instructions_html
         form.form_kind.data = a.form.get("kind", "rubric")
         for name in ("submission_opens_at", "submission_due_at", "review_due_at", "closes_at"):
-            getattr(form, name).data = to_local(getattr(a, name))
+            getattr(form, name).data = utc_to_local(getattr(a, name))
     rubric = a.form
     if request.method == "POST":
         rubric = rubric_from_form(request.form, form.form_kind.data or "rubric")

@@ -598,9 +598,9 @@ def rota(user, weekday: int | None = None) -> list[DutySlot]:
 
 
 def on_duty_today(user, now: datetime | None = None) -> list[DutySlot]:
-    from zoneinfo import ZoneInfo
+    from lms.core.i18n import site_zone
 
-    local = (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai"))
+    local = (now or utcnow()).astimezone(site_zone())
     return rota(user, local.weekday())
 
 

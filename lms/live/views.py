@@ -1,15 +1,13 @@
 """Live Q&A pages 直播答疑: sessions (viewer and host), replay, Q&A area 答疑区, on-duty rota."""
 
-from datetime import UTC
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from lms import access
 from lms.access.models import Context
+from lms.core.i18n import local_to_utc
 from lms.extensions import db
 from lms.live import services, video
 from lms.live.forms import WEEKDAY_LABELS, AnswerForm, QuestionForm, SessionForm, SlotForm, ThreadForm
@@ -38,11 +36,6 @@ def _session_or_404(session_id: int) -> LiveSession:
         abort(404)
     access.require(current_user, "live.view", s)
     return s
-
-
-def _to_utc(naive):
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
-    return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
 def _context_choices(contexts):
@@ -84,8 +77,8 @@ def new():
             experts.append(u)
         else:
             try:
-                s = services.schedule(current_user, ctx, form.title.data, _to_utc(form.starts_at.data),
-                                      _to_utc(form.ends_at.data), form.subject.data, form.description.data,
+                s = services.schedule(current_user, ctx, form.title.data, local_to_utc(form.starts_at.data),
+                                      local_to_utc(form.ends_at.data), form.subject.data, form.description.data,
                                       experts)  # fmt: skip
             except LiveError as err:
                 flash(_message(err), "danger")

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -208,7 +209,10 @@ def test_reminders_once_per_phase(hw):
     services.sync(a, near + timedelta(minutes=30))
     rem = list(db.session.scalars(select(Notification).where(Notification.kind == "homework_reminder")))
     assert sorted(n.user_id for n in rem) == sorted(m.id for m in hw["members"][3:])
-    assert "教学改进案例" in rem[0].text or "教学改进案例" in rem[0].text
+    assert "教学改进案例" in rem[0].text
+    # The deadline reads in the site's time (Asia/Shanghai), as the pages show it, not in UTC.
+    local_due = a.submission_due_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert local_due in rem[0].text and "UTC" not in rem[0].text
     # Review phase: reviewers with unfinished reviews, once.
     services.sync(a, a.submission_due_at + timedelta(minutes=1))
     services.sync(a, a.review_due_at - timedelta(hours=1))
