@@ -173,6 +173,7 @@ def _models():
     import importlib
 
     import lms.access.models  # noqa: F401
+    import lms.core.schedule  # noqa: F401 - scheduled_tasks
 
     for name in DOMAINS:
         if _has(f"lms.{name}.models"):

@@ -53,3 +53,20 @@ def demo(if_empty, seed, scale, password):
     )
     click.echo(demo_data.summary(result))
     click.echo(f"({time.perf_counter() - started:.1f} s)")
+
+
+@lms_cli.command("run-due")
+@click.option("--force", is_flag=True, help="Run every task now, due or not.")
+def run_due(force):
+    """Run the periodic tasks that are due (homework phases and reminders, activity notices, cleanup).
+
+    The app runs them itself while LMS_SCHEDULER is on; with it off, call this from cron."""
+    from flask import current_app
+
+    from lms.core.schedule import run_due as run
+
+    done = run(current_app._get_current_object(), force=force)
+    for name, result in done.items():
+        click.echo(f"{name}: {result}")
+    if not done:
+        click.echo("nothing due")

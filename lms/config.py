@@ -30,7 +30,7 @@ class Config:
     # Cap for lesson videos, received in resumable chunks (lms.media chunked upload).
     VIDEO_UPLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
     VIDEO_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
-    # A chunked upload nobody resumed for this long is removed (at app start, `flask lms purge-uploads`).
+    # A chunked upload nobody resumed for this long is removed (at app start, every 6 hours, `flask lms purge-uploads`).
     UPLOAD_CHUNK_MAX_AGE_HOURS = 72
     # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, `rq worker media`).
     MEDIA_QUEUE = "thread"
@@ -72,6 +72,11 @@ class Config:
     PROXY_COUNT = 0
     # Search index folder; empty = instance/search_index; "memory" = in RAM (tests).
     SEARCH_INDEX_DIR = ""
+    # Periodic work (homework phases and reminders, activity-opened notices, upload cleanup) in a
+    # thread of each app process, each run claimed once across processes (lms.core.schedule). Off:
+    # run `flask --app wsgi lms run-due` from cron instead.
+    SCHEDULER = True
+    SCHEDULER_TICK_SECONDS = 60
 
     @classmethod
     def load(cls, instance_path: str, overrides: dict | None = None) -> dict:
@@ -107,6 +112,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     LOGIN_RATE_LIMIT = "1000 per minute"
     SEARCH_INDEX_DIR = "memory"
+    SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
 
 
 def _instance_secret(instance_path: str) -> str:

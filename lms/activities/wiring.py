@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 def init_activities(app) -> None:
     from lms.activities.kinds import kind_label
+    from lms.core import schedule
     from lms.core.slots import register_panel
     from lms.search.sources import register_source
     from lms.signals import demo_built
@@ -17,6 +18,7 @@ def init_activities(app) -> None:
     register_source("post", load_posts, capability="community.view")
     register_source("activity", load_activities, capability="community.view")
     demo_built.connect(on_demo_built, weak=False)
+    schedule.every(app, "activities.announce_opened", 300, _announce_opened)
 
     from lms.cli import lms_cli
 
@@ -43,6 +45,12 @@ def workshop_panel(user=None, workshop=None, **_):
         "now": utcnow(),
         "may_manage": svc.may_manage(user, workshop),
     }
+
+
+def _announce_opened():
+    from lms.activities.workshop_services import announce_opened
+
+    announce_opened()
 
 
 @click.command("activities-open", help=str(_l("Tell members about activities that have opened (run from cron).")))

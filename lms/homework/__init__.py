@@ -10,6 +10,7 @@ def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     from lms.cli import lms_cli
+    from lms.core import schedule
     from lms.core.slots import register_panel
     from lms.homework import demo
     from lms.signals import demo_built
@@ -19,6 +20,7 @@ def init_app(app) -> None:
     register_panel(app, "workshop", "homework", "homework/_panel_workshop.html", _workshop_panel, order=30,
                    column="list")  # fmt: skip
     demo_built.connect(demo.on_demo_built, weak=False)
+    schedule.every(app, "homework.tick", 300, _tick)
 
     @lms_cli.command("homework-tick")
     def homework_tick():
@@ -29,6 +31,12 @@ def init_app(app) -> None:
         click.echo(f"{counts['assignments']} open assignments checked, {counts['allocated']} reviews allocated")
 
     _ = _l  # labels come from views.phase_labels at render time
+
+
+def _tick():
+    from lms.homework import services
+
+    services.tick()
 
 
 def _labels():

@@ -15,9 +15,11 @@ def init_app(app):
     """Re-queue the transcoding jobs a previous run left unfinished (skipped before the schema exists)
     and purge chunked uploads nobody resumed; add `flask lms purge-uploads`."""
     from lms.cli import lms_cli
+    from lms.core import schedule
 
     if "purge-uploads" not in lms_cli.commands:
         lms_cli.add_command(purge_uploads_command)
+    schedule.every(app, "media.purge_uploads", 6 * 3600, lambda: purge_abandoned_uploads(app.config))
     if app.config.get("MEDIA_REQUEUE_ON_START", True):
         from lms.media import tasks
 

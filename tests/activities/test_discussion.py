@@ -197,3 +197,19 @@ def test_opening_later_notifies_when_it_opens(world, make_activity):
     assert svc.announce_opened() == 1
     assert svc.announce_opened() == 0
     assert db.session.scalar(count) >= 2
+
+
+def test_the_scheduler_announces_an_activity_when_it_opens(app, world, make_activity):
+    """No page view and no cron: the periodic task tells the members once the opening time has passed."""
+    from lms.core.schedule import run_due
+    from lms.notifications.models import Notification
+
+    activity = make_activity(opens=1, closes=5)
+    told = select(Notification.user_id).where(Notification.kind == "activity")
+    assert run_due(app, force=True)["activities.announce_opened"] == "ok"
+    assert list(db.session.scalars(told)) == []
+    activity.opens_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    run_due(app, force=True)
+    assert world["member"].id in set(db.session.scalars(told))
+    assert activity.author_id not in set(db.session.scalars(told))

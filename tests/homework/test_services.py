@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.communities import services as community
+from lms.core.db import utcnow
 from lms.extensions import db
 from lms.homework import services
 from lms.homework.models import Review, ReviewAllocation, Submission
@@ -272,3 +273,16 @@ def test_tick_runs_everything(hw):
     assert a.phase == "review"
     assert db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id))
     assert Review is not None
+
+
+def test_the_scheduler_reminds_without_anyone_opening_a_page(app, hw):
+    """Reminders reach the members who do not visit: the periodic task sends them, no page view."""
+    from lms.core.schedule import run_due
+
+    a = hw["a"]
+    submit_all(hw, who=hw["members"][:2])
+    a.submission_due_at = utcnow() + timedelta(hours=3)
+    db.session.commit()
+    assert run_due(app)["homework.tick"] == "ok"
+    reminded = db.session.scalars(select(Notification.user_id).where(Notification.kind == "homework_reminder"))
+    assert sorted(reminded) == sorted(m.id for m in hw["members"][2:])
