@@ -54,7 +54,7 @@ demo: db
 	$(FLASK) lms demo --if-empty
 
 messages: $(VENV)/.stamp-dev
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lms/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k site_gettext -o lms/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching
 	$(PY) tools/fill_po.py lms/translations/zh_CN/LC_MESSAGES/messages.po lms/translations/pending/*.json
 	for po in $(PO); do $(VENV)/bin/pybabel compile --use-fuzzy -i $$po -o $${po%.po}.mo >/dev/null; done

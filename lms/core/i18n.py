@@ -5,7 +5,15 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from babel import support
-from flask_babel import Babel, Domain, get_locale, get_timezone
+from flask import current_app
+from flask_babel import Babel, Domain, force_locale, get_locale, get_timezone, gettext
+
+
+def site_gettext(msg: str, **kw) -> str:
+    """gettext in the site's default language, for text stored once for many readers (notifications)
+    and for work outside requests (the scheduler, CLI)."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return gettext(msg, **kw)
 
 
 def site_zone() -> ZoneInfo:

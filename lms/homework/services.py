@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import func, or_, select
 
 from lms import access
 from lms.access.models import Context, RoleAssignment
 from lms.core.db import utcnow
+from lms.core.i18n import site_gettext
 from lms.core.text import normalize, plain, rich_text
 from lms.extensions import db
 from lms.homework import grading
@@ -45,10 +46,7 @@ STRATEGIES = ("median", "mean")
 
 def _(msg: str, **kw) -> str:
     """gettext that also works outside a request (the tick command, demo data): default locale."""
-    if has_request_context():
-        return gettext(msg, **kw)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        return gettext(msg, **kw)
+    return gettext(msg, **kw) if has_request_context() else site_gettext(msg, **kw)
 
 
 class HomeworkError(ValueError):

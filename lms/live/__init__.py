@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app) -> None:
+    from lms.core import schedule
     from lms.core.slots import register_nav, register_panel
     from lms.extensions import socketio
     from lms.live import demo, panels
@@ -17,3 +18,10 @@ def init_app(app) -> None:
                    column="side")  # fmt: skip
     register_panel(app, "workshop", "live.upcoming", "live/_panel.html", panels.workshop, order=30, column="side")
     demo_built.connect(demo.on_demo_built, weak=False)
+    schedule.every(app, "live.remind_upcoming", 300, _remind_upcoming)
+
+
+def _remind_upcoming():
+    from lms.live.services import remind_upcoming
+
+    remind_upcoming()

@@ -89,6 +89,8 @@ class LiveSession(TimestampMixin, db.Model):
     video_path: Mapped[str | None] = mapped_column(String(255))  # relative to MEDIA_ROOT (a directory)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the audience was reminded that it starts soon (set at scheduling when it starts soon anyway).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     context = relationship("Context")
     experts: Mapped[list["SessionExpert"]] = relationship(cascade="all, delete-orphan", order_by="SessionExpert.id")

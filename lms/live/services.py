@@ -46,6 +46,7 @@ CHAT_MAX = 300
 TITLE_MAX = 200
 SLOW_MODE_MAX = 600
 REPLAY_LIMIT = 1000
+REMIND_BEFORE = timedelta(minutes=30)
 
 
 class LiveError(Exception):
@@ -169,8 +170,62 @@ def schedule(user, context: Context, title: str, starts_at: datetime, ends_at: d
     ids = [user.id] + [getattr(e, "id", e) for e in experts]
     for uid in dict.fromkeys(ids):
         db.session.add(SessionExpert(session_id=s.id, user_id=uid))
+    if starts_at - utcnow() <= REMIND_BEFORE:
+        s.reminded_at = utcnow()  # the announcement is the reminder
     db.session.commit()
+    _announce(s, user.id)
     return s
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+
+def audience(session: LiveSession) -> list[int]:
+    """Who is told about a session: the active members under its context (teachers of its subject
+    when it has one) and its experts."""
+    from lms.notifications.services import members_under
+
+    ids = members_under(session.context, subject=session.subject)
+    return list(dict.fromkeys([*ids, *(e.user_id for e in session.experts)]))
+
+
+def _announce(session: LiveSession, author_id: int) -> None:
+    from lms.core.i18n import local_text, site_gettext
+    from lms.notifications.services import notify
+
+    when, url = local_text(session.starts_at), f"/live/{session.id}"
+    experts = {e.user_id for e in session.experts} - {author_id}
+    others = [uid for uid in audience(session) if uid not in experts and uid != author_id]
+    notify(others, "live", site_gettext("Live Q&A “%(title)s” is scheduled for %(when)s; you can send questions now.",
+                                        title=session.title, when=when), url=url, actor=author_id)  # fmt: skip
+    notify(sorted(experts), "live", site_gettext("You are an expert of the live Q&A “%(title)s” at %(when)s.",
+                                                 title=session.title, when=when), url=url, actor=author_id)  # fmt: skip
+
+
+def remind_upcoming(now: datetime | None = None) -> int:
+    """Sessions starting within REMIND_BEFORE: tell their audience once (the scheduler runs this).
+    Each session is claimed with a conditional UPDATE, so two processes never both send."""
+    from lms.core.i18n import local_text, site_gettext
+    from lms.notifications.services import notify
+
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(LiveSession.id).where(LiveSession.status == "scheduled", LiveSession.reminded_at.is_(None),
+                                     LiveSession.starts_at > now, LiveSession.starts_at <= now + REMIND_BEFORE)
+    ).all()  # fmt: skip
+    sent = 0
+    for sid in due:
+        claimed = db.session.execute(
+            update(LiveSession).where(LiveSession.id == sid, LiveSession.reminded_at.is_(None)).values(reminded_at=now)
+        ).rowcount
+        db.session.commit()
+        if not claimed:
+            continue
+        s = db.session.get(LiveSession, sid)
+        text = site_gettext("Live Q&A “%(title)s” starts at %(when)s.", title=s.title, when=local_text(s.starts_at))
+        notify(audience(s), "live", text, url=f"/live/{s.id}")
+        sent += 1
+    return sent
 
 
 def visible_sessions(user, statuses=("scheduled", "live"), limit: int = 20, context: Context | None = None):
@@ -613,7 +668,29 @@ def ask_thread(user, context: Context, title: str, body: str, subject=None) -> Q
                  subject=subject or None)  # fmt: skip
     db.session.add(t)
     db.session.commit()
+    _tell_experts(t)
     return t
+
+
+def duty_experts(context: Context, subject: str | None = None) -> list[int]:
+    """Experts with a duty slot covering `context` (held there or above), for `subject` if given."""
+    ids = context.path.strip("/").split("/")
+    ancestors = [f"/{'/'.join(ids[:i])}/" for i in range(1, len(ids) + 1)]
+    stmt = (
+        select(DutySlot.expert_id).join(Context, DutySlot.context_id == Context.id).where(Context.path.in_(ancestors))
+    )
+    if subject:
+        stmt = stmt.where(DutySlot.subject == subject)
+    return sorted(set(db.session.scalars(stmt)))
+
+
+def _tell_experts(t: QaThread) -> None:
+    from lms.core.i18n import site_gettext
+    from lms.notifications.services import notify
+
+    experts = [uid for uid in duty_experts(t.context, t.subject) if uid != t.author_id]
+    notify(experts, "qa", site_gettext("New question in the Q&A area: “%(title)s”", title=t.title),
+           url=f"/live/qa/{t.id}", actor=t.author_id)  # fmt: skip
 
 
 def answer_thread(user, thread: QaThread, body: str) -> QaAnswer:
@@ -628,6 +705,16 @@ def answer_thread(user, thread: QaThread, body: str) -> QaAnswer:
     db.session.execute(update(QaThread).where(QaThread.id == thread.id)
                        .values(answer_count=QaThread.answer_count + 1))  # fmt: skip
     db.session.commit()
+    if thread.author_id != user.id:
+        from lms.core.i18n import site_gettext
+        from lms.notifications.services import notify
+
+        kw = {"name": user.name, "title": thread.title}
+        if a.by_expert:
+            text = site_gettext("Expert %(name)s answered your question “%(title)s”.", **kw)
+        else:
+            text = site_gettext("%(name)s answered your question “%(title)s”.", **kw)
+        notify([thread.author_id], "qa", text, url=f"/live/qa/{thread.id}#answer-{a.id}", actor=user.id)
     return a
 
 

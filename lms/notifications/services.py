@@ -188,9 +188,9 @@ def mark_read(user, ids="all") -> int:
 # --- recipients -----------------------------------------------------------------------------------
 
 
-def members_under(context, exclude: int | None = None) -> list[int]:
+def members_under(context, exclude: int | None = None, subject: str | None = None) -> list[int]:
     """Active users within a context's subtree: teachers of its schools, members of its workshops,
-    and role holders in it; one query."""
+    and role holders in it; only those teaching `subject` when it is given; one query."""
     from lms.access.models import Context, RoleAssignment
     from lms.accounts.models import User
     from lms.communities.models import School, Workshop, WorkshopMembership
@@ -217,6 +217,8 @@ def members_under(context, exclude: int | None = None) -> list[int]:
     stmt = select(User.id).where(User.id.in_(select(sub.c.uid)), User.active.is_(True))
     if exclude is not None:
         stmt = stmt.where(User.id != exclude)
+    if subject:
+        stmt = stmt.where(User.subject == subject)
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
