@@ -20,6 +20,7 @@ callback the services give (the same code as `flask lms reindex`), instead of cr
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import functools
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 OPTIMIZE_EVERY = 500  # commits between full merges
+EXIT_DRAIN_SECONDS = 600  # an ending process waits this long at most for its queued index writes
 MAX_BATCH = 2000  # operations per commit
 MERGE_MAX_DOCS = 1000  # segments this big are left alone by the merge after each commit (_merge_small)
 MAX_BATCH_DOCS = 2000  # documents per commit: bounds the writer's memory and how long it holds the lock
@@ -545,8 +547,19 @@ class SearchIndex:
             return
         with self._thread_lock:
             if self._thread is None or not self._thread.is_alive():
+                if self._thread is None:
+                    atexit.register(self._drain_at_exit)
                 self._thread = threading.Thread(target=self._run, name="search-writer", daemon=True)
                 self._thread.start()
+
+    def _drain_at_exit(self) -> None:
+        """The writer is a daemon thread: a process that ends (a CLI command such as `lms demo`, a
+        gunicorn worker recycled after max_requests) would drop what is still queued. Interpreter
+        exit runs this while the thread still works, so the queue is committed first."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        if not self.flush(timeout=EXIT_DRAIN_SECONDS):
+            log.warning("search index: queued writes not committed within %s s at exit", EXIT_DRAIN_SECONDS)
 
     def put(self, name: str, *args) -> None:
         """Queue a write; never blocks, never raises (a request is never held up by the index)."""
