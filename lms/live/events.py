@@ -158,7 +158,8 @@ class LiveNamespace(Namespace):
         app = current_app._get_current_object()
         sweeper.ensure(app)
         presence.changed(app, s.id)
-        reply = {"ok": True, "seq": s.last_seq}
+        # The joiner counts at once; the coalesced broadcast tells the others a moment later.
+        reply = {"ok": True, "seq": s.last_seq, "presence": services.presence_count(s.id)}
         if data.get("last_seq") is not None:
             reply["missed"] = services.events_after(s, int(data["last_seq"]))
         if data.get("state"):

@@ -313,3 +313,21 @@ def kind_labels() -> dict:
         "summary": _l("Research summaries"),
     }
     return {k: labels.get(k, k) for k in sorted(sources())}
+
+
+def kind_badges() -> dict:
+    """What one result is (singular, where the filter says "Courses")."""
+    from flask_babel import lazy_gettext as _l
+
+    labels = {
+        "resource": _l("Resource"),
+        "course": _l("Course"),
+        "post": _l("Post"),
+        "log": _l("Research log"),
+        "brief": _l("Brief"),
+        "announcement": _l("Announcement"),
+        "activity": _l("Activity"),
+        "plan": _l("Research plan"),
+        "summary": _l("Research summary"),
+    }
+    return {k: labels.get(k, k) for k in sorted(sources())}

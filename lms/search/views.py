@@ -16,6 +16,7 @@ def index():
         "search/index.html",
         result=result,
         kinds=services.kind_labels(),
+        badges=services.kind_badges(),
         stages=STAGES,
         subjects=SUBJECTS,
         communities=services.community_choices(current_user),

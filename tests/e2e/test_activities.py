@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lms.activities import workshop_services as svc
@@ -81,6 +82,11 @@ def test_post_and_reply_on_a_phone(page, e2e_world):
     reply_editor.wait_for()
     assert leader_post.locator(".reply-box textarea[name=body]").first.is_hidden()
     page.wait_for_function("document.activeElement && document.activeElement.classList.contains('ql-editor')")
+    # Sending it empty says why nothing happened, in words, not only a red border.
+    leader_post.get_by_role("button", name="发送回复").first.click()
+    feedback = leader_post.locator(".reply-box .rich-editor-compact .invalid-feedback").first
+    expect(feedback).to_have_text("请先输入内容。")
+    expect(feedback).to_be_visible()
     page.keyboard.type("赞同，")
     page.keyboard.press("Control+b")
     page.keyboard.type("我下周也试一试")
@@ -92,6 +98,7 @@ def test_post_and_reply_on_a_phone(page, e2e_world):
     page.wait_for_load_state()
     reply = page.locator("article.post", has_text="抛砖引玉").locator("li.reply", has_text="我下周也试一试")
     reply.wait_for()
+    expect(page.locator(".invalid-feedback:visible")).to_have_count(0)
     assert reply.locator("strong", has_text="我下周也试一试").count() == 1
     # Like it, once.
     like = page.locator("article.post", has_text="抛砖引玉").locator("button.like-btn").first

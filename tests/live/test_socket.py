@@ -206,7 +206,7 @@ def test_slow_mode(world, sock, session):
 def test_reconnect_gets_missed_events_by_seq(world, sock, session, login_as):
     client = login_as(world["member"])
     m = sock(client=client)
-    assert call(m, "join", session_id=session.id, last_seq=0) == {"ok": True, "seq": 0, "missed": []}
+    assert call(m, "join", session_id=session.id, last_seq=0) == {"ok": True, "seq": 0, "missed": [], "presence": 1}
     call(m, "ask", session_id=session.id, body="第一个")
     seen = events(m)[-1]["seq"]
     m.disconnect(NS)
@@ -233,8 +233,8 @@ def test_presence_counts_distinct_users(world, sock, session, app, monkeypatch):
 
     monkeypatch.setattr(live_events, "PRESENCE_EVERY", 0)
     a1, a2, b = sock(world["member"]), sock(world["member"]), sock(world["leader"])
-    for sc in (a1, a2, b):
-        call(sc, "join", session_id=session.id)
+    # Each joiner hears the count at once, themselves included; a second tab is the same user.
+    assert [call(sc, "join", session_id=session.id)["presence"] for sc in (a1, a2, b)] == [1, 1, 2]
     assert services.presence_count(session.id) == 2
     b.disconnect(NS)
     assert services.presence_count(session.id) == 1

@@ -185,14 +185,20 @@
     socket.on("connect", function () {
       // On every (re)connect: join the room and get what was missed since the last seq seen.
       socket.emit("join", { session_id: sessionId, last_seq: seq }, function (res) {
+        if (res && res.ok && typeof res.presence === "number") showPresence(res.presence);
         if (res && res.ok && res.missed) res.missed.forEach(receive);
       });
     });
     socket.on("event", receive);
     socket.on("presence", function (p) {
-      if (p && p.session_id === sessionId) document.getElementById("live-presence").textContent = String(p.count);
+      if (p && p.session_id === sessionId) showPresence(p.count);
     });
     bind();
+  }
+
+  function showPresence(n) {
+    var el = document.getElementById("live-presence");
+    if (el) el.textContent = String(n);
   }
 
   function send(name, data, done) {

@@ -66,13 +66,20 @@
       ta.value = quill.getText().trim() ? quill.getSemanticHTML().replace(/&nbsp;/g, " ") : "";
     }
     sync();
-    quill.on("text-change", function () { sync(); box.classList.remove("is-invalid"); });
+    // The message an empty required field shows under the editor (the browser's own bubble cannot
+    // point at a hidden textarea).
+    var feedback = document.createElement("div");
+    feedback.className = "invalid-feedback";
+    feedback.setAttribute("role", "alert");
+    box.appendChild(feedback);
+    quill.on("text-change", function () { sync(); box.classList.remove("is-invalid"); feedback.textContent = ""; });
     if (ta.form) {
       ta.form.addEventListener("submit", function (ev) {
         sync();
         if (required && !ta.value) {
           ev.preventDefault();
           box.classList.add("is-invalid");
+          feedback.textContent = me.getAttribute("data-msg-required") || "";
           quill.focus();
         }
       });
