@@ -70,3 +70,13 @@ def run_due(force):
         click.echo(f"{name}: {result}")
     if not done:
         click.echo("nothing due")
+
+
+@lms_cli.command("idcard-key")
+def idcard_key():
+    """Print the key ID-card numbers are encrypted with (hex), to pin it as LMS_IDCARD_KEY."""
+    from flask import current_app
+
+    from lms.core.idcard import key_from_config
+
+    click.echo(key_from_config(current_app.config).hex())

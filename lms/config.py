@@ -70,6 +70,10 @@ class Config:
     # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
     # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.
     PROXY_COUNT = 0
+    # Key of the ID-card numbers' encryption at rest (hex, 64 bytes: `python -c "import secrets;
+    # print(secrets.token_hex(64))"`). Empty: derived from SECRET_KEY, which must then never change.
+    # Every process and host shares it; losing it loses the numbers (README, "ID-card numbers").
+    IDCARD_KEY = ""
     # Search index folder; empty = instance/search_index; "memory" = in RAM (tests).
     SEARCH_INDEX_DIR = ""
     # Periodic work (homework phases and reminders, activity-opened notices, upload cleanup) in a

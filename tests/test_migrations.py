@@ -2,6 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from lms.extensions import db as _db
 
@@ -35,4 +36,41 @@ def test_the_app_starts_on_a_schema_migrations_behind(tmp_path):
     with started.app_context():
         upgrade()
         assert "heartbeat_at" in {c["name"] for c in inspect(_db.engine).get_columns("media_jobs")}
+        _db.engine.dispose()
+
+
+def test_the_migration_seals_numbers_stored_before_and_downgrade_opens_them(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from lms import create_app
+    from lms.core import idcard
+    from tests.conftest import test_config
+    from tests.factories import id_number
+
+    config = {**test_config(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'plain.sqlite3'}"}
+    app = create_app({**config, "MEDIA_REQUEUE_ON_START": False})
+    numbers = [id_number(i) for i in range(1, 4)]
+    with app.app_context():
+        upgrade(revision="9a3d6f2c8e15")  # before the sealing
+        with _db.engine.begin() as conn:
+            for i, number in enumerate([*numbers, None]):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (username, password_hash, name, bio, id_card, session_version,"
+                        " must_change_password, active, created_at)"
+                        " VALUES (:u, 'x', '教师', '', :n, 1, 0, 1, '2026-01-01 00:00:00')"
+                    ),
+                    {"u": f"old{i}", "n": number},
+                )
+        upgrade()
+        raw = dict(_db.session.execute(text("SELECT username, id_card FROM users")).all())
+        assert raw["old3"] is None
+        assert all(raw[f"old{i}"].startswith("v1:") and raw[f"old{i}"] != numbers[i] for i in range(3))
+        key = idcard.key_from_config(app.config)
+        assert [idcard.unseal(raw[f"old{i}"], key) for i in range(3)] == numbers
+        _db.session.remove()
+        downgrade(revision="9a3d6f2c8e15")
+        raw = dict(_db.session.execute(text("SELECT username, id_card FROM users")).all())
+        assert [raw[f"old{i}"] for i in range(3)] == numbers
+        _db.session.remove()
         _db.engine.dispose()

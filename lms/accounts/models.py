@@ -5,7 +5,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core import idcard
-from lms.core.db import TimestampMixin, UTCDateTime
+from lms.core.db import SealedIdCard, TimestampMixin, UTCDateTime
 from lms.extensions import db
 
 
@@ -19,7 +19,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(64), index=True)
     gender: Mapped[str | None] = mapped_column(String(1))
     # Personal data: shown masked unless the viewer holds idcard.view_full; never logged.
-    id_card: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # Encrypted in the database (lms.core.idcard); the number in Python.
+    id_card: Mapped[str | None] = mapped_column(SealedIdCard(), unique=True)
     subject: Mapped[str | None] = mapped_column(String(32))
     stage: Mapped[str | None] = mapped_column(String(16))
     email: Mapped[str | None] = mapped_column(String(120))

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -24,6 +24,26 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+class SealedIdCard(TypeDecorator):
+    """An ID-card number, encrypted in the database (lms.core.idcard.seal) and plain in Python.
+
+    Deterministic encryption keeps equality working: `User.id_card == number` and `.in_(numbers)`
+    seal their parameters the same way, and the unique constraint applies to the sealed text."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        from lms.core.idcard import seal
+
+        return seal(value) if value else value
+
+    def process_result_value(self, value, dialect):
+        from lms.core.idcard import unseal
+
+        return unseal(value) if value else value
 
 
 class TimestampMixin:

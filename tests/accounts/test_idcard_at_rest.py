@@ -1,0 +1,86 @@
+"""ID-card numbers are encrypted in the database (AES-SIV, lms.core.idcard) and plain in Python."""
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from lms.accounts.models import User
+from lms.core import idcard
+from lms.extensions import db as _db
+from tests.accounts.test_roster import person, post, school_url, xlsx
+from tests.factories import id_number, make_user
+
+
+def stored(db, username: str) -> str | None:
+    """The column as the database holds it, past the ORM."""
+    return db.session.execute(text("SELECT id_card FROM users WHERE username = :u"), {"u": username}).scalar()
+
+
+def test_the_database_holds_no_number(world, db):
+    number = world["teacher"].id_card
+    raw = stored(db, "teacher_a")
+    assert raw.startswith("v1:") and number not in raw and number[-4:] not in raw
+    # The whole users table, as a dump or a backup would show it: no number of anyone.
+    dump = " ".join(str(v) for row in db.session.execute(text("SELECT * FROM users")) for v in row)
+    for user in world.users.values():
+        if user.id_card:
+            assert user.id_card not in dump
+    # Python sees the number; lookups by number work on the sealed column.
+    db.session.expire_all()
+    assert db.session.get(User, world["teacher"].id).id_card == number
+    assert db.session.scalar(select(User.username).where(User.id_card == number)) == "teacher_a"
+    found = db.session.scalars(select(User.username).where(User.id_card.in_([number, id_number(999)])))
+    assert list(found) == ["teacher_a"]
+
+
+def test_the_same_number_twice_is_still_refused(world, db):
+    with pytest.raises(IntegrityError):
+        make_user("twin", "双胞胎", world.school_a, id_card=world["teacher"].id_card)
+    db.session.rollback()
+
+
+def test_a_roster_import_stores_sealed_numbers(world, login_as, db):
+    rows = [person(1), person(2, gender="女")]
+    assert post(login_as(world["school_admin"]), school_url(world.school_a), xlsx(rows)).status_code == 200
+    raw = [v for (v,) in db.session.execute(text("SELECT id_card FROM users WHERE id_card IS NOT NULL"))]
+    assert all(v.startswith("v1:") for v in raw)
+    assert not {r[3] for r in rows} & set(raw)
+    db.session.expire_all()
+    assert {u.id_card for u in db.session.scalars(select(User).where(User.id_card.in_([r[3] for r in rows])))} == {
+        r[3] for r in rows
+    }
+
+
+def test_another_key_cannot_open_them_and_says_so(world, db, app):
+    raw = stored(db, "teacher_a")
+    other = idcard.key_from_config({"IDCARD_KEY": "ab" * 64, "SECRET_KEY": "x"})
+    with pytest.raises(idcard.IdCardKeyError):
+        idcard.unseal(raw, other)
+    assert idcard.unseal(raw, idcard.key_from_config(app.config)) == world["teacher"].id_card
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("not hex", "hexadecimal"), ("ab" * 20, "32, 48 or 64 bytes")],
+)
+def test_a_bad_key_setting_is_explained(value, message):
+    with pytest.raises(idcard.IdCardKeyError, match=message):
+        idcard.key_from_config({"IDCARD_KEY": value, "SECRET_KEY": "x"})
+
+
+def test_sealing_is_deterministic_and_keyed():
+    number = id_number(7)
+    k1 = idcard.key_from_config({"IDCARD_KEY": "", "SECRET_KEY": "one"})
+    k2 = idcard.key_from_config({"IDCARD_KEY": "", "SECRET_KEY": "two"})
+    assert idcard.seal(number, k1) == idcard.seal(number, k1) != idcard.seal(number, k2)
+    assert idcard.seal(idcard.seal(number, k1), k1) == idcard.seal(number, k1)  # never sealed twice
+    assert idcard.unseal(idcard.seal(number, k2), k2) == number
+    assert len(idcard.seal(number, k1)) <= _db.metadata.tables["users"].c.id_card.type.impl.length
+
+
+def test_the_key_in_effect_can_be_pinned(app, world, db):
+    """`flask lms idcard-key` prints the derived key; set as IDCARD_KEY it opens the same numbers."""
+    printed = app.test_cli_runner().invoke(args=["lms", "idcard-key"]).output.strip()
+    assert len(printed) == 128
+    pinned = idcard.key_from_config({"IDCARD_KEY": printed, "SECRET_KEY": "a new secret"})
+    assert idcard.unseal(stored(db, "teacher_a"), pinned) == world["teacher"].id_card
