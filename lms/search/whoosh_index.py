@@ -441,6 +441,10 @@ class BitmapStore:
 # --- the writer -------------------------------------------------------------------------------
 
 
+class _Requeued(Exception):
+    """A batch went back in front of the queue (another process held the index lock)."""
+
+
 class _Op:
     __slots__ = ("name", "args", "done")
 
@@ -462,6 +466,7 @@ class SearchIndex:
         self._rebuild = rebuild
         self._queue: queue.Queue[_Op] = queue.Queue()
         self._carry: collections.deque[_Op] = collections.deque()  # writer thread only: split-off rests
+        self._exiting = False  # set at interpreter exit: no new analysis processes then
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._ix = None
@@ -558,6 +563,8 @@ class SearchIndex:
         exit runs this while the thread still works, so the queue is committed first."""
         if self._thread is None or not self._thread.is_alive():
             return
+        # concurrent.futures refuses new work once the interpreter is exiting: analyse in the writer.
+        self._exiting = True
         if not self.flush(timeout=EXIT_DRAIN_SECONDS):
             log.warning("search index: queued writes not committed within %s s at exit", EXIT_DRAIN_SECONDS)
 
@@ -576,8 +583,11 @@ class SearchIndex:
     def _run(self):
         while True:
             ops = self._next_batch()
+            requeued = False
             try:
                 self._apply(ops)
+            except _Requeued:
+                requeued = True  # back in front of the queue, flushes included: not done yet
             except Exception:
                 self.errors += 1
                 log.exception("search index batch of %d operations failed", len(ops))
@@ -585,7 +595,7 @@ class SearchIndex:
                 if self._analysis is not None and self._queue.empty() and not self._carry:
                     self._close_analysis()  # its processes hold jieba's dictionary: free them when idle
                 for op in ops:
-                    if op.done is not None:
+                    if op.done is not None and not requeued:
                         op.done.set()
 
     def _next_batch(self) -> list[_Op]:
@@ -649,8 +659,8 @@ class SearchIndex:
             # Another process holds the lock for longer than LOCK_TIMEOUT: try again later.
             log.warning("search index locked by another process: %d operations re-queued", len(work))
             time.sleep(0.5)
-            self._carry.extendleft(reversed(work))  # before anything queued after them
-            return
+            self._carry.extendleft(reversed(ops))  # before anything queued after them
+            raise _Requeued from None
         try:
             # In operation order: removals hit the committed index, documents wait in `pending`
             # (the last version of each key wins; a later removal drops it), then go in at once.
@@ -764,7 +774,13 @@ class SearchIndex:
                 yield _as_fields(d)
             return
         chunks = [docs[i : i + ANALYSIS_CHUNK] for i in range(0, len(docs), ANALYSIS_CHUNK)]
-        futures = [pool.submit(_analyze_docs, c) for c in chunks]
+        try:
+            futures = [pool.submit(_analyze_docs, c) for c in chunks]
+        except RuntimeError:  # the pool was shut down (interpreter exit): this thread does it all
+            self._close_analysis()
+            for d in docs:
+                yield _as_fields(d)
+            return
         for chunk, future in zip(chunks, futures, strict=True):
             try:
                 analysed = future.result()
@@ -782,7 +798,7 @@ class SearchIndex:
                         _PRECUT.pop(text, None)
 
     def _analysis_pool(self):
-        if ANALYSIS_PROCS < 2 or (os.cpu_count() or 1) < 2:
+        if ANALYSIS_PROCS < 2 or (os.cpu_count() or 1) < 2 or self._exiting:
             return None
         if self._analysis is None:
             import multiprocessing
