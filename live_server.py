@@ -16,7 +16,7 @@ import os  # noqa: E402
 os.environ.setdefault("LMS_SOCKETIO_ASYNC_MODE", "gevent")
 # Periodic work (lms.core.schedule) belongs to the gunicorn web processes: here a batch of database
 # work would hold up gevent's loop, and with it every connected viewer.
-os.environ.setdefault("LMS_SCHEDULER", "0")
+os.environ["LMS_SCHEDULER"] = "0"  # even where a shared environment file turns it on
 
 from lms import create_app  # noqa: E402
 from lms.extensions import socketio  # noqa: E402

@@ -28,6 +28,9 @@ def create_app(config: dict | type | None = None) -> Flask:
     elif isinstance(config, dict):
         overrides = config
     app.config.update(Config.load(app.instance_path, overrides))
+    from lms.core.idcard import key_from_config
+
+    key_from_config(app.config)  # a malformed LMS_IDCARD_KEY stops the start, not the first roster import
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _trust_proxies(app)

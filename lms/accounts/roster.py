@@ -160,6 +160,10 @@ MESSAGES: dict[str, Callable[..., str]] = {
     "empty": lambda: _("The file is empty."),
     "missing": lambda: _("Choose an .xlsx file."),
     "conflict": lambda: _("Someone changed these accounts at the same time. Nothing was saved; please try again."),
+    "idcard_key": lambda: _(
+        "The stored ID-card numbers cannot be read with this server's key (LMS_IDCARD_KEY or LMS_SECRET_KEY "
+        "changed). Nothing was saved: an import now would create duplicate accounts. Ask the system administrator."
+    ),
 }
 
 
@@ -516,12 +520,29 @@ def import_upload(storage, scope, importer) -> ImportResult:
     return import_roster(data, scope, importer, max_rows=cfg["ROSTER_MAX_ROWS"])
 
 
+def idcard_key_opens_stored() -> bool:
+    """Whether this key opens the stored numbers (one sample). With another key the lookups by number
+    would find nobody and the import would create everyone again."""
+    from sqlalchemy import String, type_coerce
+
+    sample = db.session.scalar(select(type_coerce(User.id_card, String)).where(User.id_card.is_not(None)).limit(1))
+    if sample is None:
+        return True
+    try:
+        idcard.unseal(sample)
+    except idcard.IdCardKeyError:
+        return False
+    return True
+
+
 def import_roster(data: bytes, scope, importer, max_rows: int = 20000, today: date | None = None) -> ImportResult:
     """Validate the whole file, then create or update every teacher in one transaction (or nothing).
 
     `scope` is the School or Region the importer chose; the caller has checked roster.import on it.
     """
     header, raws = read_roster(data, max_rows)
+    if not idcard_key_opens_stored():
+        raise RosterInvalid([Problem(None, None, "idcard_key")])
     lookup = build_lookup(scope, raws)
     records, problems = validate_rows(raws, lookup, header, today)
 

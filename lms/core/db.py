@@ -1,3 +1,4 @@
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, String
@@ -41,9 +42,17 @@ class SealedIdCard(TypeDecorator):
         return seal(value) if value else value
 
     def process_result_value(self, value, dialect):
-        from lms.core.idcard import unseal
+        from lms.core.idcard import IdCardKeyError, unseal
 
-        return unseal(value) if value else value
+        if not value:
+            return value
+        try:
+            return unseal(value)
+        except IdCardKeyError:
+            # The key changed: pages go on without the number (sign-in loads every user's row);
+            # the roster import refuses to run (lms.accounts.roster.idcard_key_opens_stored).
+            logging.getLogger(__name__).error("an ID-card number cannot be decrypted: IDCARD_KEY or SECRET_KEY changed")
+            return None
 
 
 class TimestampMixin:

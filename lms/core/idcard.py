@@ -69,8 +69,8 @@ SEALED_PREFIX = "v1:"  # the key version; a number never starts with it
 
 
 class IdCardKeyError(RuntimeError):
-    """A stored number does not open with this key: IDCARD_KEY (or the SECRET_KEY it derives from)
-    changed. Raised rather than showing nothing, so that no import creates duplicates meanwhile."""
+    """IDCARD_KEY is malformed, or a stored number does not open with this key (IDCARD_KEY or the
+    SECRET_KEY it derives from changed)."""
 
 
 @lru_cache(maxsize=8)

@@ -28,6 +28,8 @@ EXTENSION = "lms_schedule"
 
 
 class ScheduledTask(db.Model):
+    """A periodic task's last run, or a one-off job taken with claim_once (its name says which)."""
+
     __tablename__ = "scheduled_tasks"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -131,6 +133,19 @@ def claim(name: str, seconds: float, now: datetime | None = None) -> bool:
     ).rowcount
     db.session.commit()
     return won == 1
+
+
+def claim_once(name: str) -> bool:
+    """True for the one caller, across threads and processes, that first claims `name` (a one-off
+    job such as one reminder); False for everyone after. Commits."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(ScheduledTask(name=name[:64], last_started_at=utcnow()))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def run_due(app, now: datetime | None = None, force: bool = False) -> dict[str, str]:

@@ -878,8 +878,12 @@ def send_reminders(a: Assignment, now: datetime) -> int:
     if deadline is None or phase in (a.reminded or []) or not (deadline - REMIND_BEFORE <= now < deadline):
         return 0
     from lms.core.i18n import local_text
+    from lms.core.schedule import claim_once
     from lms.notifications.services import notify
 
+    # Page views, the scheduler and cron may all get here at once: one of them sends.
+    if not claim_once(f"homework.reminder:{a.id}:{phase}"):
+        return 0
     when = local_text(deadline)
     url = _url("homework.assignment", aid=a.id)
     if phase == "submission":

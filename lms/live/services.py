@@ -223,7 +223,13 @@ def remind_upcoming(now: datetime | None = None) -> int:
             continue
         s = db.session.get(LiveSession, sid)
         text = site_gettext("Live Q&A “%(title)s” starts at %(when)s.", title=s.title, when=local_text(s.starts_at))
-        notify(audience(s), "live", text, url=f"/live/{s.id}")
+        try:
+            notify(audience(s), "live", text, url=f"/live/{s.id}")
+        except Exception:
+            db.session.rollback()  # give the claim back: the next run tries again
+            db.session.execute(update(LiveSession).where(LiveSession.id == sid).values(reminded_at=None))
+            db.session.commit()
+            raise
         sent += 1
     return sent
 
@@ -673,15 +679,22 @@ def ask_thread(user, context: Context, title: str, body: str, subject=None) -> Q
 
 
 def duty_experts(context: Context, subject: str | None = None) -> list[int]:
-    """Experts with a duty slot covering `context` (held there or above), for `subject` if given."""
+    """Active experts with a duty slot covering `context` (held there or above), for `subject` if
+    given, who may still answer there (a slot outlives a revoked role)."""
+    from lms.accounts.models import User
+
     ids = context.path.strip("/").split("/")
     ancestors = [f"/{'/'.join(ids[:i])}/" for i in range(1, len(ids) + 1)]
     stmt = (
-        select(DutySlot.expert_id).join(Context, DutySlot.context_id == Context.id).where(Context.path.in_(ancestors))
+        select(User)
+        .join(DutySlot, DutySlot.expert_id == User.id)
+        .join(Context, DutySlot.context_id == Context.id)
+        .where(Context.path.in_(ancestors), User.active.is_(True))
     )
     if subject:
         stmt = stmt.where(DutySlot.subject == subject)
-    return sorted(set(db.session.scalars(stmt)))
+    experts = db.session.scalars(stmt.distinct())
+    return sorted(u.id for u in experts if access.can(u, "live.answer", context))
 
 
 def _tell_experts(t: QaThread) -> None:

@@ -41,7 +41,14 @@ def _rewrite(convert, pending) -> None:
         last = rows[-1][0]
 
 
+def _online() -> None:
+    if op.get_context().as_sql:
+        raise RuntimeError("this migration encrypts stored ID-card numbers: run it against the database, "
+                           "not as an offline --sql script")
+
+
 def upgrade():
+    _online()
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.alter_column('id_card', existing_type=sa.String(length=18), type_=sa.String(length=64),
                               existing_nullable=True)
@@ -50,6 +57,7 @@ def upgrade():
 
 
 def downgrade():
+    _online()
     key = idcard.key_from_config(current_app.config)
     _rewrite(lambda v: idcard.unseal(v, key), lambda c: c.startswith(idcard.SEALED_PREFIX))
     with op.batch_alter_table('users', schema=None) as batch_op:

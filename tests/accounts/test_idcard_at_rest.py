@@ -84,3 +84,37 @@ def test_the_key_in_effect_can_be_pinned(app, world, db):
     assert len(printed) == 128
     pinned = idcard.key_from_config({"IDCARD_KEY": printed, "SECRET_KEY": "a new secret"})
     assert idcard.unseal(stored(db, "teacher_a"), pinned) == world["teacher"].id_card
+
+
+def test_a_malformed_key_stops_the_start(tmp_path):
+    from lms import create_app
+    from tests.conftest import test_config
+
+    with pytest.raises(idcard.IdCardKeyError, match="hexadecimal"):
+        create_app({**test_config(tmp_path), "IDCARD_KEY": "not-a-key"})
+
+
+def test_after_a_key_change_pages_work_and_the_import_refuses(world, login_as, db, app, caplog):
+    """Signing in loads the user row: a key change must not lock everyone out. The roster import,
+    whose lookups by number would find nobody, refuses instead of creating everyone again."""
+    before = db.session.scalar(select(_count_users()))
+    number = world["teacher"].id_card
+    app.config["IDCARD_KEY"] = "cd" * 64
+    try:
+        db.session.expire_all()
+        client = login_as(world["teacher"])
+        page = client.get("/account/profile")
+        assert page.status_code == 200
+        assert "cannot be decrypted" in caplog.text and number not in caplog.text and number not in page.text
+        resp = post(login_as(world["school_admin"]), school_url(world.school_a), xlsx([person(1)]))
+        assert resp.status_code == 422 and "LMS_IDCARD_KEY" in resp.get_data(as_text=True)
+        assert db.session.scalar(select(_count_users())) == before
+    finally:
+        app.config["IDCARD_KEY"] = ""
+        db.session.expire_all()
+
+
+def _count_users():
+    from sqlalchemy import func
+
+    return func.count(User.id)

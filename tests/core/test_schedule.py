@@ -111,3 +111,24 @@ def test_scheduler_is_off_under_test_config(app):
     assert app.config["SCHEDULER"] is False
     # The requests other tests made started no thread.
     assert schedule._schedule(app).thread is None or not schedule._schedule(app).thread.is_alive()
+
+
+def test_claim_once_has_one_winner_across_threads(app, db):
+    from lms.core.schedule import claim_once
+
+    results, barrier = [], threading.Barrier(4)
+
+    def contend():
+        with app.app_context():
+            barrier.wait()
+            results.append(claim_once("reminder:1:submission"))
+            db.session.remove()
+
+    threads = [threading.Thread(target=contend) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [False, False, False, True]
+    assert claim_once("reminder:1:submission") is False
+    assert claim_once("reminder:1:review") is True

@@ -106,3 +106,18 @@ def test_notification_texts_are_inert(world, db, login_as, xss_payloads):
     for page in range(1, scheduled // 20 + 2):
         html = client.get(f"/notifications?page={page}").get_data(as_text=True)
         assert live_markup(html) == [], page
+
+
+def test_questions_skip_experts_who_left_or_lost_the_role(world, db):
+    from lms.access.models import RoleAssignment
+
+    services.add_slot(world["expert"], world.workshop_a.context, "math", 2)
+    world["expert"].active = False
+    db.session.commit()
+    services.ask_thread(world["member"], world.workshop_a.context, "问题一", "", "math")
+    assert told("qa", world["expert"]) == []
+    world["expert"].active = True
+    db.session.query(RoleAssignment).filter_by(user_id=world["expert"].id, role="expert").delete()
+    db.session.commit()
+    services.ask_thread(world["member"], world.workshop_a.context, "问题二", "", "math")
+    assert told("qa", world["expert"]) == []  # the slot is still there; the role to answer is not
