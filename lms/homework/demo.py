@@ -52,7 +52,7 @@ def on_demo_built(result, rng=None, **_):
     a = Assignment(
         context_id=ws.context_id, workshop_id=ws.id, author_id=host_id, title="2026 年度研修作业：一份教学改进案例",
         instructions_html="<p>结合本学期的课堂实践，提交一份教学改进案例（1500 字左右），可附教学设计或课件。</p>"
-        "<p>提交截止后，每位坊员匿名互评 5 份作业。</p>",
+        "<p>提交截止后，每位坊员匿名互评 3 份作业。</p>",
         phase="submission", submission_opens_at=now - timedelta(days=10), submission_due_at=now - timedelta(hours=1),
         review_due_at=now + timedelta(days=7), closes_at=now + timedelta(days=20), reviews_per_member=3,
         anonymous=True, exclude_own_group=True, grade_strategy="median", host_weight=1.0, quality_share=0.5,
