@@ -569,7 +569,7 @@ def build(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, password: str = 
            "四个阶段，每位教师年度须完成<strong>60学时</strong>（20学时折合1学分）。请各地按通知要求做好组织工作。</p>",
            12)  # fmt: skip
     notice(province.context, manager, "课程超市已上线",
-           "<p>本年度课程超市共上线课程177门，分为必修与选修，请学员登录个人空间完成选课。</p>"
+           "<p>本年度课程超市已上线，课程分为必修与选修，请学员登录个人空间完成选课。</p>"
            "<ul><li>师德修养</li><li>信息技术应用</li><li>学科融合</li><li>教学案例</li></ul>", 5)  # fmt: skip
     for ci, (county, row) in enumerate(zip(counties, county_admins, strict=True)):
         notice(county.context, row, f"{county.name}网络研修阶段工作安排",
