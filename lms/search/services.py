@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app, has_request_context
+from flask_babel import lazy_gettext as _l
 
 from lms.access import services as access
 from lms.search.sources import registrations, sources
@@ -297,37 +298,21 @@ def status() -> dict:
     return {"documents": ix.doc_count(), "location": ix.location, "failed_batches": ix.errors}
 
 
-def kind_labels() -> dict:
-    """Filter labels of the registered kinds (a kind without a label here shows its name)."""
-    from flask_babel import lazy_gettext as _l
-
-    labels = {
-        "resource": _l("Resources"),
-        "course": _l("Courses"),
-        "post": _l("Discussion posts"),
-        "log": _l("Research logs"),
-        "brief": _l("Briefs"),
-        "announcement": _l("Announcements"),
-        "activity": _l("Workshop activities"),
-        "plan": _l("Research plans"),
-        "summary": _l("Research summaries"),
-    }
-    return {k: labels.get(k, k) for k in sorted(sources())}
+# Each kind's label as a filter (plural) and on one result (singular).
+KIND_LABELS = {
+    "resource": (_l("Resources"), _l("Resource")),
+    "course": (_l("Courses"), _l("Course")),
+    "post": (_l("Discussion posts"), _l("Post")),
+    "log": (_l("Research logs"), _l("Research log")),
+    "brief": (_l("Briefs"), _l("Brief")),
+    "announcement": (_l("Announcements"), _l("Announcement")),
+    "activity": (_l("Workshop activities"), _l("Activity")),
+    "plan": (_l("Research plans"), _l("Research plan")),
+    "summary": (_l("Research summaries"), _l("Research summary")),
+}
 
 
-def kind_badges() -> dict:
-    """What one result is (singular, where the filter says "Courses")."""
-    from flask_babel import lazy_gettext as _l
-
-    labels = {
-        "resource": _l("Resource"),
-        "course": _l("Course"),
-        "post": _l("Post"),
-        "log": _l("Research log"),
-        "brief": _l("Brief"),
-        "announcement": _l("Announcement"),
-        "activity": _l("Activity"),
-        "plan": _l("Research plan"),
-        "summary": _l("Research summary"),
-    }
-    return {k: labels.get(k, k) for k in sorted(sources())}
+def kind_labels(singular: bool = False) -> dict:
+    """Labels of the registered kinds: filters (plural), or one result's badge (singular); a kind
+    without a label here shows its name."""
+    return {k: KIND_LABELS[k][singular] if k in KIND_LABELS else k for k in sorted(sources())}

@@ -16,7 +16,7 @@ def index():
         "search/index.html",
         result=result,
         kinds=services.kind_labels(),
-        badges=services.kind_badges(),
+        badges=services.kind_labels(singular=True),
         stages=STAGES,
         subjects=SUBJECTS,
         communities=services.community_choices(current_user),
