@@ -134,3 +134,26 @@ def xss_payloads():
     return [
         line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("# ")
     ]
+
+
+def at_once(app, n: int, fn, timeout: float = 60) -> list:
+    """Call fn() in n threads released together, each in its own app context (its own connection and
+    session, as separate processes would have); returns their results."""
+    import threading
+
+    results, barrier = [], threading.Barrier(n)
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            try:
+                results.append(fn())
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results

@@ -9,6 +9,7 @@ from lms.core import schedule
 from lms.core.db import utcnow
 from lms.core.schedule import ScheduledTask, claim, run_due
 from lms.extensions import db
+from tests.conftest import at_once
 
 
 @pytest.fixture
@@ -43,20 +44,7 @@ def test_a_run_is_claimed_once_per_period(db):
 def test_concurrent_claims_have_one_winner(app, db):
     """Several processes (here threads, each with its own connection) at the same moment: one runs."""
     now = utcnow()
-    results, barrier = [], threading.Barrier(4)
-
-    def contend():
-        with app.app_context():
-            barrier.wait()
-            results.append(claim("race", 60, now))
-            db.session.remove()
-
-    threads = [threading.Thread(target=contend) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(results) == [False, False, False, True]
+    assert sorted(at_once(app, 4, lambda: claim("race", 60, now))) == [False, False, False, True]
 
 
 def test_run_due_runs_what_is_due_and_records_failures(app, tasks):
@@ -116,19 +104,7 @@ def test_scheduler_is_off_under_test_config(app):
 def test_claim_once_has_one_winner_across_threads(app, db):
     from lms.core.schedule import claim_once
 
-    results, barrier = [], threading.Barrier(4)
-
-    def contend():
-        with app.app_context():
-            barrier.wait()
-            results.append(claim_once("reminder:1:submission"))
-            db.session.remove()
-
-    threads = [threading.Thread(target=contend) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = at_once(app, 4, lambda: claim_once("reminder:1:submission"))
     assert sorted(results) == [False, False, False, True]
     assert claim_once("reminder:1:submission") is False
     assert claim_once("reminder:1:review") is True

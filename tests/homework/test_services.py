@@ -290,24 +290,11 @@ def test_the_scheduler_reminds_without_anyone_opening_a_page(app, hw):
 
 def test_reminders_go_out_once_when_runs_overlap(app, hw):
     """A page view's sync, the scheduler and cron at the same moment: each member is reminded once."""
-    import threading
+    from lms.homework.models import Assignment
+    from tests.conftest import at_once
 
     a = hw["a"]
     near = a.submission_due_at - timedelta(hours=2)
-    barrier = threading.Barrier(3)
-
-    def run():
-        with app.app_context():
-            from lms.homework.models import Assignment
-
-            barrier.wait()
-            services.sync(db.session.get(Assignment, a.id), near)
-            db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    at_once(app, 3, lambda: services.sync(db.session.get(Assignment, a.id), near))
     reminded = list(db.session.scalars(select(Notification.user_id).where(Notification.kind == "homework_reminder")))
     assert sorted(reminded) == sorted(m.id for m in hw["members"])
