@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from lms import access
 from lms.access.models import Context
 from lms.core.db import utcnow
+from lms.core.i18n import local_text, site_gettext, site_zone
 from lms.core.text import plain
 from lms.extensions import db, socketio
 from lms.live.models import (
@@ -190,7 +191,6 @@ def audience(session: LiveSession) -> list[int]:
 
 
 def _announce(session: LiveSession, author_id: int) -> None:
-    from lms.core.i18n import local_text, site_gettext
     from lms.notifications.services import notify
 
     when, url = local_text(session.starts_at), f"/live/{session.id}"
@@ -205,7 +205,6 @@ def _announce(session: LiveSession, author_id: int) -> None:
 def remind_upcoming(now: datetime | None = None) -> int:
     """Sessions starting within REMIND_BEFORE: tell their audience once (the scheduler runs this).
     Each session is claimed with a conditional UPDATE, so two processes never both send."""
-    from lms.core.i18n import local_text, site_gettext
     from lms.notifications.services import notify
 
     now = now or utcnow()
@@ -659,7 +658,6 @@ def rota(user, weekday: int | None = None) -> list[DutySlot]:
 
 
 def on_duty_today(user, now: datetime | None = None) -> list[DutySlot]:
-    from lms.core.i18n import site_zone
 
     local = (now or utcnow()).astimezone(site_zone())
     return rota(user, local.weekday())
@@ -698,7 +696,6 @@ def duty_experts(context: Context, subject: str | None = None) -> list[int]:
 
 
 def _tell_experts(t: QaThread) -> None:
-    from lms.core.i18n import site_gettext
     from lms.notifications.services import notify
 
     experts = [uid for uid in duty_experts(t.context, t.subject) if uid != t.author_id]
@@ -719,7 +716,6 @@ def answer_thread(user, thread: QaThread, body: str) -> QaAnswer:
                        .values(answer_count=QaThread.answer_count + 1))  # fmt: skip
     db.session.commit()
     if thread.author_id != user.id:
-        from lms.core.i18n import site_gettext
         from lms.notifications.services import notify
 
         kw = {"name": user.name, "title": thread.title}
