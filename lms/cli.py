@@ -80,3 +80,30 @@ def idcard_key():
     from lms.core.idcard import key_from_config
 
     click.echo(key_from_config(current_app.config).hex())
+
+
+@lms_cli.command("idcard-rekey")
+@click.option("--old-key", envvar="LMS_OLD_IDCARD_KEY", help="The previous LMS_IDCARD_KEY (hex).")
+@click.option(
+    "--old-secret-key",
+    envvar="LMS_OLD_SECRET_KEY",
+    help="The previous LMS_SECRET_KEY, when the previous key was derived from it.",
+)
+def idcard_rekey(old_key, old_secret_key):
+    """Re-encrypt the stored ID-card numbers from a previous key to the key in effect.
+
+    Give the previous key as LMS_OLD_IDCARD_KEY or LMS_OLD_SECRET_KEY (kept out of the shell history),
+    or as an option; with neither, it is asked for. All numbers change in one transaction, or none."""
+    from lms.accounts.services import reseal_idcards
+    from lms.core.idcard import IdCardKeyError, key_from_config
+
+    if old_key and old_secret_key:
+        raise click.UsageError("give either the old key or the old secret key, not both")
+    if not (old_key or old_secret_key):
+        old_key = click.prompt("previous LMS_IDCARD_KEY (hex)", hide_input=True)
+    try:
+        old = key_from_config({"IDCARD_KEY": old_key or "", "SECRET_KEY": old_secret_key or ""})
+        changed, current = reseal_idcards(old)
+    except IdCardKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"re-encrypted {changed} ID-card numbers; {current} were already under the key in effect")

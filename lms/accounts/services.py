@@ -5,7 +5,9 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import bindparam, column, select, update
+from sqlalchemy import table as sa_table
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import ApiToken, User
@@ -195,6 +197,53 @@ def revoke_token(token: str) -> None:
 def set_locale(user: User, code: str) -> None:
     user.locale = code
     db.session.commit()
+
+
+def reseal_idcards(old_key: bytes, new_key: bytes | None = None) -> tuple[int, int]:
+    """Re-encrypt every stored ID-card number from `old_key` to `new_key` (default: the key in
+    effect), in one transaction; returns (re-encrypted, already under the new key).
+
+    Numbers that already open with the new key are left alone, so a second run changes nothing. If
+    any number opens with neither key, nothing is changed and IdCardKeyError says how many."""
+    from lms.core import idcard
+
+    new_key = new_key or idcard.key_from_config(current_app.config)
+    if old_key == new_key:
+        raise idcard.IdCardKeyError("the old key is the key in effect: nothing to re-encrypt")
+    # An untyped view of the table: the ORM column would decrypt with the key in effect.
+    users = sa_table("users", column("id"), column("id_card"))
+    changes, current, lost = [], 0, 0
+    for uid, stored in db.session.execute(select(users.c.id, users.c.id_card).where(users.c.id_card.is_not(None))):
+        if _opens(stored, new_key):
+            current += 1
+            continue
+        try:
+            number = idcard.unseal(stored, old_key)  # a number stored before encryption comes back as is
+        except idcard.IdCardKeyError:
+            lost += 1
+            continue
+        changes.append({"uid": uid, "sealed": idcard.seal(number, new_key)})
+    if lost:
+        db.session.rollback()
+        raise idcard.IdCardKeyError(f"{lost} stored ID-card numbers open with neither key: nothing was changed")
+    if changes:
+        db.session.execute(
+            update(users).where(users.c.id == bindparam("uid")).values(id_card=bindparam("sealed")), changes
+        )
+    db.session.commit()
+    return len(changes), current
+
+
+def _opens(stored: str, key: bytes) -> bool:
+    from lms.core import idcard
+
+    if not stored.startswith(idcard.SEALED_PREFIX):
+        return False
+    try:
+        idcard.unseal(stored, key)
+    except idcard.IdCardKeyError:
+        return False
+    return True
 
 
 def token_record(token: str) -> ApiToken | None:

@@ -51,7 +51,9 @@ class SealedIdCard(TypeDecorator):
         except IdCardKeyError:
             # The key changed: pages go on without the number (sign-in loads every user's row);
             # the roster import refuses to run (lms.accounts.roster.idcard_key_opens_stored).
-            logging.getLogger(__name__).error("an ID-card number cannot be decrypted: IDCARD_KEY or SECRET_KEY changed")
+            logging.getLogger(__name__).error(
+                "an ID-card number cannot be decrypted: IDCARD_KEY or SECRET_KEY changed (see `flask lms idcard-rekey`)"
+            )
             return None
 
 

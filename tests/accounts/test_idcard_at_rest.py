@@ -118,3 +118,65 @@ def _count_users():
     from sqlalchemy import func
 
     return func.count(User.id)
+
+
+def _all_stored(db) -> dict[str, str]:
+    rows = db.session.execute(text("SELECT username, id_card FROM users WHERE id_card IS NOT NULL"))
+    return dict(rows.all())
+
+
+def test_numbers_move_to_a_new_key(app, world, db):
+    """`flask lms idcard-rekey` re-encrypts every number from the previous key to the key in effect;
+    a second run changes nothing, and after it the new key opens every number."""
+    numbers = {u.username: u.id_card for u in world.users.values() if u.id_card}
+    old_hex = app.test_cli_runner().invoke(args=["lms", "idcard-key"]).output.strip()
+    before = _all_stored(db)
+    app.config["IDCARD_KEY"] = "cd" * 64
+    try:
+        result = app.test_cli_runner().invoke(args=["lms", "idcard-rekey"], env={"LMS_OLD_IDCARD_KEY": old_hex})
+        assert result.exit_code == 0, result.output
+        assert f"re-encrypted {len(numbers)} ID-card numbers; 0 were already" in result.output
+        after = _all_stored(db)
+        new_key = idcard.key_from_config(app.config)
+        assert {u: idcard.unseal(v, new_key) for u, v in after.items()} == numbers
+        assert not set(after.values()) & set(before.values())
+        again = app.test_cli_runner().invoke(args=["lms", "idcard-rekey", "--old-key", old_hex])
+        assert f"re-encrypted 0 ID-card numbers; {len(numbers)} were already" in again.output
+        assert _all_stored(db) == after
+        db.session.expire_all()
+        assert db.session.get(User, world["teacher"].id).id_card == numbers["teacher_a"]
+    finally:
+        app.config["IDCARD_KEY"] = ""
+        db.session.expire_all()
+
+
+def test_a_previous_secret_key_works_too(app, world, db):
+    """Installations on the derived key: the previous LMS_SECRET_KEY names the previous key."""
+    old_secret = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a brand new secret key"
+    try:
+        result = app.test_cli_runner().invoke(args=["lms", "idcard-rekey"], env={"LMS_OLD_SECRET_KEY": old_secret})
+        assert result.exit_code == 0, result.output
+        db.session.expire_all()
+        assert db.session.get(User, world["teacher"].id).id_card == world["teacher"].id_card
+    finally:
+        app.config["SECRET_KEY"] = old_secret
+        db.session.expire_all()
+
+
+def test_a_wrong_old_key_changes_nothing(app, world, db):
+    before = _all_stored(db)
+    app.config["IDCARD_KEY"] = "cd" * 64
+    try:
+        wrong = app.test_cli_runner().invoke(args=["lms", "idcard-rekey", "--old-key", "ef" * 64])
+        assert wrong.exit_code != 0 and "open with neither key: nothing was changed" in wrong.output
+        same = app.test_cli_runner().invoke(args=["lms", "idcard-rekey", "--old-key", "cd" * 64])
+        assert same.exit_code != 0 and "is the key in effect" in same.output
+        bad = app.test_cli_runner().invoke(args=["lms", "idcard-rekey", "--old-key", "zz"])
+        assert bad.exit_code != 0 and "hexadecimal" in bad.output
+        assert _all_stored(db) == before
+        for number in (u.id_card for u in world.users.values() if u.id_card):
+            assert number not in wrong.output
+    finally:
+        app.config["IDCARD_KEY"] = ""
+        db.session.expire_all()
