@@ -37,13 +37,18 @@ def _sqlite_pragmas(dbapi_connection, _record):
     a writer and a commit appends to the log without an fsync (synchronous=NORMAL: a power cut may lose
     the last commits, never consistency; an app crash loses nothing). In the default rollback journal
     every commit cost ~25 ms of fsyncs on the test machine's disk, and every writer blocked all readers:
-    the watch-time heartbeats, a commit each, queued behind one another (benchmarks/playback.py)."""
+    the watch-time heartbeats, a commit each, queued behind one another (benchmarks/playback.py).
+
+    Foreign keys on: SQLite ignores them by default, so ON DELETE CASCADE/SET NULL did nothing and a
+    deleted course's assignments and progress waited for the next course to reuse its id.
+    (Migrations turn them off while they rebuild tables, migrations/env.py.)"""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cur = dbapi_connection.cursor()
     try:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
     finally:
         cur.close()
 

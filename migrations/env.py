@@ -93,10 +93,18 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # A batch migration copies a table, drops the old one and renames the copy: with foreign
+            # keys on, the DROP would cascade into every table that points at it. The app turns them
+            # on per connection (lms.extensions); this connection migrates with them off.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction, or Alembic's would nest in it and roll back
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # the connection goes back to the pool
 
 
 if context.is_offline_mode():

@@ -2,7 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from lms.extensions import db as _db
 
@@ -73,4 +73,47 @@ def test_the_migration_seals_numbers_stored_before_and_downgrade_opens_them(tmp_
         raw = dict(_db.session.execute(text("SELECT username, id_card FROM users")).all())
         assert [raw[f"old{i}"] for i in range(3)] == numbers
         _db.session.remove()
+        _db.engine.dispose()
+
+
+def test_sqlite_foreign_keys_are_on_and_old_orphans_are_removed(tmp_path):
+    """SQLite ignores foreign keys unless each connection turns them on. Rows a deletion left
+    behind before they were on are removed (CASCADE) or cleared (SET NULL) by the migration; after
+    it, deletions cascade as on PostgreSQL."""
+    from flask_migrate import upgrade
+
+    from lms import create_app
+    from lms.communities.models import StudyGroup, Workshop
+    from lms.communities.models import WorkshopMembership as Membership
+    from tests.conftest import test_config
+    from tests.factories import build_world
+
+    config = {**test_config(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'orphans.sqlite3'}"}
+    app = create_app({**config, "MEDIA_REQUEUE_ON_START": False})
+    with app.app_context():
+        upgrade(revision="3f7c2a9d4b61")
+        w = build_world()
+        ws_a, group, leader = w.workshop_a.id, w.group_a.id, w.users["leader"].id
+        ws_b, member_b = w.workshop_b.id, w.users["member_b"].id
+        _db.session.remove()
+        with _db.engine.connect() as conn:  # as the app deleted before: foreign keys off
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.execute(text("DELETE FROM study_groups WHERE id = :g"), {"g": group})
+            conn.execute(text("DELETE FROM workshops WHERE id = :w"), {"w": ws_b})
+            conn.commit()
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        upgrade()
+        with _db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        members_a = _db.session.scalars(select(Membership).where(Membership.workshop_id == ws_a)).all()
+        assert members_a and all(m.group_id is None for m in members_a)  # SET NULL
+        assert leader in {m.user_id for m in members_a}
+        assert not _db.session.scalars(select(Membership).where(Membership.workshop_id == ws_b)).all()  # CASCADE
+        assert member_b is not None
+        # From now on a deletion cascades at once.
+        _db.session.delete(_db.session.get(Workshop, ws_a))
+        _db.session.commit()
+        assert _db.session.scalars(select(Membership).where(Membership.workshop_id == ws_a)).all() == []
+        assert _db.session.scalars(select(StudyGroup).where(StudyGroup.workshop_id == ws_a)).all() == []
         _db.engine.dispose()
