@@ -51,7 +51,10 @@ class Config:
     ROSTER_MAX_BYTES = 5 * 1024 * 1024
     ROSTER_MAX_ROWS = 20000
     PAGE_SIZE = 20
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    # Failed sign-ins only (lms.accounts.limits): per client address, generous because a school's
+    # teachers share one; per account, tight, against guessing one password from many addresses.
+    LOGIN_RATE_LIMIT = "30 per minute;300 per hour"
+    LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -115,6 +118,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     LOGIN_RATE_LIMIT = "1000 per minute"
+    LOGIN_ACCOUNT_RATE_LIMIT = "1000 per minute"
     SEARCH_INDEX_DIR = "memory"
     SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
 

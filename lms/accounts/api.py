@@ -1,8 +1,9 @@
 """Account endpoints of /api/v1: bearer tokens, the signed-in user's profile and password."""
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from lms.accounts import services
+from lms.accounts.limits import login_limits, record_failure
 from lms.api import (
     BOOL,
     DATETIME,
@@ -22,7 +23,6 @@ from lms.api import (
 from lms.communities import services as communities
 from lms.communities.api import region_ref, school_ref
 from lms.core import idcard, taxonomy
-from lms.extensions import limiter
 from lms.signals import user_logged_in
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -89,10 +89,6 @@ schema("Me", obj(
 # --- tokens -----------------------------------------------------------------------------------
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def _token_body(token: str, user) -> dict:
     row = services.token_record(token)
     return {"token": token, "expires_at": row.expires_at.isoformat(), "must_change_password": user.must_change_password}
@@ -100,12 +96,11 @@ def _token_body(token: str, user) -> dict:
 
 @route("/auth/token", methods=("POST",), auth=False, body="TokenRequest", response="Token", status=201, errors=(429,),
        summary="Sign in with username or phone and password; get a bearer token")  # fmt: skip
-# One budget per address with the sign-in form: the "accounts.login" bucket, not a second one.
-@limiter.shared_limit(_login_limit, scope="accounts.login", methods=["POST"],
-                      key_func=lambda: request.remote_addr or "?")  # fmt: skip
+@login_limits  # the sign-in form's budgets, not second ones
 def issue_token(body):
     user = services.authenticate(body["login"], body["password"])
     if user is None:
+        record_failure()
         raise ApiError(401, "invalid_credentials")
     token = services.issue_token(user, current_app.config["API_TOKEN_DAYS"], name=body.get("name") or "api")
     services.record_login(user)
@@ -113,7 +108,8 @@ def issue_token(body):
     return jsonify(_token_body(token, user)), 201
 
 
-@route("/auth/token", methods=("DELETE",), status=204, summary="Revoke the bearer token of this request")
+@route("/auth/token", methods=("DELETE",), status=204, before_own_password=True,
+       summary="Revoke the bearer token of this request")  # fmt: skip
 def revoke_token():
     services.revoke_token(api_token())
     return "", 204
@@ -159,7 +155,8 @@ def _me_body(user) -> dict:
     }
 
 
-@route("/me", response="Me", summary="The signed-in user: profile, school, roles and workshops")
+@route("/me", response="Me", before_own_password=True,
+       summary="The signed-in user: profile, school, roles and workshops")  # fmt: skip
 def get_me():
     return jsonify(_me_body(api_user()))
 
@@ -176,7 +173,7 @@ def update_me(body):
     return jsonify(_me_body(user))
 
 
-@route("/me/password", methods=("POST",), body="PasswordChange", response="Token",
+@route("/me/password", methods=("POST",), body="PasswordChange", response="Token", before_own_password=True,
        summary="Change one's password: every token and session ends; a new token is returned")  # fmt: skip
 def change_password(body):
     user = api_user()

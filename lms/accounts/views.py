@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from lms.accounts import services
 from lms.accounts.forms import LoginForm, PasswordForm, ProfileForm
-from lms.extensions import limiter
+from lms.accounts.limits import login_limits, record_failure
 from lms.signals import user_logged_in
 
 bp = Blueprint("accounts", __name__)
@@ -23,10 +23,6 @@ ERRORS = {
 
 def error_text(exc: Exception) -> str:
     return ERRORS.get(str(exc), lambda: str(exc))()
-
-
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -48,7 +44,7 @@ def _is_local_path(target: str) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: request.remote_addr or "?")
+@login_limits
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("communities.personal_space"))
@@ -56,6 +52,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.identifier.data, form.password.data)
         if user is None:
+            record_failure()
             flash(_("Wrong username/phone or password."), "danger")
         else:
             locale = session.get("locale")

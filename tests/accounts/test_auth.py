@@ -220,6 +220,47 @@ def test_fourth_attempt_in_a_minute_is_refused(client, teacher, three_per_minute
     assert client.get("/login").status_code == 200
 
 
+def test_successful_sign_ins_from_one_school_address_do_not_count(app, db, three_per_minute):
+    """A class of teachers behind the school's one address all sign in; only failures use the budget."""
+    for i in range(6):
+        make_user(f"class{i}", f"教师{i}")
+    _db.session.commit()
+    for i in range(6):
+        browser = app.test_client()
+        assert login(browser, f"class{i}").status_code == 302, i
+    for _ in range(3):
+        assert login(app.test_client(), "class0", "Wrong-passw0rd").status_code == 200
+    assert login(app.test_client(), "class1").status_code == 429  # the address's failures are spent
+
+
+@pytest.fixture
+def account_limit(app):
+    from lms.extensions import limiter
+
+    old = app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per minute"
+    limiter.reset()
+    yield
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = old
+    limiter.reset()
+
+
+def test_one_account_guessed_from_many_addresses_is_refused(app, client, teacher, account_limit):
+    """Each attempt from another address: the per-account budget still runs out, for that account only."""
+    for i in range(3):
+        resp = login(client, "zhang", "Wrong-passw0rd", environ_base={"REMOTE_ADDR": f"10.0.0.{i}"})
+        assert resp.status_code == 200
+    for ident in ("zhang", " ZHANG "):  # the same account however it is typed
+        assert login(client, ident, environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code == 429
+    # The same account through the API's token endpoint shares the budget.
+    api = client.post("/api/v1/auth/token", json={"login": "zhang", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "10.0.2.2"})  # fmt: skip
+    assert api.status_code == 429
+    make_user("li", "李老师")
+    _db.session.commit()
+    assert login(client, "li", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 302
+
+
 # --- passwords -----------------------------------------------------------------------------------
 
 
