@@ -43,7 +43,8 @@ HTTP_CODES = {
 ERROR_DESCRIPTIONS = {
     400: "Invalid request (message names the problem, details the field)",
     401: "Not signed in, or the bearer token is invalid, expired or revoked",
-    403: "The community is visible but the caller lacks the capability",
+    403: "The community is visible but the caller lacks the capability; or (password_change_required) the "
+    "account still has a one-time password: only GET /me, POST /me/password and DELETE /auth/token answer",
     404: "Not found, or not visible to the caller",
     429: "Too many attempts",
 }
@@ -187,6 +188,7 @@ def route(
     response: str | dict | None = None,
     status: int = 200,
     errors=(),
+    before_own_password: bool = False,
 ):
     """Register a view on the API blueprint and describe it in the OpenAPI document.
 
@@ -194,6 +196,9 @@ def route(
     `body` names a component schema: the JSON body is checked against it and passed as `body=`.
     `response` names the component schema (or is an inline schema) of the `status` answer;
     `errors` lists further statuses the endpoint may answer (401 is added when `auth`).
+    `before_own_password`: open while the account still has a one-time password (roster import, admin
+    reset); every other endpoint answers 403 password_change_required until it is replaced, as the
+    pages do (lms.accounts.views._require_own_password).
     """
 
     def decorator(fn):
@@ -206,6 +211,7 @@ def route(
         if response is not None:
             ok["content"] = {"application/json": {"schema": ref(response) if isinstance(response, str) else response}}
         statuses = set(errors) | ({400} if body else set()) | ({401} if auth else set())
+        statuses |= {403} if auth and not before_own_password else set()
         for method in methods:
             unsafe = method.upper() not in SAFE_METHODS
             op = {
@@ -227,6 +233,8 @@ def route(
         def wrapper(*args, **kwargs):
             if auth and api_user() is None:
                 return error(401, "authentication_required")
+            if auth and not before_own_password and api_user().must_change_password:
+                return error(403, "password_change_required")
             if body:
                 kwargs["body"] = json_body(body)
             return fn(*args, **kwargs)

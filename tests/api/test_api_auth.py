@@ -217,3 +217,25 @@ def test_last_used_recorded_but_not_written_on_every_call(client, world, db):
     client.get(f"{API}/me", headers=_bearer(token))
     db.session.refresh(row)
     assert utcnow() - row.last_used_at < timedelta(minutes=1)
+
+
+def test_a_one_time_password_opens_only_the_password_change(client, world, db):
+    """Like the pages: until the one-time password (roster import, admin reset) is replaced, a token
+    reads /me, changes the password or signs out, and nothing else."""
+    teacher = world["teacher"]
+    teacher.must_change_password = True
+    db.session.commit()
+    token = _issue(client, "teacher_a").get_json()["token"]
+    assert client.get(f"{API}/me", headers=_bearer(token)).get_json()["must_change_password"] is True
+    for method, path in (("GET", "/regions"), ("PATCH", "/me"), ("GET", f"/schools/{world.school_a.id}")):
+        resp = client.open(f"{API}{path}", method=method, headers=_bearer(token), json={} if method != "GET" else None)
+        assert resp.status_code == 403 and error_of(resp) == "password_change_required", path
+    # The session cookie's GETs are held back the same way.
+    client.post("/login", data={"identifier": "teacher_a", "password": PASSWORD})
+    assert error_of(client.get(f"{API}/courses")) == "password_change_required"
+    changed = client.post(
+        f"{API}/me/password", headers=_bearer(token), json={"current": PASSWORD, "new": "Own-passw0rd-2026"}
+    )
+    assert changed.status_code == 200
+    fresh = changed.get_json()["token"]
+    assert client.get(f"{API}/regions", headers=_bearer(fresh)).status_code == 200
