@@ -382,6 +382,21 @@ def groups_of(workshop: Workshop) -> list[StudyGroup]:
     return list(db.session.scalars(_stmt("groups"), {"wid": workshop.id}))
 
 
+def group_rosters(workshop: Workshop) -> dict[int, list[tuple[int, str]]]:
+    """Every grouped member as {group_id: [(user_id, name)]}, one query: the leader choices of the
+    management page, which pages its member table but not its groups (a group is a few dozen)."""
+    rows = db.session.execute(
+        select(WorkshopMembership.group_id, User.id, User.name)
+        .join(User, User.id == WorkshopMembership.user_id)
+        .where(WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.group_id.is_not(None))
+        .order_by(User.name, User.id)
+    )
+    rosters: dict[int, list[tuple[int, str]]] = {}
+    for gid, uid, name in rows:
+        rosters.setdefault(gid, []).append((uid, name))
+    return rosters
+
+
 def announcements_at(community, limit: int = 5) -> list:
     """Announcements posted at this community and above it (a school sees its county's notices)."""
     ids = [int(x) for x in community.context.path.strip("/").split("/") if x]

@@ -91,6 +91,9 @@ from flask_babel import gettext as _  # noqa: E402
 
 from lms.communities.forms import AddMembersForm, GroupForm, WorkshopForm  # noqa: E402
 
+#: Members per page of the management table (each row a group select).
+MANAGE_PAGE_SIZE = 100
+
 MANAGE_ERRORS = {
     "group_name_required": lambda: _("Please name the group."),
     "group_name_taken": lambda: _("A group with this name already exists."),
@@ -151,13 +154,14 @@ def manage_workshop(workshop_id):
             leaders = {_int_or_none(k[7:]): _int_or_none(v) for k, v in request.form.items() if k.startswith("leader_")}
             services.arrange_groups(ws, placement, leaders)
             flash(_("Groups saved."), "success")
-            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id, page=page_arg(request)))
     except services.CommunityError as exc:
         flash(_manage_error(exc), "danger")
-    members = services.member_page(ws, page=page_arg(request), per_page=200)
+    members = services.member_page(ws, page=page_arg(request), per_page=MANAGE_PAGE_SIZE)
     groups = services.groups_of(ws)
     return render_template("communities/workshop_manage.html", workshop=ws, members=members, groups=groups,
-                           add_form=add_form, group_form=group_form, trail=services.ancestors(ws.region))  # fmt: skip
+                           rosters=services.group_rosters(ws), add_form=add_form, group_form=group_form,
+                           trail=services.ancestors(ws.region))  # fmt: skip
 
 
 @bp.route("/regions/<int:region_id>/workshops/new", methods=["GET", "POST"])

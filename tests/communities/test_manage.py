@@ -107,3 +107,53 @@ def test_county_admin_creates_workshop_with_host(world, login_as, db):
             f"/regions/{world.county_a.id}/workshops/new", data={"name": "Y", "kind": "class", "host": "new_host"}
         )
         assert r.status_code in (403, 404), role
+
+
+def _form_values(html: str, form_id: str) -> dict[str, str]:
+    """What a browser submits for the form as shown: each select's selected option."""
+    from tests.access.dom import parse
+
+    form = next(f for f in parse(html).iter("form") if f.attrs.get("id") == form_id)
+    data = {i.attrs["name"]: i.attrs.get("value", "") for i in form.iter("input") if i.attrs.get("name")}
+    for sel in form.iter("select"):
+        chosen = [o for o in sel.iter("option") if "selected" in o.attrs]
+        data[sel.attrs["name"]] = chosen[0].attrs.get("value", "") if chosen else ""
+    return data
+
+
+def test_a_leader_on_another_page_is_kept_and_can_be_chosen(world, login_as, db, monkeypatch):
+    """The member table is paged; the leader choices list the whole group, so saving one page never
+    clears a leader whose row is on another."""
+    from lms.communities import services
+    from lms.communities import views as community_views
+
+    monkeypatch.setattr(community_views, "MANAGE_PAGE_SIZE", 2)
+    ws, group, host = world.workshop_a, world.group_a, login_as(world["host"])
+    extra = [make_user(f"zz_late_{i}", f"甲{i}", world.school_a) for i in range(3)]
+    db.session.flush()
+    for u in extra:
+        services.add_member(ws, u, group)
+    db.session.flush()
+    services.set_group_leader(group, extra[-1])  # sorted last: not on page 1
+    services.refresh_counters()
+    db.session.commit()
+
+    page1 = host.get(f"/workshops/{ws.id}/manage")
+    html = page1.get_data(as_text=True)
+    assert f"group_{extra[-1].id}" not in html  # their row is on a later page
+    assert "?page=2" in html or "page=2" in html
+    values = _form_values(html, "arrange")
+    assert values[f"leader_{group.id}"] == str(extra[-1].id)
+    resp = host.post(f"/workshops/{ws.id}/manage", data=values)
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(StudyGroup, group.id).leader_id == extra[-1].id
+    # Someone else of the group, also on another page, can be chosen from page 1.
+    values[f"leader_{group.id}"] = str(extra[-2].id)
+    host.post(f"/workshops/{ws.id}/manage", data=values)
+    db.session.expire_all()
+    assert db.session.get(StudyGroup, group.id).leader_id == extra[-2].id
+    # Saving page 2 comes back to page 2.
+    page2 = _form_values(host.get(f"/workshops/{ws.id}/manage?page=2").get_data(as_text=True), "arrange")
+    back = host.post(f"/workshops/{ws.id}/manage?page=2", data=page2)
+    assert back.headers["Location"].endswith("page=2")
