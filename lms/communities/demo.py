@@ -434,7 +434,7 @@ def build(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, password: str = 
         rows = sorted(
             by_county[county.id], key=lambda i: (SUBJECT_RANK[teacher_meta[i][2]], STAGE_ORDER[teacher_meta[i][1]], i)
         )
-        for part in _chunks(rows, k):
+        for part in _chunks(rows, k, rng):
             # Named after the subject and stage most members share; mixed classes are 综合 / 中小学.
             subj, n_subj = Counter(teacher_meta[i][2] for i in part).most_common(1)[0]
             st, n_st = Counter(teacher_meta[i][1] for i in part).most_common(1)[0]
@@ -632,8 +632,10 @@ def build(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, password: str = 
     return result
 
 
-def _chunks(rows: list[int], k: int) -> list[list[int]]:
-    sizes = _split(len(rows), [1.0] * k)
+def _chunks(rows: list[int], k: int, rng: random.Random | None = None) -> list[list[int]]:
+    """`rows` cut into k consecutive parts; with `rng`, of uneven size (±30%), as real classes are."""
+    weights = [rng.uniform(0.7, 1.3) for _ in range(k)] if rng else [1.0] * k
+    sizes = _split(len(rows), weights)
     out, start = [], 0
     for size in sizes:
         out.append(rows[start : start + size])
