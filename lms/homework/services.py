@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
 from flask_babel import gettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from lms import access
 from lms.access.models import Context, RoleAssignment
@@ -390,22 +390,57 @@ def _due(a: Assignment) -> dict[str, datetime | None]:
     }
 
 
-def _enter(a: Assignment, phase: str, now: datetime) -> None:
-    a.phase = phase
+def _lock(a: Assignment) -> None:
+    """Hold the assignment's row until the next commit, so that allocations and grade recomputations
+    of one assignment run one at a time across threads and processes.
+
+    Commits first: the lock must be the first statement of its transaction, so that what the holder
+    reads next includes what the previous holder committed (on SQLite too, whose WAL snapshot is
+    taken at a transaction's first statement). A no-op UPDATE rather than SELECT … FOR UPDATE, which
+    SQLite ignores; it leaves the key alone, so inserts of rows that reference the assignment do not
+    wait for it on PostgreSQL.
+    """
     db.session.commit()
+    db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == a.id)
+        .values(phase=Assignment.phase)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _enter(a: Assignment, phase: str, now: datetime) -> bool:
+    """Move from the phase `a` was read in to `phase`, and do what entering it does, unless another
+    request moved the assignment first (then `a` is reloaded and nothing else happens)."""
+    old = a.phase
+    moved = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == a.id, Assignment.phase == old)
+        .values(phase=phase)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(a)
+    if not moved:
+        return False
     if phase == "review":
         allocate_reviews(a, now=now)
     elif phase in ("grading", "closed"):
         recompute(a)
+    return True
 
 
-def advance(user, a: Assignment, now: datetime | None = None) -> str:
-    """Move to the next phase by hand."""
+def advance(user, a: Assignment, now: datetime | None = None, expected: str | None = None) -> str:
+    """Move to the next phase by hand. `expected` is the phase the host saw: a double click, or a
+    second host clicking at the same moment, must not skip the phase after it."""
     if not may_manage(user, a):
         raise PermissionError("homework.manage")
+    if expected is not None and expected != a.phase:
+        raise HomeworkError("phase_changed")
     if a.phase == "closed":
         raise HomeworkError("already_closed")
-    _enter(a, PHASES[a.phase_index + 1], now or utcnow())
+    if not _enter(a, PHASES[a.phase_index + 1], now or utcnow()):
+        raise HomeworkError("phase_changed")
     return a.phase
 
 
@@ -512,6 +547,9 @@ def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | Non
     same-group reviewers when nobody else is left.
     """
     now = now or utcnow()
+    # Page views, the API, the tick and late submissions may all allocate at once: one at a time,
+    # each seeing the pairs the previous one made.
+    _lock(a)
     members = participants(a)
     subs = list(db.session.execute(select(Submission.id, Submission.author_id).where(Submission.assignment_id == a.id)))
     if not subs:
@@ -658,6 +696,7 @@ def _r(x: float | None) -> float | None:
 def recompute(a: Assignment) -> list[Submission]:
     """Recompute every stored grade of the assignment; send homework_graded for each submission whose
     grades or completed-review count changed. Returns those submissions."""
+    _lock(a)  # two reviewers saving at once would both insert the same ReviewerGrade row
     form = build_form(a.form)
     subs = list(db.session.scalars(select(Submission).where(Submission.assignment_id == a.id)))
     rows = list(

@@ -56,6 +56,7 @@ ERRORS = {
     "bad_grade": lambda: _("A grade is between 0 and 10."),
     "not_gradable": lambda: _("Grades can be given once submission has started."),
     "already_closed": lambda: _("The assignment is already closed."),
+    "phase_changed": lambda: _("The phase had already changed: check it, then advance again if needed."),
     "not_allocatable": lambda: _("Reviewers can be allocated from the submission phase until closing."),
     "not_recommended": lambda: _("Only recommended work can be published."),
     "already_published": lambda: _("Published work cannot be withdrawn here."),
@@ -187,7 +188,7 @@ def advance(aid):
     a = _assignment(aid, "homework.manage")
     _check_csrf()
     try:
-        phase = services.advance(current_user, a)
+        phase = services.advance(current_user, a, expected=request.form.get("phase") or None)
     except services.HomeworkError as exc:
         flash(message(exc), "danger")
     else:
