@@ -36,6 +36,8 @@ schema("HomeworkSubmission", obj(
     )),
     reviews_received=array({"$ref": "#/components/schemas/HomeworkReceivedReview"}),
     reviews_done=INT, reviews_todo=INT, reviewing_grade=nullable(NUM),
+    reviews_required={**INT, "description": "Reviews that earn the full grade for reviewing: reviews_per_member, "
+                      "or fewer when allocation could not give that many"},
 ))  # fmt: skip
 schema("HomeworkReviewTask", obj(
     ("id", "assignment_id", "submission_id", "author", "title", "done"),
@@ -117,7 +119,8 @@ def homework_my_submission(aid):
         for i, (al, r) in enumerate(st["received"], start=1)
     ]
     return jsonify(submission=sub, reviews_received=received, reviews_done=st["reviews_done"],
-                   reviews_todo=st["reviews_todo"], reviewing_grade=st["reviewing_grade"])  # fmt: skip
+                   reviews_todo=st["reviews_todo"], reviews_required=st["reviews_required"],
+                   reviewing_grade=st["reviewing_grade"])  # fmt: skip
 
 
 @route("/homework/reviews", response="HomeworkReviewList", summary="Reviews allocated to me")

@@ -693,6 +693,24 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
+def allocated_counts(a: Assignment) -> dict[int, int]:
+    """Reviewer id → reviews allocated to them in this assignment."""
+    return dict(
+        db.session.execute(
+            select(ReviewAllocation.reviewer_id, func.count(ReviewAllocation.id))
+            .where(ReviewAllocation.assignment_id == a.id)
+            .group_by(ReviewAllocation.reviewer_id)
+        ).all()
+    )
+
+
+def reviews_required(a: Assignment, allocated: int) -> int:
+    """Reviews that earn the full grade for reviewing: the assignment's number, or fewer when
+    allocation could not give that many (a small group, a cap per submission): nobody loses points
+    for reviews they were never given."""
+    return max(1, min(a.reviews_per_member, allocated))
+
+
 def recompute(a: Assignment) -> list[Submission]:
     """Recompute every stored grade of the assignment; send homework_graded for each submission whose
     grades or completed-review count changed. Returns those submissions."""
@@ -735,14 +753,15 @@ def recompute(a: Assignment) -> list[Submission]:
         g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
     }
     done_before = {uid: g.reviews_done for uid, g in existing.items()}
-    required = max(1, a.reviews_per_member)
+    allocated = allocated_counts(a)
     for uid in set(done) | set(existing):
         g = existing.get(uid)
         if g is None:
             g = ReviewerGrade(assignment_id=a.id, user_id=uid)
             db.session.add(g)
         g.reviews_done = done.get(uid, 0)
-        g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()), required=required,
+        g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()),
+                                             required=reviews_required(a, allocated.get(uid, 0)),
                                              quality_share=a.quality_share))  # fmt: skip
     db.session.commit()
     changed = [
@@ -811,13 +830,7 @@ def results(a: Assignment) -> list[ResultRow]:
         group_names = dict(db.session.execute(select(StudyGroup.id, StudyGroup.name).where(
             StudyGroup.workshop_id == a.workshop_id)).all())  # fmt: skip
     group_of = {p.id: p.group for p in members}
-    owed = dict(
-        db.session.execute(
-            select(ReviewAllocation.reviewer_id, func.count(ReviewAllocation.id))
-            .where(ReviewAllocation.assignment_id == a.id)
-            .group_by(ReviewAllocation.reviewer_id)
-        ).all()
-    )
+    owed = allocated_counts(a)
     grades = {
         g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
     }
@@ -841,6 +854,8 @@ def status_for(user, a: Assignment) -> dict:
         "allocations": allocs,
         "reviews_done": done,
         "reviews_todo": len(allocs) - done,
+        # Before allocation the assignment's number; after it, what full marks need (reviews_required).
+        "reviews_required": reviews_required(a, len(allocs)) if allocs else a.reviews_per_member,
         "reviewing_grade": g.grade if g else None,
         "received": received_reviews(s) if s else [],
     }
