@@ -334,6 +334,14 @@ def create_assignment(user, context: Context, data: AssignmentInput) -> Assignme
     return a
 
 
+def anonymity_locked(a: Assignment) -> bool:
+    """An anonymous assignment stays anonymous once any reviewer has been allocated."""
+    return bool(a.anonymous) and (
+        db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id).limit(1))
+        is not None
+    )
+
+
 def update_assignment(user, a: Assignment, data: AssignmentInput) -> Assignment:
     if not may_manage(user, a):
         raise PermissionError("homework.manage")
@@ -343,6 +351,9 @@ def update_assignment(user, a: Assignment, data: AssignmentInput) -> Assignment:
     )
     if has_reviews and values["form"] != a.form:
         raise HomeworkError("form_locked")  # scores already given against the old criteria
+    if not values["anonymous"] and anonymity_locked(a):
+        # Reviewers accepted their work, and may have written, as anonymous: names stay hidden.
+        raise HomeworkError("anonymity_locked")
     for key, value in values.items():
         setattr(a, key, value)
     db.session.commit()

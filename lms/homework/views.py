@@ -46,6 +46,9 @@ ERRORS = {
     "form_levels": lambda: _("Every rubric criterion needs between one and eight levels."),
     "form_points": lambda: _("Points must be numbers."),
     "form_locked": lambda: _("Reviews were already given: the criteria can no longer change."),
+    "anonymity_locked": lambda: _(
+        "Reviewers were already allocated under anonymity: reviews cannot become named any more."
+    ),
     "closed": lambda: _("Submission is closed for this assignment."),
     "empty": lambda: _("Write something or attach a file."),
     "no_attachments": lambda: _("This assignment does not accept attachments."),
@@ -145,15 +148,19 @@ def edit(aid):
     rubric = a.form
     if request.method == "POST":
         rubric = rubric_from_form(request.form, form.form_kind.data or "rubric")
+    anonymity_error = None
     if form.validate_on_submit():
         try:
             services.update_assignment(current_user, a, _input(form, rubric))
         except services.HomeworkError as exc:
             flash(message(exc), "danger")
+            if str(exc) == "anonymity_locked":
+                anonymity_error = message(exc)
         else:
             flash(_("Assignment saved."), "success")
             return redirect(url_for(".assignment", aid=a.id))
-    return _editor(form, rubric, context=a.context, assignment=a)
+    return _editor(form, rubric, context=a.context, assignment=a,
+                   anonymity_locked=services.anonymity_locked(a), anonymity_error=anonymity_error)  # fmt: skip
 
 
 @bp.route("/homework/<int:aid>")
