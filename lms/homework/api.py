@@ -8,6 +8,7 @@ from lms.homework import services
 from lms.homework.models import PHASES
 
 NUM = {"type": "number"}
+REVIEW = PHASES.index("review")
 
 schema("HomeworkCriterion", {"type": "object", "description": "A rubric criterion (levels) or a weighted one "
                              "(max_points, weight)"})  # fmt: skip
@@ -129,6 +130,8 @@ def homework_my_reviews():
     items = []
     for al in services.my_allocations(user):
         s, r = al.submission, al.review
+        if s.assignment.phase_index < REVIEW:
+            continue  # made before the review phase (older data): not the reviewer's to read yet
         done = r is not None and r.submitted_at is not None
         items.append({
             "id": al.id, "assignment_id": s.assignment_id, "assignment_title": s.assignment.title,

@@ -622,11 +622,17 @@ def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | Non
 
 
 def allocate_by_hand(user, a: Assignment, now: datetime | None = None) -> int:
+    """From the review phase on (a reviewer may read what they review, see may_view_submission;
+    before it submissions may still change), until closing."""
     if not may_manage(user, a):
         raise PermissionError("homework.manage")
-    if a.phase_index < PHASES.index("submission") or a.phase == "closed":
+    if not allocatable(a):
         raise HomeworkError("not_allocatable")
     return allocate_reviews(a, now=now)
+
+
+def allocatable(a: Assignment) -> bool:
+    return a.phase in ("review", "grading")
 
 
 def ensure_allocated_for(user, a: Assignment, now: datetime | None = None) -> None:
@@ -857,7 +863,8 @@ def results(a: Assignment) -> list[ResultRow]:
 def status_for(user, a: Assignment) -> dict:
     """What a member sees: own submission, reviews to do and done, own grades."""
     s = submission_of(a, user)
-    allocs = my_allocations(user, a)
+    # Allocations made before the review phase (older data) are not the reviewer's to see yet.
+    allocs = my_allocations(user, a) if a.phase_index >= PHASES.index("review") else []
     done = sum(1 for al in allocs if al.review is not None and al.review.submitted_at)
     g = reviewer_grade(a, user.id)
     return {

@@ -60,7 +60,7 @@ ERRORS = {
     "not_gradable": lambda: _("Grades can be given once submission has started."),
     "already_closed": lambda: _("The assignment is already closed."),
     "phase_changed": lambda: _("The phase had already changed: check it, then advance again if needed."),
-    "not_allocatable": lambda: _("Reviewers can be allocated from the submission phase until closing."),
+    "not_allocatable": lambda: _("Reviewers can be allocated from the peer review phase until closing."),
     "not_recommended": lambda: _("Only recommended work can be published."),
     "already_published": lambda: _("Published work cannot be withdrawn here."),
     "bad_context": lambda: _("Assignments belong to a workshop or a region."),
@@ -177,6 +177,7 @@ def assignment(aid):
         status=status,
         participant=participant,
         manage=services.may_manage(current_user, a),
+        allocatable=services.allocatable(a),
         grade=services.may_grade(current_user, a),
         phases=PHASES,
         labels=phase_labels(),
@@ -308,6 +309,8 @@ def review(alloc_id):
     s = al.submission
     a = s.assignment
     services.sync(a)
+    if not services.may_view_submission(current_user, s):
+        abort(404)  # an allocation made before the review phase (older data) shows nothing yet
     form = ReviewForm()
     if request.method == "GET" and al.review is not None:
         form.comment.data = al.review.comment

@@ -264,3 +264,33 @@ def test_anonymity_cannot_be_switched_off_once_reviewers_are_allocated(client, l
     services.update_assignment(host, a, services.AssignmentInput(title=a.title, anonymous=True, form=a.form,
                                                                  reviews_per_member=3))  # fmt: skip
     assert a.anonymous is True
+
+
+def test_reviewers_read_nothing_before_the_review_phase(client, login_as, hw):
+    a, host = hw["a"], hw["world"]["host"]
+    services.sync(a, hw["now"])
+    m0, m1 = hw["members"][:2]
+    services.submit(m1, a, "秘密标题", "还在修改的正文", now=hw["now"])
+    h = login_as(host)
+    page = h.get(f"/homework/{a.id}").get_data(as_text=True)
+    assert f"/homework/{a.id}/allocate" not in page  # no button in the submission phase
+    r = h.post(f"/homework/{a.id}/allocate", data={"csrf_token": csrf(page)}, follow_redirects=True)
+    assert "从互评阶段到关闭前都可分配互评" in r.get_data(as_text=True)
+    assert db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id)) is None
+    # An allocation left from before this rule: the reviewer still reads nothing until the review phase.
+    al = ReviewAllocation(assignment_id=a.id, submission_id=services.submission_of(a, m1).id, reviewer_id=m0.id)
+    db.session.add(al)
+    db.session.commit()
+    c = login_as(m0)
+    assert c.get(f"/homework/reviews/{al.id}").status_code == 404
+    assert c.get(f"/homework/submissions/{al.submission_id}").status_code == 404
+    assert c.get("/api/v1/homework/reviews").get_json()["items"] == []
+    assert "秘密标题" not in c.get(f"/homework/{a.id}").get_data(as_text=True)
+    # From the review phase on, the reviewer reads it and the host may allocate by hand.
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    a.review_due_at = a.closes_at = None  # keep the review phase open whatever the clock says
+    db.session.commit()
+    assert "还在修改的正文" in c.get(f"/homework/reviews/{al.id}").get_data(as_text=True)
+    items = c.get("/api/v1/homework/reviews").get_json()["items"]
+    assert [(x["id"], x["body_html"]) for x in items] == [(al.id, "<p>还在修改的正文</p>")]
+    assert f"/homework/{a.id}/allocate" in h.get(f"/homework/{a.id}").get_data(as_text=True)

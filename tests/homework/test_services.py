@@ -84,12 +84,20 @@ def test_no_review_before_review_phase(hw):
     submit_all(hw)
     m0, m1 = hw["members"][:2]
     s1 = services.submission_of(a, m1)
-    # Even a hand-made allocation cannot be used before the review phase.
-    services.allocate_by_hand(hw["world"]["host"], a, now=hw["now"])
-    al = db.session.scalar(select(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id))
+    # Reviewers are not allocated by hand before the review phase: they could read the work early.
+    with pytest.raises(services.HomeworkError, match="not_allocatable"):
+        services.allocate_by_hand(hw["world"]["host"], a, now=hw["now"])
+    assert db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id)) is None
+    # An allocation from before this rule (older data) cannot be used before the review phase either.
+    al = ReviewAllocation(assignment_id=a.id, submission_id=s1.id, reviewer_id=m0.id)
+    db.session.add(al)
+    db.session.commit()
+    assert not services.may_view_submission(m0, s1)
+    assert services.status_for(m0, a)["allocations"] == []
     with pytest.raises(services.HomeworkError, match="review_closed"):
         score_all(a, al, al.reviewer, now=hw["now"])
-    assert s1 is not None
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    assert services.allocate_by_hand(hw["world"]["host"], a) == 0  # from the review phase on it may run
 
 
 def test_allocation_at_deadline_balanced_no_self_group_first(hw):
