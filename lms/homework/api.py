@@ -8,6 +8,7 @@ from lms.homework import services
 from lms.homework.models import PHASES
 
 NUM = {"type": "number"}
+REVIEW = PHASES.index("review")
 
 schema("HomeworkCriterion", {"type": "object", "description": "A rubric criterion (levels) or a weighted one "
                              "(max_points, weight)"})  # fmt: skip
@@ -36,6 +37,8 @@ schema("HomeworkSubmission", obj(
     )),
     reviews_received=array({"$ref": "#/components/schemas/HomeworkReceivedReview"}),
     reviews_done=INT, reviews_todo=INT, reviewing_grade=nullable(NUM),
+    reviews_required={**INT, "description": "Reviews that earn the full grade for reviewing: reviews_per_member, "
+                      "or fewer when allocation could not give that many"},
 ))  # fmt: skip
 schema("HomeworkReviewTask", obj(
     ("id", "assignment_id", "submission_id", "author", "title", "done"),
@@ -117,7 +120,8 @@ def homework_my_submission(aid):
         for i, (al, r) in enumerate(st["received"], start=1)
     ]
     return jsonify(submission=sub, reviews_received=received, reviews_done=st["reviews_done"],
-                   reviews_todo=st["reviews_todo"], reviewing_grade=st["reviewing_grade"])  # fmt: skip
+                   reviews_todo=st["reviews_todo"], reviews_required=st["reviews_required"],
+                   reviewing_grade=st["reviewing_grade"])  # fmt: skip
 
 
 @route("/homework/reviews", response="HomeworkReviewList", summary="Reviews allocated to me")
@@ -126,6 +130,8 @@ def homework_my_reviews():
     items = []
     for al in services.my_allocations(user):
         s, r = al.submission, al.review
+        if s.assignment.phase_index < REVIEW:
+            continue  # made before the review phase (older data): not the reviewer's to read yet
         done = r is not None and r.submitted_at is not None
         items.append({
             "id": al.id, "assignment_id": s.assignment_id, "assignment_title": s.assignment.title,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
 from flask_babel import gettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from lms import access
 from lms.access.models import Context, RoleAssignment
@@ -334,6 +334,14 @@ def create_assignment(user, context: Context, data: AssignmentInput) -> Assignme
     return a
 
 
+def anonymity_locked(a: Assignment) -> bool:
+    """An anonymous assignment stays anonymous once any reviewer has been allocated."""
+    return bool(a.anonymous) and (
+        db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id).limit(1))
+        is not None
+    )
+
+
 def update_assignment(user, a: Assignment, data: AssignmentInput) -> Assignment:
     if not may_manage(user, a):
         raise PermissionError("homework.manage")
@@ -343,6 +351,9 @@ def update_assignment(user, a: Assignment, data: AssignmentInput) -> Assignment:
     )
     if has_reviews and values["form"] != a.form:
         raise HomeworkError("form_locked")  # scores already given against the old criteria
+    if not values["anonymous"] and anonymity_locked(a):
+        # Reviewers accepted their work, and may have written, as anonymous: names stay hidden.
+        raise HomeworkError("anonymity_locked")
     for key, value in values.items():
         setattr(a, key, value)
     db.session.commit()
@@ -390,22 +401,57 @@ def _due(a: Assignment) -> dict[str, datetime | None]:
     }
 
 
-def _enter(a: Assignment, phase: str, now: datetime) -> None:
-    a.phase = phase
+def _lock(a: Assignment) -> None:
+    """Hold the assignment's row until the next commit, so that allocations and grade recomputations
+    of one assignment run one at a time across threads and processes.
+
+    Commits first: the lock must be the first statement of its transaction, so that what the holder
+    reads next includes what the previous holder committed (on SQLite too, whose WAL snapshot is
+    taken at a transaction's first statement). A no-op UPDATE rather than SELECT … FOR UPDATE, which
+    SQLite ignores; it leaves the key alone, so inserts of rows that reference the assignment do not
+    wait for it on PostgreSQL.
+    """
     db.session.commit()
+    db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == a.id)
+        .values(phase=Assignment.phase)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _enter(a: Assignment, phase: str, now: datetime) -> bool:
+    """Move from the phase `a` was read in to `phase`, and do what entering it does, unless another
+    request moved the assignment first (then `a` is reloaded and nothing else happens)."""
+    old = a.phase
+    moved = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == a.id, Assignment.phase == old)
+        .values(phase=phase)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(a)
+    if not moved:
+        return False
     if phase == "review":
         allocate_reviews(a, now=now)
     elif phase in ("grading", "closed"):
         recompute(a)
+    return True
 
 
-def advance(user, a: Assignment, now: datetime | None = None) -> str:
-    """Move to the next phase by hand."""
+def advance(user, a: Assignment, now: datetime | None = None, expected: str | None = None) -> str:
+    """Move to the next phase by hand. `expected` is the phase the host saw: a double click, or a
+    second host clicking at the same moment, must not skip the phase after it."""
     if not may_manage(user, a):
         raise PermissionError("homework.manage")
+    if expected is not None and expected != a.phase:
+        raise HomeworkError("phase_changed")
     if a.phase == "closed":
         raise HomeworkError("already_closed")
-    _enter(a, PHASES[a.phase_index + 1], now or utcnow())
+    if not _enter(a, PHASES[a.phase_index + 1], now or utcnow()):
+        raise HomeworkError("phase_changed")
     return a.phase
 
 
@@ -512,6 +558,9 @@ def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | Non
     same-group reviewers when nobody else is left.
     """
     now = now or utcnow()
+    # Page views, the API, the tick and late submissions may all allocate at once: one at a time,
+    # each seeing the pairs the previous one made.
+    _lock(a)
     members = participants(a)
     subs = list(db.session.execute(select(Submission.id, Submission.author_id).where(Submission.assignment_id == a.id)))
     if not subs:
@@ -573,11 +622,17 @@ def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | Non
 
 
 def allocate_by_hand(user, a: Assignment, now: datetime | None = None) -> int:
+    """From the review phase on (a reviewer may read what they review, see may_view_submission;
+    before it submissions may still change), until closing."""
     if not may_manage(user, a):
         raise PermissionError("homework.manage")
-    if a.phase_index < PHASES.index("submission") or a.phase == "closed":
+    if not allocatable(a):
         raise HomeworkError("not_allocatable")
     return allocate_reviews(a, now=now)
+
+
+def allocatable(a: Assignment) -> bool:
+    return a.phase in ("review", "grading")
 
 
 def ensure_allocated_for(user, a: Assignment, now: datetime | None = None) -> None:
@@ -655,9 +710,28 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
+def allocated_counts(a: Assignment) -> dict[int, int]:
+    """Reviewer id → reviews allocated to them in this assignment."""
+    return dict(
+        db.session.execute(
+            select(ReviewAllocation.reviewer_id, func.count(ReviewAllocation.id))
+            .where(ReviewAllocation.assignment_id == a.id)
+            .group_by(ReviewAllocation.reviewer_id)
+        ).all()
+    )
+
+
+def reviews_required(a: Assignment, allocated: int) -> int:
+    """Reviews that earn the full grade for reviewing: the assignment's number, or fewer when
+    allocation could not give that many (a small group, a cap per submission): nobody loses points
+    for reviews they were never given."""
+    return max(1, min(a.reviews_per_member, allocated))
+
+
 def recompute(a: Assignment) -> list[Submission]:
     """Recompute every stored grade of the assignment; send homework_graded for each submission whose
     grades or completed-review count changed. Returns those submissions."""
+    _lock(a)  # two reviewers saving at once would both insert the same ReviewerGrade row
     form = build_form(a.form)
     subs = list(db.session.scalars(select(Submission).where(Submission.assignment_id == a.id)))
     rows = list(
@@ -696,14 +770,15 @@ def recompute(a: Assignment) -> list[Submission]:
         g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
     }
     done_before = {uid: g.reviews_done for uid, g in existing.items()}
-    required = max(1, a.reviews_per_member)
+    allocated = allocated_counts(a)
     for uid in set(done) | set(existing):
         g = existing.get(uid)
         if g is None:
             g = ReviewerGrade(assignment_id=a.id, user_id=uid)
             db.session.add(g)
         g.reviews_done = done.get(uid, 0)
-        g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()), required=required,
+        g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()),
+                                             required=reviews_required(a, allocated.get(uid, 0)),
                                              quality_share=a.quality_share))  # fmt: skip
     db.session.commit()
     changed = [
@@ -772,13 +847,7 @@ def results(a: Assignment) -> list[ResultRow]:
         group_names = dict(db.session.execute(select(StudyGroup.id, StudyGroup.name).where(
             StudyGroup.workshop_id == a.workshop_id)).all())  # fmt: skip
     group_of = {p.id: p.group for p in members}
-    owed = dict(
-        db.session.execute(
-            select(ReviewAllocation.reviewer_id, func.count(ReviewAllocation.id))
-            .where(ReviewAllocation.assignment_id == a.id)
-            .group_by(ReviewAllocation.reviewer_id)
-        ).all()
-    )
+    owed = allocated_counts(a)
     grades = {
         g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
     }
@@ -794,7 +863,8 @@ def results(a: Assignment) -> list[ResultRow]:
 def status_for(user, a: Assignment) -> dict:
     """What a member sees: own submission, reviews to do and done, own grades."""
     s = submission_of(a, user)
-    allocs = my_allocations(user, a)
+    # Allocations made before the review phase (older data) are not the reviewer's to see yet.
+    allocs = my_allocations(user, a) if a.phase_index >= PHASES.index("review") else []
     done = sum(1 for al in allocs if al.review is not None and al.review.submitted_at)
     g = reviewer_grade(a, user.id)
     return {
@@ -802,6 +872,8 @@ def status_for(user, a: Assignment) -> dict:
         "allocations": allocs,
         "reviews_done": done,
         "reviews_todo": len(allocs) - done,
+        # Before allocation the assignment's number; after it, what full marks need (reviews_required).
+        "reviews_required": reviews_required(a, len(allocs)) if allocs else a.reviews_per_member,
         "reviewing_grade": g.grade if g else None,
         "received": received_reviews(s) if s else [],
     }

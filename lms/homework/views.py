@@ -46,6 +46,9 @@ ERRORS = {
     "form_levels": lambda: _("Every rubric criterion needs between one and eight levels."),
     "form_points": lambda: _("Points must be numbers."),
     "form_locked": lambda: _("Reviews were already given: the criteria can no longer change."),
+    "anonymity_locked": lambda: _(
+        "Reviewers were already allocated under anonymity: reviews cannot become named any more."
+    ),
     "closed": lambda: _("Submission is closed for this assignment."),
     "empty": lambda: _("Write something or attach a file."),
     "no_attachments": lambda: _("This assignment does not accept attachments."),
@@ -56,7 +59,8 @@ ERRORS = {
     "bad_grade": lambda: _("A grade is between 0 and 10."),
     "not_gradable": lambda: _("Grades can be given once submission has started."),
     "already_closed": lambda: _("The assignment is already closed."),
-    "not_allocatable": lambda: _("Reviewers can be allocated from the submission phase until closing."),
+    "phase_changed": lambda: _("The phase had already changed: check it, then advance again if needed."),
+    "not_allocatable": lambda: _("Reviewers can be allocated from the peer review phase until closing."),
     "not_recommended": lambda: _("Only recommended work can be published."),
     "already_published": lambda: _("Published work cannot be withdrawn here."),
     "bad_context": lambda: _("Assignments belong to a workshop or a region."),
@@ -144,15 +148,19 @@ def edit(aid):
     rubric = a.form
     if request.method == "POST":
         rubric = rubric_from_form(request.form, form.form_kind.data or "rubric")
+    anonymity_error = None
     if form.validate_on_submit():
         try:
             services.update_assignment(current_user, a, _input(form, rubric))
         except services.HomeworkError as exc:
             flash(message(exc), "danger")
+            if str(exc) == "anonymity_locked":
+                anonymity_error = message(exc)
         else:
             flash(_("Assignment saved."), "success")
             return redirect(url_for(".assignment", aid=a.id))
-    return _editor(form, rubric, context=a.context, assignment=a)
+    return _editor(form, rubric, context=a.context, assignment=a,
+                   anonymity_locked=services.anonymity_locked(a), anonymity_error=anonymity_error)  # fmt: skip
 
 
 @bp.route("/homework/<int:aid>")
@@ -169,6 +177,7 @@ def assignment(aid):
         status=status,
         participant=participant,
         manage=services.may_manage(current_user, a),
+        allocatable=services.allocatable(a),
         grade=services.may_grade(current_user, a),
         phases=PHASES,
         labels=phase_labels(),
@@ -187,7 +196,7 @@ def advance(aid):
     a = _assignment(aid, "homework.manage")
     _check_csrf()
     try:
-        phase = services.advance(current_user, a)
+        phase = services.advance(current_user, a, expected=request.form.get("phase") or None)
     except services.HomeworkError as exc:
         flash(message(exc), "danger")
     else:
@@ -300,6 +309,8 @@ def review(alloc_id):
     s = al.submission
     a = s.assignment
     services.sync(a)
+    if not services.may_view_submission(current_user, s):
+        abort(404)  # an allocation made before the review phase (older data) shows nothing yet
     form = ReviewForm()
     if request.method == "GET" and al.review is not None:
         form.comment.data = al.review.comment

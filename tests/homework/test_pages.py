@@ -214,3 +214,83 @@ def test_late_submission_page(client, login_as, hw):
     c = login_as(hw["members"][0])
     page = c.get(f"/homework/{a.id}/submit").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' not in page and "本作业已停止提交" in page
+
+
+def _edit_data(page: str, a, **changes) -> dict:
+    """The edit form as the browser would post it, from the assignment's current values."""
+    data = {"csrf_token": csrf(page), "title": a.title, "instructions": a.instructions_html,
+            "reviews_per_member": str(a.reviews_per_member), "grade_strategy": a.grade_strategy,
+            "host_weight": str(a.host_weight), "quality_share": str(a.quality_share), "form_kind": "rubric",
+            "exclude_own_group": "y"}  # fmt: skip
+    for name in ("submission_opens_at", "submission_due_at", "review_due_at", "closes_at"):
+        found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
+        data[name] = found.group(1) if found else ""
+    if a.anonymous:
+        data["anonymous"] = "y"
+    for i, c in enumerate(a.form["criteria"]):
+        data[f"c{i}_name"], data[f"c{i}_desc"] = c["name"], c["description"]
+        for j, lv in enumerate(c["levels"]):
+            data[f"c{i}_l{j}_points"], data[f"c{i}_l{j}_label"] = str(lv["points"]), lv["label"]
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_anonymity_cannot_be_switched_off_once_reviewers_are_allocated(client, login_as, hw):
+    a, host = hw["a"], hw["world"]["host"]
+    c = login_as(host)
+    # Before allocation the host may still change their mind.
+    page = c.get(f"/homework/{a.id}/edit").get_data(as_text=True)
+    assert "评审已分配" not in page
+    assert c.post(f"/homework/{a.id}/edit", data=_edit_data(page, a, anonymous=None)).status_code == 302
+    db.session.refresh(a)
+    assert a.anonymous is False
+    a.anonymous = True
+    db.session.commit()
+    to_review(hw)
+    assert services.allocations_of(services.submission_of(a, hw["members"][0]))
+    page = c.get(f"/homework/{a.id}/edit").get_data(as_text=True)
+    assert "评审已分配" in page  # said before the host tries
+    r = c.post(f"/homework/{a.id}/edit", data=_edit_data(page, a, anonymous=None, title="改了标题"))
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "已按匿名方式分配评审" in html and "is-invalid" in html
+    db.session.refresh(a)
+    assert (a.anonymous, a.title) == (True, "教学改进案例")  # refused whole: nothing stored
+    with pytest.raises(services.HomeworkError, match="anonymity_locked"):
+        services.update_assignment(host, a, services.AssignmentInput(title=a.title, anonymous=False, form=a.form))
+    # Making a named assignment anonymous later only hides more: allowed.
+    a.anonymous = False
+    db.session.commit()
+    services.update_assignment(host, a, services.AssignmentInput(title=a.title, anonymous=True, form=a.form,
+                                                                 reviews_per_member=3))  # fmt: skip
+    assert a.anonymous is True
+
+
+def test_reviewers_read_nothing_before_the_review_phase(client, login_as, hw):
+    a, host = hw["a"], hw["world"]["host"]
+    services.sync(a, hw["now"])
+    m0, m1 = hw["members"][:2]
+    services.submit(m1, a, "秘密标题", "还在修改的正文", now=hw["now"])
+    h = login_as(host)
+    page = h.get(f"/homework/{a.id}").get_data(as_text=True)
+    assert f"/homework/{a.id}/allocate" not in page  # no button in the submission phase
+    r = h.post(f"/homework/{a.id}/allocate", data={"csrf_token": csrf(page)}, follow_redirects=True)
+    assert "从互评阶段到关闭前都可分配互评" in r.get_data(as_text=True)
+    assert db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id)) is None
+    # An allocation left from before this rule: the reviewer still reads nothing until the review phase.
+    al = ReviewAllocation(assignment_id=a.id, submission_id=services.submission_of(a, m1).id, reviewer_id=m0.id)
+    db.session.add(al)
+    db.session.commit()
+    c = login_as(m0)
+    assert c.get(f"/homework/reviews/{al.id}").status_code == 404
+    assert c.get(f"/homework/submissions/{al.submission_id}").status_code == 404
+    assert c.get("/api/v1/homework/reviews").get_json()["items"] == []
+    assert "秘密标题" not in c.get(f"/homework/{a.id}").get_data(as_text=True)
+    # From the review phase on, the reviewer reads it and the host may allocate by hand.
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    a.review_due_at = a.closes_at = None  # keep the review phase open whatever the clock says
+    db.session.commit()
+    assert "还在修改的正文" in c.get(f"/homework/reviews/{al.id}").get_data(as_text=True)
+    items = c.get("/api/v1/homework/reviews").get_json()["items"]
+    assert [(x["id"], x["body_html"]) for x in items] == [(al.id, "<p>还在修改的正文</p>")]
+    assert f"/homework/{a.id}/allocate" in h.get(f"/homework/{a.id}").get_data(as_text=True)

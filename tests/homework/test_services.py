@@ -84,12 +84,20 @@ def test_no_review_before_review_phase(hw):
     submit_all(hw)
     m0, m1 = hw["members"][:2]
     s1 = services.submission_of(a, m1)
-    # Even a hand-made allocation cannot be used before the review phase.
-    services.allocate_by_hand(hw["world"]["host"], a, now=hw["now"])
-    al = db.session.scalar(select(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id))
+    # Reviewers are not allocated by hand before the review phase: they could read the work early.
+    with pytest.raises(services.HomeworkError, match="not_allocatable"):
+        services.allocate_by_hand(hw["world"]["host"], a, now=hw["now"])
+    assert db.session.scalar(select(ReviewAllocation.id).where(ReviewAllocation.assignment_id == a.id)) is None
+    # An allocation from before this rule (older data) cannot be used before the review phase either.
+    al = ReviewAllocation(assignment_id=a.id, submission_id=s1.id, reviewer_id=m0.id)
+    db.session.add(al)
+    db.session.commit()
+    assert not services.may_view_submission(m0, s1)
+    assert services.status_for(m0, a)["allocations"] == []
     with pytest.raises(services.HomeworkError, match="review_closed"):
         score_all(a, al, al.reviewer, now=hw["now"])
-    assert s1 is not None
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    assert services.allocate_by_hand(hw["world"]["host"], a) == 0  # from the review phase on it may run
 
 
 def test_allocation_at_deadline_balanced_no_self_group_first(hw):
@@ -298,3 +306,27 @@ def test_reminders_go_out_once_when_runs_overlap(app, hw):
     at_once(app, 3, lambda: services.sync(db.session.get(Assignment, a.id), near))
     reminded = list(db.session.scalars(select(Notification.user_id).where(Notification.kind == "homework_reminder")))
     assert sorted(reminded) == sorted(m.id for m in hw["members"])
+
+
+def test_fewer_reviews_allocated_than_required_can_still_earn_full_marks(client, login_as, hw):
+    """Each submission is capped at 2 reviews: 8 submissions × 2 = 16 reviews for 8 reviewers who
+    should do 3 each. Everyone gets 2, through no fault of their own, and 2 done earn the full 5."""
+    a = hw["a"]
+    a.reviews_per_submission = 2
+    db.session.commit()
+    later = to_review(hw)
+    assert Counter(al.reviewer_id for al in db.session.scalars(select(ReviewAllocation))) == {
+        m.id: 2 for m in hw["members"]
+    }
+    lazy = hw["members"][1]
+    for m in hw["members"]:
+        for al in services.my_allocations(m, a)[: 1 if m is lazy else 2]:
+            score_all(a, al, m, now=later)  # everybody agrees: every review is at the consensus
+    grades = {m.id: (g.reviews_done, g.grade) for m in hw["members"] for g in [services.reviewer_grade(a, m.id)]}
+    assert grades == {m.id: (1, 2.5) if m is lazy else (2, 5.0) for m in hw["members"]}
+    page = login_as(hw["members"][0]).get(f"/homework/{a.id}").get_data(as_text=True)
+    assert "已完成 2 / 2" in page  # done of allocated, not "2 of 3"
+    api = login_as(hw["members"][0]).get(f"/api/v1/homework/assignments/{a.id}/submission").get_json()
+    assert (api["reviews_done"], api["reviews_required"], api["reviewing_grade"]) == (2, 2, 5.0)
+    # Before allocation the assignment's number is what is asked; never more than allocated after it.
+    assert [services.reviews_required(a, n) for n in (0, 2, 3, 7)] == [1, 2, 3, 3]
