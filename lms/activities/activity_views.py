@@ -58,10 +58,13 @@ def error_message(code: str) -> str:
 def effective_rule_text() -> str:
     return _(
         "An effective post has at least %(n)s characters of text (letters, digits or Chinese characters; "
-        "spaces, punctuation and formatting do not count), is not hidden, and is not a copy or near-copy "
-        "(%(pct)s%% alike or more) of an earlier post of yours in the same activity. Replies count too.",
+        "spaces, punctuation and formatting do not count), is not hidden, and is not a copy or near-copy of an "
+        "earlier post of yours in the same activity: two posts are near-copies when %(pct)s%% or more of their "
+        "two-character sequences are the same (long posts are compared on their first %(chars)s characters). "
+        "Replies count too.",
         n=svc.EFFECTIVE_MIN_CHARS,
-        pct=int(svc.EFFECTIVE_SIMILARITY * 100),
+        pct=round(svc.EFFECTIVE_SIMILARITY * 100),
+        chars=svc.COMPARE_CHARS,
     )
 
 
