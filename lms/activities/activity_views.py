@@ -51,6 +51,7 @@ def error_message(code: str) -> str:
         "bad_score": _("The score must be between 0 and 100."),
         "bad_action": _("Unknown action."),
         "pin_reply": _("Only posts, not replies, can be pinned."),
+        "thread_has_replies": _("Others have replied to this post: only deleting the whole thread removes it."),
     }
     return messages.get(code, _("The action failed."))
 
@@ -303,8 +304,19 @@ def delete_post(post_id):
     post = _post(post_id)
     if not svc.may_delete_post(current_user, post):
         abort(403)
-    activity = post.activity
-    svc.delete_post(current_user, post)
+    whole_thread = request.form.get("whole_thread") == "1"
+    if whole_thread:
+        access.require(current_user, "post.moderate", post.activity)
+    activity, anchor = post.activity, f"#post-{post.id}"
+    try:
+        done = svc.delete_post(current_user, post, whole_thread=whole_thread)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
+        return _back(activity, anchor)
+    if done == "blanked":
+        flash(_("Your post was deleted. Others had replied: their replies stay, under a note that you deleted "
+                "your post."), "info")  # fmt: skip
+        return _back(activity, anchor)
     flash(_("Post deleted."), "info")
     return _back(activity)
 
@@ -314,10 +326,13 @@ def delete_post(post_id):
 def like(post_id):
     post = _post(post_id)
     access.require(current_user, "activity.participate", post.activity)
-    if request.form.get("undo"):
-        svc.unlike(current_user, post)
-    else:
-        svc.like(current_user, post)
+    try:
+        if request.form.get("undo"):
+            svc.unlike(current_user, post)
+        else:
+            svc.like(current_user, post)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
     return _back(post.activity, f"#post-{post.id}")
 
 

@@ -11,9 +11,9 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from lms import access
 from lms.activities.kinds import ActivityKind, get_kind
@@ -107,7 +107,7 @@ def effective_flags(posts: list) -> dict[int, bool]:
     seen: list[frozenset] = []
     flags = {}
     for p in sorted(posts, key=lambda p: (p.created_at, p.id)):
-        if p.hidden:
+        if p.hidden or getattr(p, "deleted_at", None) is not None:
             flags[p.id] = False
             continue
         head = comparison_head(p.body_text)
@@ -444,7 +444,12 @@ def create_post(user, activity: Activity, body: str, files=(), parent: Post | No
 
 
 def may_edit_post(user, post: Post) -> bool:
-    return user is not None and post.author_id == getattr(user, "id", None) and may_participate(user, post.activity)
+    return (
+        user is not None
+        and post.deleted_at is None
+        and post.author_id == getattr(user, "id", None)
+        and may_participate(user, post.activity)
+    )
 
 
 def edit_post(user, post: Post, body: str) -> Post:
@@ -468,20 +473,43 @@ def may_delete_post(user, post: Post) -> bool:
     return may_edit_post(user, post) or may_moderate(user, post.activity)
 
 
-def delete_post(user, post: Post) -> None:
-    """Delete a post (and its replies, for a thread); counters and effective posts follow."""
+def others_replied(post: Post) -> bool:
+    """Whether anyone but its author replied to a top-level post (hidden replies included)."""
+    if post.parent_id is not None:
+        return False
+    stmt = select(Post.id).where(Post.parent_id == post.id)
+    if post.author_id is not None:
+        stmt = stmt.where(or_(Post.author_id.is_(None), Post.author_id != post.author_id))
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def delete_post(user, post: Post, whole_thread: bool = False) -> str:
+    """Delete a post, or a whole thread (the post and its replies); counters and effective posts follow.
+
+    Others' replies are never lost by their thread's author: when others replied, the author's delete
+    blanks the post into a placeholder and keeps the thread ("blanked"). Removing a thread with others'
+    replies is for moderators, who must ask for it (`whole_thread`). Returns "blanked" or "deleted".
+    """
     _require(may_delete_post(user, post), "post.delete")
+    if whole_thread:
+        _require(may_moderate(user, post.activity), "post.moderate")
+    if post.parent_id is None and not whole_thread and others_replied(post):
+        if post.author_id != getattr(user, "id", None) or post.deleted_at is not None:
+            raise ActivityError("thread_has_replies")
+        _blank_post(post)
+        return "blanked"
     activity = post.activity
     thread = [post]
     if post.parent_id is None:
         thread += list(db.session.scalars(select(Post).where(Post.parent_id == post.id)))
     ids = [p.id for p in thread]
+    counted = sum(1 for p in thread if p.deleted_at is None)  # a placeholder was already uncounted
     authors = {p.author_id for p in thread if p.author_id is not None}
     files = list(db.session.scalars(select(PostAttachment.stored_file_id).where(PostAttachment.post_id.in_(ids))))
     if post.parent_id is not None:
         db.session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
     db.session.execute(
-        update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count - len(ids))
+        update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count - counted)
     )
     db.session.execute(PostLike.__table__.delete().where(PostLike.post_id.in_(ids)))
     db.session.execute(update(Post).where(Post.quote_id.in_(ids)).values(quote_id=None))
@@ -493,6 +521,24 @@ def delete_post(user, post: Post) -> None:
         recount_member(activity, uid)
     db.session.commit()
     content_deleted.send(SENDER, kind="post", ids=ids)
+    return "deleted"
+
+
+def _blank_post(post: Post) -> None:
+    """The author's own content goes (text, files, likes, featured mark); the post stays as the head
+    of its thread, shown as deleted by its author, and no longer counts as a post or effective post."""
+    activity = post.activity
+    files = [a.stored_file_id for a in post.attachments]
+    post.attachments.clear()
+    db.session.execute(PostLike.__table__.delete().where(PostLike.post_id == post.id))
+    post.body_html, post.body_text, post.like_count, post.featured = "", "", 0, False
+    post.deleted_at = utcnow()
+    db.session.execute(update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count - 1))
+    db.session.flush()
+    _delete_files(files)
+    recount_member(activity, post.author_id)
+    db.session.commit()
+    content_deleted.send(SENDER, kind="post", ids=[post.id])
 
 
 MODERATION = {
@@ -522,7 +568,7 @@ def moderate(user, post: Post, action: str) -> Post:
 def like(user, post: Post) -> int:
     """Like once per user; the counter is maintained. Returns the new count."""
     _require(may_participate(user, post.activity), "activity.participate")
-    if post.hidden and not may_moderate(user, post.activity):
+    if (post.hidden and not may_moderate(user, post.activity)) or post.deleted_at is not None:
         raise ActivityError("bad_parent")
     exists = db.session.get(PostLike, (post.id, user.id))
     if exists is None:
@@ -581,7 +627,23 @@ def thread_page(activity: Activity, user, page: int = 1, per_page: int = 20, fea
         for r in db.session.scalars(rstmt.order_by(Post.created_at, Post.id)):
             replies[r.parent_id].append(r)
     all_ids = roots + [r.id for rs in replies.values() for r in rs]
-    return {"page": result, "replies": replies, "liked": liked_ids(user, all_ids), "moderator": moderator}
+    return {"page": result, "replies": replies, "liked": liked_ids(user, all_ids), "moderator": moderator,
+            "others_replied": _others_replied(roots)}  # fmt: skip
+
+
+def _others_replied(root_ids: list[int]) -> set[int]:
+    """The top-level posts among root_ids that someone other than their author replied to."""
+    if not root_ids:
+        return set()
+    reply = aliased(Post)
+    stmt = (
+        select(Post.id)
+        .join(reply, reply.parent_id == Post.id)
+        .where(Post.id.in_(root_ids),
+               or_(Post.author_id.is_(None), reply.author_id.is_(None), reply.author_id != Post.author_id))
+        .distinct()
+    )  # fmt: skip
+    return set(db.session.scalars(stmt))
 
 
 # --- effective posts and per-member figures --------------------------------------------------------
@@ -606,7 +668,7 @@ def recount_member(activity: Activity, user_id: int | None) -> ActivityMemberSta
         if p.effective != flags[p.id]:
             p.effective = flags[p.id]
     row = _stat(activity, user_id)
-    row.post_count = sum(1 for p in posts if not p.hidden)
+    row.post_count = sum(1 for p in posts if not p.hidden and p.deleted_at is None)
     row.effective_count = sum(1 for v in flags.values() if v)
     row.resource_count = db.session.scalar(
         select(func.count(SharedResource.id)).where(

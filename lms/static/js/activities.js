@@ -6,7 +6,9 @@
 
   document.querySelectorAll("form.confirm-form").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
-      if (!window.confirm(zh ? "确定要删除吗？" : "Delete this?")) ev.preventDefault();
+      // The page may say what goes with it (a thread's replies); translated on the server.
+      var text = form.getAttribute("data-confirm") || (zh ? "确定要删除吗？" : "Delete this?");
+      if (!window.confirm(text)) ev.preventDefault();
     });
   });
 
