@@ -23,7 +23,7 @@ from lms.extensions import db
 def error_message(code: str) -> str:
     messages = {
         "not_open_yet": _("This activity has not opened yet."),
-        "closed": _("This activity is closed: posting and uploading are no longer possible."),
+        "closed": _("This activity is closed: posting, uploading and deleting are no longer possible."),
         "title_required": _("Please enter a title."),
         "title_too_long": _("The title is too long (200 characters at most)."),
         "body_too_long": _("The text is too long."),
@@ -45,6 +45,7 @@ def error_message(code: str) -> str:
         "no_questionnaire": _("This activity has no questionnaire."),
         "form_required": _("Please upload the photo or scan of the stamped result form."),
         "already_marked": _("Your result form has been marked and can no longer change."),
+        "marked_resources": _("The host has marked your offline practice: its resources can no longer be deleted."),
         "already_answered": _("You have already answered this questionnaire."),
         "answer_required": _("Please answer every choice question."),
         "bad_answer": _("An answer is not valid."),
@@ -395,8 +396,12 @@ def delete_resource(resource_id):
     activity = _activity(res.activity_id)
     if not svc.may_delete_resource(current_user, res):
         abort(403)
-    svc.delete_resource(current_user, res)
-    flash(_("Resource deleted."), "info")
+    try:
+        svc.delete_resource(current_user, res)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
+    else:
+        flash(_("Resource deleted."), "info")
     return _back(activity, "#resources")
 
 

@@ -470,6 +470,7 @@ def edit_post(user, post: Post, body: str) -> Post:
 
 
 def may_delete_post(user, post: Post) -> bool:
+    """Who may delete it at all; a member's own delete also needs the activity open (delete_post)."""
     return may_edit_post(user, post) or may_moderate(user, post.activity)
 
 
@@ -493,6 +494,8 @@ def delete_post(user, post: Post, whole_thread: bool = False) -> str:
     _require(may_delete_post(user, post), "post.delete")
     if whole_thread:
         _require(may_moderate(user, post.activity), "post.moderate")
+    if not may_moderate(user, post.activity):
+        check_open(post.activity)  # a closed activity's record stays as it was; moderators may still clean up
     if post.parent_id is None and not whole_thread and others_replied(post):
         if post.author_id != getattr(user, "id", None) or post.deleted_at is not None:
             raise ActivityError("thread_has_replies")
@@ -784,13 +787,30 @@ def resources_of(activity: Activity, user_id: int | None = None) -> list[SharedR
 
 
 def may_delete_resource(user, res: SharedResource) -> bool:
+    """Who may delete it at all; a member's own delete has conditions too (check_member_may_delete)."""
     return (res.user_id == getattr(user, "id", None) and may_participate(user, res.activity)) or may_manage(
         user, res.activity
     )
 
 
+def check_member_may_delete(user, res: SharedResource) -> None:
+    """A member deletes their resource only while the activity is open and, in offline practice,
+    until the host marked their result form (the mark judged these resources). Managers always may."""
+    if may_manage(user, res.activity):
+        return
+    check_open(res.activity)
+    if kind_of(res.activity).offline and res.user_id is not None:
+        record = db.session.scalar(
+            select(OfflineRecord).where(OfflineRecord.activity_id == res.activity_id,
+                                        OfflineRecord.user_id == res.user_id)
+        )  # fmt: skip
+        if record is not None and record.marked_at is not None:
+            raise ActivityError("marked_resources")
+
+
 def delete_resource(user, res: SharedResource) -> None:
     _require(may_delete_resource(user, res), "resource.delete")
+    check_member_may_delete(user, res)
     activity, uid, fid = res.activity, res.user_id, res.stored_file_id
     db.session.delete(res)
     db.session.execute(

@@ -266,6 +266,35 @@ def test_moderator_removes_a_thread_whose_head_its_author_deleted(world, make_ac
     assert db.session.get(Activity, activity.id).post_count == 0  # the placeholder was not counted twice
 
 
+def _close(activity):
+    activity.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+
+def test_members_cannot_delete_posts_after_the_activity_closed(world, login_as, make_activity):
+    activity = make_activity()
+    post = svc.create_post(world["member"], activity, LONG)
+    reply = svc.create_post(
+        world["member"], activity, "补充一句：我用的是希沃白板的课堂活动功能，操作简单。", parent=post
+    )
+    _close(activity)
+    member = login_as(world["member"])
+    html = member.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert f'/posts/{post.id}/delete"' not in html and f'/posts/{reply.id}/delete"' not in html
+    for target in (post, reply):
+        r = member.post(f"/posts/{target.id}/delete", follow_redirects=True)
+        assert "本活动已结束，不能再发帖、上传或删除" in r.get_data(as_text=True)
+    with pytest.raises(svc.ActivityError):
+        svc.delete_post(world["member"], post)
+    assert db.session.scalar(select(func.count(Post.id))) == 2
+    assert _stats()[world["member"].id] == (2, 2)
+    # The host may still clean up.
+    assert f'/posts/{post.id}/delete"' in login_as(world["host"]).get(f"/activities/{activity.id}").get_data(
+        as_text=True
+    )
+    assert svc.delete_post(world["host"], reply) == "deleted"
+
+
 def test_delete_activity_removes_everything(world, login_as, make_activity):
     activity = make_activity()
     svc.create_post(world["member"], activity, LONG)

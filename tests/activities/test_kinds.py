@@ -177,6 +177,53 @@ def test_resource_sharing_validation(world, login_as, make_activity):
     assert activity_services.member_resource_counts(world.workshop_a, [world["member"].id]) == {world["member"].id: 0}
 
 
+def test_members_cannot_delete_resources_after_close_or_once_marked(world, login_as, make_activity):
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+
+    member = login_as(world["member"])
+    # Resource sharing, closed after the upload.
+    sharing = make_activity(kind="sharing")
+    res = svc.share_resource(world["member"], sharing, _file(PDF, "教学设计.pdf"), "教学设计")
+    sharing.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert f"/activities/resources/{res.id}/delete" not in member.get(f"/activities/{sharing.id}").get_data(
+        as_text=True
+    )
+    r = member.post(f"/activities/resources/{res.id}/delete", follow_redirects=True)
+    assert "本活动已结束" in r.get_data(as_text=True)
+    assert db.session.get(SharedResource, res.id) is not None
+    # Offline practice: deletable until the host marks the record, then kept (the mark judged them).
+    offline = make_activity(kind="offline")
+    svc.submit_offline(world["member"], offline, _file(PNG, "鉴定表.png"),
+                       [_file(PDF, "磨课教案.pdf"), _file(PDF, "反思.pdf")])  # fmt: skip
+    first, second = (r.id for r in svc.resources_of(offline))
+    assert f"/activities/resources/{first}/delete" in member.get(f"/activities/{offline.id}").get_data(as_text=True)
+    assert member.post(f"/activities/resources/{first}/delete").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SharedResource, first) is None
+    svc.mark_offline(world["host"], svc.my_offline_record(offline, world["member"]), score=90, passed=True)
+    html = member.get(f"/activities/{offline.id}").get_data(as_text=True)
+    assert f"/activities/resources/{second}/delete" not in html
+    r = member.post(f"/activities/resources/{second}/delete", follow_redirects=True)
+    assert "坊主已评定你的线下实践" in r.get_data(as_text=True)
+    assert db.session.get(SharedResource, second) is not None
+    assert activity_services.member_resource_counts(world.workshop_a, [world["member"].id]) == {world["member"].id: 2}
+    # Managers still may.
+    host = login_as(world["host"])
+    assert f"/activities/resources/{second}/delete" in host.get(f"/activities/{offline.id}").get_data(as_text=True)
+    assert host.post(f"/activities/resources/{second}/delete").status_code == 302
+    assert host.post(f"/activities/resources/{res.id}/delete").status_code == 302
+    assert db.session.scalar(select(func.count(SharedResource.id))) == 0
+
+
+def _file(data: bytes, name: str):
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(io.BytesIO(data), name)
+
+
 def test_plugin_added_kind(app, world, login_as):
     seen = []
     kind = ActivityKind(
