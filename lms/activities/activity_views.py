@@ -194,7 +194,12 @@ def delete_activity(activity_id):
 @bp.route("/activities/<int:activity_id>")
 @login_required
 def activity(activity_id):
-    activity = _activity(activity_id)
+    return _activity_page(_activity(activity_id))
+
+
+def _activity_page(activity: Activity, status: int = 200, **extra):
+    """The activity page; after a refused post, reply or questionnaire, `extra` carries what the user
+    sent and why it was refused, so the page shows it again instead of losing it."""
     kind = svc.kind_of(activity)
     user = current_user._get_current_object()
     data = {
@@ -208,6 +213,9 @@ def activity(activity_id):
         "may_moderate": svc.may_moderate(user, activity),
         "effective_rule": effective_rule_text(),
         "my_stat": svc.my_stat(activity, user),
+        "post_draft": None,
+        "reply_draft": None,
+        "answer_draft": None,
     }
     if kind.posts:
         featured = request.args.get("featured") == "1"
@@ -229,7 +237,24 @@ def activity(activity_id):
         data["answered"] = svc.has_answered(activity, user)
         data["may_see_results"] = svc.may_see_results(user, activity)
     data.update(kind.hook("context", activity, user, default={}) or {})
-    return render_template("activities/activity.html", **data)
+    data.update(extra)
+    return render_template("activities/activity.html", **data), status
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, UploadError):
+        from lms.media.services import upload_error_message
+
+        return upload_error_message(exc)
+    return error_message(str(exc))
+
+
+def _form_refusal(form) -> str:
+    """Why a post or reply form did not validate (an expired CSRF token never gets here: CSRFProtect
+    answers 400 before any view, and reflecting what a cross-site form sent would be unsafe)."""
+    if len(form.body.data or "") > svc.BODY_MAX:
+        return error_message("body_too_long")
+    return error_message("body_required")
 
 
 @bp.route("/activities/<int:activity_id>/stats")
@@ -250,16 +275,20 @@ def new_post(activity_id):
     activity = _activity(activity_id)
     access.require(current_user, "activity.participate", activity)
     form = PostForm()
+    files = request.files.getlist("files")
     if not form.validate_on_submit():
-        flash(_("The post could not be sent. Please try again."), "danger")
-        return _back(activity, "#new-post")
-    try:
-        post = svc.create_post(current_user, activity, form.body.data, files=request.files.getlist("files"))
-    except (svc.ActivityError, UploadError) as exc:
-        _flash_error(exc)
-        return _back(activity, "#new-post")
-    flash(_("Posted."), "success")
-    return _back(activity, f"#post-{post.id}")
+        message = _form_refusal(form)
+    else:
+        try:
+            post = svc.create_post(current_user, activity, form.body.data, files=files)
+        except (svc.ActivityError, UploadError) as exc:
+            message = _refusal(exc)
+        else:
+            flash(_("Posted."), "success")
+            return _back(activity, f"#post-{post.id}")
+    draft = {"body": svc.draft_html(form.body.data), "error": message,
+             "files_lost": any(getattr(f, "filename", "") for f in files)}  # fmt: skip
+    return _activity_page(activity, 422, post_draft=draft)
 
 
 @bp.route("/posts/<int:post_id>/reply", methods=["POST"])
@@ -270,14 +299,16 @@ def reply(post_id):
     access.require(current_user, "activity.participate", activity)
     form = ReplyForm()
     if not form.validate_on_submit():
-        flash(_("Please write a reply."), "danger")
-        return _back(activity, f"#post-{parent.id}")
-    try:
-        post = svc.create_post(current_user, activity, form.body.data, parent=parent)
-    except svc.ActivityError as exc:
-        _flash_error(exc)
-        return _back(activity, f"#post-{parent.id}")
-    return _back(activity, f"#post-{post.id}")
+        message = _form_refusal(form)
+    else:
+        try:
+            post = svc.create_post(current_user, activity, form.body.data, parent=parent)
+        except svc.ActivityError as exc:
+            message = _refusal(exc)
+        else:
+            return _back(activity, f"#post-{post.id}")
+    draft = {"parent": parent, "body": svc.draft_html(form.body.data), "error": message}
+    return _activity_page(activity, 422, reply_draft=draft)
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -445,14 +476,13 @@ def mark_offline(record_id):
 @bp.route("/activities/<int:activity_id>/answer", methods=["POST"])
 @login_required
 def answer(activity_id):
+    from flask import current_app
     from flask_wtf.csrf import validate_csrf
     from wtforms.validators import ValidationError
 
     activity = _activity(activity_id)
     access.require(current_user, "activity.participate", activity)
     try:
-        from flask import current_app
-
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             validate_csrf(request.form.get("csrf_token"))
     except ValidationError:
@@ -464,8 +494,14 @@ def answer(activity_id):
     try:
         svc.answer(current_user, activity, answers)
     except svc.ActivityError as exc:
-        _flash_error(exc)
-        return _back(activity, "#questionnaire")
+        missing = list(getattr(exc, "questions", []) or [])
+        if missing:
+            message = _("Please answer question %(numbers)s: your other answers are kept below.",
+                        numbers=", ".join(str(n) for n in missing))  # fmt: skip
+        else:
+            message = error_message(str(exc))
+        draft = {"answers": answers, "error": message, "missing": missing}
+        return _activity_page(activity, 422, answer_draft=draft)
     flash(_("Thank you: your answers were recorded."), "success")
     return redirect(url_for("activities.results", activity_id=activity.id))
 

@@ -54,7 +54,12 @@ COMPARE_CHARS = 2000
 
 
 class ActivityError(ValueError):
-    """A rule refused the action; str(error) is a code the views turn into a sentence."""
+    """A rule refused the action; str(error) is a code the views turn into a sentence. `questions`:
+    for "answer_required", the numbers (1-based) of the questionnaire's unanswered questions."""
+
+    def __init__(self, code: str, questions: list[int] | None = None):
+        super().__init__(code)
+        self.questions = questions or []
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -401,6 +406,11 @@ def _rollback_with_files() -> None:
     db.session.rollback()
     for path in paths:
         storage.remove(current_app.config, path)
+
+
+def draft_html(body: str | None) -> str:
+    """What a refused post or reply said, sanitized like a stored post, to put back in its editor."""
+    return rich_text(body)
 
 
 def create_post(user, activity: Activity, body: str, files=(), parent: Post | None = None,
@@ -945,8 +955,8 @@ def answer(user, activity: Activity, answers: dict) -> QuestionnaireResponse:
     check_open(activity)
     if has_answered(activity, user):
         raise ActivityError("already_answered")
-    rows = []
-    for q in questions_of(activity):
+    rows, missing = [], []
+    for number, q in enumerate(questions_of(activity), start=1):
         value = answers.get(q.id)
         if q.kind == "text":
             text = plain(value if isinstance(value, str) else "", 2000, multiline=True)
@@ -957,11 +967,16 @@ def answer(user, activity: Activity, answers: dict) -> QuestionnaireResponse:
             choices = sorted({int(v) for v in raw})
         except (TypeError, ValueError):
             raise ActivityError("bad_answer") from None
-        if not choices or any(c < 0 or c >= len(q.options) for c in choices):
-            raise ActivityError("answer_required")
+        if not choices:
+            missing.append(number)  # all of them are named at once, not one per try
+            continue
+        if any(c < 0 or c >= len(q.options) for c in choices):
+            raise ActivityError("bad_answer")
         if q.kind == "single" and len(choices) != 1:
             raise ActivityError("bad_answer")
         rows.append(Answer(question_id=q.id, choices=choices, text=""))
+    if missing:
+        raise ActivityError("answer_required", questions=missing)
     response = QuestionnaireResponse(activity_id=activity.id, user_id=user.id)
     db.session.add(response)
     try:

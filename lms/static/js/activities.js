@@ -12,6 +12,19 @@
     });
   });
 
+  // A multiple-choice question needs one box ticked; browsers only know "required" per box, so the
+  // first box carries the message until one is ticked (the server checks again).
+  document.querySelectorAll("fieldset[data-choose-one]").forEach(function (set) {
+    var boxes = set.querySelectorAll("input[type=checkbox]");
+    if (!boxes.length) return;
+    var check = function () {
+      var any = Array.prototype.some.call(boxes, function (b) { return b.checked; });
+      boxes[0].setCustomValidity(any ? "" : set.getAttribute("data-choose-one"));
+    };
+    boxes.forEach(function (b) { b.addEventListener("change", check); });
+    check();
+  });
+
   // The questions field only matters for questionnaires.
   var kind = document.querySelector("select[name=kind]");
   var questions = document.querySelector(".questions-field");
