@@ -50,6 +50,7 @@ def error_message(code: str) -> str:
         "answer_required": _("Please answer every choice question."),
         "bad_answer": _("An answer is not valid."),
         "bad_score": _("The score must be between 0 and 100."),
+        "comment_too_long": _("The comment is too long (2000 characters at most)."),
         "bad_action": _("Unknown action."),
         "pin_reply": _("Only posts, not replies, can be pinned."),
         "thread_has_replies": _("Others have replied to this post: only deleting the whole thread removes it."),
@@ -460,14 +461,18 @@ def mark_offline(record_id):
     activity = _activity(record.activity_id)
     access.require(current_user, "activity.manage", activity)
     form = MarkForm()
+    # A form without the comment field (an older page, a script) leaves the stored comment alone.
+    comment = form.comment.data if "comment" in request.form else None
     if form.validate_on_submit():
         try:
             svc.mark_offline(current_user, record, score=form.score.data, passed=form.passed.data == "1",
-                             comment=form.comment.data or "")  # fmt: skip
+                             comment=comment)  # fmt: skip
         except svc.ActivityError as exc:
             _flash_error(exc)
         else:
             flash(_("Marked."), "success")
+    elif form.comment.errors:
+        flash(error_message("comment_too_long"), "danger")
     else:
         flash(_("The score must be between 0 and 100."), "danger")
     return _back(activity, f"#record-{record.id}")

@@ -904,13 +904,22 @@ def my_offline_record(activity: Activity, user) -> OfflineRecord | None:
     )
 
 
-def mark_offline(user, record: OfflineRecord, *, score: int | None, passed: bool, comment: str = "") -> OfflineRecord:
+COMMENT_MAX = 2000
+
+
+def mark_offline(user, record: OfflineRecord, *, score: int | None, passed: bool,
+                 comment: str | None = None) -> OfflineRecord:  # fmt: skip
+    """Mark a result form; `comment` (plain text, shown to the member) is kept as it was when None."""
     from lms.notifications.services import notify
 
     _require(may_manage(user, record.activity), "activity.manage")
     if score is not None and not 0 <= score <= 100:
         raise ActivityError("bad_score")
-    record.score, record.passed, record.comment = score, bool(passed), plain(comment, 2000, multiline=True)
+    if comment is not None and len(comment) > COMMENT_MAX:
+        raise ActivityError("comment_too_long")
+    record.score, record.passed = score, bool(passed)
+    if comment is not None:
+        record.comment = plain(comment, COMMENT_MAX, multiline=True)
     record.marked_by_id, record.marked_at = user.id, utcnow()
     db.session.commit()
     notify([record.user_id], "activity_marked", f"{record.activity.title}", url=f"/activities/{record.activity_id}",
