@@ -42,7 +42,7 @@ schema("ActivityList", obj(("items",), items=array(ACTIVITY)))
 _POST_FIELDS = dict(
     id=INT, activity_id=INT, parent_id=nullable(INT), quote_id=nullable(INT), author_id=nullable(INT),
     author_name=STR, body_html=STR, created_at=DATETIME, updated_at=nullable(DATETIME), pinned=BOOL, hidden=BOOL,
-    featured=BOOL, effective=BOOL, like_count=INT, reply_count=INT, liked=BOOL,
+    featured=BOOL, effective=BOOL, deleted=BOOL, like_count=INT, reply_count=INT, liked=BOOL,
     attachments=array(obj(("id", "filename", "mime", "url"), id=INT, filename=STR, mime=STR, url=STR)),
 )  # fmt: skip
 REPLY = schema("Reply", obj(tuple(_POST_FIELDS), **_POST_FIELDS))
@@ -90,6 +90,8 @@ def post_dict(p: Post, liked: set[int], replies: list | None = None) -> dict:
         "hidden": p.hidden,
         "featured": p.featured,
         "effective": p.effective,
+        # Deleted by its author after others replied: an empty placeholder heading their replies.
+        "deleted": p.deleted_at is not None,
         "like_count": p.like_count,
         "reply_count": p.reply_count,
         "liked": p.id in liked,

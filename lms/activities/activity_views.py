@@ -23,7 +23,7 @@ from lms.extensions import db
 def error_message(code: str) -> str:
     messages = {
         "not_open_yet": _("This activity has not opened yet."),
-        "closed": _("This activity is closed: posting and uploading are no longer possible."),
+        "closed": _("This activity is closed: posting, uploading and deleting are no longer possible."),
         "title_required": _("Please enter a title."),
         "title_too_long": _("The title is too long (200 characters at most)."),
         "body_too_long": _("The text is too long."),
@@ -45,12 +45,15 @@ def error_message(code: str) -> str:
         "no_questionnaire": _("This activity has no questionnaire."),
         "form_required": _("Please upload the photo or scan of the stamped result form."),
         "already_marked": _("Your result form has been marked and can no longer change."),
+        "marked_resources": _("The host has marked your offline practice: its resources can no longer be deleted."),
         "already_answered": _("You have already answered this questionnaire."),
         "answer_required": _("Please answer every choice question."),
         "bad_answer": _("An answer is not valid."),
         "bad_score": _("The score must be between 0 and 100."),
+        "comment_too_long": _("The comment is too long (2000 characters at most)."),
         "bad_action": _("Unknown action."),
         "pin_reply": _("Only posts, not replies, can be pinned."),
+        "thread_has_replies": _("Others have replied to this post: only deleting the whole thread removes it."),
     }
     return messages.get(code, _("The action failed."))
 
@@ -58,10 +61,13 @@ def error_message(code: str) -> str:
 def effective_rule_text() -> str:
     return _(
         "An effective post has at least %(n)s characters of text (letters, digits or Chinese characters; "
-        "spaces, punctuation and formatting do not count), is not hidden, and is not a copy or near-copy "
-        "(%(pct)s%% alike or more) of an earlier post of yours in the same activity. Replies count too.",
+        "spaces, punctuation and formatting do not count), is not hidden, and is not a copy or near-copy of an "
+        "earlier post of yours in the same activity: two posts are near-copies when %(pct)s%% or more of their "
+        "two-character sequences are the same (long posts are compared on their first %(chars)s characters). "
+        "Replies count too.",
         n=svc.EFFECTIVE_MIN_CHARS,
-        pct=int(svc.EFFECTIVE_SIMILARITY * 100),
+        pct=round(svc.EFFECTIVE_SIMILARITY * 100),
+        chars=svc.COMPARE_CHARS,
     )
 
 
@@ -189,7 +195,12 @@ def delete_activity(activity_id):
 @bp.route("/activities/<int:activity_id>")
 @login_required
 def activity(activity_id):
-    activity = _activity(activity_id)
+    return _activity_page(_activity(activity_id))
+
+
+def _activity_page(activity: Activity, status: int = 200, **extra):
+    """The activity page; after a refused post, reply or questionnaire, `extra` carries what the user
+    sent and why it was refused, so the page shows it again instead of losing it."""
     kind = svc.kind_of(activity)
     user = current_user._get_current_object()
     data = {
@@ -203,6 +214,9 @@ def activity(activity_id):
         "may_moderate": svc.may_moderate(user, activity),
         "effective_rule": effective_rule_text(),
         "my_stat": svc.my_stat(activity, user),
+        "post_draft": None,
+        "reply_draft": None,
+        "answer_draft": None,
     }
     if kind.posts:
         featured = request.args.get("featured") == "1"
@@ -224,7 +238,24 @@ def activity(activity_id):
         data["answered"] = svc.has_answered(activity, user)
         data["may_see_results"] = svc.may_see_results(user, activity)
     data.update(kind.hook("context", activity, user, default={}) or {})
-    return render_template("activities/activity.html", **data)
+    data.update(extra)
+    return render_template("activities/activity.html", **data), status
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, UploadError):
+        from lms.media.services import upload_error_message
+
+        return upload_error_message(exc)
+    return error_message(str(exc))
+
+
+def _form_refusal(form) -> str:
+    """Why a post or reply form did not validate (an expired CSRF token never gets here: CSRFProtect
+    answers 400 before any view, and reflecting what a cross-site form sent would be unsafe)."""
+    if len(form.body.data or "") > svc.BODY_MAX:
+        return error_message("body_too_long")
+    return error_message("body_required")
 
 
 @bp.route("/activities/<int:activity_id>/stats")
@@ -245,16 +276,20 @@ def new_post(activity_id):
     activity = _activity(activity_id)
     access.require(current_user, "activity.participate", activity)
     form = PostForm()
+    files = request.files.getlist("files")
     if not form.validate_on_submit():
-        flash(_("The post could not be sent. Please try again."), "danger")
-        return _back(activity, "#new-post")
-    try:
-        post = svc.create_post(current_user, activity, form.body.data, files=request.files.getlist("files"))
-    except (svc.ActivityError, UploadError) as exc:
-        _flash_error(exc)
-        return _back(activity, "#new-post")
-    flash(_("Posted."), "success")
-    return _back(activity, f"#post-{post.id}")
+        message = _form_refusal(form)
+    else:
+        try:
+            post = svc.create_post(current_user, activity, form.body.data, files=files)
+        except (svc.ActivityError, UploadError) as exc:
+            message = _refusal(exc)
+        else:
+            flash(_("Posted."), "success")
+            return _back(activity, f"#post-{post.id}")
+    draft = {"body": svc.draft_html(form.body.data), "error": message,
+             "files_lost": any(getattr(f, "filename", "") for f in files)}  # fmt: skip
+    return _activity_page(activity, 422, post_draft=draft)
 
 
 @bp.route("/posts/<int:post_id>/reply", methods=["POST"])
@@ -265,14 +300,16 @@ def reply(post_id):
     access.require(current_user, "activity.participate", activity)
     form = ReplyForm()
     if not form.validate_on_submit():
-        flash(_("Please write a reply."), "danger")
-        return _back(activity, f"#post-{parent.id}")
-    try:
-        post = svc.create_post(current_user, activity, form.body.data, parent=parent)
-    except svc.ActivityError as exc:
-        _flash_error(exc)
-        return _back(activity, f"#post-{parent.id}")
-    return _back(activity, f"#post-{post.id}")
+        message = _form_refusal(form)
+    else:
+        try:
+            post = svc.create_post(current_user, activity, form.body.data, parent=parent)
+        except svc.ActivityError as exc:
+            message = _refusal(exc)
+        else:
+            return _back(activity, f"#post-{post.id}")
+    draft = {"parent": parent, "body": svc.draft_html(form.body.data), "error": message}
+    return _activity_page(activity, 422, reply_draft=draft)
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -300,8 +337,19 @@ def delete_post(post_id):
     post = _post(post_id)
     if not svc.may_delete_post(current_user, post):
         abort(403)
-    activity = post.activity
-    svc.delete_post(current_user, post)
+    whole_thread = request.form.get("whole_thread") == "1"
+    if whole_thread:
+        access.require(current_user, "post.moderate", post.activity)
+    activity, anchor = post.activity, f"#post-{post.id}"
+    try:
+        done = svc.delete_post(current_user, post, whole_thread=whole_thread)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
+        return _back(activity, anchor)
+    if done == "blanked":
+        flash(_("Your post was deleted. Others had replied: their replies stay, under a note that you deleted "
+                "your post."), "info")  # fmt: skip
+        return _back(activity, anchor)
     flash(_("Post deleted."), "info")
     return _back(activity)
 
@@ -311,10 +359,13 @@ def delete_post(post_id):
 def like(post_id):
     post = _post(post_id)
     access.require(current_user, "activity.participate", post.activity)
-    if request.form.get("undo"):
-        svc.unlike(current_user, post)
-    else:
-        svc.like(current_user, post)
+    try:
+        if request.form.get("undo"):
+            svc.unlike(current_user, post)
+        else:
+            svc.like(current_user, post)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
     return _back(post.activity, f"#post-{post.id}")
 
 
@@ -377,8 +428,12 @@ def delete_resource(resource_id):
     activity = _activity(res.activity_id)
     if not svc.may_delete_resource(current_user, res):
         abort(403)
-    svc.delete_resource(current_user, res)
-    flash(_("Resource deleted."), "info")
+    try:
+        svc.delete_resource(current_user, res)
+    except svc.ActivityError as exc:
+        _flash_error(exc)
+    else:
+        flash(_("Resource deleted."), "info")
     return _back(activity, "#resources")
 
 
@@ -406,14 +461,18 @@ def mark_offline(record_id):
     activity = _activity(record.activity_id)
     access.require(current_user, "activity.manage", activity)
     form = MarkForm()
+    # A form without the comment field (an older page, a script) leaves the stored comment alone.
+    comment = form.comment.data if "comment" in request.form else None
     if form.validate_on_submit():
         try:
             svc.mark_offline(current_user, record, score=form.score.data, passed=form.passed.data == "1",
-                             comment=form.comment.data or "")  # fmt: skip
+                             comment=comment)  # fmt: skip
         except svc.ActivityError as exc:
             _flash_error(exc)
         else:
             flash(_("Marked."), "success")
+    elif form.comment.errors:
+        flash(error_message("comment_too_long"), "danger")
     else:
         flash(_("The score must be between 0 and 100."), "danger")
     return _back(activity, f"#record-{record.id}")
@@ -422,14 +481,13 @@ def mark_offline(record_id):
 @bp.route("/activities/<int:activity_id>/answer", methods=["POST"])
 @login_required
 def answer(activity_id):
+    from flask import current_app
     from flask_wtf.csrf import validate_csrf
     from wtforms.validators import ValidationError
 
     activity = _activity(activity_id)
     access.require(current_user, "activity.participate", activity)
     try:
-        from flask import current_app
-
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             validate_csrf(request.form.get("csrf_token"))
     except ValidationError:
@@ -441,8 +499,14 @@ def answer(activity_id):
     try:
         svc.answer(current_user, activity, answers)
     except svc.ActivityError as exc:
-        _flash_error(exc)
-        return _back(activity, "#questionnaire")
+        missing = list(getattr(exc, "questions", []) or [])
+        if missing:
+            message = _("Please answer question %(numbers)s: your other answers are kept below.",
+                        numbers=", ".join(str(n) for n in missing))  # fmt: skip
+        else:
+            message = error_message(str(exc))
+        draft = {"answers": answers, "error": message, "missing": missing}
+        return _activity_page(activity, 422, answer_draft=draft)
     flash(_("Thank you: your answers were recorded."), "success")
     return redirect(url_for("activities.results", activity_id=activity.id))
 

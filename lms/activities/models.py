@@ -177,6 +177,9 @@ class Post(TimestampMixin, db.Model):
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Counts as an effective post 有效帖 (maintained by services.recount_member).
     effective: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Set when its author deleted a post others had replied to: the body and files are gone and a
+    #: placeholder shows in its place, so the others' replies keep their thread.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     like_count: Mapped[int] = mapped_column(Integer, default=0)
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
 

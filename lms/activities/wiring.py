@@ -89,7 +89,7 @@ def load_posts(ids):
 
     stmt = (
         select(Post)
-        .where(Post.hidden.is_(False))
+        .where(Post.hidden.is_(False), Post.deleted_at.is_(None))
         .options(selectinload(Post.activity).selectinload(Activity.workshop).selectinload(Workshop.context))
     )
     for p in _batches(stmt, ids, Post.id):

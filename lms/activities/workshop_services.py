@@ -7,14 +7,13 @@ Permission checks go through lms.access with these capabilities (lms/access/role
 `post.moderate` (pin, hide, feature, delete others' posts).
 """
 
-import difflib
 import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from lms import access
 from lms.activities.kinds import ActivityKind, get_kind
@@ -45,32 +44,61 @@ MAX_OPTIONS = 20
 
 #: The effective-post rule 有效帖 (shown to users by effective_rule_text in the views).
 EFFECTIVE_MIN_CHARS = 20
-#: Two posts of one author whose normalized texts are at least this similar count once.
-EFFECTIVE_SIMILARITY = 0.9
+#: Two posts of one author count once when at least this share of their two-character sequences
+#: is the same (Dice coefficient of the sets: 2·|A∩B| / (|A|+|B|)). 0.8 on sequences catches about
+#: what 0.9 on characters did: a single changed character changes two sequences.
+EFFECTIVE_SIMILARITY = 0.8
+#: Only this many leading letters/digits of a post are compared, so one comparison costs at most
+#: ~COMPARE_CHARS set operations however long the posts are (BODY_MAX allows 20,000).
+COMPARE_CHARS = 2000
 
 
 class ActivityError(ValueError):
-    """A rule refused the action; str(error) is a code the views turn into a sentence."""
+    """A rule refused the action; str(error) is a code the views turn into a sentence. `questions`:
+    for "answer_required", the numbers (1-based) of the questionnaire's unanswered questions."""
+
+    def __init__(self, code: str, questions: list[int] | None = None):
+        super().__init__(code)
+        self.questions = questions or []
 
 
 # --- text ------------------------------------------------------------------------------------
 
 
+# A str pattern's \w is exactly Unicode categories L* and N* plus "_" (checked over all code points).
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
+
+
 def normalized_for_comparison(text: str) -> str:
     """Letters, digits and CJK characters only (NFKC, lower case): what the effective rule counts."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+    return _NOT_LETTER_OR_DIGIT.sub("", unicodedata.normalize("NFKC", text or "").lower())
 
 
-def similar(a: str, b: str) -> bool:
+def comparison_head(text: str) -> str:
+    """The first COMPARE_CHARS characters of normalized_for_comparison(text), normalizing only as
+    much of the text as that takes (a few chunks, not all 20,000 characters)."""
+    head, start, step = "", 0, 2 * COMPARE_CHARS
+    text = text or ""
+    while len(head) < COMPARE_CHARS and start < len(text):
+        head += normalized_for_comparison(text[start : start + step])
+        start += step
+    return head[:COMPARE_CHARS]
+
+
+def fingerprint(head: str) -> frozenset[str]:
+    """The set of two-character sequences of a comparison head."""
+    return frozenset(head[i : i + 2] for i in range(len(head) - 1)) or frozenset([head])
+
+
+def similar(a: frozenset, b: frozenset) -> bool:
+    """Whether two fingerprints are near-copies (Dice ≥ EFFECTIVE_SIMILARITY)."""
     if a == b:
         return True
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return (
-        matcher.real_quick_ratio() >= EFFECTIVE_SIMILARITY
-        and matcher.quick_ratio() >= EFFECTIVE_SIMILARITY
-        and matcher.ratio() >= EFFECTIVE_SIMILARITY
-    )
+    small, large = sorted((len(a), len(b)))
+    # 2·|A∩B| ≤ 2·small, so unequal sizes alone can rule a pair out without intersecting.
+    if 2 * small < EFFECTIVE_SIMILARITY * (small + large):
+        return False
+    return 2 * len(a & b) >= EFFECTIVE_SIMILARITY * (small + large)
 
 
 def effective_flags(posts: list) -> dict[int, bool]:
@@ -78,19 +106,22 @@ def effective_flags(posts: list) -> dict[int, bool]:
 
     A post is effective when it is not hidden, has at least EFFECTIVE_MIN_CHARS letters, digits or
     Chinese characters (spaces, punctuation, symbols and formatting do not count) and is not a copy
-    or near-copy (≥ 90 % similar) of an earlier visible post of the same author in that activity.
+    or near-copy of an earlier visible post of the same author in that activity: see `similar`.
+    Cost: one pass over each text, then at most n·(n-1)/2 comparisons of sets of < COMPARE_CHARS.
     """
-    seen: list[str] = []
+    seen: list[frozenset] = []
     flags = {}
     for p in sorted(posts, key=lambda p: (p.created_at, p.id)):
-        if p.hidden:
+        if p.hidden or getattr(p, "deleted_at", None) is not None:
             flags[p.id] = False
             continue
-        norm = normalized_for_comparison(p.body_text)
-        ok = len(norm) >= EFFECTIVE_MIN_CHARS and not any(similar(norm, s) for s in seen)
-        flags[p.id] = ok
-        if len(norm) >= EFFECTIVE_MIN_CHARS:
-            seen.append(norm)
+        head = comparison_head(p.body_text)
+        if len(head) < EFFECTIVE_MIN_CHARS:  # the head holds min(all, COMPARE_CHARS) characters
+            flags[p.id] = False
+            continue
+        fp = fingerprint(head)
+        flags[p.id] = not any(similar(fp, s) for s in seen)
+        seen.append(fp)
     return flags
 
 
@@ -377,6 +408,11 @@ def _rollback_with_files() -> None:
         storage.remove(current_app.config, path)
 
 
+def draft_html(body: str | None) -> str:
+    """What a refused post or reply said, sanitized like a stored post, to put back in its editor."""
+    return rich_text(body)
+
+
 def create_post(user, activity: Activity, body: str, files=(), parent: Post | None = None,
                 quote: Post | None = None) -> Post:  # fmt: skip
     """A post, or a reply to `parent`; replying to a reply files it under the thread and quotes it."""
@@ -418,7 +454,12 @@ def create_post(user, activity: Activity, body: str, files=(), parent: Post | No
 
 
 def may_edit_post(user, post: Post) -> bool:
-    return user is not None and post.author_id == getattr(user, "id", None) and may_participate(user, post.activity)
+    return (
+        user is not None
+        and post.deleted_at is None
+        and post.author_id == getattr(user, "id", None)
+        and may_participate(user, post.activity)
+    )
 
 
 def edit_post(user, post: Post, body: str) -> Post:
@@ -439,23 +480,49 @@ def edit_post(user, post: Post, body: str) -> Post:
 
 
 def may_delete_post(user, post: Post) -> bool:
+    """Who may delete it at all; a member's own delete also needs the activity open (delete_post)."""
     return may_edit_post(user, post) or may_moderate(user, post.activity)
 
 
-def delete_post(user, post: Post) -> None:
-    """Delete a post (and its replies, for a thread); counters and effective posts follow."""
+def others_replied(post: Post) -> bool:
+    """Whether anyone but its author replied to a top-level post (hidden replies included)."""
+    if post.parent_id is not None:
+        return False
+    stmt = select(Post.id).where(Post.parent_id == post.id)
+    if post.author_id is not None:
+        stmt = stmt.where(or_(Post.author_id.is_(None), Post.author_id != post.author_id))
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def delete_post(user, post: Post, whole_thread: bool = False) -> str:
+    """Delete a post, or a whole thread (the post and its replies); counters and effective posts follow.
+
+    Others' replies are never lost by their thread's author: when others replied, the author's delete
+    blanks the post into a placeholder and keeps the thread ("blanked"). Removing a thread with others'
+    replies is for moderators, who must ask for it (`whole_thread`). Returns "blanked" or "deleted".
+    """
     _require(may_delete_post(user, post), "post.delete")
+    if whole_thread:
+        _require(may_moderate(user, post.activity), "post.moderate")
+    if not may_moderate(user, post.activity):
+        check_open(post.activity)  # a closed activity's record stays as it was; moderators may still clean up
+    if post.parent_id is None and not whole_thread and others_replied(post):
+        if post.author_id != getattr(user, "id", None) or post.deleted_at is not None:
+            raise ActivityError("thread_has_replies")
+        _blank_post(post)
+        return "blanked"
     activity = post.activity
     thread = [post]
     if post.parent_id is None:
         thread += list(db.session.scalars(select(Post).where(Post.parent_id == post.id)))
     ids = [p.id for p in thread]
+    counted = sum(1 for p in thread if p.deleted_at is None)  # a placeholder was already uncounted
     authors = {p.author_id for p in thread if p.author_id is not None}
     files = list(db.session.scalars(select(PostAttachment.stored_file_id).where(PostAttachment.post_id.in_(ids))))
     if post.parent_id is not None:
         db.session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
     db.session.execute(
-        update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count - len(ids))
+        update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count - counted)
     )
     db.session.execute(PostLike.__table__.delete().where(PostLike.post_id.in_(ids)))
     db.session.execute(update(Post).where(Post.quote_id.in_(ids)).values(quote_id=None))
@@ -467,6 +534,24 @@ def delete_post(user, post: Post) -> None:
         recount_member(activity, uid)
     db.session.commit()
     content_deleted.send(SENDER, kind="post", ids=ids)
+    return "deleted"
+
+
+def _blank_post(post: Post) -> None:
+    """The author's own content goes (text, files, likes, featured mark); the post stays as the head
+    of its thread, shown as deleted by its author, and no longer counts as a post or effective post."""
+    activity = post.activity
+    files = [a.stored_file_id for a in post.attachments]
+    post.attachments.clear()
+    db.session.execute(PostLike.__table__.delete().where(PostLike.post_id == post.id))
+    post.body_html, post.body_text, post.like_count, post.featured = "", "", 0, False
+    post.deleted_at = utcnow()
+    db.session.execute(update(Activity).where(Activity.id == activity.id).values(post_count=Activity.post_count - 1))
+    db.session.flush()
+    _delete_files(files)
+    recount_member(activity, post.author_id)
+    db.session.commit()
+    content_deleted.send(SENDER, kind="post", ids=[post.id])
 
 
 MODERATION = {
@@ -496,7 +581,7 @@ def moderate(user, post: Post, action: str) -> Post:
 def like(user, post: Post) -> int:
     """Like once per user; the counter is maintained. Returns the new count."""
     _require(may_participate(user, post.activity), "activity.participate")
-    if post.hidden and not may_moderate(user, post.activity):
+    if (post.hidden and not may_moderate(user, post.activity)) or post.deleted_at is not None:
         raise ActivityError("bad_parent")
     exists = db.session.get(PostLike, (post.id, user.id))
     if exists is None:
@@ -555,7 +640,23 @@ def thread_page(activity: Activity, user, page: int = 1, per_page: int = 20, fea
         for r in db.session.scalars(rstmt.order_by(Post.created_at, Post.id)):
             replies[r.parent_id].append(r)
     all_ids = roots + [r.id for rs in replies.values() for r in rs]
-    return {"page": result, "replies": replies, "liked": liked_ids(user, all_ids), "moderator": moderator}
+    return {"page": result, "replies": replies, "liked": liked_ids(user, all_ids), "moderator": moderator,
+            "others_replied": _others_replied(roots)}  # fmt: skip
+
+
+def _others_replied(root_ids: list[int]) -> set[int]:
+    """The top-level posts among root_ids that someone other than their author replied to."""
+    if not root_ids:
+        return set()
+    reply = aliased(Post)
+    stmt = (
+        select(Post.id)
+        .join(reply, reply.parent_id == Post.id)
+        .where(Post.id.in_(root_ids),
+               or_(Post.author_id.is_(None), reply.author_id.is_(None), reply.author_id != Post.author_id))
+        .distinct()
+    )  # fmt: skip
+    return set(db.session.scalars(stmt))
 
 
 # --- effective posts and per-member figures --------------------------------------------------------
@@ -580,7 +681,7 @@ def recount_member(activity: Activity, user_id: int | None) -> ActivityMemberSta
         if p.effective != flags[p.id]:
             p.effective = flags[p.id]
     row = _stat(activity, user_id)
-    row.post_count = sum(1 for p in posts if not p.hidden)
+    row.post_count = sum(1 for p in posts if not p.hidden and p.deleted_at is None)
     row.effective_count = sum(1 for v in flags.values() if v)
     row.resource_count = db.session.scalar(
         select(func.count(SharedResource.id)).where(
@@ -696,13 +797,30 @@ def resources_of(activity: Activity, user_id: int | None = None) -> list[SharedR
 
 
 def may_delete_resource(user, res: SharedResource) -> bool:
+    """Who may delete it at all; a member's own delete has conditions too (check_member_may_delete)."""
     return (res.user_id == getattr(user, "id", None) and may_participate(user, res.activity)) or may_manage(
         user, res.activity
     )
 
 
+def check_member_may_delete(user, res: SharedResource) -> None:
+    """A member deletes their resource only while the activity is open and, in offline practice,
+    until the host marked their result form (the mark judged these resources). Managers always may."""
+    if may_manage(user, res.activity):
+        return
+    check_open(res.activity)
+    if kind_of(res.activity).offline and res.user_id is not None:
+        record = db.session.scalar(
+            select(OfflineRecord).where(OfflineRecord.activity_id == res.activity_id,
+                                        OfflineRecord.user_id == res.user_id)
+        )  # fmt: skip
+        if record is not None and record.marked_at is not None:
+            raise ActivityError("marked_resources")
+
+
 def delete_resource(user, res: SharedResource) -> None:
     _require(may_delete_resource(user, res), "resource.delete")
+    check_member_may_delete(user, res)
     activity, uid, fid = res.activity, res.user_id, res.stored_file_id
     db.session.delete(res)
     db.session.execute(
@@ -786,13 +904,22 @@ def my_offline_record(activity: Activity, user) -> OfflineRecord | None:
     )
 
 
-def mark_offline(user, record: OfflineRecord, *, score: int | None, passed: bool, comment: str = "") -> OfflineRecord:
+COMMENT_MAX = 2000
+
+
+def mark_offline(user, record: OfflineRecord, *, score: int | None, passed: bool,
+                 comment: str | None = None) -> OfflineRecord:  # fmt: skip
+    """Mark a result form; `comment` (plain text, shown to the member) is kept as it was when None."""
     from lms.notifications.services import notify
 
     _require(may_manage(user, record.activity), "activity.manage")
     if score is not None and not 0 <= score <= 100:
         raise ActivityError("bad_score")
-    record.score, record.passed, record.comment = score, bool(passed), plain(comment, 2000, multiline=True)
+    if comment is not None and len(comment) > COMMENT_MAX:
+        raise ActivityError("comment_too_long")
+    record.score, record.passed = score, bool(passed)
+    if comment is not None:
+        record.comment = plain(comment, COMMENT_MAX, multiline=True)
     record.marked_by_id, record.marked_at = user.id, utcnow()
     db.session.commit()
     notify([record.user_id], "activity_marked", f"{record.activity.title}", url=f"/activities/{record.activity_id}",
@@ -837,8 +964,8 @@ def answer(user, activity: Activity, answers: dict) -> QuestionnaireResponse:
     check_open(activity)
     if has_answered(activity, user):
         raise ActivityError("already_answered")
-    rows = []
-    for q in questions_of(activity):
+    rows, missing = [], []
+    for number, q in enumerate(questions_of(activity), start=1):
         value = answers.get(q.id)
         if q.kind == "text":
             text = plain(value if isinstance(value, str) else "", 2000, multiline=True)
@@ -849,11 +976,16 @@ def answer(user, activity: Activity, answers: dict) -> QuestionnaireResponse:
             choices = sorted({int(v) for v in raw})
         except (TypeError, ValueError):
             raise ActivityError("bad_answer") from None
-        if not choices or any(c < 0 or c >= len(q.options) for c in choices):
-            raise ActivityError("answer_required")
+        if not choices:
+            missing.append(number)  # all of them are named at once, not one per try
+            continue
+        if any(c < 0 or c >= len(q.options) for c in choices):
+            raise ActivityError("bad_answer")
         if q.kind == "single" and len(choices) != 1:
             raise ActivityError("bad_answer")
         rows.append(Answer(question_id=q.id, choices=choices, text=""))
+    if missing:
+        raise ActivityError("answer_required", questions=missing)
     response = QuestionnaireResponse(activity_id=activity.id, user_id=user.id)
     db.session.add(response)
     try:

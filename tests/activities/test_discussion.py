@@ -162,18 +162,137 @@ def test_pin_puts_post_first_and_feature_filter(world, login_as, make_activity):
 def test_edit_and_delete_own_post_only(world, login_as, make_activity):
     activity = make_activity()
     post = svc.create_post(world["member"], activity, LONG)
-    svc.create_post(world["leader"], activity, "回复：赞同你的做法，我们学校也在尝试类似的方式。", parent=post)
+    svc.create_post(world["member"], activity, "补充一句：我用的是希沃白板的课堂活动功能，操作简单。", parent=post)
     leader = login_as(world["leader"])
     assert leader.post(f"/posts/{post.id}/edit", data={"body": "改掉"}).status_code == 403
     assert leader.post(f"/posts/{post.id}/delete").status_code == 403
     member = login_as(world["member"])
     assert member.post(f"/posts/{post.id}/edit", data={"body": LONG + "（补充）"}).status_code == 302
+    # Only their own replies under it: the whole thread goes.
     assert member.post(f"/posts/{post.id}/delete").status_code == 302
     assert db.session.scalar(select(func.count(Post.id))) == 0
     db.session.expire_all()
     assert db.session.get(Activity, activity.id).post_count == 0
     stats = {s.user_id: (s.post_count, s.effective_count) for s in db.session.scalars(select(ActivityMemberStat))}
-    assert stats[world["leader"].id] == (0, 0) and stats[world["member"].id] == (0, 0)
+    assert stats[world["member"].id] == (0, 0)
+
+
+def _stats():
+    db.session.expire_all()
+    return {s.user_id: (s.post_count, s.effective_count) for s in db.session.scalars(select(ActivityMemberStat))}
+
+
+def test_author_deleting_a_thread_others_replied_to_keeps_their_replies(world, login_as, make_activity):
+    import io
+
+    from lms.media.models import StoredFile
+    from tests.activities.test_isolation_xss import PNG
+
+    activity = make_activity()
+    member, leader = world["member"], world["leader"]
+    client = login_as(member)
+    client.post(f"/activities/{activity.id}/posts", content_type="multipart/form-data",
+                data={"body": LONG, "files": (io.BytesIO(PNG), "板书.png")})  # fmt: skip
+    post = db.session.scalar(select(Post))
+    file_id = post.attachments[0].stored_file_id
+    reply = svc.create_post(leader, activity, "很有启发！我们年级也在用平板推送练习，学生的反馈很积极。", parent=post)
+    svc.like(leader, post)
+    assert _stats()[member.id] == (1, 1) and _stats()[leader.id] == (1, 1)
+    # The author's page warns that the replies stay; the delete is not a whole-thread delete.
+    html = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "其他成员已回复：他们的回复会保留" in html and 'name="whole_thread"' not in html
+    r = client.post(f"/posts/{post.id}/delete", follow_redirects=True)
+    assert r.status_code == 200 and "回复会保留" in r.get_data(as_text=True)
+    db.session.expire_all()
+    post = db.session.get(Post, post.id)
+    assert post is not None and post.deleted_at is not None
+    assert post.body_html == "" and post.body_text == "" and post.attachments == [] and post.like_count == 0
+    assert db.session.get(StoredFile, file_id) is None  # the author's file went with the text
+    assert db.session.get(Post, reply.id).parent_id == post.id
+    # The author's post no longer counts; the reply still does.
+    assert _stats()[member.id] == (0, 0) and _stats()[leader.id] == (1, 1)
+    assert db.session.get(Activity, activity.id).post_count == 1
+    # Everyone sees the placeholder with the reply under it; the thread takes replies still.
+    other = login_as(leader)
+    html = other.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "该帖已被作者删除" in html and "我们年级也在用平板推送练习" in html and LONG not in html
+    assert other.post(f"/posts/{post.id}/reply", data={"body": "同意楼上的看法。"}).status_code == 302
+    api = other.get(f"/api/v1/activities/{activity.id}/posts").get_json()
+    assert api["items"][0]["deleted"] is True and api["items"][0]["body_html"] == ""
+    assert len(api["items"][0]["replies"]) == 2
+    # The placeholder can be neither edited, liked nor deleted again by its author.
+    assert client.post(f"/posts/{post.id}/edit", data={"body": LONG}).status_code == 403
+    with pytest.raises(svc.ActivityError):
+        svc.like(leader, post)
+    assert client.post(f"/posts/{post.id}/delete").status_code == 403
+    # Search and the feed forget it.
+    from lms.activities.wiring import load_posts
+
+    assert [d["id"] for d in load_posts([post.id, reply.id])] == [reply.id]
+
+
+def test_only_moderators_remove_a_thread_with_others_replies(world, login_as, make_activity):
+    activity = make_activity()
+    member, leader, host = world["member"], world["leader"], world["host"]
+    post = svc.create_post(member, activity, LONG)
+    svc.create_post(leader, activity, "很有启发！我们年级也在用平板推送练习，学生的反馈很积极。", parent=post)
+    # The author may not ask for the whole thread; nothing is lost.
+    assert login_as(member).post(f"/posts/{post.id}/delete", data={"whole_thread": "1"}).status_code == 403
+    with pytest.raises(PermissionError):
+        svc.delete_post(member, post, whole_thread=True)
+    # A moderator's plain delete of someone else's thread is refused with a reason…
+    host_client = login_as(host)
+    r = host_client.post(f"/posts/{post.id}/delete", follow_redirects=True)
+    assert "只有删除整个主题帖" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Post.id))) == 2
+    # …the page offers the whole thread, with a confirm text saying the replies go too.
+    html = host_client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert 'name="whole_thread" value="1"' in html and "删除整个主题帖" in html
+    assert "连同其他成员的回复" in html
+    assert host_client.post(f"/posts/{post.id}/delete", data={"whole_thread": "1"}).status_code == 302
+    assert db.session.scalar(select(func.count(Post.id))) == 0
+    assert _stats()[member.id] == (0, 0) and _stats()[leader.id] == (0, 0)
+    assert db.session.get(Activity, activity.id).post_count == 0
+
+
+def test_moderator_removes_a_thread_whose_head_its_author_deleted(world, make_activity):
+    activity = make_activity()
+    post = svc.create_post(world["member"], activity, LONG)
+    svc.create_post(world["leader"], activity, "很有启发！我们年级也在用平板推送练习，学生的反馈很积极。", parent=post)
+    assert svc.delete_post(world["member"], post) == "blanked"
+    assert db.session.get(Activity, activity.id).post_count == 1
+    assert svc.delete_post(world["host"], post, whole_thread=True) == "deleted"
+    db.session.expire_all()
+    assert db.session.get(Activity, activity.id).post_count == 0  # the placeholder was not counted twice
+
+
+def _close(activity):
+    activity.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+
+def test_members_cannot_delete_posts_after_the_activity_closed(world, login_as, make_activity):
+    activity = make_activity()
+    post = svc.create_post(world["member"], activity, LONG)
+    reply = svc.create_post(
+        world["member"], activity, "补充一句：我用的是希沃白板的课堂活动功能，操作简单。", parent=post
+    )
+    _close(activity)
+    member = login_as(world["member"])
+    html = member.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert f'/posts/{post.id}/delete"' not in html and f'/posts/{reply.id}/delete"' not in html
+    for target in (post, reply):
+        r = member.post(f"/posts/{target.id}/delete", follow_redirects=True)
+        assert "本活动已结束，不能再发帖、上传或删除" in r.get_data(as_text=True)
+    with pytest.raises(svc.ActivityError):
+        svc.delete_post(world["member"], post)
+    assert db.session.scalar(select(func.count(Post.id))) == 2
+    assert _stats()[world["member"].id] == (2, 2)
+    # The host may still clean up.
+    assert f'/posts/{post.id}/delete"' in login_as(world["host"]).get(f"/activities/{activity.id}").get_data(
+        as_text=True
+    )
+    assert svc.delete_post(world["host"], reply) == "deleted"
 
 
 def test_delete_activity_removes_everything(world, login_as, make_activity):

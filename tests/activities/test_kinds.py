@@ -177,6 +177,53 @@ def test_resource_sharing_validation(world, login_as, make_activity):
     assert activity_services.member_resource_counts(world.workshop_a, [world["member"].id]) == {world["member"].id: 0}
 
 
+def test_members_cannot_delete_resources_after_close_or_once_marked(world, login_as, make_activity):
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+
+    member = login_as(world["member"])
+    # Resource sharing, closed after the upload.
+    sharing = make_activity(kind="sharing")
+    res = svc.share_resource(world["member"], sharing, _file(PDF, "教学设计.pdf"), "教学设计")
+    sharing.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert f"/activities/resources/{res.id}/delete" not in member.get(f"/activities/{sharing.id}").get_data(
+        as_text=True
+    )
+    r = member.post(f"/activities/resources/{res.id}/delete", follow_redirects=True)
+    assert "本活动已结束" in r.get_data(as_text=True)
+    assert db.session.get(SharedResource, res.id) is not None
+    # Offline practice: deletable until the host marks the record, then kept (the mark judged them).
+    offline = make_activity(kind="offline")
+    svc.submit_offline(world["member"], offline, _file(PNG, "鉴定表.png"),
+                       [_file(PDF, "磨课教案.pdf"), _file(PDF, "反思.pdf")])  # fmt: skip
+    first, second = (r.id for r in svc.resources_of(offline))
+    assert f"/activities/resources/{first}/delete" in member.get(f"/activities/{offline.id}").get_data(as_text=True)
+    assert member.post(f"/activities/resources/{first}/delete").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SharedResource, first) is None
+    svc.mark_offline(world["host"], svc.my_offline_record(offline, world["member"]), score=90, passed=True)
+    html = member.get(f"/activities/{offline.id}").get_data(as_text=True)
+    assert f"/activities/resources/{second}/delete" not in html
+    r = member.post(f"/activities/resources/{second}/delete", follow_redirects=True)
+    assert "坊主已评定你的线下实践" in r.get_data(as_text=True)
+    assert db.session.get(SharedResource, second) is not None
+    assert activity_services.member_resource_counts(world.workshop_a, [world["member"].id]) == {world["member"].id: 2}
+    # Managers still may.
+    host = login_as(world["host"])
+    assert f"/activities/resources/{second}/delete" in host.get(f"/activities/{offline.id}").get_data(as_text=True)
+    assert host.post(f"/activities/resources/{second}/delete").status_code == 302
+    assert host.post(f"/activities/resources/{res.id}/delete").status_code == 302
+    assert db.session.scalar(select(func.count(SharedResource.id))) == 0
+
+
+def _file(data: bytes, name: str):
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(io.BytesIO(data), name)
+
+
 def test_plugin_added_kind(app, world, login_as):
     seen = []
     kind = ActivityKind(
@@ -230,3 +277,55 @@ def test_api_posts_and_replies(world, make_activity, app):
     closed = make_activity(opens=-5, closes=-1)
     r = client.post(f"/api/v1/activities/{closed.id}/posts", json={"body": "太晚了"})
     assert r.status_code == 409 and r.get_json()["error"]["message"] == "closed"
+
+
+def _marked_record(world, make_activity):
+    activity = make_activity(kind="offline")
+    record = svc.submit_offline(world["member"], activity, _file(PNG, "鉴定表.png"))
+    return activity, record
+
+
+def test_offline_mark_comment_is_shown_to_the_member_and_kept_on_re_mark(world, login_as, make_activity):
+    activity, record = _marked_record(world, make_activity)
+    host = login_as(world["host"])
+    page = host.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert 'name="comment"' in page and f'id="comment-{record.id}"' in page
+    url = f"/activities/offline/{record.id}/mark"
+    comment = "表格盖章清晰。\n教案设计合理，建议补充课后反思。"
+    assert host.post(url, data={"score": "85", "passed": "1", "comment": comment}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(OfflineRecord, record.id).comment == comment
+    member_page = login_as(world["member"]).get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "坊主评语" in member_page and "建议补充课后反思" in member_page
+    # The marking form shows the stored comment, so marking again sends it back unchanged…
+    page = host.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "建议补充课后反思。</textarea>" in page
+    # …and a form without the field (an older page) does not wipe it.
+    assert host.post(url, data={"score": "90", "passed": "1"}).status_code == 302
+    db.session.expire_all()
+    record = db.session.get(OfflineRecord, record.id)
+    assert record.score == 90 and record.comment == comment
+    # Emptying the field on purpose clears it; a comment too long is refused, nothing changes.
+    r = host.post(url, data={"score": "91", "passed": "1", "comment": "好" * 2001}, follow_redirects=True)
+    assert "评语过长" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(OfflineRecord, record.id).score == 90
+    assert host.post(url, data={"score": "90", "passed": "1", "comment": ""}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(OfflineRecord, record.id).comment == ""
+
+
+def test_offline_mark_comment_xss_payloads_come_back_inert(world, login_as, make_activity, xss_payloads):
+    from tests.html_checks import live_markup
+
+    activity, record = _marked_record(world, make_activity)
+    host, member = login_as(world["host"]), login_as(world["member"])
+    url = f"/activities/offline/{record.id}/mark"
+    for payload in xss_payloads:
+        assert host.post(url, data={"score": "80", "passed": "1", "comment": payload}).status_code == 302
+        for client in (member, host):
+            page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+            assert live_markup(page) == [], (payload, live_markup(page)[:3])
+        db.session.expire_all()
+        stored = db.session.get(OfflineRecord, record.id).comment
+        assert "\x00" not in stored and len(stored) <= 2000

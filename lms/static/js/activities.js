@@ -6,8 +6,23 @@
 
   document.querySelectorAll("form.confirm-form").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
-      if (!window.confirm(zh ? "确定要删除吗？" : "Delete this?")) ev.preventDefault();
+      // The page may say what goes with it (a thread's replies); translated on the server.
+      var text = form.getAttribute("data-confirm") || (zh ? "确定要删除吗？" : "Delete this?");
+      if (!window.confirm(text)) ev.preventDefault();
     });
+  });
+
+  // A multiple-choice question needs one box ticked; browsers only know "required" per box, so the
+  // first box carries the message until one is ticked (the server checks again).
+  document.querySelectorAll("fieldset[data-choose-one]").forEach(function (set) {
+    var boxes = set.querySelectorAll("input[type=checkbox]");
+    if (!boxes.length) return;
+    var check = function () {
+      var any = Array.prototype.some.call(boxes, function (b) { return b.checked; });
+      boxes[0].setCustomValidity(any ? "" : set.getAttribute("data-choose-one"));
+    };
+    boxes.forEach(function (b) { b.addEventListener("change", check); });
+    check();
   });
 
   // The questions field only matters for questionnaires.
