@@ -451,20 +451,24 @@ def begin_video_upload(user, lesson: Lesson, filename: str, size: int) -> str:
 
 
 def finish_video_upload(user, lesson: Lesson, upload_id: str):
-    """Store the complete upload as the lesson's video and queue its transcode; returns the MediaJob."""
+    """Store the complete upload as the lesson's new video and queue its transcode; returns the MediaJob.
+
+    The lesson keeps playing its current rendition until the new job is done (record_job swaps them):
+    viewers never meet a lesson "being prepared" because a replacement is on its way, and a new file
+    that fails to transcode leaves the working video in place.
+    """
     from lms.media import services as media
     from lms.media import tasks
 
     if not may_manage(user, lesson.course):
         raise CourseError("forbidden")
     stored = media.finish_chunked(upload_id, user)
-    lesson.media_file_id = stored.id
-    lesson.rendition_dir = None
-    lesson.duration_seconds = None
     db.session.commit()
     job = tasks.enqueue(stored)
     lesson = db.session.get(Lesson, lesson.id)
     lesson.media_job_id = job.id
+    if not lesson.rendition_dir:  # nothing playable yet: the lesson's source is the new file already
+        lesson.media_file_id = stored.id
     db.session.commit()
     # The job may have finished before its id was on the lesson (tiny clips, fast machines).
     record_job(db.session.get(type(job), job.id))
@@ -472,15 +476,33 @@ def finish_video_upload(user, lesson: Lesson, upload_id: str):
 
 
 def record_job(job) -> int:
-    """Copy a finished transcode onto the lessons that use it; returns how many lessons changed."""
+    """Swap a finished transcode onto the lessons that use it; returns how many lessons changed.
+
+    Only after the swap is committed is the previous rendition folder deleted (if no lesson still
+    uses it): players holding URLs of the old folder then get 404 and ask for fresh URLs.
+    """
+    from lms.courses import watch
+    from lms.media import services as media
+
     if job is None or job.status != "done" or not job.output_dir:
         return 0
-    lessons = list(db.session.scalars(select(Lesson).where(Lesson.media_job_id == job.id)))
+    lessons = list(db.session.scalars(
+        select(Lesson).where(Lesson.media_job_id == job.id, or_(Lesson.rendition_dir.is_(None),
+                                                                 Lesson.rendition_dir != job.output_dir))
+    ))  # fmt: skip
+    old = {lesson.rendition_dir for lesson in lessons if lesson.rendition_dir}
     for lesson in lessons:
         lesson.rendition_dir = job.output_dir
         lesson.duration_seconds = round(job.duration) if job.duration is not None else None
-    if lessons:
-        db.session.commit()
+        lesson.media_file_id = job.stored_file_id
+    if not lessons:
+        return 0
+    db.session.commit()
+    for lesson in lessons:
+        watch.forget_rendition(lesson.id)
+    still_used = set(db.session.scalars(select(Lesson.rendition_dir).where(Lesson.rendition_dir.in_(old))))
+    for folder in old - still_used - {job.output_dir}:
+        media.delete_rendition(folder)
     return len(lessons)
 
 
@@ -489,18 +511,26 @@ def on_media_job_finished(job, **_kw) -> None:
 
 
 def transcode_status(lesson: Lesson) -> dict:
+    """The lesson's latest transcode as the uploader sees it.
+
+    `ready`: the latest upload is what viewers get. `previous`: viewers still get the earlier video
+    (the latest upload is being transcoded, or failed).
+    """
     job = lesson.media_job
     if job is not None:
         db.session.refresh(job)
-    if job is not None and job.status == "done" and not lesson.rendition_dir:
+    if job is not None and job.status == "done" and lesson.rendition_dir != job.output_dir:
         record_job(job)
+        db.session.refresh(lesson)
+    ready = bool(lesson.rendition_dir) and (job is None or lesson.rendition_dir == job.output_dir)
     return {
         "lesson_id": lesson.id,
         "status": job.status if job else ("done" if lesson.rendition_dir else "none"),
         "progress": round(job.progress or 0, 1) if job else (100.0 if lesson.rendition_dir else 0.0),
         "error": bool(job and job.status == "failed"),
         "duration_seconds": lesson.duration_seconds,
-        "ready": bool(lesson.rendition_dir),
+        "ready": ready,
+        "previous": bool(lesson.rendition_dir) and not ready,
     }
 
 

@@ -107,6 +107,11 @@ def delete_file(stored: StoredFile) -> None:
     db.session.delete(stored)
 
 
+def delete_rendition(relpath: str) -> None:
+    """Remove a transcode's output folder (playlists, segments, MP4, poster) from disk."""
+    storage.remove_tree(current_app.config, relpath)
+
+
 def path_of(stored: StoredFile):
     return storage.absolute(current_app.config, stored.path)
 

@@ -126,3 +126,104 @@ def test_rq_queue_runs_job_on_redis(world, app, video_lesson, tmp_path):
         assert lesson.duration_seconds == 1 and lesson.rendition_dir
     finally:
         app.config.update(old)
+
+
+def _upload(c, lesson, data, name="clip.mp4"):
+    url = _begin(c, lesson, len(data), name).json["url"]
+    r = _put(c, url, data, 0, len(data))
+    assert r.status_code in (200, 415), r.json
+    return r
+
+
+@pytest.fixture
+def held_transcodes(monkeypatch):
+    """Transcodes wait for `release.set()` (the lesson is looked at while its new video is in the works)."""
+    import threading
+
+    release = threading.Event()
+    real = tasks.ffmpeg.transcode
+
+    def held(*args, **kwargs):
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.ffmpeg, "transcode", held)
+    return release
+
+
+def _player_master(c, lesson_id):
+    import re
+
+    html = c.get(f"/courses/lessons/{lesson_id}").get_data(as_text=True)
+    m = re.search(r'data-master="([^"]+)"', html)
+    return m[1] if m else None, html
+
+
+def test_replacing_a_video_keeps_the_old_one_playing_until_the_new_one_is_ready(
+    world, login_as, video_lesson, tmp_path, app, held_transcodes
+):
+    from lms.courses import watch
+
+    held_transcodes.set()
+    manager = login_as(world["province_admin"])
+    _upload(manager, video_lesson, make_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    old = db.session.get(Lesson, video_lesson.id).rendition_dir
+    old_path = os.path.join(app.config["MEDIA_ROOT"], old)
+    assert old and os.path.isdir(old_path)
+    teacher = login_as(world["teacher"], app.test_client())
+    old_master, _html = _player_master(teacher, video_lesson.id)
+    assert teacher.get(old_master).status_code == 200
+
+    # A new file: while it is being transcoded viewers keep the old video, the uploader sees the job.
+    held_transcodes.clear()
+    r = _upload(manager, video_lesson, make_clip(tmp_path / "b.mp4", seconds=3).read_bytes())
+    assert r.json["done"] is True
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert (lesson.rendition_dir, lesson.duration_seconds) == (old, 2)
+    master, html = _player_master(teacher, video_lesson.id)
+    assert master and "being prepared" not in html and "正在准备" not in html
+    assert teacher.get(master).status_code == 200 and teacher.get(old_master).status_code == 200
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["status"] in ("queued", "running") and st["ready"] is False and st["previous"] is True
+    edit = manager.get(f"/courses/lessons/{video_lesson.id}/edit").get_data(as_text=True)
+    assert 'data-transcoding="1"' in edit and "学员看到的仍是原来的视频" in edit
+
+    held_transcodes.set()
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert lesson.rendition_dir != old and lesson.duration_seconds == 3
+    assert os.path.isfile(os.path.join(app.config["MEDIA_ROOT"], lesson.rendition_dir, "master.m3u8"))
+    assert not os.path.exists(old_path)  # deleted after the swap
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["ready"] is True and st["previous"] is False
+    # A player holding the old grant gets 404 and asks for fresh URLs, which work.
+    assert teacher.get(old_master).status_code == 404
+    fresh = teacher.get(f"/watch/lessons/{video_lesson.id}/sources").json
+    assert fresh["master"] != old_master and teacher.get(fresh["master"]).status_code == 200
+    watch.forget_rendition()
+
+
+def test_a_replacement_that_fails_leaves_the_working_video(world, login_as, video_lesson, tmp_path, app):
+    manager = login_as(world["province_admin"])
+    _upload(manager, video_lesson, make_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    old = db.session.get(Lesson, video_lesson.id).rendition_dir
+    # Sniffed as MP4 (an ftyp box) but no playable video inside: the transcode fails.
+    broken = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(20000)
+    assert _upload(manager, video_lesson, broken, "broken.mp4").json["done"] is True
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert lesson.media_job.status == "failed"
+    assert (lesson.rendition_dir, lesson.duration_seconds) == (old, 2)
+    assert os.path.isfile(os.path.join(app.config["MEDIA_ROOT"], old, "master.m3u8"))
+    teacher = login_as(world["teacher"], app.test_client())
+    master, _html = _player_master(teacher, video_lesson.id)
+    assert master and teacher.get(master).status_code == 200
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["status"] == "failed" and st["ready"] is False and st["previous"] is True

@@ -80,8 +80,8 @@
     request("GET", d.statusUrl).then(function (j) {
       if (j.ready) { show(100, d.msgReady, "bg-success"); return; }
       if (j.status === "failed") { show(100, d.msgTranscodeFailed, "bg-danger"); return; }
-      show(j.progress || 0, d.msgTranscoding.replace("{pct}", String(Math.round(j.progress || 0))),
-           "progress-bar-striped progress-bar-animated");
+      show(j.progress || 0, d.msgTranscoding.replace("{pct}", String(Math.round(j.progress || 0))) +
+           (j.previous ? " " + d.msgPrevious : ""), "progress-bar-striped progress-bar-animated");
       setTimeout(poll, 2000);
     }, function () { setTimeout(poll, 5000); });
   }
