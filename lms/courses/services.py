@@ -302,11 +302,16 @@ def update_lesson(user, lesson: Lesson, title: str, body: str = "", document=Non
 
 
 def delete_lesson(user, lesson: Lesson) -> None:
+    from lms.courses import watch
+
     course = lesson.course
     if not may_manage(user, course):
         raise CourseError("forbidden")
     course.lessons.remove(lesson)
     _renumber(course)
+    db.session.flush()
+    # Teachers who completed it no longer count it ("3/2 lessons" otherwise).
+    watch.recount_completed(course.id)
     db.session.commit()
     _changed([course.id])
 

@@ -12,6 +12,7 @@ from lms.core.uploads import UploadError
 from lms.courses import services
 from lms.courses.forms import AssignForm, CourseForm, EmptyForm, LessonForm, QuestionForm
 from lms.courses.models import Course, CourseAssignment, Lesson, QuizQuestion
+from lms.courses.watch import COMPLETION_SHARE
 from lms.extensions import db
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
@@ -86,7 +87,7 @@ def course(course_id):
     c = _course_or_404(course_id)
     may_manage = services.may_manage(current_user, c)
     return render_template("courses/course.html", course=c, status=services.status_for(current_user, c),
-                           may_manage=may_manage, form=EmptyForm(),
+                           may_manage=may_manage, form=EmptyForm(), completion_pct=round(100 * COMPLETION_SHARE),
                            assignments=services.assignments_of(c) if may_manage else [])  # fmt: skip
 
 

@@ -476,13 +476,45 @@ def total_seconds(user_id: int) -> float:
     return db.session.scalar(select(WatchState.seconds).where(WatchState.user_id == user_id)) or 0.0
 
 
+def video_lesson_count():
+    """A course's video lessons (a correlated subquery on Course): what course progress counts.
+
+    Only a video lesson can be completed (COMPLETION_SHARE of it watched); text and document
+    lessons are read, and nothing honest measures reading, so they are not in the fraction.
+    """
+    from lms.courses.models import Course, Lesson
+
+    return (
+        select(func.count(Lesson.id))
+        .where(Lesson.course_id == Course.id, Lesson.kind == "video")
+        .correlate(Course)
+        .scalar_subquery()
+    )
+
+
+def recount_completed(course_id: int) -> None:
+    """Set lessons_completed of every teacher's row of a course from their completed video lessons
+    that still exist (after a lesson was deleted). Credited seconds stay: the time was studied."""
+    from lms.courses.models import Lesson
+
+    lp, cp = LessonProgress.__table__, CourseProgress.__table__
+    done = (
+        select(func.count())
+        .select_from(lp.join(Lesson.__table__, Lesson.__table__.c.id == lp.c.lesson_id))
+        .where(lp.c.user_id == cp.c.user_id, lp.c.course_id == course_id, lp.c.completed.is_(True),
+               Lesson.__table__.c.kind == "video")
+        .scalar_subquery()
+    )  # fmt: skip
+    db.session.execute(update(cp).where(cp.c.course_id == course_id).values(lessons_completed=done))
+
+
 def my_progress(user_id: int, limit: int = 8) -> dict:
     """A teacher's study totals and their most recent courses (for the personal space)."""
     from lms.courses.models import Course
 
     seconds = total_seconds(user_id)
     rows = db.session.execute(
-        select(Course.id, Course.title, Course.lesson_count, CourseProgress.seconds, CourseProgress.lessons_completed)
+        select(Course.id, Course.title, video_lesson_count(), CourseProgress.seconds, CourseProgress.lessons_completed)
         .join(CourseProgress, CourseProgress.course_id == Course.id)
         .where(CourseProgress.user_id == user_id)
         .order_by(CourseProgress.updated_at.desc(), Course.id)
@@ -499,9 +531,11 @@ def _pct(part: float, whole: float) -> int:
     return int(min(100, 100 * part / whole)) if whole else 0
 
 
-def _course_row(course_id, title, lesson_count, seconds, completed) -> dict:
-    return {"id": course_id, "title": title, "lessons": lesson_count or 0, "completed": completed or 0,
-            "minutes": int((seconds or 0) // 60), "percent": _pct(completed or 0, lesson_count or 0)}  # fmt: skip
+def _course_row(course_id, title, videos, seconds, completed) -> dict:
+    videos = videos or 0
+    completed = min(completed or 0, videos)
+    return {"id": course_id, "title": title, "lessons": videos, "completed": completed,
+            "minutes": int((seconds or 0) // 60), "percent": _pct(completed, videos)}  # fmt: skip
 
 
 def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
@@ -519,7 +553,7 @@ def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
     courses: dict[int, list] = {}
     if ids:
         for uid, *rest in db.session.execute(
-            select(CourseProgress.user_id, Course.id, Course.title, Course.lesson_count, CourseProgress.seconds,
+            select(CourseProgress.user_id, Course.id, Course.title, video_lesson_count(), CourseProgress.seconds,
                    CourseProgress.lessons_completed)
             .join(Course, Course.id == CourseProgress.course_id)
             .where(CourseProgress.user_id.in_(ids))
