@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from lms import access, signals
 from lms.access.models import Context
@@ -138,8 +139,16 @@ def catalogue(user, *, q: str = "", stage: str | None = None, subject: str | Non
     return paginate(stmt, page, per_page)
 
 
-def get_visible(user, course_id: int) -> Course | None:
-    course = db.session.get(Course, course_id)
+def get_visible(user, course_id: int, lessons: bool = False) -> Course | None:
+    """The course if the user may see it; `lessons` loads its lessons and their quiz questions with it
+    (a page listing lessons with their quiz badge then runs two queries, not one per lesson)."""
+    if lessons:
+        course = db.session.scalar(
+            select(Course).where(Course.id == course_id)
+            .options(selectinload(Course.lessons).selectinload(Lesson.questions))
+        )  # fmt: skip
+    else:
+        course = db.session.get(Course, course_id)
     if course is None or not may_view(user, course):
         return None
     return course

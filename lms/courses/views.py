@@ -39,8 +39,8 @@ def _msg(err) -> str:
     return ERRORS.get(str(err), lambda: _("The request could not be completed."))()
 
 
-def _course_or_404(course_id: int) -> Course:
-    course = services.get_visible(current_user, course_id)
+def _course_or_404(course_id: int, lessons: bool = False) -> Course:
+    course = services.get_visible(current_user, course_id, lessons=lessons)
     if course is None:
         abort(404)
     return course
@@ -84,7 +84,7 @@ def index():
 @bp.get("/<int:course_id>")
 @login_required
 def course(course_id):
-    c = _course_or_404(course_id)
+    c = _course_or_404(course_id, lessons=True)
     may_manage = services.may_manage(current_user, c)
     return render_template("courses/course.html", course=c, status=services.status_for(current_user, c),
                            may_manage=may_manage, form=EmptyForm(), completion_pct=round(100 * COMPLETION_SHARE),
