@@ -524,6 +524,24 @@ def on_media_job_finished(job, **_kw) -> None:
     record_job(job)
 
 
+def retry_transcode(user, lesson: Lesson):
+    """Run the lesson's failed transcode again (up to lms.media.tasks.MAX_ATTEMPTS starts); returns the job."""
+    from lms.media import tasks
+
+    if not may_manage(user, lesson.course):
+        raise CourseError("forbidden")
+    job = lesson.media_job
+    if job is not None:
+        db.session.refresh(job)
+    if job is None or job.status != "failed":
+        raise CourseError("not_failed")
+    if (job.attempts or 0) >= tasks.MAX_ATTEMPTS:
+        raise CourseError("no_attempts_left")
+    if not tasks.retry(job):  # another click got there first
+        raise CourseError("not_failed")
+    return job
+
+
 def transcode_status(lesson: Lesson) -> dict:
     """The lesson's latest transcode as the uploader sees it.
 
@@ -536,12 +554,19 @@ def transcode_status(lesson: Lesson) -> dict:
     if job is not None and job.status == "done" and lesson.rendition_dir != job.output_dir:
         record_job(job)
         db.session.refresh(lesson)
+    from lms.media.tasks import MAX_ATTEMPTS
+
     ready = bool(lesson.rendition_dir) and (job is None or lesson.rendition_dir == job.output_dir)
+    failed = bool(job and job.status == "failed")
     return {
         "lesson_id": lesson.id,
         "status": job.status if job else ("done" if lesson.rendition_dir else "none"),
         "progress": round(job.progress or 0, 1) if job else (100.0 if lesson.rendition_dir else 0.0),
-        "error": bool(job and job.status == "failed"),
+        "error": failed,
+        #: The failed job's own error (English, technical); lms.media.services.job_error_message words it.
+        "reason": job.error if failed else None,
+        "attempts": job.attempts if job else 0,
+        "can_retry": failed and (job.attempts or 0) < MAX_ATTEMPTS,
         "duration_seconds": lesson.duration_seconds,
         "ready": ready,
         "previous": bool(lesson.rendition_dir) and not ready,

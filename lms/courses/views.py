@@ -32,7 +32,17 @@ ERRORS = {
     "bad_context": lambda: _("Courses can be assigned to a workshop or a region only."),
     "forbidden": lambda: _("You do not have permission to do this."),
     "not_video": lambda: _("Videos can be uploaded to video lessons only."),
+    "not_failed": lambda: _("There is no failed transcoding to retry."),
+    "no_attempts_left": lambda: _(
+        "This video has been tried %(n)s times. Upload it again, or another file.", n=_max_attempts()
+    ),
 }
+
+
+def _max_attempts() -> int:
+    from lms.media.tasks import MAX_ATTEMPTS
+
+    return MAX_ATTEMPTS
 
 
 def _msg(err) -> str:
@@ -320,7 +330,16 @@ def edit_lesson(lesson_id):
     return render_template("courses/lesson_form.html", form=form, course=ls.course, lesson=ls, qform=QuestionForm(),
                            action_form=EmptyForm(), chunk_bytes=cfg["VIDEO_UPLOAD_CHUNK_BYTES"],
                            max_bytes=cfg["VIDEO_UPLOAD_MAX_BYTES"],
-                           transcode=services.transcode_status(ls) if ls.kind == "video" else None)  # fmt: skip
+                           transcode=_transcode(ls) if ls.kind == "video" else None)  # fmt: skip
+
+
+def _transcode(ls: Lesson) -> dict:
+    """services.transcode_status with the failure worded for the uploader (in their language)."""
+    from lms.media.services import job_error_message
+
+    st = services.transcode_status(ls)
+    st["message"] = job_error_message(st["reason"]) if st["error"] else None
+    return st
 
 
 @bp.post("/lessons/<int:lesson_id>/move")
@@ -468,4 +487,19 @@ def video_upload_cancel(upload_id):
 @login_required
 def transcode_status(lesson_id):
     ls = _lesson(lesson_id, manage=True)
-    return jsonify(services.transcode_status(ls))
+    return jsonify(_transcode(ls))
+
+
+@bp.post("/lessons/<int:lesson_id>/video/retry")
+@login_required
+def retry_transcode(lesson_id):
+    ls = _lesson(lesson_id, manage=True)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.retry_transcode(current_user, ls)
+    except services.CourseError as err:
+        flash(_msg(err), "danger")
+    else:
+        flash(_("Transcoding queued again."), "success")
+    return redirect(url_for("courses.edit_lesson", lesson_id=ls.id) + "#video")

@@ -60,6 +60,22 @@ def upload_error_message(err: UploadError) -> str:
     return _("The upload failed.")
 
 
+def job_error_message(error: str | None) -> str:
+    """A sentence for the uploader from a failed MediaJob's error (lms.media.tasks, lms.media.ffmpeg)."""
+    error = error or ""
+    if error.startswith("not a"):
+        return _(
+            "The file is not a video that can be read: it may be damaged, or in a format the converter does not know."
+        )
+    if error.startswith("file not found"):
+        return _("The uploaded file is no longer on the server. Upload the video again.")
+    if error.startswith("interrupted"):
+        return _("The transcoding was interrupted too many times (the server stopped while it was running).")
+    if error.startswith(("ffmpeg failed", "transcoding produced no output")):
+        return _("The converter could not convert this video.")
+    return _("An unexpected error stopped the transcoding.")
+
+
 def save_upload(file_storage, *, owner=None, allowed: set[str] = DOCUMENTS, max_bytes: int | None = None,
                 purpose: str = "attachment") -> StoredFile:  # fmt: skip
     """Validate and store one uploaded file; the caller commits.

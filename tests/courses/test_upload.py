@@ -227,3 +227,62 @@ def test_a_replacement_that_fails_leaves_the_working_video(world, login_as, vide
     assert master and teacher.get(master).status_code == 200
     st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
     assert st["status"] == "failed" and st["ready"] is False and st["previous"] is True
+
+
+def test_a_failed_transcode_is_retried_from_the_lesson_edit_page(world, login_as, video_lesson, tmp_path, app,
+                                                                  monkeypatch):  # fmt: skip
+    from lms.media.ffmpeg import MediaError
+
+    real = tasks.ffmpeg.transcode
+    runs = []
+
+    def full_disk_once(*args, **kwargs):
+        runs.append(1)
+        if len(runs) == 1:
+            raise MediaError("ffmpeg failed: No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.ffmpeg, "transcode", full_disk_once)
+    manager = login_as(world["province_admin"])
+    _upload(manager, video_lesson, make_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
+    assert tasks.wait_idle(120, app)
+    edit_url = f"/courses/lessons/{video_lesson.id}/edit"
+    html = manager.get(edit_url).get_data(as_text=True)
+    assert "转码失败" in html and "转码程序无法转换这个视频" in html and "No space left on device" in html
+    assert "重新转码" in html and f"/courses/lessons/{video_lesson.id}/video/retry" in html
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["status"] == "failed" and st["can_retry"] is True and "转码程序" in st["message"]
+    # Only whoever may edit the lesson may retry.
+    assert login_as(world["teacher"]).post(f"/courses/lessons/{video_lesson.id}/video/retry").status_code == 403
+    r = manager.post(f"/courses/lessons/{video_lesson.id}/video/retry", follow_redirects=True)
+    assert "已重新排队转码" in r.get_data(as_text=True)
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert (lesson.media_job.status, lesson.media_job.attempts) == ("done", 2)
+    assert lesson.rendition_dir and lesson.duration_seconds == 2
+    html = manager.get(edit_url).get_data(as_text=True)
+    assert 'data-role="failed" hidden' in html and 'data-role="retry" hidden' in html  # nothing to retry
+    r = manager.post(f"/courses/lessons/{video_lesson.id}/video/retry", follow_redirects=True)
+    assert "没有需要重试的失败转码" in r.get_data(as_text=True)
+
+
+def test_retries_stop_after_max_attempts(world, login_as, video_lesson, app):
+    manager = login_as(world["province_admin"])
+    broken = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(5000)
+    _upload(manager, video_lesson, broken, "broken.mp4")
+    retry = f"/courses/lessons/{video_lesson.id}/video/retry"
+    for attempt in range(2, tasks.MAX_ATTEMPTS + 1):
+        assert tasks.wait_idle(120, app)
+        assert manager.post(retry).status_code == 302
+        assert tasks.wait_idle(120, app)
+        db.session.expire_all()
+        job = db.session.get(Lesson, video_lesson.id).media_job
+        assert (job.status, job.attempts) == ("failed", attempt)
+    html = manager.get(f"/courses/lessons/{video_lesson.id}/edit").get_data(as_text=True)
+    assert "不是可以读取的视频" in html and f"已尝试转码 {tasks.MAX_ATTEMPTS} 次" in html
+    assert 'data-role="retry" hidden' in html
+    r = manager.post(retry, follow_redirects=True)
+    assert f"已尝试转码 {tasks.MAX_ATTEMPTS} 次" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Lesson, video_lesson.id).media_job.attempts == tasks.MAX_ATTEMPTS
