@@ -462,6 +462,8 @@ def video_upload_chunk(upload_id):
         if str(err) == "offset":
             return jsonify(error="offset", offset=err.offset), 409
         return jsonify(error=str(err), offset=err.offset, message=_("The upload failed.")), 400
+    except UploadError as err:  # the first chunk is not a video: 415 now, not after the whole file
+        return _upload_error(err)
     if offset < status["size"]:
         return jsonify(offset=offset, size=status["size"], done=False)
     try:

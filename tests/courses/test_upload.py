@@ -286,3 +286,29 @@ def test_retries_stop_after_max_attempts(world, login_as, video_lesson, app):
     assert f"已尝试转码 {tasks.MAX_ATTEMPTS} 次" in r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Lesson, video_lesson.id).media_job.attempts == tasks.MAX_ATTEMPTS
+
+
+def test_a_non_video_is_refused_at_the_first_chunk(world, login_as, video_lesson, app):
+    """Not after the whole (possibly gigabytes long) upload: the first chunk's bytes are sniffed."""
+    data = b"%PDF-1.4\n" + os.urandom(200_000)
+    c = login_as(world["province_admin"])
+    url = _begin(c, video_lesson, len(data), "lecture.mp4").json["url"]
+    r = _put(c, url, data[:50_000], 0, len(data))
+    assert r.status_code == 415 and r.json["error"] == "type:application/pdf"
+    assert "不是可用的视频" in r.json["message"]
+    assert c.get(url).status_code == 404  # discarded: nothing more is accepted
+    assert _put(c, url, data[50_000:100_000], 50_000, len(data)).status_code == 404
+    tmp = os.path.join(app.config["MEDIA_ROOT"], "tmp")
+    assert not [n for n in os.listdir(tmp) if n.startswith("chunk-")]
+    assert db.session.scalar(db.select(db.func.count()).select_from(MediaJob)) == 0
+
+
+def test_a_video_whose_first_chunk_is_tiny_is_still_accepted(world, login_as, video_lesson, tmp_path, app):
+    """Too few bytes to judge: the decision waits for the complete file (finish_chunked sniffs again)."""
+    clip = make_clip(tmp_path / "t.mp4", seconds=1).read_bytes()
+    c = login_as(world["province_admin"])
+    url = _begin(c, video_lesson, len(clip)).json["url"]
+    assert _put(c, url, clip[:16], 0, len(clip)).json["offset"] == 16
+    r = _put(c, url, clip[16:], 16, len(clip))
+    assert r.status_code == 200 and r.json["done"] is True
+    assert tasks.wait_idle(120, app)
