@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import delete, false, func, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from lms import access, signals
 from lms.access.models import Context
@@ -72,9 +72,10 @@ def manage_contexts(user) -> list[Context]:
     return list(db.session.scalars(select(Context).where(Context.path.in_(paths)).order_by(Context.path)))
 
 
-def assignable_contexts(user, limit: int = 300) -> list[Context]:
-    """Regions and workshops a manager may assign courses to (inside the subtrees they reach)."""
-    paths = access.reach_paths(user, "course.manage")
+def assignable_contexts(user, course: Course | None = None, limit: int = 300) -> list[Context]:
+    """Regions and workshops the user may assign courses to (inside the subtrees `course.assign`
+    reaches); with a course, only those whose members can see it (see audience_sees)."""
+    paths = access.reach_paths(user, "course.assign")
     if not paths:
         return []
     stmt = (
@@ -84,7 +85,16 @@ def assignable_contexts(user, limit: int = 300) -> list[Context]:
         .order_by(Context.path)
         .limit(limit)
     )
+    if course is not None:
+        stmt = stmt.where(Context.path.startswith(course.context.path, autoescape=True))
     return list(db.session.scalars(stmt))
+
+
+def audience_sees(course: Course, context: Context) -> bool:
+    """Whether everyone an assignment to `context` reaches (its members, the teachers below it) may
+    open the course: it is offered in that context or in one above it (community.view looks up the
+    tree, never sideways). A course made for one workshop is not another workshop's to require."""
+    return context.path.startswith(course.context.path)
 
 
 def required_ids(user) -> set[int]:
@@ -170,8 +180,10 @@ def my_courses(user) -> dict:
     ids = req | sel
     if not ids:
         return {"required": [], "selected": [], "hours": Decimal(0), "required_hours": Decimal(0)}
+    # Only courses the user may open: an assignment never makes a course visible (assign() refuses
+    # those whose audience cannot see the course; rows from before that rule are left out here).
     courses = list(db.session.scalars(
-        select(Course).where(Course.id.in_(ids), Course.published.is_(True)).order_by(Course.id)
+        _visible(select(Course), user).where(Course.id.in_(ids), Course.published.is_(True)).order_by(Course.id)
     ))  # fmt: skip
     required = [c for c in courses if c.id in req]
     selected = [c for c in courses if c.id not in req]
@@ -351,11 +363,15 @@ def reorder_lessons(user, course: Course, lesson_ids: list[int]) -> None:
 
 
 def assign(user, course: Course, context: Context, required: bool = True) -> CourseAssignment:
-    """Offer a course to a workshop or region as required (or elective); the manager must reach both."""
-    if not may_view(user, course) or not access.can(user, "course.manage", context):
+    """Offer a course to a workshop or region as required (or elective): the user must see the course
+    and hold `course.assign` in the context (a host in their workshop), whose members must be able
+    to see the course too."""
+    if not may_view(user, course) or not access.can(user, "course.assign", context):
         raise CourseError("forbidden")
     if context.kind not in ("site", "region", "workshop"):
         raise CourseError("bad_context")
+    if not audience_sees(course, context):
+        raise CourseError("audience_cannot_see")
     row = db.session.scalar(
         select(CourseAssignment).where(
             CourseAssignment.course_id == course.id, CourseAssignment.context_id == context.id
@@ -369,17 +385,44 @@ def assign(user, course: Course, context: Context, required: bool = True) -> Cou
     return row
 
 
+def may_unassign(user, assignment: CourseAssignment) -> bool:
+    return access.can(user, "course.assign", assignment.context)
+
+
 def unassign(user, assignment: CourseAssignment) -> None:
-    if not access.can(user, "course.manage", assignment.context):
+    if not may_unassign(user, assignment):
         raise CourseError("forbidden")
     db.session.delete(assignment)
     db.session.commit()
 
 
-def assignments_of(course: Course) -> list[CourseAssignment]:
-    return list(db.session.scalars(
-        select(CourseAssignment).where(CourseAssignment.course_id == course.id).order_by(CourseAssignment.id)
-    ))  # fmt: skip
+def assignments_of(course: Course, user=None) -> list[CourseAssignment]:
+    """The course's assignments (with their contexts); with a user, those in the subtrees where they
+    hold `course.assign` (what a host sees of a province course: their own workshop's row)."""
+    stmt = (
+        select(CourseAssignment)
+        .join(Context, CourseAssignment.context_id == Context.id)
+        .options(contains_eager(CourseAssignment.context))
+        .where(CourseAssignment.course_id == course.id)
+        .order_by(Context.path, CourseAssignment.id)
+    )
+    if user is not None:
+        stmt = access.visible(stmt, user, "course.assign", Context.path)
+    return list(db.session.scalars(stmt))
+
+
+def required_by(user, course: Course) -> list[Context]:
+    """Where a course's requirement for this user comes from: the workshops and regions (of theirs)
+    that assigned it as required, nearest first."""
+    paths = belonging_paths(user)
+    if not paths:
+        return []
+    stmt = (
+        select(Context)
+        .join(CourseAssignment, CourseAssignment.context_id == Context.id)
+        .where(CourseAssignment.course_id == course.id, CourseAssignment.required.is_(True), Context.path.in_(paths))
+    )
+    return sorted(db.session.scalars(stmt), key=lambda c: -len(c.path))
 
 
 # --- quizzes ------------------------------------------------------------------------------------

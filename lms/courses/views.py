@@ -30,6 +30,10 @@ ERRORS = {
     "no_quiz": lambda: _("This lesson has no quiz."),
     "not_available": lambda: _("This course is not available to you."),
     "bad_context": lambda: _("Courses can be assigned to a workshop or a region only."),
+    "audience_cannot_see": lambda: _(
+        "The members there cannot see this course: it is offered in another workshop or region. "
+        "A course can be assigned only where it is offered, or to the workshops and regions within it."
+    ),
     "forbidden": lambda: _("You do not have permission to do this."),
     "not_video": lambda: _("Videos can be uploaded to video lessons only."),
     "not_failed": lambda: _("There is no failed transcoding to retry."),
@@ -76,6 +80,25 @@ def _context_label(ctx: Context) -> str:
     return {"site": _("Whole site")}.get(ctx.kind, ctx.name)
 
 
+def _assign_form(course: Course) -> AssignForm | None:
+    """The form to assign this course, with the places the user may assign it to (None: nowhere)."""
+    contexts = services.assignable_contexts(current_user, course)
+    if not contexts:
+        return None
+    form = AssignForm()
+    form.context.choices = [SelectChoice(x.id, _context_label(x)) for x in contexts]
+    return form
+
+
+def _assign_panel(course: Course, may_manage: bool) -> dict:
+    """What templates/courses/_assign.html needs: assignments (all of them for a manager, those in
+    their reach for a host), which ones the user may remove, and the form."""
+    rows = services.assignments_of(course) if may_manage else services.assignments_of(course, current_user)
+    return {"assignments": rows, "assign_form": _assign_form(course),
+            "removable": {a.id for a in rows if services.may_unassign(current_user, a)},
+            "offered_in": _context_label(course.context)}  # fmt: skip
+
+
 # --- the supermarket ----------------------------------------------------------------------------
 
 
@@ -96,9 +119,15 @@ def index():
 def course(course_id):
     c = _course_or_404(course_id, lessons=True)
     may_manage = services.may_manage(current_user, c)
-    return render_template("courses/course.html", course=c, status=services.status_for(current_user, c),
-                           may_manage=may_manage, form=EmptyForm(), completion_pct=round(100 * COMPLETION_SHARE),
-                           assignments=services.assignments_of(c) if may_manage else [])  # fmt: skip
+    status = services.status_for(current_user, c)
+    # Managers assign on the edit page; a host (course.assign without course.manage) does it here.
+    panel = _assign_panel(c, False) if not may_manage and access.holds_anywhere(current_user, "course.assign") else {}
+    if panel and not panel["assign_form"] and not panel["assignments"]:
+        panel = {}
+    return render_template("courses/course.html", course=c, status=status, may_manage=may_manage, form=EmptyForm(),
+                           completion_pct=round(100 * COMPLETION_SHARE), assign=panel,
+                           required_by=[_context_label(x) for x in services.required_by(current_user, c)]
+                           if status == "required" else [])  # fmt: skip
 
 
 @bp.post("/<int:course_id>/select")
@@ -223,12 +252,8 @@ def edit(course_id):
         else:
             flash(_("Course saved."), "success")
             return redirect(url_for("courses.edit", course_id=c.id))
-    assign_form = AssignForm()
-    assign_form.context.choices = [
-        SelectChoice(x.id, _context_label(x)) for x in services.assignable_contexts(current_user)
-    ]
-    return render_template("courses/course_form.html", form=form, course=c, assign_form=assign_form,
-                           assignments=services.assignments_of(c), action_form=EmptyForm())  # fmt: skip
+    return render_template("courses/course_form.html", form=form, course=c, assign=_assign_panel(c, True),
+                           action_form=EmptyForm())  # fmt: skip
 
 
 @bp.post("/<int:course_id>/delete")
@@ -241,12 +266,19 @@ def delete(course_id):
     return redirect(url_for("courses.index"))
 
 
+def _back_to_assign(c: Course):
+    endpoint = "courses.edit" if services.may_manage(current_user, c) else "courses.course"
+    return redirect(url_for(endpoint, course_id=c.id) + "#assign")
+
+
 @bp.post("/<int:course_id>/assign")
 @login_required
 def assign(course_id):
-    c = _managed_course(course_id)
-    form = AssignForm()
-    form.context.choices = [SelectChoice(x.id, _context_label(x)) for x in services.assignable_contexts(current_user)]
+    """Assign a course to a workshop or region (course managers, and hosts for their workshop)."""
+    c = _course_or_404(course_id)
+    if not access.holds_anywhere(current_user, "course.assign"):
+        abort(403)
+    form = AssignForm()  # any context id: services.assign checks the user's right there and the audience
     if form.validate_on_submit():
         ctx = db.session.get(Context, form.context.data) or abort(404)
         try:
@@ -255,20 +287,19 @@ def assign(course_id):
             flash(_msg(err), "danger")
         else:
             flash(_("Assignment saved."), "success")
-    return redirect(url_for("courses.edit", course_id=c.id) + "#assign")
+    return _back_to_assign(c)
 
 
 @bp.post("/assignments/<int:assignment_id>/delete")
 @login_required
 def unassign(assignment_id):
     row = db.session.get(CourseAssignment, assignment_id) or abort(404)
-    c = _managed_course(row.course_id)
+    c = _course_or_404(row.course_id)
+    if not services.may_unassign(current_user, row):
+        abort(403)
     if EmptyForm().validate_on_submit():
-        try:
-            services.unassign(current_user, row)
-        except services.CourseError as err:
-            flash(_msg(err), "danger")
-    return redirect(url_for("courses.edit", course_id=c.id) + "#assign")
+        services.unassign(current_user, row)
+    return _back_to_assign(c)
 
 
 def _document_from(form: LessonForm):
