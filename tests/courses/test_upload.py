@@ -299,7 +299,7 @@ def test_a_non_video_is_refused_at_the_first_chunk(world, login_as, video_lesson
     assert c.get(url).status_code == 404  # discarded: nothing more is accepted
     assert _put(c, url, data[50_000:100_000], 50_000, len(data)).status_code == 404
     tmp = os.path.join(app.config["MEDIA_ROOT"], "tmp")
-    assert not [n for n in os.listdir(tmp) if n.startswith("chunk-")]
+    assert not [n for n in os.listdir(tmp) if n.startswith("chunk-" + url.rsplit("/", 1)[1])]
     assert db.session.scalar(db.select(db.func.count()).select_from(MediaJob)) == 0
 
 
