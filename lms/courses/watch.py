@@ -233,6 +233,48 @@ def media_response(lesson_id: int, folder: str, name: str):
     return resp
 
 
+# --- accounts ------------------------------------------------------------------------------------------
+
+#: Seconds the hot paths trust an account's standing without asking the database again.
+ACCOUNT_CHECK_SECONDS = 60
+_ACCOUNTS: dict[str, tuple[bool, float]] = {}
+_ACCOUNTS_LOCK = threading.Lock()
+
+
+def account_ok(session_user: str | None, cached: bool = True) -> bool:
+    """Whether the session's user key ("<id>:<session version>") still names an active account of that
+    session version (deactivated, or signed out everywhere by a password change: no).
+
+    The media and heartbeat paths read only the signed cookie, so this is their look at the account:
+    one query per key and ACCOUNT_CHECK_SECONDS per process (not one per heartbeat or segment).
+    """
+    if not session_user:
+        return False
+    now = time.monotonic()
+    hit = _ACCOUNTS.get(session_user)
+    if cached and hit is not None and now < hit[1]:
+        return hit[0]
+    from lms.accounts.models import User
+
+    uid, _, version = session_user.partition(":")
+    try:
+        row = db.session.execute(select(User.active, User.session_version).where(User.id == int(uid))).first()
+    except ValueError:
+        return False
+    ok = row is not None and bool(row.active) and str(row.session_version) == version
+    with _ACCOUNTS_LOCK:
+        if len(_ACCOUNTS) > 20000:
+            _ACCOUNTS.clear()
+        _ACCOUNTS[session_user] = (ok, now + ACCOUNT_CHECK_SECONDS)
+    return ok
+
+
+def forget_accounts() -> None:
+    """Drop this process's cached account answers (tests; after deactivating accounts in bulk)."""
+    with _ACCOUNTS_LOCK:
+        _ACCOUNTS.clear()
+
+
 # --- viewings ------------------------------------------------------------------------------------------
 
 VIEWING_HOURS = 12
@@ -257,7 +299,8 @@ def _viewing_serializer() -> URLSafeTimedSerializer:
 
 
 def start_viewing(session_user: str, lesson) -> str:
-    """A signed token naming a new viewing of this lesson by this session's user (one per page view)."""
+    """A signed token naming a new viewing of this lesson by this session's user (one per page view);
+    the caller checked the account (watch_views.session_user)."""
     uid = int(session_user.split(":", 1)[0])
     duration = float(lesson.duration_seconds or 0)
     return _viewing_serializer().dumps([session_user, uid, lesson.id, lesson.course_id, duration, secrets.token_hex(8)])
