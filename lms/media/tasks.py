@@ -329,7 +329,11 @@ def _transcode_claimed(job_id: int) -> None:
         db.session.rollback()
         job = db.session.get(MediaJob, job_id)
         job.status = "failed"
-        job.error = str(err)[:500]
+        # ffmpeg quotes the file: the uploader sees this, so the name they gave, not a server path.
+        message = str(err)
+        for path in {str(src), str(src.resolve())}:
+            message = message.replace(path, job.stored_file.filename)
+        job.error = message[:500]
         db.session.commit()
         log.warning("media job %s failed: %s", job_id, err)
         media_job_finished.send(job)

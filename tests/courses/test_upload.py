@@ -281,6 +281,8 @@ def test_retries_stop_after_max_attempts(world, login_as, video_lesson, app):
         assert (job.status, job.attempts) == ("failed", attempt)
     html = manager.get(f"/courses/lessons/{video_lesson.id}/edit").get_data(as_text=True)
     assert "不是可以读取的视频" in html and f"已尝试转码 {tasks.MAX_ATTEMPTS} 次" in html
+    # ffmpeg's details name the file as the uploader called it, never the server's path.
+    assert "broken.mp4" in html and app.config["MEDIA_ROOT"] not in html
     assert 'data-role="retry" hidden' in html
     r = manager.post(retry, follow_redirects=True)
     assert f"已尝试转码 {tasks.MAX_ATTEMPTS} 次" in r.get_data(as_text=True)
