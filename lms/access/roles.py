@@ -24,7 +24,8 @@ CAPABILITIES = {
     "resource.upload": _l("Upload resources into a community library"),
     "resource.curate": _l("Curate resources: feature, mark excellent, move into a regional library"),
     "resource.remove": _l("Remove resources from a library"),
-    "course.manage": _l("Create and edit courses, upload lesson videos, assign required courses"),
+    "course.manage": _l("Create and edit courses, upload lesson videos"),
+    "course.assign": _l("Make courses required or elective for a workshop or region"),
     "activity.manage": _l("Create and run workshop activities, mark offline practice"),
     "activity.participate": _l("Take part in workshop activities: post, reply, share, answer"),
     "post.moderate": _l("Pin, hide and feature discussion posts"),
@@ -133,10 +134,13 @@ for _role in ("school_admin", "county_admin", "city_admin", "province_admin"):
 # communities and may open those pages, though the role does not reach sideways into a neighbour.
 UPWARD = {"community.view"}
 
-# Courses 课程超市: subject experts and region admins make and assign courses in their contexts
-# (site admins hold every capability already).
+# Courses 课程超市: subject experts and region admins make courses in their contexts; they and
+# workshop hosts assign courses (required or elective) to the workshops and regions they reach: a
+# host to their own workshop, as required courses are the workshop's/project's call (DOMAIN.md §1,
+# §4). Site admins hold every capability already.
 for _role in ("expert", "county_admin", "city_admin", "province_admin"):
-    ROLE_CAPABILITIES[_role].add("course.manage")
+    ROLE_CAPABILITIES[_role] |= {"course.manage", "course.assign"}
+ROLE_CAPABILITIES["host"].add("course.assign")
 
 # Live Q&A (lms.live): watching, asking and voting reach up the tree like community.view (a teacher
 # follows the county's and the province's sessions); hosting and answering stay within the context.

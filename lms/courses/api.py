@@ -80,7 +80,7 @@ def courses_list():
        errors=(404,))  # fmt: skip
 def course_detail(course_id):
     user = api_user()
-    c = services.get_visible(user, course_id)
+    c = services.get_visible(user, course_id, lessons=True)
     if c is None:
         raise ApiError(404, "not_found")
     lessons = [_lesson(x) for x in c.lessons]

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy.orm import contains_eager, selectinload
 
 from lms import access, signals
 from lms.access.models import Context
@@ -71,9 +72,10 @@ def manage_contexts(user) -> list[Context]:
     return list(db.session.scalars(select(Context).where(Context.path.in_(paths)).order_by(Context.path)))
 
 
-def assignable_contexts(user, limit: int = 300) -> list[Context]:
-    """Regions and workshops a manager may assign courses to (inside the subtrees they reach)."""
-    paths = access.reach_paths(user, "course.manage")
+def assignable_contexts(user, course: Course | None = None, limit: int = 300) -> list[Context]:
+    """Regions and workshops the user may assign courses to (inside the subtrees `course.assign`
+    reaches); with a course, only those whose members can see it (see audience_sees)."""
+    paths = access.reach_paths(user, "course.assign")
     if not paths:
         return []
     stmt = (
@@ -83,7 +85,16 @@ def assignable_contexts(user, limit: int = 300) -> list[Context]:
         .order_by(Context.path)
         .limit(limit)
     )
+    if course is not None:
+        stmt = stmt.where(Context.path.startswith(course.context.path, autoescape=True))
     return list(db.session.scalars(stmt))
+
+
+def audience_sees(course: Course, context: Context) -> bool:
+    """Whether everyone an assignment to `context` reaches (its members, the teachers below it) may
+    open the course: it is offered in that context or in one above it (community.view looks up the
+    tree, never sideways). A course made for one workshop is not another workshop's to require."""
+    return context.path.startswith(course.context.path)
 
 
 def required_ids(user) -> set[int]:
@@ -138,8 +149,16 @@ def catalogue(user, *, q: str = "", stage: str | None = None, subject: str | Non
     return paginate(stmt, page, per_page)
 
 
-def get_visible(user, course_id: int) -> Course | None:
-    course = db.session.get(Course, course_id)
+def get_visible(user, course_id: int, lessons: bool = False) -> Course | None:
+    """The course if the user may see it; `lessons` loads its lessons and their quiz questions with it
+    (a page listing lessons with their quiz badge then runs two queries, not one per lesson)."""
+    if lessons:
+        course = db.session.scalar(
+            select(Course).where(Course.id == course_id)
+            .options(selectinload(Course.lessons).selectinload(Lesson.questions))
+        )  # fmt: skip
+    else:
+        course = db.session.get(Course, course_id)
     if course is None or not may_view(user, course):
         return None
     return course
@@ -161,8 +180,10 @@ def my_courses(user) -> dict:
     ids = req | sel
     if not ids:
         return {"required": [], "selected": [], "hours": Decimal(0), "required_hours": Decimal(0)}
+    # Only courses the user may open: an assignment never makes a course visible (assign() refuses
+    # those whose audience cannot see the course; rows from before that rule are left out here).
     courses = list(db.session.scalars(
-        select(Course).where(Course.id.in_(ids), Course.published.is_(True)).order_by(Course.id)
+        _visible(select(Course), user).where(Course.id.in_(ids), Course.published.is_(True)).order_by(Course.id)
     ))  # fmt: skip
     required = [c for c in courses if c.id in req]
     selected = [c for c in courses if c.id not in req]
@@ -302,11 +323,16 @@ def update_lesson(user, lesson: Lesson, title: str, body: str = "", document=Non
 
 
 def delete_lesson(user, lesson: Lesson) -> None:
+    from lms.courses import watch
+
     course = lesson.course
     if not may_manage(user, course):
         raise CourseError("forbidden")
     course.lessons.remove(lesson)
     _renumber(course)
+    db.session.flush()
+    # Teachers who completed it no longer count it ("3/2 lessons" otherwise).
+    watch.recount_completed(course.id)
     db.session.commit()
     _changed([course.id])
 
@@ -337,11 +363,15 @@ def reorder_lessons(user, course: Course, lesson_ids: list[int]) -> None:
 
 
 def assign(user, course: Course, context: Context, required: bool = True) -> CourseAssignment:
-    """Offer a course to a workshop or region as required (or elective); the manager must reach both."""
-    if not may_view(user, course) or not access.can(user, "course.manage", context):
+    """Offer a course to a workshop or region as required (or elective): the user must see the course
+    and hold `course.assign` in the context (a host in their workshop), whose members must be able
+    to see the course too."""
+    if not may_view(user, course) or not access.can(user, "course.assign", context):
         raise CourseError("forbidden")
     if context.kind not in ("site", "region", "workshop"):
         raise CourseError("bad_context")
+    if not audience_sees(course, context):
+        raise CourseError("audience_cannot_see")
     row = db.session.scalar(
         select(CourseAssignment).where(
             CourseAssignment.course_id == course.id, CourseAssignment.context_id == context.id
@@ -355,17 +385,44 @@ def assign(user, course: Course, context: Context, required: bool = True) -> Cou
     return row
 
 
+def may_unassign(user, assignment: CourseAssignment) -> bool:
+    return access.can(user, "course.assign", assignment.context)
+
+
 def unassign(user, assignment: CourseAssignment) -> None:
-    if not access.can(user, "course.manage", assignment.context):
+    if not may_unassign(user, assignment):
         raise CourseError("forbidden")
     db.session.delete(assignment)
     db.session.commit()
 
 
-def assignments_of(course: Course) -> list[CourseAssignment]:
-    return list(db.session.scalars(
-        select(CourseAssignment).where(CourseAssignment.course_id == course.id).order_by(CourseAssignment.id)
-    ))  # fmt: skip
+def assignments_of(course: Course, user=None) -> list[CourseAssignment]:
+    """The course's assignments (with their contexts); with a user, those in the subtrees where they
+    hold `course.assign` (what a host sees of a province course: their own workshop's row)."""
+    stmt = (
+        select(CourseAssignment)
+        .join(Context, CourseAssignment.context_id == Context.id)
+        .options(contains_eager(CourseAssignment.context))
+        .where(CourseAssignment.course_id == course.id)
+        .order_by(Context.path, CourseAssignment.id)
+    )
+    if user is not None:
+        stmt = access.visible(stmt, user, "course.assign", Context.path)
+    return list(db.session.scalars(stmt))
+
+
+def required_by(user, course: Course) -> list[Context]:
+    """Where a course's requirement for this user comes from: the workshops and regions (of theirs)
+    that assigned it as required, nearest first."""
+    paths = belonging_paths(user)
+    if not paths:
+        return []
+    stmt = (
+        select(Context)
+        .join(CourseAssignment, CourseAssignment.context_id == Context.id)
+        .where(CourseAssignment.course_id == course.id, CourseAssignment.required.is_(True), Context.path.in_(paths))
+    )
+    return sorted(db.session.scalars(stmt), key=lambda c: -len(c.path))
 
 
 # --- quizzes ------------------------------------------------------------------------------------
@@ -451,20 +508,24 @@ def begin_video_upload(user, lesson: Lesson, filename: str, size: int) -> str:
 
 
 def finish_video_upload(user, lesson: Lesson, upload_id: str):
-    """Store the complete upload as the lesson's video and queue its transcode; returns the MediaJob."""
+    """Store the complete upload as the lesson's new video and queue its transcode; returns the MediaJob.
+
+    The lesson keeps playing its current rendition until the new job is done (record_job swaps them):
+    viewers never meet a lesson "being prepared" because a replacement is on its way, and a new file
+    that fails to transcode leaves the working video in place.
+    """
     from lms.media import services as media
     from lms.media import tasks
 
     if not may_manage(user, lesson.course):
         raise CourseError("forbidden")
     stored = media.finish_chunked(upload_id, user)
-    lesson.media_file_id = stored.id
-    lesson.rendition_dir = None
-    lesson.duration_seconds = None
     db.session.commit()
     job = tasks.enqueue(stored)
     lesson = db.session.get(Lesson, lesson.id)
     lesson.media_job_id = job.id
+    if not lesson.rendition_dir:  # nothing playable yet: the lesson's source is the new file already
+        lesson.media_file_id = stored.id
     db.session.commit()
     # The job may have finished before its id was on the lesson (tiny clips, fast machines).
     record_job(db.session.get(type(job), job.id))
@@ -472,15 +533,33 @@ def finish_video_upload(user, lesson: Lesson, upload_id: str):
 
 
 def record_job(job) -> int:
-    """Copy a finished transcode onto the lessons that use it; returns how many lessons changed."""
+    """Swap a finished transcode onto the lessons that use it; returns how many lessons changed.
+
+    Only after the swap is committed is the previous rendition folder deleted (if no lesson still
+    uses it): players holding URLs of the old folder then get 404 and ask for fresh URLs.
+    """
+    from lms.courses import watch
+    from lms.media import services as media
+
     if job is None or job.status != "done" or not job.output_dir:
         return 0
-    lessons = list(db.session.scalars(select(Lesson).where(Lesson.media_job_id == job.id)))
+    lessons = list(db.session.scalars(
+        select(Lesson).where(Lesson.media_job_id == job.id, or_(Lesson.rendition_dir.is_(None),
+                                                                 Lesson.rendition_dir != job.output_dir))
+    ))  # fmt: skip
+    old = {lesson.rendition_dir for lesson in lessons if lesson.rendition_dir}
     for lesson in lessons:
         lesson.rendition_dir = job.output_dir
         lesson.duration_seconds = round(job.duration) if job.duration is not None else None
-    if lessons:
-        db.session.commit()
+        lesson.media_file_id = job.stored_file_id
+    if not lessons:
+        return 0
+    db.session.commit()
+    for lesson in lessons:
+        watch.forget_rendition(lesson.id)
+    still_used = set(db.session.scalars(select(Lesson.rendition_dir).where(Lesson.rendition_dir.in_(old))))
+    for folder in old - still_used - {job.output_dir}:
+        media.delete_rendition(folder)
     return len(lessons)
 
 
@@ -488,19 +567,52 @@ def on_media_job_finished(job, **_kw) -> None:
     record_job(job)
 
 
-def transcode_status(lesson: Lesson) -> dict:
+def retry_transcode(user, lesson: Lesson):
+    """Run the lesson's failed transcode again (up to lms.media.tasks.MAX_ATTEMPTS starts); returns the job."""
+    from lms.media import tasks
+
+    if not may_manage(user, lesson.course):
+        raise CourseError("forbidden")
     job = lesson.media_job
     if job is not None:
         db.session.refresh(job)
-    if job is not None and job.status == "done" and not lesson.rendition_dir:
+    if job is None or job.status != "failed":
+        raise CourseError("not_failed")
+    if (job.attempts or 0) >= tasks.MAX_ATTEMPTS:
+        raise CourseError("no_attempts_left")
+    if not tasks.retry(job):  # another click got there first
+        raise CourseError("not_failed")
+    return job
+
+
+def transcode_status(lesson: Lesson) -> dict:
+    """The lesson's latest transcode as the uploader sees it.
+
+    `ready`: the latest upload is what viewers get. `previous`: viewers still get the earlier video
+    (the latest upload is being transcoded, or failed).
+    """
+    job = lesson.media_job
+    if job is not None:
+        db.session.refresh(job)
+    if job is not None and job.status == "done" and lesson.rendition_dir != job.output_dir:
         record_job(job)
+        db.session.refresh(lesson)
+    from lms.media.tasks import MAX_ATTEMPTS
+
+    ready = bool(lesson.rendition_dir) and (job is None or lesson.rendition_dir == job.output_dir)
+    failed = bool(job and job.status == "failed")
     return {
         "lesson_id": lesson.id,
         "status": job.status if job else ("done" if lesson.rendition_dir else "none"),
         "progress": round(job.progress or 0, 1) if job else (100.0 if lesson.rendition_dir else 0.0),
-        "error": bool(job and job.status == "failed"),
+        "error": failed,
+        #: The failed job's own error (English, technical); lms.media.services.job_error_message words it.
+        "reason": job.error if failed else None,
+        "attempts": job.attempts if job else 0,
+        "can_retry": failed and (job.attempts or 0) < MAX_ATTEMPTS,
         "duration_seconds": lesson.duration_seconds,
-        "ready": bool(lesson.rendition_dir),
+        "ready": ready,
+        "previous": bool(lesson.rendition_dir) and not ready,
     }
 
 

@@ -12,6 +12,7 @@ from lms.core.uploads import UploadError
 from lms.courses import services
 from lms.courses.forms import AssignForm, CourseForm, EmptyForm, LessonForm, QuestionForm
 from lms.courses.models import Course, CourseAssignment, Lesson, QuizQuestion
+from lms.courses.watch import COMPLETION_SHARE
 from lms.extensions import db
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
@@ -29,17 +30,31 @@ ERRORS = {
     "no_quiz": lambda: _("This lesson has no quiz."),
     "not_available": lambda: _("This course is not available to you."),
     "bad_context": lambda: _("Courses can be assigned to a workshop or a region only."),
+    "audience_cannot_see": lambda: _(
+        "The members there cannot see this course: it is offered in another workshop or region. "
+        "A course can be assigned only where it is offered, or to the workshops and regions within it."
+    ),
     "forbidden": lambda: _("You do not have permission to do this."),
     "not_video": lambda: _("Videos can be uploaded to video lessons only."),
+    "not_failed": lambda: _("There is no failed transcoding to retry."),
+    "no_attempts_left": lambda: _(
+        "This video has been tried %(n)s times. Upload it again, or another file.", n=_max_attempts()
+    ),
 }
+
+
+def _max_attempts() -> int:
+    from lms.media.tasks import MAX_ATTEMPTS
+
+    return MAX_ATTEMPTS
 
 
 def _msg(err) -> str:
     return ERRORS.get(str(err), lambda: _("The request could not be completed."))()
 
 
-def _course_or_404(course_id: int) -> Course:
-    course = services.get_visible(current_user, course_id)
+def _course_or_404(course_id: int, lessons: bool = False) -> Course:
+    course = services.get_visible(current_user, course_id, lessons=lessons)
     if course is None:
         abort(404)
     return course
@@ -65,6 +80,25 @@ def _context_label(ctx: Context) -> str:
     return {"site": _("Whole site")}.get(ctx.kind, ctx.name)
 
 
+def _assign_form(course: Course) -> AssignForm | None:
+    """The form to assign this course, with the places the user may assign it to (None: nowhere)."""
+    contexts = services.assignable_contexts(current_user, course)
+    if not contexts:
+        return None
+    form = AssignForm()
+    form.context.choices = [SelectChoice(x.id, _context_label(x)) for x in contexts]
+    return form
+
+
+def _assign_panel(course: Course, may_manage: bool) -> dict:
+    """What templates/courses/_assign.html needs: assignments (all of them for a manager, those in
+    their reach for a host), which ones the user may remove, and the form."""
+    rows = services.assignments_of(course) if may_manage else services.assignments_of(course, current_user)
+    return {"assignments": rows, "assign_form": _assign_form(course),
+            "removable": {a.id for a in rows if services.may_unassign(current_user, a)},
+            "offered_in": _context_label(course.context)}  # fmt: skip
+
+
 # --- the supermarket ----------------------------------------------------------------------------
 
 
@@ -83,11 +117,17 @@ def index():
 @bp.get("/<int:course_id>")
 @login_required
 def course(course_id):
-    c = _course_or_404(course_id)
+    c = _course_or_404(course_id, lessons=True)
     may_manage = services.may_manage(current_user, c)
-    return render_template("courses/course.html", course=c, status=services.status_for(current_user, c),
-                           may_manage=may_manage, form=EmptyForm(),
-                           assignments=services.assignments_of(c) if may_manage else [])  # fmt: skip
+    status = services.status_for(current_user, c)
+    # Managers assign on the edit page; a host (course.assign without course.manage) does it here.
+    panel = _assign_panel(c, False) if not may_manage and access.holds_anywhere(current_user, "course.assign") else {}
+    if panel and not panel["assign_form"] and not panel["assignments"]:
+        panel = {}
+    return render_template("courses/course.html", course=c, status=status, may_manage=may_manage, form=EmptyForm(),
+                           completion_pct=round(100 * COMPLETION_SHARE), assign=panel,
+                           required_by=[_context_label(x) for x in services.required_by(current_user, c)]
+                           if status == "required" else [])  # fmt: skip
 
 
 @bp.post("/<int:course_id>/select")
@@ -212,12 +252,8 @@ def edit(course_id):
         else:
             flash(_("Course saved."), "success")
             return redirect(url_for("courses.edit", course_id=c.id))
-    assign_form = AssignForm()
-    assign_form.context.choices = [
-        SelectChoice(x.id, _context_label(x)) for x in services.assignable_contexts(current_user)
-    ]
-    return render_template("courses/course_form.html", form=form, course=c, assign_form=assign_form,
-                           assignments=services.assignments_of(c), action_form=EmptyForm())  # fmt: skip
+    return render_template("courses/course_form.html", form=form, course=c, assign=_assign_panel(c, True),
+                           action_form=EmptyForm())  # fmt: skip
 
 
 @bp.post("/<int:course_id>/delete")
@@ -230,12 +266,19 @@ def delete(course_id):
     return redirect(url_for("courses.index"))
 
 
+def _back_to_assign(c: Course):
+    endpoint = "courses.edit" if services.may_manage(current_user, c) else "courses.course"
+    return redirect(url_for(endpoint, course_id=c.id) + "#assign")
+
+
 @bp.post("/<int:course_id>/assign")
 @login_required
 def assign(course_id):
-    c = _managed_course(course_id)
-    form = AssignForm()
-    form.context.choices = [SelectChoice(x.id, _context_label(x)) for x in services.assignable_contexts(current_user)]
+    """Assign a course to a workshop or region (course managers, and hosts for their workshop)."""
+    c = _course_or_404(course_id)
+    if not access.holds_anywhere(current_user, "course.assign"):
+        abort(403)
+    form = AssignForm()  # any context id: services.assign checks the user's right there and the audience
     if form.validate_on_submit():
         ctx = db.session.get(Context, form.context.data) or abort(404)
         try:
@@ -244,20 +287,19 @@ def assign(course_id):
             flash(_msg(err), "danger")
         else:
             flash(_("Assignment saved."), "success")
-    return redirect(url_for("courses.edit", course_id=c.id) + "#assign")
+    return _back_to_assign(c)
 
 
 @bp.post("/assignments/<int:assignment_id>/delete")
 @login_required
 def unassign(assignment_id):
     row = db.session.get(CourseAssignment, assignment_id) or abort(404)
-    c = _managed_course(row.course_id)
+    c = _course_or_404(row.course_id)
+    if not services.may_unassign(current_user, row):
+        abort(403)
     if EmptyForm().validate_on_submit():
-        try:
-            services.unassign(current_user, row)
-        except services.CourseError as err:
-            flash(_msg(err), "danger")
-    return redirect(url_for("courses.edit", course_id=c.id) + "#assign")
+        services.unassign(current_user, row)
+    return _back_to_assign(c)
 
 
 def _document_from(form: LessonForm):
@@ -319,7 +361,16 @@ def edit_lesson(lesson_id):
     return render_template("courses/lesson_form.html", form=form, course=ls.course, lesson=ls, qform=QuestionForm(),
                            action_form=EmptyForm(), chunk_bytes=cfg["VIDEO_UPLOAD_CHUNK_BYTES"],
                            max_bytes=cfg["VIDEO_UPLOAD_MAX_BYTES"],
-                           transcode=services.transcode_status(ls) if ls.kind == "video" else None)  # fmt: skip
+                           transcode=_transcode(ls) if ls.kind == "video" else None)  # fmt: skip
+
+
+def _transcode(ls: Lesson) -> dict:
+    """services.transcode_status with the failure worded for the uploader (in their language)."""
+    from lms.media.services import job_error_message
+
+    st = services.transcode_status(ls)
+    st["message"] = job_error_message(st["reason"]) if st["error"] else None
+    return st
 
 
 @bp.post("/lessons/<int:lesson_id>/move")
@@ -442,6 +493,8 @@ def video_upload_chunk(upload_id):
         if str(err) == "offset":
             return jsonify(error="offset", offset=err.offset), 409
         return jsonify(error=str(err), offset=err.offset, message=_("The upload failed.")), 400
+    except UploadError as err:  # the first chunk is not a video: 415 now, not after the whole file
+        return _upload_error(err)
     if offset < status["size"]:
         return jsonify(offset=offset, size=status["size"], done=False)
     try:
@@ -467,4 +520,19 @@ def video_upload_cancel(upload_id):
 @login_required
 def transcode_status(lesson_id):
     ls = _lesson(lesson_id, manage=True)
-    return jsonify(services.transcode_status(ls))
+    return jsonify(_transcode(ls))
+
+
+@bp.post("/lessons/<int:lesson_id>/video/retry")
+@login_required
+def retry_transcode(lesson_id):
+    ls = _lesson(lesson_id, manage=True)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.retry_transcode(current_user, ls)
+    except services.CourseError as err:
+        flash(_msg(err), "danger")
+    else:
+        flash(_("Transcoding queued again."), "success")
+    return redirect(url_for("courses.edit_lesson", lesson_id=ls.id) + "#video")

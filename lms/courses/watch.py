@@ -219,12 +219,60 @@ def media_response(lesson_id: int, folder: str, name: str):
 
     from lms.media.services import send_path
 
-    if not MEDIA_NAME.match(name) or rendition_dir(lesson_id) != folder:
+    if not MEDIA_NAME.match(name):
         abort(404)
+    if rendition_dir(lesson_id) != folder:
+        # This process's cache may predate a swap another process made (a grant for the new folder):
+        # ask the database once before refusing.
+        forget_rendition(lesson_id)
+        if rendition_dir(lesson_id) != folder:
+            abort(404)
     mimetype, max_age, immutable = MEDIA_TYPES[name.rsplit(".", 1)[1]]
     resp = send_path(f"{folder}/{name}", mimetype=mimetype, max_age=max_age)
     resp.headers["Cache-Control"] = f"private, max-age={max_age}" + (", immutable" if immutable else "")
     return resp
+
+
+# --- accounts ------------------------------------------------------------------------------------------
+
+#: Seconds the hot paths trust an account's standing without asking the database again.
+ACCOUNT_CHECK_SECONDS = 60
+_ACCOUNTS: dict[str, tuple[bool, float]] = {}
+_ACCOUNTS_LOCK = threading.Lock()
+
+
+def account_ok(session_user: str | None, cached: bool = True) -> bool:
+    """Whether the session's user key ("<id>:<session version>") still names an active account of that
+    session version (deactivated, or signed out everywhere by a password change: no).
+
+    The media and heartbeat paths read only the signed cookie, so this is their look at the account:
+    one query per key and ACCOUNT_CHECK_SECONDS per process (not one per heartbeat or segment).
+    """
+    if not session_user:
+        return False
+    now = time.monotonic()
+    hit = _ACCOUNTS.get(session_user)
+    if cached and hit is not None and now < hit[1]:
+        return hit[0]
+    from lms.accounts.models import User
+
+    uid, _, version = session_user.partition(":")
+    try:
+        row = db.session.execute(select(User.active, User.session_version).where(User.id == int(uid))).first()
+    except ValueError:
+        return False
+    ok = row is not None and bool(row.active) and str(row.session_version) == version
+    with _ACCOUNTS_LOCK:
+        if len(_ACCOUNTS) > 20000:
+            _ACCOUNTS.clear()
+        _ACCOUNTS[session_user] = (ok, now + ACCOUNT_CHECK_SECONDS)
+    return ok
+
+
+def forget_accounts() -> None:
+    """Drop this process's cached account answers (tests; after deactivating accounts in bulk)."""
+    with _ACCOUNTS_LOCK:
+        _ACCOUNTS.clear()
 
 
 # --- viewings ------------------------------------------------------------------------------------------
@@ -251,7 +299,8 @@ def _viewing_serializer() -> URLSafeTimedSerializer:
 
 
 def start_viewing(session_user: str, lesson) -> str:
-    """A signed token naming a new viewing of this lesson by this session's user (one per page view)."""
+    """A signed token naming a new viewing of this lesson by this session's user (one per page view);
+    the caller checked the account (watch_views.session_user)."""
     uid = int(session_user.split(":", 1)[0])
     duration = float(lesson.duration_seconds or 0)
     return _viewing_serializer().dumps([session_user, uid, lesson.id, lesson.course_id, duration, secrets.token_hex(8)])
@@ -470,13 +519,45 @@ def total_seconds(user_id: int) -> float:
     return db.session.scalar(select(WatchState.seconds).where(WatchState.user_id == user_id)) or 0.0
 
 
+def video_lesson_count():
+    """A course's video lessons (a correlated subquery on Course): what course progress counts.
+
+    Only a video lesson can be completed (COMPLETION_SHARE of it watched); text and document
+    lessons are read, and nothing honest measures reading, so they are not in the fraction.
+    """
+    from lms.courses.models import Course, Lesson
+
+    return (
+        select(func.count(Lesson.id))
+        .where(Lesson.course_id == Course.id, Lesson.kind == "video")
+        .correlate(Course)
+        .scalar_subquery()
+    )
+
+
+def recount_completed(course_id: int) -> None:
+    """Set lessons_completed of every teacher's row of a course from their completed video lessons
+    that still exist (after a lesson was deleted). Credited seconds stay: the time was studied."""
+    from lms.courses.models import Lesson
+
+    lp, cp = LessonProgress.__table__, CourseProgress.__table__
+    done = (
+        select(func.count())
+        .select_from(lp.join(Lesson.__table__, Lesson.__table__.c.id == lp.c.lesson_id))
+        .where(lp.c.user_id == cp.c.user_id, lp.c.course_id == course_id, lp.c.completed.is_(True),
+               Lesson.__table__.c.kind == "video")
+        .scalar_subquery()
+    )  # fmt: skip
+    db.session.execute(update(cp).where(cp.c.course_id == course_id).values(lessons_completed=done))
+
+
 def my_progress(user_id: int, limit: int = 8) -> dict:
     """A teacher's study totals and their most recent courses (for the personal space)."""
     from lms.courses.models import Course
 
     seconds = total_seconds(user_id)
     rows = db.session.execute(
-        select(Course.id, Course.title, Course.lesson_count, CourseProgress.seconds, CourseProgress.lessons_completed)
+        select(Course.id, Course.title, video_lesson_count(), CourseProgress.seconds, CourseProgress.lessons_completed)
         .join(CourseProgress, CourseProgress.course_id == Course.id)
         .where(CourseProgress.user_id == user_id)
         .order_by(CourseProgress.updated_at.desc(), Course.id)
@@ -493,9 +574,11 @@ def _pct(part: float, whole: float) -> int:
     return int(min(100, 100 * part / whole)) if whole else 0
 
 
-def _course_row(course_id, title, lesson_count, seconds, completed) -> dict:
-    return {"id": course_id, "title": title, "lessons": lesson_count or 0, "completed": completed or 0,
-            "minutes": int((seconds or 0) // 60), "percent": _pct(completed or 0, lesson_count or 0)}  # fmt: skip
+def _course_row(course_id, title, videos, seconds, completed) -> dict:
+    videos = videos or 0
+    completed = min(completed or 0, videos)
+    return {"id": course_id, "title": title, "lessons": videos, "completed": completed,
+            "minutes": int((seconds or 0) // 60), "percent": _pct(completed, videos)}  # fmt: skip
 
 
 def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
@@ -513,7 +596,7 @@ def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
     courses: dict[int, list] = {}
     if ids:
         for uid, *rest in db.session.execute(
-            select(CourseProgress.user_id, Course.id, Course.title, Course.lesson_count, CourseProgress.seconds,
+            select(CourseProgress.user_id, Course.id, Course.title, video_lesson_count(), CourseProgress.seconds,
                    CourseProgress.lessons_completed)
             .join(Course, Course.id == CourseProgress.course_id)
             .where(CourseProgress.user_id.in_(ids))

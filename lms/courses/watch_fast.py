@@ -74,6 +74,11 @@ class MediaFastPath:
         start_response(status, headers)
         return body
 
+    def forget(self) -> None:
+        """Drop the verified cookies and tokens (tests; the answers otherwise live VERIFIED_SECONDS)."""
+        self._sessions.clear()
+        self._viewings.clear()
+
     # -----------------------------------------------------------------------------------------------
 
     def _session_user(self, environ) -> str | None:
@@ -100,6 +105,12 @@ class MediaFastPath:
         key = data.get("_user_id")
         if not key or data.get("_id") != ident:
             key = None
+        if key is not None:
+            # A deactivated account (or an old session version) earns and streams nothing: asked of
+            # the database here, once per cookie and VERIFIED_SECONDS, like the cookie's signature.
+            with self.app.app_context():
+                if not watch.account_ok(key, cached=False):
+                    key = None
         left = signed_at.timestamp() + lifetime - time.time()
         _remember(self._sessions, (raw, ident), key, now + min(VERIFIED_SECONDS, left))
         return key
@@ -224,4 +235,4 @@ def _identifier(environ) -> str:
 
 
 def install(app) -> None:
-    app.wsgi_app = MediaFastPath(app, app.wsgi_app)
+    app.wsgi_app = app.extensions["watch_fast"] = MediaFastPath(app, app.wsgi_app)

@@ -34,17 +34,18 @@ bp = Blueprint("watch", __name__)
 
 
 def session_user() -> str | None:
-    """The signed-in user's key in the session cookie ("<id>:<session version>"), without a query.
+    """The signed-in user's key in the session cookie ("<id>:<session version>"), without loading the user.
 
     The same check Flask-Login's strong session protection makes (the cookie was issued to this
-    browser) is made here too.
+    browser) is made here too, and the account must still be active with that session version
+    (watch.account_ok: a query once a minute per key, so heartbeats and segments stay query-free).
     """
     key = session.get("_user_id")
     if not key:
         return None
     if current_app.login_manager.session_protection and session.get("_id") != _create_identifier():
         return None
-    return key
+    return key if watch.account_ok(key) else None
 
 
 @limiter.exempt

@@ -60,6 +60,22 @@ def upload_error_message(err: UploadError) -> str:
     return _("The upload failed.")
 
 
+def job_error_message(error: str | None) -> str:
+    """A sentence for the uploader from a failed MediaJob's error (lms.media.tasks, lms.media.ffmpeg)."""
+    error = error or ""
+    if error.startswith("not a"):
+        return _(
+            "The file is not a video that can be read: it may be damaged, or in a format the converter does not know."
+        )
+    if error.startswith("file not found"):
+        return _("The uploaded file is no longer on the server. Upload the video again.")
+    if error.startswith("interrupted"):
+        return _("The transcoding was interrupted too many times (the server stopped while it was running).")
+    if error.startswith(("ffmpeg failed", "transcoding produced no output")):
+        return _("The converter could not convert this video.")
+    return _("An unexpected error stopped the transcoding.")
+
+
 def save_upload(file_storage, *, owner=None, allowed: set[str] = DOCUMENTS, max_bytes: int | None = None,
                 purpose: str = "attachment") -> StoredFile:  # fmt: skip
     """Validate and store one uploaded file; the caller commits.
@@ -105,6 +121,11 @@ def delete_file(stored: StoredFile) -> None:
     """Forget a stored file and remove it from disk (the caller commits)."""
     storage.remove(current_app.config, stored.path)
     db.session.delete(stored)
+
+
+def delete_rendition(relpath: str) -> None:
+    """Remove a transcode's output folder (playlists, segments, MP4, poster) from disk."""
+    storage.remove_tree(current_app.config, relpath)
 
 
 def path_of(stored: StoredFile):
@@ -190,21 +211,72 @@ def chunked_status(upload_id: str, owner) -> dict | None:
     return {"size": meta["size"], "offset": offset, "filename": meta["filename"], "ref": meta.get("ref", {})}
 
 
+#: Bytes the type is sniffed from (what storage.chunk_take hands finish_chunked as the head).
+SNIFF_BYTES = 8192
+
+
 def receive_chunk(upload_id: str, owner, stream, start: int, length: int) -> int:
     """Append `length` bytes from `stream` at `start`; returns the new offset.
 
     The stream is copied in 1 MB pieces (never held in memory). A chunk that does not begin at the
-    received offset changes nothing and raises ChunkError("offset", offset).
+    received offset changes nothing and raises ChunkError("offset", offset). The first chunk's
+    type is sniffed at once: a file of a type the upload does not allow raises UploadError("type:...")
+    and the upload is discarded, rather than after gigabytes have arrived.
     """
     status = chunked_status(upload_id, owner)
     if status is None:
         raise ChunkError("gone")
     if start < 0 or length <= 0 or start + length > status["size"]:
         raise ChunkError("range", status["offset"])
+    if start == 0 and status["offset"] == 0:
+        stream = _sniff_first_chunk(upload_id, stream, length, status["size"])
     try:
         return storage.chunk_append(current_app.config, upload_id, stream, start, length)
     except storage.OffsetMismatch as err:
         raise ChunkError("offset", err.offset) from None
+
+
+def _sniff_first_chunk(upload_id: str, stream, length: int, size: int):
+    """The stream again (what was read is put back in front) if the first bytes may be of an allowed
+    type; else the upload is discarded and UploadError("type:...") raised."""
+    config = current_app.config
+    want = min(SNIFF_BYTES, length)
+    head = b""
+    while len(head) < want:
+        piece = stream.read(want - len(head))
+        if not piece:
+            break
+        head += piece
+    # Decide only on as many bytes as finish_chunked would look at (a tiny first chunk, or a
+    # connection that dropped early, leaves the decision to finish_chunked).
+    if len(head) >= min(SNIFF_BYTES, size):
+        mime = sniff(head)
+        meta = storage.chunk_state(config, upload_id)
+        if meta is not None and mime not in set(meta[0]["allowed"]):
+            # Read the rest of the chunk: answering with a body left unread can reset the
+            # connection, and the browser would then see a network error instead of the message.
+            left = length - len(head)
+            while left > 0 and (piece := stream.read(min(storage.CHUNK, left))):
+                left -= len(piece)
+            storage.chunk_discard(config, upload_id)
+            raise UploadError(f"type:{mime or 'unknown'}")
+    return _Prefixed(head, stream)
+
+
+class _Prefixed:
+    """A read()-able stream: `head` first, then the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream):
+        self.head, self.stream = head, stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            if n is None or n < 0:
+                out, self.head = self.head + self.stream.read(), b""
+            else:
+                out, self.head = self.head[:n], self.head[n:]
+            return out
+        return self.stream.read(n)
 
 
 def finish_chunked(upload_id: str, owner) -> StoredFile:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -83,6 +84,13 @@ def absolute(config, relpath: str) -> Path:
 
 def remove(config, relpath: str) -> None:
     absolute(config, relpath).unlink(missing_ok=True)
+
+
+def remove_tree(config, relpath: str) -> None:
+    """Remove a folder under MEDIA_ROOT (a transcode's output) with everything in it; never the root."""
+    path = absolute(config, relpath)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # --- resumable chunked uploads ----------------------------------------------------------------

@@ -30,7 +30,10 @@ from lms.media.models import MediaJob, StoredFile
 from lms.signals import media_job_finished
 
 log = logging.getLogger(__name__)
+#: Starts of one job in all: retries after a failure, and re-runs after an interruption.
 MAX_ATTEMPTS = 3
+#: MediaJob.error of a job given up after MAX_ATTEMPTS interrupted starts.
+INTERRUPTED = "interrupted"
 
 
 class _Worker:
@@ -185,14 +188,35 @@ def _interrupted(config):
     return and_(MediaJob.status == "running", or_(MediaJob.heartbeat_at.is_(None), MediaJob.heartbeat_at < cutoff))
 
 
+def _give_up_or_requeue(rows, condition) -> list[int]:
+    """Interrupted jobs (rows of id, attempts) go back to "queued", or to "failed" once they have been
+    started MAX_ATTEMPTS times (a video that kills the worker every time must not loop forever).
+    `condition` is re-checked in the UPDATEs, so a row another process claimed meanwhile is left alone.
+    Commits; returns the ids queued again."""
+    again = [r.id for r in rows if (r.attempts or 0) < MAX_ATTEMPTS]
+    given_up = [r.id for r in rows if (r.attempts or 0) >= MAX_ATTEMPTS]
+    if again:
+        db.session.execute(update(MediaJob).where(MediaJob.id.in_(again), condition).values(status="queued"))
+    if given_up:
+        db.session.execute(update(MediaJob).where(MediaJob.id.in_(given_up), condition)
+                           .values(status="failed", error=f"{INTERRUPTED}: started {MAX_ATTEMPTS} times"))  # fmt: skip
+    db.session.commit()
+    if again:
+        log.warning("media jobs %s were interrupted: queued again", again)
+    for job_id in given_up:
+        log.warning("media job %s was interrupted %d times: failed", job_id, MAX_ATTEMPTS)
+        job = db.session.get(MediaJob, job_id)
+        if job is not None and job.status == "failed":
+            media_job_finished.send(job)
+    return again
+
+
 def _claim_interrupted() -> list[int]:
-    """Mark interrupted jobs queued again (in-process queue); returns them for this worker to put."""
-    ids = list(db.session.scalars(db.select(MediaJob.id).where(_interrupted(current_app.config))))
-    if ids:
-        db.session.execute(update(MediaJob).where(MediaJob.id.in_(ids), _interrupted(current_app.config))
-                           .values(status="queued"))  # fmt: skip
-        db.session.commit()
-        log.warning("media jobs %s were interrupted: queued again", ids)
+    """Mark interrupted jobs queued again (in-process queue), or failed after MAX_ATTEMPTS starts;
+    returns the queued ones for this worker to put."""
+    cond = _interrupted(current_app.config)
+    rows = db.session.execute(db.select(MediaJob.id, MediaJob.attempts).where(cond)).all()
+    ids = _give_up_or_requeue(rows, cond) if rows else []
     db.session.remove()
     return ids
 
@@ -247,16 +271,13 @@ def requeue_unfinished(app) -> int:
         # RQ knows which of its jobs are alive; the in-process queue asks the heartbeats.
         running = MediaJob.status == "running" if rq else _interrupted(app.config)
         unfinished = db.session.execute(
-            db.select(MediaJob.id, MediaJob.status).where(or_(MediaJob.status == "queued", running))
+            db.select(MediaJob.id, MediaJob.status, MediaJob.attempts).where(or_(MediaJob.status == "queued", running))
             .order_by(MediaJob.id)
         ).all()  # fmt: skip
         alive = _rq_alive(app.config, [r.id for r in unfinished]) if rq and unfinished else set()
-        ids = [r.id for r in unfinished if r.id not in alive]
-        interrupted = [r.id for r in unfinished if r.status == "running" and r.id not in alive]
-        if interrupted:
-            db.session.execute(update(MediaJob).where(MediaJob.id.in_(interrupted), running)
-                               .values(status="queued"))  # fmt: skip
-            db.session.commit()
+        interrupted = [r for r in unfinished if r.status == "running" and r.id not in alive]
+        again = set(_give_up_or_requeue(interrupted, running)) if interrupted else set()
+        ids = [r.id for r in unfinished if r.id not in alive and (r.status == "queued" or r.id in again)]
         db.session.remove()
         if rq:
             from rq.exceptions import NoSuchJobError
@@ -308,7 +329,11 @@ def _transcode_claimed(job_id: int) -> None:
         db.session.rollback()
         job = db.session.get(MediaJob, job_id)
         job.status = "failed"
-        job.error = str(err)[:500]
+        # ffmpeg quotes the file: the uploader sees this, so the name they gave, not a server path.
+        message = str(err)
+        for path in {str(src), str(src.resolve())}:
+            message = message.replace(path, job.stored_file.filename)
+        job.error = message[:500]
         db.session.commit()
         log.warning("media job %s failed: %s", job_id, err)
         media_job_finished.send(job)
@@ -320,10 +345,20 @@ def _transcode_claimed(job_id: int) -> None:
 
 
 def retry(job: MediaJob) -> bool:
-    """Queue a failed job again, up to MAX_ATTEMPTS in all."""
-    if job.status != "failed" or job.attempts >= MAX_ATTEMPTS:
-        return False
-    job.status, job.progress = "queued", 0.0
+    """Queue a failed job again, up to MAX_ATTEMPTS starts in all; False when it is not failed (any
+    more: two clicks at once queue it once) or has had its attempts."""
+    queued = db.session.execute(
+        update(MediaJob).where(MediaJob.id == job.id, MediaJob.status == "failed", MediaJob.attempts < MAX_ATTEMPTS)
+        .values(status="queued", progress=0.0)
+    ).rowcount  # fmt: skip
     db.session.commit()
+    if not queued:
+        return False
+    if uses_rq():
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        with contextlib.suppress(NoSuchJobError):  # the finished RQ job of the failed run, under the same id
+            Job.fetch(rq_job_id(job.id), connection=rq_queue().connection).delete()
     _dispatch(job.id)
     return True

@@ -59,6 +59,7 @@ ALL = {
     "resource.curate",
     "resource.remove",
     "course.manage",
+    "course.assign",
     "live.view",
     "live.host",
     "live.answer",
@@ -86,8 +87,10 @@ VIEW = {"community.view"}
 LIST = {"community.view", "member.list"} | UP
 HOST = {"community.view", "member.list", "member.contact", "workshop.manage", "announcement.post", "stats.view"}
 HOST |= CURATE
-# Experts and region admins make courses and assign them in their contexts (课程超市).
-EXPERT = {"community.view", "member.list", "announcement.post", "stats.view", "course.manage"} | CURATE
+# Experts and region admins make courses and assign them in their contexts (课程超市); a host
+# makes courses required (or elective) for their own workshop.
+EXPERT = {"community.view", "member.list", "announcement.post", "stats.view", "course.manage", "course.assign"} | CURATE
+HOST |= {"course.assign"}
 HOST |= {"activity.manage", "activity.participate", "post.moderate"}
 EXPERT |= {"activity.participate", "activity.manage", "post.moderate"}
 TRAINER = {"community.view", "member.list", "announcement.post", "stats.view"} | UP
@@ -121,6 +124,7 @@ REGION_ADMIN = {
     "stats.view",
     "role.assign",
     "course.manage",
+    "course.assign",
     "activity.manage",
     "post.moderate",
 } | ALL_RES

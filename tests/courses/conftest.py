@@ -39,3 +39,16 @@ def catalogue(world):
 
 
 __all__ = ["make_course", "services"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_watch_caches(app):
+    """Per-process caches of the playback paths (account standing, verified cookies) keyed by ids a
+    later test's rows may reuse: start every test without them."""
+    from lms.courses import watch
+
+    yield
+    watch.forget_accounts()
+    fast = app.extensions.get("watch_fast")
+    if fast is not None:
+        fast.forget()

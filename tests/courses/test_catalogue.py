@@ -156,3 +156,39 @@ def test_api(world, catalogue, client):
     assert r.json["status"] == "available"
     # The session cookie does not work for unsafe methods.
     assert client.put(f"/api/v1/courses/{cid}/selection", json={"selected": True}).status_code == 401
+
+
+def _add_quiz_lessons(course, n):
+    from lms.courses.models import Lesson, QuizQuestion
+
+    for _ in range(n):
+        lesson = Lesson(title=f"第{len(course.lessons) + 1}讲", kind="text", position=len(course.lessons) + 1)
+        lesson.questions.append(QuizQuestion(prompt="选A", kind="single", options=["A", "B"], answer=[0]))
+        course.lessons.append(lesson)
+    course.lesson_count = len(course.lessons)
+    db.session.commit()
+
+
+def test_course_page_and_api_queries_do_not_grow_with_lessons(world, catalogue, login_as, client):
+    from lms.accounts.services import issue_token
+    from tests.sql_counting import counting
+
+    course = catalogue["county_a"]
+    cid = course.id  # (reading course.id after a commit would count a query)
+    page = login_as(world["teacher"])
+    h = {"Authorization": "Bearer " + issue_token(world["teacher"], 1)}
+    _add_quiz_lessons(course, 2)
+    page.get(f"/courses/{cid}"), client.get(f"/api/v1/courses/{cid}", headers=h)  # warm caches
+    with counting() as few_page:
+        assert page.get(f"/courses/{cid}").status_code == 200
+    with counting() as few_api:
+        assert client.get(f"/api/v1/courses/{cid}", headers=h).status_code == 200
+    _add_quiz_lessons(course, 6)
+    with counting() as many_page:
+        html = page.get(f"/courses/{cid}").get_data(as_text=True)
+    with counting() as many_api:
+        r = client.get(f"/api/v1/courses/{cid}", headers=h)
+    assert html.count("测评</span>") == 8 and len(r.json["lessons"]) == 8
+    assert all(x["has_quiz"] for x in r.json["lessons"])
+    assert len(many_page) == len(few_page), many_page
+    assert len(many_api) == len(few_api), many_api

@@ -135,3 +135,76 @@ def test_xss_inert(world, login_as, xss_payloads):
     for url in ["/courses/"] + [f"/courses/{x.id}" for x in db.session.scalars(db.select(Course).limit(10))]:
         html = c.get(url).get_data(as_text=True)
         assert not DANGER.search(html.replace('<script src="/static/', "")), url
+
+
+def test_a_host_makes_a_course_required_for_their_own_workshop(world, login_as):
+    from lms.courses.models import CourseAssignment
+
+    course = make_course(world.province.context, "省级必修课")
+    ws_a, ws_b = world.workshop_a.context, world.workshop_b.context
+    host = login_as(world["host"])
+    page = host.get(f"/courses/{course.id}").get_data(as_text=True)
+    assert 'id="assign"' in page and "东湖数学工作坊" in page and "西湖语文工作坊" not in page
+    assert host.get(f"/courses/{course.id}/edit").status_code == 403  # assigning is not editing
+    r = host.post(f"/courses/{course.id}/assign", data={"context": ws_a.id, "required": "1"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/courses/{course.id}#assign")
+    assert course.id in services.required_ids(world["member"])
+    assert course.id not in services.required_ids(world["teacher"])  # same school, not in the workshop
+    # Not another workshop, nor the county above their own.
+    for ctx in (ws_b, world.county_a.context):
+        r = host.post(f"/courses/{course.id}/assign", data={"context": ctx.id, "required": "1"}, follow_redirects=True)
+        assert "没有执行此操作的权限" in r.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(CourseAssignment)) == 1
+    # A county assignment shows on the host's page without a remove button; their own has one.
+    services.assign(world["county_admin"], course, world.county_a.context, required=False)
+    rows = {a.context_id: a for a in services.assignments_of(course)}
+    page = host.get(f"/courses/{course.id}").get_data(as_text=True)
+    assert f"/courses/assignments/{rows[ws_a.id].id}/delete" in page
+    assert f"/courses/assignments/{rows[world.county_a.context_id].id}/delete" not in page
+    assert host.post(f"/courses/assignments/{rows[world.county_a.context_id].id}/delete").status_code == 403
+    assert host.post(f"/courses/assignments/{rows[ws_a.id].id}/delete").status_code == 302
+    assert course.id not in services.required_ids(world["member"])
+    # Members and teachers see no assignment panel.
+    assert 'id="assign"' not in login_as(world["member"]).get(f"/courses/{course.id}").get_data(as_text=True)
+
+
+def test_a_course_cannot_be_required_where_its_members_cannot_see_it(world, login_as):
+    """An expert of workshops A and B must not require a course made for A from B's members, who
+    would find it in "My courses" and get 404 on its page."""
+    from lms.courses.models import CourseAssignment
+
+    expert = world["expert"]
+    give_role(expert, "expert", world.workshop_b.context)
+    db.session.commit()
+    course = services.create_course(expert, world.workshop_a.context, _data(title="东湖坊内课程"))
+    with pytest.raises(services.CourseError, match="audience_cannot_see"):
+        services.assign(expert, course, world.workshop_b.context)
+    c = login_as(expert)
+    r = c.post(f"/courses/{course.id}/assign", data={"context": world.workshop_b.context_id, "required": "1"},
+               follow_redirects=True)  # fmt: skip
+    assert "那里的成员看不到这门课程" in r.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(CourseAssignment)) == 0
+    edit = c.get(f"/courses/{course.id}/edit").get_data(as_text=True)
+    assert "西湖语文工作坊" not in edit.split('id="assign"')[1]  # not offered as a choice
+    # Its own workshop is fine; a province course may be required for workshop B too.
+    services.assign(expert, course, world.workshop_a.context)
+    assert course.id in services.required_ids(world["member"])
+    prov = make_course(world.province.context, "省级课程")
+    services.assign(expert, prov, world.workshop_b.context)
+    assert prov.id in services.required_ids(world["member_b"])
+    # A row from before the rule never shows a course its member cannot open.
+    db.session.add(CourseAssignment(course_id=course.id, context_id=world.workshop_b.context_id, required=True))
+    db.session.commit()
+    mine = services.my_courses(world["member_b"])
+    assert [x.title for x in mine["required"]] == ["省级课程"]
+    assert login_as(world["member_b"]).get(f"/courses/{course.id}").status_code == 404
+
+
+def test_the_course_page_says_where_a_requirement_comes_from(world, login_as):
+    course = make_course(world.province.context, "师德必修")
+    services.assign(world["county_admin"], course, world.county_a.context)
+    services.assign(world["host"], course, world.workshop_a.context)
+    html = login_as(world["member"]).get(f"/courses/{course.id}").get_data(as_text=True)
+    assert "东湖数学工作坊、东湖区将本课程列为你的必修课" in html
+    html = login_as(world["teacher"]).get(f"/courses/{course.id}").get_data(as_text=True)
+    assert "东湖区将本课程列为你的必修课" in html and "东湖数学工作坊" not in html

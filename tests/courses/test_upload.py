@@ -126,3 +126,191 @@ def test_rq_queue_runs_job_on_redis(world, app, video_lesson, tmp_path):
         assert lesson.duration_seconds == 1 and lesson.rendition_dir
     finally:
         app.config.update(old)
+
+
+def _upload(c, lesson, data, name="clip.mp4"):
+    url = _begin(c, lesson, len(data), name).json["url"]
+    r = _put(c, url, data, 0, len(data))
+    assert r.status_code in (200, 415), r.json
+    return r
+
+
+@pytest.fixture
+def held_transcodes(monkeypatch):
+    """Transcodes wait for `release.set()` (the lesson is looked at while its new video is in the works)."""
+    import threading
+
+    release = threading.Event()
+    real = tasks.ffmpeg.transcode
+
+    def held(*args, **kwargs):
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.ffmpeg, "transcode", held)
+    return release
+
+
+def _player_master(c, lesson_id):
+    import re
+
+    html = c.get(f"/courses/lessons/{lesson_id}").get_data(as_text=True)
+    m = re.search(r'data-master="([^"]+)"', html)
+    return m[1] if m else None, html
+
+
+def test_replacing_a_video_keeps_the_old_one_playing_until_the_new_one_is_ready(
+    world, login_as, video_lesson, tmp_path, app, held_transcodes
+):
+    from lms.courses import watch
+
+    held_transcodes.set()
+    manager = login_as(world["province_admin"])
+    _upload(manager, video_lesson, make_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    old = db.session.get(Lesson, video_lesson.id).rendition_dir
+    old_path = os.path.join(app.config["MEDIA_ROOT"], old)
+    assert old and os.path.isdir(old_path)
+    teacher = login_as(world["teacher"], app.test_client())
+    old_master, _html = _player_master(teacher, video_lesson.id)
+    assert teacher.get(old_master).status_code == 200
+
+    # A new file: while it is being transcoded viewers keep the old video, the uploader sees the job.
+    held_transcodes.clear()
+    r = _upload(manager, video_lesson, make_clip(tmp_path / "b.mp4", seconds=3).read_bytes())
+    assert r.json["done"] is True
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert (lesson.rendition_dir, lesson.duration_seconds) == (old, 2)
+    master, html = _player_master(teacher, video_lesson.id)
+    assert master and "being prepared" not in html and "正在准备" not in html
+    assert teacher.get(master).status_code == 200 and teacher.get(old_master).status_code == 200
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["status"] in ("queued", "running") and st["ready"] is False and st["previous"] is True
+    edit = manager.get(f"/courses/lessons/{video_lesson.id}/edit").get_data(as_text=True)
+    assert 'data-transcoding="1"' in edit and "学员看到的仍是原来的视频" in edit
+
+    held_transcodes.set()
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert lesson.rendition_dir != old and lesson.duration_seconds == 3
+    assert os.path.isfile(os.path.join(app.config["MEDIA_ROOT"], lesson.rendition_dir, "master.m3u8"))
+    assert not os.path.exists(old_path)  # deleted after the swap
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["ready"] is True and st["previous"] is False
+    # A player holding the old grant gets 404 and asks for fresh URLs, which work.
+    assert teacher.get(old_master).status_code == 404
+    fresh = teacher.get(f"/watch/lessons/{video_lesson.id}/sources").json
+    assert fresh["master"] != old_master and teacher.get(fresh["master"]).status_code == 200
+    watch.forget_rendition()
+
+
+def test_a_replacement_that_fails_leaves_the_working_video(world, login_as, video_lesson, tmp_path, app):
+    manager = login_as(world["province_admin"])
+    _upload(manager, video_lesson, make_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    old = db.session.get(Lesson, video_lesson.id).rendition_dir
+    # Sniffed as MP4 (an ftyp box) but no playable video inside: the transcode fails.
+    broken = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(20000)
+    assert _upload(manager, video_lesson, broken, "broken.mp4").json["done"] is True
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert lesson.media_job.status == "failed"
+    assert (lesson.rendition_dir, lesson.duration_seconds) == (old, 2)
+    assert os.path.isfile(os.path.join(app.config["MEDIA_ROOT"], old, "master.m3u8"))
+    teacher = login_as(world["teacher"], app.test_client())
+    master, _html = _player_master(teacher, video_lesson.id)
+    assert master and teacher.get(master).status_code == 200
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["status"] == "failed" and st["ready"] is False and st["previous"] is True
+
+
+def test_a_failed_transcode_is_retried_from_the_lesson_edit_page(world, login_as, video_lesson, tmp_path, app,
+                                                                  monkeypatch):  # fmt: skip
+    from lms.media.ffmpeg import MediaError
+
+    real = tasks.ffmpeg.transcode
+    runs = []
+
+    def full_disk_once(*args, **kwargs):
+        runs.append(1)
+        if len(runs) == 1:
+            raise MediaError("ffmpeg failed: No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.ffmpeg, "transcode", full_disk_once)
+    manager = login_as(world["province_admin"])
+    _upload(manager, video_lesson, make_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
+    assert tasks.wait_idle(120, app)
+    edit_url = f"/courses/lessons/{video_lesson.id}/edit"
+    html = manager.get(edit_url).get_data(as_text=True)
+    assert "转码失败" in html and "转码程序无法转换这个视频" in html and "No space left on device" in html
+    assert "重新转码" in html and f"/courses/lessons/{video_lesson.id}/video/retry" in html
+    st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
+    assert st["status"] == "failed" and st["can_retry"] is True and "转码程序" in st["message"]
+    # Only whoever may edit the lesson may retry.
+    assert login_as(world["teacher"]).post(f"/courses/lessons/{video_lesson.id}/video/retry").status_code == 403
+    r = manager.post(f"/courses/lessons/{video_lesson.id}/video/retry", follow_redirects=True)
+    assert "已重新排队转码" in r.get_data(as_text=True)
+    assert tasks.wait_idle(120, app)
+    db.session.expire_all()
+    lesson = db.session.get(Lesson, video_lesson.id)
+    assert (lesson.media_job.status, lesson.media_job.attempts) == ("done", 2)
+    assert lesson.rendition_dir and lesson.duration_seconds == 2
+    html = manager.get(edit_url).get_data(as_text=True)
+    assert 'data-role="failed" hidden' in html and 'data-role="retry" hidden' in html  # nothing to retry
+    r = manager.post(f"/courses/lessons/{video_lesson.id}/video/retry", follow_redirects=True)
+    assert "没有需要重试的失败转码" in r.get_data(as_text=True)
+
+
+def test_retries_stop_after_max_attempts(world, login_as, video_lesson, app):
+    manager = login_as(world["province_admin"])
+    broken = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(5000)
+    _upload(manager, video_lesson, broken, "broken.mp4")
+    retry = f"/courses/lessons/{video_lesson.id}/video/retry"
+    for attempt in range(2, tasks.MAX_ATTEMPTS + 1):
+        assert tasks.wait_idle(120, app)
+        assert manager.post(retry).status_code == 302
+        assert tasks.wait_idle(120, app)
+        db.session.expire_all()
+        job = db.session.get(Lesson, video_lesson.id).media_job
+        assert (job.status, job.attempts) == ("failed", attempt)
+    html = manager.get(f"/courses/lessons/{video_lesson.id}/edit").get_data(as_text=True)
+    assert "不是可以读取的视频" in html and f"已尝试转码 {tasks.MAX_ATTEMPTS} 次" in html
+    # ffmpeg's details name the file as the uploader called it, never the server's path.
+    assert "broken.mp4" in html and app.config["MEDIA_ROOT"] not in html
+    assert 'data-role="retry" hidden' in html
+    r = manager.post(retry, follow_redirects=True)
+    assert f"已尝试转码 {tasks.MAX_ATTEMPTS} 次" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Lesson, video_lesson.id).media_job.attempts == tasks.MAX_ATTEMPTS
+
+
+def test_a_non_video_is_refused_at_the_first_chunk(world, login_as, video_lesson, app):
+    """Not after the whole (possibly gigabytes long) upload: the first chunk's bytes are sniffed."""
+    data = b"%PDF-1.4\n" + os.urandom(200_000)
+    c = login_as(world["province_admin"])
+    url = _begin(c, video_lesson, len(data), "lecture.mp4").json["url"]
+    r = _put(c, url, data[:50_000], 0, len(data))
+    assert r.status_code == 415 and r.json["error"] == "type:application/pdf"
+    assert "不是可用的视频" in r.json["message"]
+    assert c.get(url).status_code == 404  # discarded: nothing more is accepted
+    assert _put(c, url, data[50_000:100_000], 50_000, len(data)).status_code == 404
+    tmp = os.path.join(app.config["MEDIA_ROOT"], "tmp")
+    assert not [n for n in os.listdir(tmp) if n.startswith("chunk-" + url.rsplit("/", 1)[1])]
+    assert db.session.scalar(db.select(db.func.count()).select_from(MediaJob)) == 0
+
+
+def test_a_video_whose_first_chunk_is_tiny_is_still_accepted(world, login_as, video_lesson, tmp_path, app):
+    """Too few bytes to judge: the decision waits for the complete file (finish_chunked sniffs again)."""
+    clip = make_clip(tmp_path / "t.mp4", seconds=1).read_bytes()
+    c = login_as(world["province_admin"])
+    url = _begin(c, video_lesson, len(clip)).json["url"]
+    assert _put(c, url, clip[:16], 0, len(clip)).json["offset"] == 16
+    r = _put(c, url, clip[16:], 16, len(clip))
+    assert r.status_code == 200 and r.json["done"] is True
+    assert tasks.wait_idle(120, app)

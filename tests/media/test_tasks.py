@@ -131,3 +131,49 @@ def test_an_idle_worker_picks_up_interrupted_jobs(app, db, clips):
         assert (job.status, job.attempts) == ("done", 2)
     finally:
         tasks._worker(worker_app).stop()  # its 0.5-second sweeps must not reach other tests' jobs
+
+
+def test_a_job_interrupted_max_attempts_times_fails_instead_of_running_again(app, db, clips):
+    """A video that takes the worker down every time (killed, out of memory) must not loop forever."""
+    stale = utcnow() - timedelta(seconds=app.config["MEDIA_JOB_STALE_SECONDS"] + 5)
+    worn = MediaJob(stored_file_id=_stored(app, db, clips["small"]).id, status="running",
+                    attempts=tasks.MAX_ATTEMPTS, heartbeat_at=stale)  # fmt: skip
+    once_more = MediaJob(stored_file_id=_stored(app, db, clips["mute"]).id, status="running",
+                         attempts=tasks.MAX_ATTEMPTS - 1, heartbeat_at=stale)  # fmt: skip
+    db.session.add_all([worn, once_more])
+    db.session.commit()
+    ids = worn.id, once_more.id
+    assert tasks.requeue_unfinished(app) == 1
+    assert tasks.wait_idle(120)
+    worn, once_more = (_reload(db, i) for i in ids)
+    assert (worn.status, worn.attempts, worn.output_dir) == ("failed", tasks.MAX_ATTEMPTS, None)
+    assert worn.error.startswith(tasks.INTERRUPTED)
+    assert (once_more.status, once_more.attempts) == ("done", tasks.MAX_ATTEMPTS)
+    assert not tasks.retry(worn)  # no attempts left
+
+
+def test_the_idle_sweep_gives_up_too(app, db, clips):
+    stale = utcnow() - timedelta(seconds=app.config["MEDIA_JOB_STALE_SECONDS"] + 5)
+    job = MediaJob(stored_file_id=_stored(app, db, clips["small"]).id, status="running",
+                   attempts=tasks.MAX_ATTEMPTS, heartbeat_at=stale)  # fmt: skip
+    db.session.add(job)
+    db.session.commit()
+    job_id = job.id
+    with app.app_context():
+        assert tasks._claim_interrupted() == []
+    job = _reload(db, job_id)
+    assert (job.status, job.attempts) == ("failed", tasks.MAX_ATTEMPTS)
+
+
+def test_two_retries_at_once_queue_the_job_once(app, db, tmp_path):
+    from tests.conftest import at_once
+
+    txt = tmp_path / "notes.mp4"
+    txt.write_text("hello\n" * 100)
+    job = tasks.enqueue(_stored(app, db, txt))
+    assert tasks.wait_idle(60)
+    job_id = job.id
+
+    assert sorted(at_once(app, 2, lambda: tasks.retry(db.session.get(MediaJob, job_id)))) == [False, True]
+    assert tasks.wait_idle(60)
+    assert _reload(db, job_id).attempts == 2

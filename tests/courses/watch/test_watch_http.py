@@ -312,3 +312,23 @@ def test_readme_shows_the_nginx_config_the_benchmark_runs():
     root = Path(__file__).resolve().parents[3]
     conf = (root / "deploy" / "nginx-watch.conf").read_text()
     assert conf.strip() in (root / "README.md").read_text()
+
+
+def test_a_grant_for_a_rendition_another_process_swapped_in(app, db, world, watcher, rendition):
+    """This process still caches the old folder; the lesson's new folder (published by another
+    process, e.g. the transcode worker) is looked up again instead of answering 404 for 30 s."""
+    import shutil
+
+    client, urls, _v, lesson = watcher
+    assert client.get(urls["master"]).status_code == 200  # caches RENDITION
+    new = Path(app.config["MEDIA_ROOT"]) / "hls" / "watchtest" / "3"
+    shutil.copytree(rendition, new, dirs_exist_ok=True)
+    try:
+        lesson.rendition_dir = "hls/watchtest/3"
+        db.session.commit()  # no forget_rendition here: another process did it
+        fresh, _viewing = urls_for(app, client, world["teacher"], lesson)
+        assert client.get(fresh["master"]).status_code == 200
+        assert client.get(urls["master"]).status_code == 404
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+        watch.forget_rendition()

@@ -100,3 +100,53 @@ def test_course_page_shows_my_progress_per_lesson(app, world, video, login_as):
     # Another teacher sees their own (no) progress, not this one's.
     other = login_as(world["member"]).get(f"/courses/{course.id}").get_data(as_text=True)
     assert "lesson-progress" not in other
+
+
+def _text_lesson(course, title="阅读材料"):
+    from lms.courses.models import Lesson
+
+    lesson = Lesson(course_id=course.id, title=title, kind="text", body_html="<p>读一读</p>",
+                    position=len(course.lessons) + 1)  # fmt: skip
+    db.session.add(lesson)
+    course.lesson_count = (course.lesson_count or 0) + 1
+    db.session.flush()
+    return lesson
+
+
+def test_a_course_with_reading_lessons_reaches_100_percent(app, world, video, login_as):
+    course, lesson = video
+    _text_lesson(course)
+    db.session.commit()
+    watched(world["teacher"], lesson, 120)
+    row = watch.my_progress(world["teacher"].id)["courses"][0]
+    assert (row["completed"], row["lessons"], row["percent"]) == (1, 1, 100)
+    html = login_as(world["teacher"]).get("/me").get_data(as_text=True)
+    assert "已看完 1/1 个视频" in html
+    page = login_as(world["teacher"]).get(f"/courses/{course.id}").get_data(as_text=True)
+    assert "课程进度按视频课时计算" in page and "90%" in page
+    rows = watch.workshop_progress(world.workshop_a)["rows"]
+    assert all(c["percent"] <= 100 for r in rows for c in r["courses"])
+
+
+def test_deleting_a_completed_lesson_lowers_the_count(app, world, video, login_as):
+    from lms.courses import services
+    from lms.courses.models import Lesson
+    from lms.courses.watch_models import CourseProgress
+
+    course, lesson = video
+    second = make_lesson(course, duration=60, title="第二课")
+    db.session.commit()
+    watched(world["teacher"], lesson, 120)
+    watched(world["teacher"], second, 60)
+    watched(world["member"], lesson, 120)
+    services.delete_lesson(world["county_admin"], db.session.get(Lesson, second.id))
+    db.session.expire_all()
+    done = dict(db.session.execute(db.select(CourseProgress.user_id, CourseProgress.lessons_completed)).all())
+    assert done == {world["teacher"].id: 1, world["member"].id: 1}
+    row = watch.my_progress(world["teacher"].id)["courses"][0]
+    assert (row["completed"], row["lessons"], row["percent"]) == (1, 1, 100)
+    assert "1/1" in login_as(world["teacher"]).get("/me").get_data(as_text=True)
+    # A new video lesson: the teacher has one of two left to watch.
+    services.add_lesson(world["county_admin"], db.session.get(type(course), course.id), "第三课", "video")
+    row = watch.my_progress(world["teacher"].id)["courses"][0]
+    assert (row["completed"], row["lessons"], row["percent"]) == (1, 2, 50)

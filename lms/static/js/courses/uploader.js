@@ -79,9 +79,19 @@
   function poll() {
     request("GET", d.statusUrl).then(function (j) {
       if (j.ready) { show(100, d.msgReady, "bg-success"); return; }
-      if (j.status === "failed") { show(100, d.msgTranscodeFailed, "bg-danger"); return; }
-      show(j.progress || 0, d.msgTranscoding.replace("{pct}", String(Math.round(j.progress || 0))),
-           "progress-bar-striped progress-bar-animated");
+      if (j.status === "failed") {
+        show(100, d.msgTranscodeFailed, "bg-danger");
+        // The reason (in the page's language) and, while attempts are left, the retry button.
+        var box = root.querySelector("[data-role=failed]");
+        if (box) {
+          box.hidden = false;
+          box.querySelector("[data-role=reason]").textContent = j.message || "";
+          box.querySelector("[data-role=retry]").hidden = !j.can_retry;
+        }
+        return;
+      }
+      show(j.progress || 0, d.msgTranscoding.replace("{pct}", String(Math.round(j.progress || 0))) +
+           (j.previous ? " " + d.msgPrevious : ""), "progress-bar-striped progress-bar-animated");
       setTimeout(poll, 2000);
     }, function () { setTimeout(poll, 5000); });
   }
