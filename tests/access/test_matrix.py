@@ -225,3 +225,21 @@ def test_roles_do_not_share_capability_sets():
         CAPABILITIES.pop("test.only_county", None)
         for caps in ROLE_CAPABILITIES.values():
             caps.discard("test.only_county")
+
+
+# --- who appoints whom: access.assignable_roles against the table written out in expected.py ---------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_assignable_roles(shared_world, role):
+    from lms.access.roles import ASSIGNABLE
+    from tests.access.expected import APPOINTS
+
+    user = shared_world[role]
+    for obj in OBJECTS:
+        got = set(access.assignable_roles(user, getattr(shared_world, obj)))
+        assert got == APPOINTS.get(role, {}).get(obj, set()), (role, obj)
+    # Nobody hands out their own role or site_admin; every granter holds role.assign.
+    for granter, roles in ASSIGNABLE.items():
+        assert granter not in roles and "site_admin" not in roles
+        assert "role.assign" in ROLE_CAPABILITIES[granter]
