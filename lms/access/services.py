@@ -130,16 +130,26 @@ def _user_model():
 
 # Capabilities over a person's account. Reaching the person's school is not enough: resetting the
 # password of a teacher who is also a city admin would hand the actor the city. So these also need
-# every explicit role the person holds to be one the actor could have given (roles.ASSIGNABLE).
+# every explicit role the person holds to be one the actor could have given there (roles.ASSIGNABLE).
+# Staff without a school (county admins, experts) are thereby managed from above their roles: a
+# city admin resets its county admins' passwords. Someone with neither school nor role: the site only.
 PERSON_GUARDED = {"user.manage"}
 
 
 def can(user, capability: str, obj=None) -> bool:
     if capability in PERSON_GUARDED and isinstance(obj, _user_model()):
-        return _can(user, capability, context_of(obj)) and all(
-            ra.role in assignable_roles(user, ra.context) for ra in obj.role_assignments
-        )
+        held = [(ra.role, ra.context, lambda c=ra.context: _region_level(c)) for ra in obj.role_assignments]
+        home = context_of(obj) if obj.school is not None or not held else None
+        return _manages(user, capability, home, held)
     return _can(user, capability, context_of(obj))
+
+
+def _manages(user, capability: str, home: Context | None, held: list) -> bool:
+    """The person guard: `home` is their school's context (None when they have none but hold roles),
+    `held` their explicit roles as (role, context, region level or a function giving it)."""
+    if home is not None and not _can(user, capability, home):
+        return False
+    return all(_can(user, capability, ctx) and role in _assignable_at(user, ctx, level) for role, ctx, level in held)
 
 
 def _can(user, capability: str, ctx: Context | None) -> bool:
@@ -307,7 +317,7 @@ def _assignable_at(user, ctx: Context, level) -> list[str]:
 
 
 def manageable(user, people: list) -> set[int]:
-    """Ids of `people` on whom `user` holds user.manage (as can() decides for each), in two queries
+    """Ids of `people` on whom `user` holds user.manage (as can() decides for each), in three queries
     whatever their number: their schools' contexts and all their explicit roles are loaded at once."""
     from lms.accounts.models import User
     from lms.communities.models import Region, School
@@ -334,10 +344,10 @@ def manageable(user, people: list) -> set[int]:
         held.setdefault(uid, []).append((role, ctx, level))
     result = set()
     for uid in ids:
-        home = homes.get(uid) or site
-        if home is None or not _can(user, "user.manage", home):
-            continue
-        if all(role in _assignable_at(user, ctx, level) for role, ctx, level in held.get(uid, ())):
+        home = homes.get(uid) or (None if held.get(uid) else site)
+        if home is None and not held.get(uid):
+            continue  # no site context at all: nobody reaches this person
+        if _manages(user, "user.manage", home, held.get(uid, [])):
             result.add(uid)
     return result
 
