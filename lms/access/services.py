@@ -420,11 +420,7 @@ def appoint(actor, person, role: str, obj) -> RoleAssignment:
         raise AccessError("person_unknown")
     if not person.active:
         raise AccessError("person_inactive")
-    if db.session.scalar(
-        select(RoleAssignment.id).where(
-            RoleAssignment.user_id == person.id, RoleAssignment.role == role, RoleAssignment.context_id == ctx.id
-        )
-    ):
+    if _held(person, role, ctx) is not None:
         raise AccessError("already_held")
     ra = assign(person, role, ctx)
     db.session.commit()
@@ -467,6 +463,38 @@ def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
     if all(ra.user_id != person.id for ra in current):
         _record("granted", actor, person, role, ctx)
     return ra
+
+
+def grant_by_shell(person, role: str, ctx: Context) -> RoleAssignment:
+    """`flask lms grant-role`: the installer gives any role where it may be held (the first province
+    admin, site admins); recorded like an appointment, by "the shell"."""
+    if role not in ROLE_CONTEXTS:
+        raise AccessError("unknown_role")
+    if not may_hold(role, ctx):
+        raise AccessError("role_not_here")
+    if _held(person, role, ctx) is not None:
+        raise AccessError("already_held")
+    ra = assign(person, role, ctx)
+    db.session.commit()
+    _record("granted", None, person, role, ctx)
+    return ra
+
+
+def revoke_by_shell(person, role: str, ctx: Context) -> None:
+    ra = _held(person, role, ctx)
+    if ra is None:
+        raise AccessError("no_such_assignment")
+    db.session.delete(ra)
+    db.session.commit()
+    _record("revoked", None, person, role, ctx)
+
+
+def _held(person, role: str, ctx: Context) -> RoleAssignment | None:
+    return db.session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == person.id, RoleAssignment.role == role, RoleAssignment.context_id == ctx.id
+        )
+    )
 
 
 def _record(change: str, actor, person, role: str, ctx: Context) -> None:

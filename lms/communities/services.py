@@ -893,3 +893,22 @@ def explicit_roles(user: User) -> list[tuple]:
                 (o.context_id, o) for o in db.session.scalars(select(model).where(model.context_id.in_(ctx_ids)))
             )
     return [(ra, objects.get(ctx.id)) for ra, ctx in rows]
+
+
+def find_places(model, ref: str) -> list:
+    """Regions (or schools) named by the shell: an id, a region's division code, or a name (compared as
+    name_key does); a name may match several (two counties called 东湖区), and the caller says so."""
+    ref = normalize(ref)
+    if not ref:
+        return []
+    if ref.isdigit():
+        found = db.session.get(model, int(ref)) if len(ref) < 6 else None
+        if found is None and model is Region:
+            found = db.session.scalar(select(Region).where(Region.code == ref))
+        if found is not None:
+            return [found]
+    key = name_key(ref)
+    # Names are compared in Python (full-width folding, spaces): a prefilter on the first character
+    # keeps the scan to a handful of rows even in a province of thousands of schools.
+    rows = db.session.scalars(select(model).where(model.name.contains(ref[0], autoescape=True)).order_by(model.id))
+    return [row for row in rows if name_key(row.name) == key]
