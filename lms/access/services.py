@@ -58,9 +58,20 @@ def context_of(obj) -> Context | None:
         # only by roles held at the site. Never None: that would mean "anywhere".
         if obj.school is not None:
             return obj.school.context
-        site = db.session.scalar(select(Context).where(Context.kind == "site"))
+        site = _site_row()
         return site if site is not None else Context(kind="site", path="/site/")
     raise TypeError(f"no access context for {obj!r}")
+
+
+def _site_row() -> Context | None:
+    """The site context, looked up once per request: lists of people without a school ask for it
+    once per person otherwise."""
+    if not has_request_context():
+        return db.session.scalar(select(Context).where(Context.kind == "site"))
+    site = g.get("_site_ctx")
+    if site is None:
+        site = g._site_ctx = db.session.scalar(select(Context).where(Context.kind == "site"))
+    return site
 
 
 @cache
@@ -138,7 +149,7 @@ PERSON_GUARDED = {"user.manage"}
 
 def can(user, capability: str, obj=None) -> bool:
     if capability in PERSON_GUARDED and isinstance(obj, _user_model()):
-        held = [(ra.role, ra.context, lambda c=ra.context: _region_level(c)) for ra in obj.role_assignments]
+        held = _roles_of([obj.id]).get(obj.id, [])
         home = context_of(obj) if obj.school is not None or not held else None
         return _manages(user, capability, home, held)
     return _can(user, capability, context_of(obj))
@@ -316,11 +327,26 @@ def _assignable_at(user, ctx: Context, level) -> list[str]:
     return [role for role in ROLE_LABELS if role in given and may_hold(role, ctx, level)]
 
 
+def _roles_of(user_ids: list[int]) -> dict[int, list[tuple[str, Context, str | None]]]:
+    """Every explicit role of these people, as (role, context, region level or None), in one query."""
+    from lms.communities.models import Region
+
+    held: dict[int, list] = {}
+    for uid, role, ctx, level in db.session.execute(
+        select(RoleAssignment.user_id, RoleAssignment.role, Context, Region.level)
+        .join(Context, RoleAssignment.context_id == Context.id)
+        .outerjoin(Region, Region.context_id == Context.id)
+        .where(RoleAssignment.user_id.in_(user_ids))
+    ):
+        held.setdefault(uid, []).append((role, ctx, level))
+    return held
+
+
 def manageable(user, people: list) -> set[int]:
     """Ids of `people` on whom `user` holds user.manage (as can() decides for each), in three queries
     whatever their number: their schools' contexts and all their explicit roles are loaded at once."""
     from lms.accounts.models import User
-    from lms.communities.models import Region, School
+    from lms.communities.models import School
 
     if not people or not holds_anywhere(user, "user.manage"):
         return set()
@@ -333,15 +359,8 @@ def manageable(user, people: list) -> set[int]:
             .where(User.id.in_(ids))
         ).all()
     )
-    site = db.session.scalar(select(Context).where(Context.kind == "site"))
-    held: dict[int, list] = {}
-    for uid, role, ctx, level in db.session.execute(
-        select(RoleAssignment.user_id, RoleAssignment.role, Context, Region.level)
-        .join(Context, RoleAssignment.context_id == Context.id)
-        .outerjoin(Region, Region.context_id == Context.id)
-        .where(RoleAssignment.user_id.in_(ids))
-    ):
-        held.setdefault(uid, []).append((role, ctx, level))
+    site = _site_row()
+    held = _roles_of(ids)
     result = set()
     for uid in ids:
         home = homes.get(uid) or (None if held.get(uid) else site)
@@ -390,8 +409,12 @@ def assignments_at(obj) -> list[RoleAssignment]:
     from sqlalchemy.orm import joinedload
 
     ctx = context_of(obj)
+    from lms.accounts.models import User
+
     rows = db.session.scalars(
-        select(RoleAssignment).options(joinedload(RoleAssignment.user)).where(RoleAssignment.context_id == ctx.id)
+        select(RoleAssignment)
+        .options(joinedload(RoleAssignment.user).joinedload(User.school))  # one statement, rows or none
+        .where(RoleAssignment.context_id == ctx.id)
     ).all()
     order = {role: i for i, role in enumerate(reversed(list(ROLE_LABELS)))}
     return sorted(rows, key=lambda ra: (order.get(ra.role, 99), ra.user.name, ra.user_id))

@@ -264,10 +264,12 @@ def search_people(actor, q: str = "", capability: str = "user.manage", role_hold
     from sqlalchemy.orm import selectinload
 
     from lms import access
+    from lms.communities.models import School
     from lms.core.pagination import paginate
     from lms.core.text import normalize
 
-    stmt = select(User).options(selectinload(User.school))
+    # Schools with their contexts: a per-row check (member.contact on the person) needs no query.
+    stmt = select(User).options(selectinload(User.school).selectinload(School.context))
     stmt = access.visible_people(stmt, actor, capability, role_holders=role_holders)
     if active_only:
         stmt = stmt.where(User.active.is_(True))

@@ -877,22 +877,24 @@ def explicit_roles(user: User) -> list[tuple]:
     """The roles given to a person (not those implied by school or workshop membership), each with
     the region, school or workshop it is held at (None at the site), whether or not the account is
     active: the account page shows what a deactivated person would get back."""
+    from sqlalchemy.orm import joinedload
+
     from lms.access.models import RoleAssignment
 
-    rows = db.session.execute(
-        select(RoleAssignment, Context)
-        .join(Context, RoleAssignment.context_id == Context.id)
+    rows = db.session.scalars(
+        select(RoleAssignment)
+        .options(joinedload(RoleAssignment.context))  # held by each row, not re-read per row later
         .where(RoleAssignment.user_id == user.id)
         .order_by(RoleAssignment.id)
     ).all()
-    ctx_ids = {ctx.id for _ra, ctx in rows}
+    ctx_ids = {ra.context_id for ra in rows}
     objects: dict[int, object] = {}
     for model in (Region, School, Workshop):
         if ctx_ids:
             objects.update(
                 (o.context_id, o) for o in db.session.scalars(select(model).where(model.context_id.in_(ctx_ids)))
             )
-    return [(ra, objects.get(ctx.id)) for ra, ctx in rows]
+    return [(ra, objects.get(ra.context_id)) for ra in rows]
 
 
 def find_places(model, ref: str) -> list:
