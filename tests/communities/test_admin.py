@@ -304,3 +304,14 @@ def test_school_admin_names_trainers_only(world, login_as):
     assert w["teacher"].id in _holders(w.school_a, "school_trainer")
     assert client.get(f"/regions/{w.county_a.id}/manage").status_code == 403
     assert client.get(f"/schools/{w.school_b.id}/manage").status_code == 404
+
+
+def test_a_refused_appointment_shows_the_search_again(world, login_as):
+    w, client = world, login_as(world["county_admin"])
+    url = f"/workshops/{w.workshop_a.id}/roles?who=孙"
+    form = parse(client.get(url).get_data(as_text=True)).find("form", method="post", novalidate="")
+    assert form is not None
+    r = client.post(url, data={"action": "appoint", "user_id": w["host"].id, "role": "host"})
+    assert r.status_code == 422 and "此人已在此担任这个角色" in _text(r)
+    radios = [i for i in parse(r.get_data(as_text=True)).iter("input") if i.attrs.get("name") == "user_id"]
+    assert [(i.attrs["value"], "checked" in i.attrs) for i in radios] == [(str(w["host"].id), True)]
