@@ -11,6 +11,14 @@ _signals = Namespace()
 user_logged_in = _signals.signal("user-logged-in")
 #: sender=importer (User), kwargs: scope (School | Region), created (int), updated (int).
 roster_imported = _signals.signal("roster-imported")
+#: sender=User (the person), kwargs: role (str), context (access Context), actor (User, or None from
+#: the shell). After a role was given (access.appoint, access.replace_holders) and committed.
+role_granted = _signals.signal("role-granted")
+#: Same arguments, after a role was taken away and committed.
+role_revoked = _signals.signal("role-revoked")
+#: sender=User (the account), kwargs: change ("password_reset", "deactivated", "reactivated"),
+#: actor (User). After an administrator changed someone's account and committed.
+account_changed = _signals.signal("account-changed")
 #: sender=Workshop, kwargs: user (User). After a member joins a workshop.
 member_joined = _signals.signal("member-joined")
 #: sender=Announcement, kwargs: context (access Context). After an announcement is posted.

@@ -156,3 +156,20 @@ for _role in ("host", "project_manager", "county_admin", "city_admin", "province
 ROLE_CAPABILITIES["expert"] |= {"live.view", "live.host", "live.answer"}
 ROLE_CAPABILITIES["site_admin"] |= {"live.view", "live.host", "live.answer"}
 UPWARD.add("live.view")
+
+# Who appoints whom (DOMAIN.md §2, issue 2): an administrative role hands out, within its reach, the
+# roles below its own level, never its own level or one above it. A county admin appoints school
+# admins, trainers, hosts, experts, supervisors and project managers of the county; a school admin
+# names the school's trainers. site_admin is granted only from the shell (`flask lms grant-role`),
+# so no web session can make another site admin. The same table bounds whose account one may reset
+# or deactivate (access.services.can on a person): only people all of whose roles one could have given.
+_BELOW_COUNTY = {"supervisor", "project_manager", "expert", "school_admin", "school_trainer", "host"}
+ASSIGNABLE: dict[str, set[str]] = {
+    "site_admin": {"province_admin", "city_admin", "county_admin"} | _BELOW_COUNTY,
+    "province_admin": {"city_admin", "county_admin"} | _BELOW_COUNTY,
+    "city_admin": {"county_admin"} | _BELOW_COUNTY,
+    "county_admin": set(_BELOW_COUNTY),
+    "school_admin": {"school_trainer"},
+}
+# A school admin names the school's trainers (whose capabilities are a subset of its own).
+ROLE_CAPABILITIES["school_admin"].add("role.assign")

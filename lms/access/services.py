@@ -1,5 +1,6 @@
 """Who may do what where. The one place permission decisions are made (DESIGN.md "Permissions")."""
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 
@@ -7,8 +8,12 @@ from flask import abort, g, has_request_context
 from sqlalchemy import Integer, String, bindparam, cast, false, literal, null, or_, select, union_all
 
 from lms.access.models import Context, RoleAssignment
-from lms.access.roles import ROLE_CAPABILITIES, ROLE_CONTEXTS, UPWARD
+from lms.access.roles import ASSIGNABLE, ROLE_CAPABILITIES, ROLE_CONTEXTS, ROLE_LABELS, UPWARD
 from lms.extensions import db
+
+#: Appointments, revocations and account changes, one line each (who, what, where; never an ID number).
+#: A deployment may route this logger to its own file.
+audit = logging.getLogger("lms.audit")
 
 
 class AccessError(ValueError):
@@ -53,9 +58,20 @@ def context_of(obj) -> Context | None:
         # only by roles held at the site. Never None: that would mean "anywhere".
         if obj.school is not None:
             return obj.school.context
-        site = db.session.scalar(select(Context).where(Context.kind == "site"))
+        site = _site_row()
         return site if site is not None else Context(kind="site", path="/site/")
     raise TypeError(f"no access context for {obj!r}")
+
+
+def _site_row() -> Context | None:
+    """The site context, looked up once per request: lists of people without a school ask for it
+    once per person otherwise."""
+    if not has_request_context():
+        return db.session.scalar(select(Context).where(Context.kind == "site"))
+    site = g.get("_site_ctx")
+    if site is None:
+        site = g._site_ctx = db.session.scalar(select(Context).where(Context.kind == "site"))
+    return site
 
 
 @cache
@@ -116,8 +132,38 @@ def forget(user=None) -> None:
         g.pop("_grants", None)
 
 
+@cache
+def _user_model():
+    from lms.accounts.models import User
+
+    return User
+
+
+# Capabilities over a person's account. Reaching the person's school is not enough: resetting the
+# password of a teacher who is also a city admin would hand the actor the city. So these also need
+# every explicit role the person holds to be one the actor could have given there (roles.ASSIGNABLE).
+# Staff without a school (county admins, experts) are thereby managed from above their roles: a
+# city admin resets its county admins' passwords. Someone with neither school nor role: the site only.
+PERSON_GUARDED = {"user.manage"}
+
+
 def can(user, capability: str, obj=None) -> bool:
-    ctx = context_of(obj)
+    if capability in PERSON_GUARDED and isinstance(obj, _user_model()):
+        held = _roles_of([obj.id]).get(obj.id, [])
+        home = context_of(obj) if obj.school is not None or not held else None
+        return _manages(user, capability, home, held)
+    return _can(user, capability, context_of(obj))
+
+
+def _manages(user, capability: str, home: Context | None, held: list) -> bool:
+    """The person guard: `home` is their school's context (None when they have none but hold roles),
+    `held` their explicit roles as (role, context, region level or a function giving it)."""
+    if home is not None and not _can(user, capability, home):
+        return False
+    return all(_can(user, capability, ctx) and role in _assignable_at(user, ctx, level) for role, ctx, level in held)
+
+
+def _can(user, capability: str, ctx: Context | None) -> bool:
     for grant in grants(user):
         if capability not in ROLE_CAPABILITIES.get(grant.role, ()):
             continue
@@ -196,13 +242,21 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
 
 
+def may_hold(role: str, context: Context, level: str | None = None) -> bool:
+    """Whether `role` may be held at this kind of context (a county admin only in a county…);
+    `level` is the region level of a region context (looked up when not given)."""
+    allowed = ROLE_CONTEXTS.get(role, ())
+    if context.kind == "region" and level is None:
+        level = _region_level(context)
+    return (context.kind, level) in allowed or (context.kind, None) in allowed
+
+
 def assign(user, role: str, context: Context) -> RoleAssignment:
-    """Give a role in a context, checking the role may be held there."""
-    allowed = ROLE_CONTEXTS.get(role)
-    if allowed is None:
+    """Give a role in a context, checking the role may be held there (no check of who gives it:
+    that is `appoint`, for people; the shell and the demo call this directly)."""
+    if role not in ROLE_CONTEXTS:
         raise AccessError("unknown_role")
-    level = _region_level(context)
-    if (context.kind, level) not in allowed and (context.kind, None) not in allowed:
+    if not may_hold(role, context):
         raise AccessError("bad_context")
     existing = db.session.scalar(
         select(RoleAssignment).where(
@@ -248,3 +302,235 @@ def holders(role: str, context: Context) -> list:
             .order_by(User.id)
         )
     )
+
+
+# --- appointing and revoking (issue 2: administration) -------------------------------------------
+
+
+def assignable_roles(user, obj) -> list[str]:
+    """The roles `user` may appoint or revoke at this region, school or workshop: those its roles
+    with `role.assign` reaching here may hand out (roles.ASSIGNABLE) and that may be held here."""
+    ctx = context_of(obj)
+    return _assignable_at(user, ctx, lambda: _region_level(ctx))
+
+
+def _assignable_at(user, ctx: Context, level) -> list[str]:
+    """assignable_roles() with the region level given (a value, or a function asked only if needed)."""
+    given: set[str] = set()
+    for gr in grants(user):
+        if "role.assign" in ROLE_CAPABILITIES.get(gr.role, ()) and ctx.path.startswith(gr.path):
+            given |= ASSIGNABLE.get(gr.role, set())
+    if not given:
+        return []
+    if callable(level):
+        level = level() if ctx.kind == "region" else None
+    return [role for role in ROLE_LABELS if role in given and may_hold(role, ctx, level)]
+
+
+def _roles_of(user_ids: list[int]) -> dict[int, list[tuple[str, Context, str | None]]]:
+    """Every explicit role of these people, as (role, context, region level or None), in one query."""
+    from lms.communities.models import Region
+
+    held: dict[int, list] = {}
+    for uid, role, ctx, level in db.session.execute(
+        select(RoleAssignment.user_id, RoleAssignment.role, Context, Region.level)
+        .join(Context, RoleAssignment.context_id == Context.id)
+        .outerjoin(Region, Region.context_id == Context.id)
+        .where(RoleAssignment.user_id.in_(user_ids))
+    ):
+        held.setdefault(uid, []).append((role, ctx, level))
+    return held
+
+
+def manageable(user, people: list) -> set[int]:
+    """Ids of `people` on whom `user` holds user.manage (as can() decides for each), in three queries
+    whatever their number: their schools' contexts and all their explicit roles are loaded at once."""
+    from lms.accounts.models import User
+    from lms.communities.models import School
+
+    if not people or not holds_anywhere(user, "user.manage"):
+        return set()
+    ids = [p.id for p in people]
+    homes = dict(
+        db.session.execute(
+            select(User.id, Context)
+            .outerjoin(School, User.school_id == School.id)
+            .outerjoin(Context, School.context_id == Context.id)
+            .where(User.id.in_(ids))
+        ).all()
+    )
+    site = _site_row()
+    held = _roles_of(ids)
+    result = set()
+    for uid in ids:
+        home = homes.get(uid) or (None if held.get(uid) else site)
+        if home is None and not held.get(uid):
+            continue  # no site context at all: nobody reaches this person
+        if _manages(user, "user.manage", home, held.get(uid, [])):
+            result.add(uid)
+    return result
+
+
+def _is_root(path: str) -> bool:
+    # Only the site context has no parent: its path is a single id ("/1/").
+    return path.count("/") == 2
+
+
+def visible_people(stmt, user, capability: str, role_holders: bool = False):
+    """Filter a select of users to the people `capability` reaches: teachers of the schools in its
+    subtrees and, with `role_holders`, people holding an explicit role there (county staff and
+    experts often have no school). A holder at the site reaches everyone."""
+    from lms.accounts.models import User
+    from lms.communities.models import School
+
+    prefixes = reach_paths(user, capability)
+    if not prefixes:
+        return stmt.where(false())
+    if any(_is_root(p) for p in prefixes):
+        return stmt
+    under = or_(*[Context.path.startswith(p, autoescape=True) for p in prefixes])
+    clause = User.school_id.in_(select(School.id).join(Context, School.context_id == Context.id).where(under))
+    if role_holders:
+        held = select(RoleAssignment.user_id).join(Context, RoleAssignment.context_id == Context.id).where(under)
+        clause = or_(clause, User.id.in_(held))
+    return stmt.where(clause)
+
+
+def in_reach(user, person, capability: str = "role.assign") -> bool:
+    """Whether `person` is among the people `visible_people(..., role_holders=True)` lists for `user`."""
+    from lms.accounts.models import User
+
+    stmt = visible_people(select(User.id).where(User.id == person.id), user, capability, role_holders=True)
+    return db.session.scalar(stmt) is not None
+
+
+def assignments_at(obj) -> list[RoleAssignment]:
+    """The explicit roles held exactly at this region, school or workshop, highest role first."""
+    from sqlalchemy.orm import joinedload
+
+    ctx = context_of(obj)
+    from lms.accounts.models import User
+
+    rows = db.session.scalars(
+        select(RoleAssignment)
+        .options(joinedload(RoleAssignment.user).joinedload(User.school))  # one statement, rows or none
+        .where(RoleAssignment.context_id == ctx.id)
+    ).all()
+    order = {role: i for i, role in enumerate(reversed(list(ROLE_LABELS)))}
+    return sorted(rows, key=lambda ra: (order.get(ra.role, 99), ra.user.name, ra.user_id))
+
+
+def check_appointment(actor, role: str, obj) -> Context:
+    """Raise AccessError unless `actor` may appoint (or revoke) `role` at `obj`; returns its context."""
+    ctx = context_of(obj)
+    if role not in ROLE_CONTEXTS:
+        raise AccessError("unknown_role")
+    if not may_hold(role, ctx):
+        raise AccessError("role_not_here")
+    if role not in assignable_roles(actor, ctx):
+        raise AccessError("role_above_you")
+    return ctx
+
+
+def appoint(actor, person, role: str, obj) -> RoleAssignment:
+    """`actor` gives `person` a role at a region, school or workshop.
+
+    Refused (AccessError, nothing stored) for a role that cannot be held here or that the actor's
+    own roles do not hand out, and for a person outside the actor's reach (told apart from an
+    unknown person by no message: the same "person_unknown")."""
+    ctx = check_appointment(actor, role, obj)
+    if person is None or not in_reach(actor, person):
+        raise AccessError("person_unknown")
+    if not person.active:
+        raise AccessError("person_inactive")
+    if _held(person, role, ctx) is not None:
+        raise AccessError("already_held")
+    ra = assign(person, role, ctx)
+    db.session.commit()
+    _record("granted", actor, person, role, ctx)
+    return ra
+
+
+def dismiss(actor, assignment: RoleAssignment) -> None:
+    """`actor` takes a role away; only a role the actor could have given at that place."""
+    ctx = check_appointment(actor, assignment.role, assignment.context)
+    person, role = assignment.user, assignment.role
+    db.session.delete(assignment)
+    db.session.commit()
+    forget(person)
+    _record("revoked", actor, person, role, ctx)
+
+
+def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
+    """Make `person` the only holder of `role` here (a workshop's new host): the others lose it,
+    in the same transaction."""
+    ctx = check_appointment(actor, role, obj)
+    if person is None or not in_reach(actor, person):
+        raise AccessError("person_unknown")
+    if not person.active:
+        raise AccessError("person_inactive")
+    current = db.session.scalars(
+        select(RoleAssignment).where(RoleAssignment.role == role, RoleAssignment.context_id == ctx.id)
+    ).all()
+    if [ra.user_id for ra in current] == [person.id]:
+        raise AccessError("already_held")
+    removed = [ra.user for ra in current if ra.user_id != person.id]
+    for ra in current:
+        if ra.user_id != person.id:
+            db.session.delete(ra)
+    db.session.flush()
+    ra = assign(person, role, ctx)
+    db.session.commit()
+    for old in removed:
+        _record("revoked", actor, old, role, ctx)
+    if all(ra.user_id != person.id for ra in current):
+        _record("granted", actor, person, role, ctx)
+    return ra
+
+
+def grant_by_shell(person, role: str, ctx: Context) -> RoleAssignment:
+    """`flask lms grant-role`: the installer gives any role where it may be held (the first province
+    admin, site admins); recorded like an appointment, by "the shell"."""
+    if role not in ROLE_CONTEXTS:
+        raise AccessError("unknown_role")
+    if not may_hold(role, ctx):
+        raise AccessError("role_not_here")
+    if _held(person, role, ctx) is not None:
+        raise AccessError("already_held")
+    ra = assign(person, role, ctx)
+    db.session.commit()
+    _record("granted", None, person, role, ctx)
+    return ra
+
+
+def revoke_by_shell(person, role: str, ctx: Context) -> None:
+    ra = _held(person, role, ctx)
+    if ra is None:
+        raise AccessError("no_such_assignment")
+    db.session.delete(ra)
+    db.session.commit()
+    _record("revoked", None, person, role, ctx)
+
+
+def _held(person, role: str, ctx: Context) -> RoleAssignment | None:
+    return db.session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == person.id, RoleAssignment.role == role, RoleAssignment.context_id == ctx.id
+        )
+    )
+
+
+def _record(change: str, actor, person, role: str, ctx: Context) -> None:
+    from lms.signals import role_granted, role_revoked
+
+    forget(person)
+    audit.info(
+        "role %s: %s at %s %s (%s) to/from user %s (%s) by %s",
+        change, role, ctx.kind, ctx.id, ctx.name, person.id, person.username, actor_label(actor),
+    )  # fmt: skip
+    (role_granted if change == "granted" else role_revoked).send(person, role=role, context=ctx, actor=actor)
+
+
+def actor_label(actor) -> str:
+    """How the audit log names who did something: id and username, never personal data."""
+    return f"user {actor.id} ({actor.username})" if actor is not None else "the shell"

@@ -1,13 +1,16 @@
-"""Account endpoints of /api/v1: bearer tokens, the signed-in user's profile and password."""
+"""Account endpoints of /api/v1: bearer tokens, the signed-in user's profile and password; and for
+holders of user.manage, the accounts within their reach (reset a password, deactivate, reactivate)."""
 
 from flask import current_app, jsonify
 
+from lms import access
 from lms.accounts import services
 from lms.accounts.limits import login_limits, record_failure
 from lms.api import (
     BOOL,
     DATETIME,
     INT,
+    PAGING_PARAMS,
     STR,
     ApiError,
     api_token,
@@ -16,6 +19,10 @@ from lms.api import (
     error,
     nullable,
     obj,
+    page_body,
+    page_schema,
+    paging_args,
+    query_param,
     ref,
     route,
     schema,
@@ -183,3 +190,116 @@ def change_password(body):
         return error(400, str(exc))
     token = services.issue_token(user, current_app.config["API_TOKEN_DAYS"], name="api")
     return jsonify(_token_body(token, user))
+
+
+# --- administration: accounts within reach (issue 2) ---------------------------------------------
+# user.manage on the person, as access.can judges it: their school, and every role they hold must be
+# one the caller could have given (a school admin cannot reset the password of a city admin).
+
+_ACCOUNT = dict(
+    id=INT, username=STR, name=STR, active=BOOL, must_change_password=BOOL,
+    school=nullable(ref("SchoolRef")),
+    phone=nullable({**STR, "description": "Only with member.contact on the person"}),
+    last_login_at=nullable(DATETIME),
+    manageable={**BOOL, "description": "Whether the caller may reset the password or (de)activate"},
+)  # fmt: skip
+_ACCOUNT_REQUIRED = ("id", "username", "name", "active", "must_change_password", "manageable")
+schema("Account", obj(_ACCOUNT_REQUIRED, **_ACCOUNT))
+schema("AccountDetail", obj(
+    (*_ACCOUNT_REQUIRED, "roles"), **_ACCOUNT,
+    roles={**array(obj(("id", "role", "context"), id=INT, role=STR, context=ref("ContextRef"))),
+           "description": "Roles given to the person (not school or workshop membership), active or not"},
+))  # fmt: skip
+schema("AccountPage", page_schema(ref("Account")))
+schema("AccountUpdate", obj(("active",), active={**BOOL, "description": "false deactivates, true reactivates"}))
+schema("OneTimePassword", obj(
+    ("password", "must_change_password"),
+    password={**STR, "description": "Shown this once, never stored; hand it to the person"},
+    must_change_password=BOOL,
+))  # fmt: skip
+USER_PARAMS = [
+    query_param("q", {**STR, "maxLength": 64}, "Part of a name or username, or the start of a phone number"),
+    query_param("purpose", {**STR, "enum": ["manage", "appoint"], "default": "manage"},
+                "manage: accounts within user.manage reach (deactivated too); appoint: active people one may "
+                "appoint (role.assign reach)"),
+    *PAGING_PARAMS,
+]  # fmt: skip
+
+
+def _account(user, manageable: bool, roles=None) -> dict:
+    d = {
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "active": user.active,
+        "must_change_password": user.must_change_password,
+        "school": school_ref(user.school) if user.school else None,
+        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        "manageable": manageable,
+    }
+    if access.can(api_user(), "member.contact", user):
+        d["phone"] = user.phone
+    if roles is not None:
+        d["roles"] = [{"id": ra.id, "role": ra.role, "context": _context_ref(ra.context, thing)} for ra, thing in roles]
+    return d
+
+
+@route("/users", params=USER_PARAMS, response="AccountPage", errors=(400, 404),
+       summary="Find people within the caller's reach by name, username or phone")  # fmt: skip
+def list_users():
+    purpose = request.args.get("purpose") or "manage"
+    if purpose not in ("manage", "appoint"):
+        raise ApiError(400, "bad_parameter", {"field": "purpose", "reason": "enum"})
+    capability = "user.manage" if purpose == "manage" else "role.assign"
+    if not access.holds_anywhere(api_user(), capability):
+        raise ApiError(404, "not_found")
+    page, per_page = paging_args()
+    found = services.search_people(api_user(), request.args.get("q") or "", capability, role_holders=True,
+                                   active_only=purpose == "appoint", page=page, per_page=per_page)  # fmt: skip
+    ok = access.manageable(api_user(), found.items)
+    return jsonify(page_body(found, [_account(u, u.id in ok) for u in found.items]))
+
+
+def _managed(user_id: int):
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    person = db.session.get(User, user_id)
+    if person is None:
+        raise ApiError(404, "not_found")
+    access.require(api_user(), "user.manage", person)
+    return person
+
+
+def _detail(person):
+    return jsonify(_account(person, True, communities.explicit_roles(person)))
+
+
+@route("/users/<int:user_id>", response="AccountDetail", errors=(403, 404),
+       summary="An account the caller may manage (user.manage on the person)")  # fmt: skip
+def get_user(user_id):
+    return _detail(_managed(user_id))
+
+
+@route("/users/<int:user_id>", methods=("PATCH",), body="AccountUpdate", response="AccountDetail",
+       errors=(403, 404), summary="Deactivate (no sign-in; sessions and tokens end) or reactivate")  # fmt: skip
+def update_user(user_id, body):
+    person = _managed(user_id)
+    try:
+        services.set_active(api_user(), person, body["active"])
+    except services.AccountError as exc:
+        return error(400, str(exc))
+    return _detail(person)
+
+
+@route("/users/<int:user_id>/password-reset", methods=("POST",), response="OneTimePassword", errors=(403, 404),
+       summary="Reset a password: a one-time password, returned once; sessions and tokens end")  # fmt: skip
+def reset_user_password(user_id):
+    person = _managed(user_id)
+    try:
+        temp = services.admin_reset_password(api_user(), person)
+    except services.AccountError as exc:
+        return error(400, str(exc))
+    resp = jsonify(password=temp, must_change_password=True)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -249,3 +249,70 @@ def _opens(stored: str, key: bytes) -> bool:
 def token_record(token: str) -> ApiToken | None:
     """The stored row of an API token (for its expiry), or None."""
     return db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+
+
+# --- administration: finding people, resetting passwords, deactivating (issue 2) ----------------
+# The views check user.manage on the person first (access.can judges a person by their school and
+# by every role they hold); these functions do the change and record who did it.
+
+
+def search_people(actor, q: str = "", capability: str = "user.manage", role_holders: bool = False,
+                  active_only: bool = False, page: int = 1, per_page: int = 20):  # fmt: skip
+    """People within the actor's reach for `capability` (access.visible_people), found by part of
+    their name or username, or by their phone number (digits typed full-width are folded)."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import selectinload
+
+    from lms import access
+    from lms.communities.models import School
+    from lms.core.pagination import paginate
+    from lms.core.text import normalize
+
+    # Schools with their contexts: a per-row check (member.contact on the person) needs no query.
+    stmt = select(User).options(selectinload(User.school).selectinload(School.context))
+    stmt = access.visible_people(stmt, actor, capability, role_holders=role_holders)
+    if active_only:
+        stmt = stmt.where(User.active.is_(True))
+    q = normalize(q)[:64]
+    if q:
+        match = [User.name.icontains(q, autoescape=True), User.username.icontains(q, autoescape=True)]
+        if q.isdigit() and len(q) >= 3:
+            match.append(User.phone.startswith(q, autoescape=True))
+        stmt = stmt.where(or_(*match))
+    return paginate(stmt.order_by(User.name, User.id), page, per_page)
+
+
+def _audit(change: str, actor: User, person: User) -> None:
+    from lms.access.services import actor_label, audit
+    from lms.signals import account_changed
+
+    audit.info("account %s: user %s (%s) by %s", change, person.id, person.username, actor_label(actor))
+    account_changed.send(person, change=change, actor=actor)
+
+
+def admin_reset_password(actor: User, person: User) -> str:
+    """A one-time password for `person`, to be shown once to the admin: the person must choose their
+    own at the next sign-in, and every session and API token they had ends now."""
+    if person.id == actor.id:
+        raise AccountError("own_account")
+    temp = reset_password(person)
+    _audit("password_reset", actor, person)
+    return temp
+
+
+def set_active(actor: User, person: User, active: bool) -> None:
+    """Deactivate (no sign-in, no API token, no role counts) or reactivate an account. Deactivating
+    also ends every session and token, so reactivating later brings none of them back."""
+    from lms.communities.services import recount_person
+
+    if person.id == actor.id:
+        raise AccountError("own_account")
+    if person.active == active:
+        return
+    person.active = active
+    if not active:
+        person.session_version = (person.session_version or 0) + 1
+        db.session.query(ApiToken).filter(ApiToken.user_id == person.id).delete()
+    recount_person(person)
+    db.session.commit()
+    _audit("reactivated" if active else "deactivated", actor, person)

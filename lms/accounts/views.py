@@ -153,3 +153,7 @@ def _require_own_password():
     ):
         flash(_("Please choose your own password now."), "warning")
         return redirect(url_for("accounts.password"))
+
+
+# Account administration (reset passwords, deactivate) registers its routes on this blueprint.
+from lms.accounts import admin_views  # noqa: E402, F401

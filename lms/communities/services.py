@@ -1,15 +1,18 @@
 """The community tree: regions, schools, workshops, groups and membership, and the pages' data."""
 
+import re
 from functools import cache
 
 from sqlalchemy import bindparam, func, or_, select, update
 
 from lms import access
 from lms.access.models import Context
-from lms.access.services import new_context, site_context
+from lms.access.roles import ROLE_CAPABILITIES
+from lms.access.services import actor_label, audit, new_context, site_context
 from lms.accounts.models import User
 from lms.communities.models import Region, School, StudyGroup, Workshop, WorkshopMembership
 from lms.core.pagination import Page, paginate
+from lms.core.text import normalize, plain
 from lms.extensions import db
 
 _CHILD_LEVEL = {None: "province", "province": "city", "city": "county"}
@@ -708,3 +711,221 @@ def account_overview(user: User) -> dict:
         "roles": roles,
         "workshops": list(workshops.values()),
     }
+
+
+# --- administration: regions and schools (issue 2) ---------------------------------------------
+# Whoever holds region.manage on a region creates and renames the regions and schools directly
+# under it (the views check that); these functions enforce what a name and a code must be.
+
+#: Administrative division codes 行政区划代码: 6 digits (360102), or the 12 of the statistics codes.
+REGION_CODE_RE = re.compile(r"^[0-9]{6}([0-9]{6})?$")
+NAME_MAX = 100
+
+
+def name_key(name: str) -> str:
+    """Two names are the same when the roster import would match them: full-width folded, spaces
+    dropped, any case ("东湖 小学" is "东湖小学")."""
+    return "".join(normalize(name).split()).casefold()
+
+
+def _clean_name(name) -> str:
+    name = plain(name)
+    if not name:
+        raise CommunityError("name_required")
+    if len(name) > NAME_MAX:
+        raise CommunityError("name_too_long")
+    return name
+
+
+def _clean_code(code) -> str | None:
+    code = normalize(code) or None
+    if code is not None and not REGION_CODE_RE.match(code):
+        raise CommunityError("bad_code")
+    return code
+
+
+def _clean_stage(stage) -> str | None:
+    from lms.core import taxonomy
+
+    stage = stage or None
+    if stage is not None and stage not in taxonomy.STAGES:
+        raise CommunityError("bad_stage")
+    return stage
+
+
+def _lock(row_model, row_id: int) -> None:
+    """Serialize name checks under one parent: on PostgreSQL a concurrent creation of the same name
+    waits here until the first one committed, then sees it. (SQLite serializes writers anyway.)"""
+    db.session.execute(select(row_model.id).where(row_model.id == row_id).with_for_update())
+
+
+def _check_region(parent: Region | None, name: str, code: str | None, region: Region | None = None) -> None:
+    siblings = select(Region.id, Region.name).where(
+        Region.parent_id == parent.id if parent is not None else Region.parent_id.is_(None)
+    )
+    key = name_key(name)
+    if any(name_key(n) == key for rid, n in db.session.execute(siblings) if region is None or rid != region.id):
+        raise CommunityError("region_name_taken")
+    if code is not None:
+        taken = db.session.scalar(select(Region.id).where(Region.code == code))
+        if taken is not None and (region is None or taken != region.id):
+            raise CommunityError("code_taken")
+
+
+def _commit_or(code: str) -> None:
+    """Commit; a unique constraint that a concurrent request got to first becomes a clear error."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise CommunityError(code) from None
+
+
+def add_region(parent: Region | None, name: str, code: str | None = None, actor=None) -> Region:
+    """A region under `parent` (a province when None), one level down; names are unique among siblings."""
+    level = _CHILD_LEVEL.get(parent.level if parent is not None else None)
+    if level is None:
+        raise CommunityError("no_sub_regions")
+    name, code = _clean_name(name), _clean_code(code)
+    _lock(Region, parent.id) if parent is not None else _lock(Context, site_context().id)
+    _check_region(parent, name, code)
+    region = create_region(name, level, parent, code)
+    _commit_or("code_taken")
+    audit.info("region created: %s %s (%s) under %s by %s", level, region.id, name,
+               f"region {parent.id}" if parent else "the site", actor_label(actor))  # fmt: skip
+    return region
+
+
+def edit_region(region: Region, name: str, code: str | None, actor=None) -> Region:
+    """Rename a region or change its code (the code may be cleared with None)."""
+    name, code = _clean_name(name), _clean_code(code)
+    if region.parent_id is not None:
+        _lock(Region, region.parent_id)
+    _check_region(region.parent, name, code, region)
+    old = region.name
+    region.name, region.code = name, code
+    region.context.name = name
+    _commit_or("code_taken")
+    audit.info("region edited: %s %s (%s → %s) by %s", region.level, region.id, old, name, actor_label(actor))
+    return region
+
+
+def _check_school(county: Region, name: str, school: School | None = None) -> None:
+    key = name_key(name)
+    rows = db.session.execute(select(School.id, School.name).where(School.county_id == county.id))
+    if any(name_key(n) == key for sid, n in rows if school is None or sid != school.id):
+        raise CommunityError("school_name_taken")
+
+
+def add_school(county: Region, name: str, stage: str | None = None, actor=None) -> School:
+    """A school in a county; names are unique within the county (the roster import matches by them)."""
+    if county.level != "county":
+        raise CommunityError("school_needs_county")
+    name, stage = _clean_name(name), _clean_stage(stage)
+    _lock(Region, county.id)
+    _check_school(county, name)
+    school = create_school(name, county, stage=stage)
+    for r in ancestors(county):
+        r.school_count = (r.school_count or 0) + 1
+    _commit_or("school_name_taken")
+    audit.info("school created: %s (%s) in county %s by %s", school.id, name, county.id, actor_label(actor))
+    return school
+
+
+def edit_school(school: School, name: str, stage: str | None, actor=None) -> School:
+    name, stage = _clean_name(name), _clean_stage(stage)
+    _lock(Region, school.county_id)
+    _check_school(school.county, name, school)
+    old = school.name
+    school.name, school.stage = name, stage
+    school.context.name = name
+    _commit_or("school_name_taken")
+    audit.info("school edited: %s (%s → %s) by %s", school.id, old, name, actor_label(actor))
+    return school
+
+
+def sub_units(region: Region) -> dict:
+    """What a region's administration page lists: every child region, or (a county) every school."""
+    args = {"rid": region.id}
+    if region.level == "county":
+        return {"children": [], "schools": list(db.session.scalars(_stmt("county_schools"), args))}
+    return {"children": list(db.session.scalars(_stmt("child_regions"), args)), "schools": []}
+
+
+def managed_places(user) -> list[tuple[str, object]]:
+    """The regions, schools and workshops where the user holds an administrative role (region.manage,
+    school.manage or role.assign), with the role: the entries of the administration page."""
+    wanted = {"region.manage", "school.manage", "role.assign"}
+    return [
+        (role, obj)
+        for role, _ctx, obj in roles_held(user)
+        if obj is not None and wanted & ROLE_CAPABILITIES.get(role, set())
+    ]
+
+
+def recount_person(user: User) -> None:
+    """Counters after an account was deactivated or reactivated (member lists show active people
+    only): the person's school, the regions above it, and the workshops they belong to."""
+    db.session.flush()
+    school = user.school
+    if school is not None:
+        before = school.teacher_count or 0
+        school.teacher_count = db.session.scalar(
+            select(func.count(User.id)).where(User.school_id == school.id, User.active.is_(True))
+        )
+        for r in ancestors(school.county):
+            r.teacher_count = (r.teacher_count or 0) + school.teacher_count - before
+    for ws in db.session.scalars(
+        select(Workshop).join(WorkshopMembership).where(WorkshopMembership.user_id == user.id)
+    ):
+        refresh_workshop(ws)
+
+
+def provinces() -> list[Region]:
+    """Every province (the site administrator's list on the administration page)."""
+    return list(db.session.scalars(select(Region).where(Region.parent_id.is_(None)).order_by(Region.id)))
+
+
+def explicit_roles(user: User) -> list[tuple]:
+    """The roles given to a person (not those implied by school or workshop membership), each with
+    the region, school or workshop it is held at (None at the site), whether or not the account is
+    active: the account page shows what a deactivated person would get back."""
+    from sqlalchemy.orm import joinedload
+
+    from lms.access.models import RoleAssignment
+
+    rows = db.session.scalars(
+        select(RoleAssignment)
+        .options(joinedload(RoleAssignment.context))  # held by each row, not re-read per row later
+        .where(RoleAssignment.user_id == user.id)
+        .order_by(RoleAssignment.id)
+    ).all()
+    ctx_ids = {ra.context_id for ra in rows}
+    objects: dict[int, object] = {}
+    for model in (Region, School, Workshop):
+        if ctx_ids:
+            objects.update(
+                (o.context_id, o) for o in db.session.scalars(select(model).where(model.context_id.in_(ctx_ids)))
+            )
+    return [(ra, objects.get(ra.context_id)) for ra in rows]
+
+
+def find_places(model, ref: str) -> list:
+    """Regions (or schools) named by the shell: an id, a region's division code, or a name (compared as
+    name_key does); a name may match several (two counties called 东湖区), and the caller says so."""
+    ref = normalize(ref)
+    if not ref:
+        return []
+    if ref.isdigit():
+        found = db.session.get(model, int(ref)) if len(ref) < 6 else None
+        if found is None and model is Region:
+            found = db.session.scalar(select(Region).where(Region.code == ref))
+        if found is not None:
+            return [found]
+    key = name_key(ref)
+    # Names are compared in Python (full-width folding, spaces): a prefilter on the first character
+    # keeps the scan to a handful of rows even in a province of thousands of schools.
+    rows = db.session.scalars(select(model).where(model.name.contains(ref[0], autoescape=True)).order_by(model.id))
+    return [row for row in rows if name_key(row.name) == key]

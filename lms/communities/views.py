@@ -181,3 +181,7 @@ def new_workshop(region_id):
             flash(_("Workshop created."), "success")
             return redirect(url_for(".manage_workshop", workshop_id=ws.id))
     return render_template("communities/workshop_new.html", form=form, region=region, trail=services.ancestors(region))
+
+
+# Administration pages (regions, schools, roles) register their routes on this blueprint.
+from lms.communities import admin_views  # noqa: E402, F401

@@ -151,6 +151,8 @@ EXPERT |= {"homework.view", "homework.manage", "homework.grade", "homework.publi
 REGION_ADMIN |= {"homework.view"}
 SUPERVISOR |= {"homework.view"}
 PROJECT_MANAGER |= {"homework.view", "homework.manage", "homework.grade"}
+# Administration (issue 2): a school admin names the school's trainers, so holds role.assign there.
+SCHOOL_ADMIN |= {"role.assign"}
 
 # Regions above school A / workshop A: a member of those may open the pages, nothing more.
 _UP_A = {"county_a": VIEW, "city": VIEW, "province": VIEW}
@@ -217,3 +219,39 @@ EXPECTED["expert"]["workshop_a"] = EXPECTED["expert"]["workshop_a"] | {"live.ans
 
 def expected(role: str, capability: str, obj: str) -> bool:
     return capability in EXPECTED[role].get(obj, NOTHING)
+
+
+# Who may appoint (and revoke) which role where, from DOMAIN.md §2: an administrative role hands out,
+# within its reach, the roles below its own level, never its own level or one above it; a role goes
+# only where it may be held (a county admin in a county, a host in a workshop…). Site admins are made
+# from the shell only. role -> object -> roles; an object not listed means none.
+_REGION_STAFF = {"expert", "supervisor", "project_manager"}
+_SCHOOL_STAFF = {"school_admin", "school_trainer"}
+_WORKSHOP_STAFF = {"host", "expert"}
+
+
+_SCHOOLS_AND_WORKSHOPS = {
+    "school_a": _SCHOOL_STAFF,
+    "school_b": _SCHOOL_STAFF,
+    "workshop_a": _WORKSHOP_STAFF,
+    "workshop_b": _WORKSHOP_STAFF,
+}
+_COUNTIES = {"county_a": _REGION_STAFF | {"county_admin"}, "county_b": _REGION_STAFF | {"county_admin"}}
+
+APPOINTS: dict[str, dict[str, set[str]]] = {
+    "school_admin": {"school_a": {"school_trainer"}},
+    "county_admin": {"county_a": _REGION_STAFF, "school_a": _SCHOOL_STAFF, "workshop_a": _WORKSHOP_STAFF},
+    "city_admin": {"city": _REGION_STAFF, **_COUNTIES, **_SCHOOLS_AND_WORKSHOPS},
+    "province_admin": {
+        "province": _REGION_STAFF,
+        "city": _REGION_STAFF | {"city_admin"},
+        **_COUNTIES,
+        **_SCHOOLS_AND_WORKSHOPS,
+    },
+    "site_admin": {
+        "province": _REGION_STAFF | {"province_admin"},
+        "city": _REGION_STAFF | {"city_admin"},
+        **_COUNTIES,
+        **_SCHOOLS_AND_WORKSHOPS,
+    },
+}

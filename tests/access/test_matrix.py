@@ -165,9 +165,17 @@ def test_user_objects_are_judged_by_their_school(shared_world):
     assert not access.can(w["county_admin"], "idcard.view_full", teacher_b)
     assert access.can(w["city_admin"], "user.manage", teacher_b)
     assert not access.can(w["host"], "user.manage", teacher_a)
-    # Someone without a school hangs under the site: only site-wide roles reach them.
-    assert not access.can(w["province_admin"], "user.manage", expert)
+    # Someone without a school hangs under the site for what concerns their school...
+    assert not access.can(w["province_admin"], "idcard.view_full", expert)
     assert access.can(w["site_admin"], "user.manage", expert)
+    # ...but their account is managed from above the roles they hold (access.PERSON_GUARDED): the
+    # province admin reaches the expert of workshop A, the county admin of B does not; someone with
+    # neither school nor role is the site's alone.
+    assert access.can(w["province_admin"], "user.manage", expert)
+    assert access.can(w["county_admin"], "user.manage", expert)
+    assert not access.can(w["county_admin_b"], "user.manage", expert)
+    assert not access.can(w["province_admin"], "user.manage", w["outsider"])
+    assert access.can(w["site_admin"], "user.manage", w["outsider"])
 
 
 def test_context_paths_do_not_match_by_digit_prefix(shared_world):
@@ -225,3 +233,21 @@ def test_roles_do_not_share_capability_sets():
         CAPABILITIES.pop("test.only_county", None)
         for caps in ROLE_CAPABILITIES.values():
             caps.discard("test.only_county")
+
+
+# --- who appoints whom: access.assignable_roles against the table written out in expected.py ---------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_assignable_roles(shared_world, role):
+    from lms.access.roles import ASSIGNABLE
+    from tests.access.expected import APPOINTS
+
+    user = shared_world[role]
+    for obj in OBJECTS:
+        got = set(access.assignable_roles(user, getattr(shared_world, obj)))
+        assert got == APPOINTS.get(role, {}).get(obj, set()), (role, obj)
+    # Nobody hands out their own role or site_admin; every granter holds role.assign.
+    for granter, roles in ASSIGNABLE.items():
+        assert granter not in roles and "site_admin" not in roles
+        assert "role.assign" in ROLE_CAPABILITIES[granter]

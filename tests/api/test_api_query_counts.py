@@ -50,9 +50,18 @@ def test_statement_counts_do_not_grow_with_rows(world, api_as):
             f"/workshops/{w.workshop_a.id}",
             f"/workshops/{w.workshop_a.id}/members?per_page=100",
             "/regions",
+            # Administration (issue 2): people, roles held here, an account.
+            "/users?per_page=100",
+            "/users?purpose=appoint&q=老师&per_page=100",
+            f"/workshops/{w.workshop_a.id}/roles",
+            f"/regions/{w.county_a.id}/roles",
+            f"/users/{w['member'].id}",
         ],
         "member": ["/me", f"/regions/{w.county_a.id}"],
     }
+    # The member's account page lists the roles given to them: one before, nine after _grow().
+    assign(w["member"], "expert", w.workshop_a.context)
+    _db.session.commit()
     clients = {role: api_as(w[role]) for role in urls}
     before = {(role, url): _statements(clients[role], API + url) for role in urls for url in urls[role]}
     _grow(w)

@@ -164,3 +164,24 @@ def test_healthz_is_bare(client):
         resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
     assert statements == [] and "Set-Cookie" not in resp.headers
+
+
+def test_administration_pages(pages, login_as):
+    """Issue 2: the administration pages list sub-units, roles, search results and accounts in a
+    fixed number of statements."""
+    # Someone holds a role at each small unit too: an empty list skips a statement, which is not a saving.
+    assign(pages.me_small, "supervisor", pages.small_county.context)
+    assign(pages.me_small, "supervisor", pages.lone.context)
+    _db.session.commit()
+    admin = login_as(pages.users["demo_admin"])
+    compare(admin, f"/regions/{pages.small_county.id}/manage", f"/regions/{pages.big_county.id}/manage")
+    compare(admin, f"/regions/{pages.lone.id}/manage", f"/regions/{pages.province.id}/manage")
+    compare(admin, f"/workshops/{pages.small_ws.id}/roles", f"/workshops/{pages.big_ws.id}/roles")
+    compare(
+        admin, f"/schools/{pages.small_school.id}/manage?who=少老师", f"/schools/{pages.big_school.id}/manage?who=老师"
+    )
+    compare(admin, f"/manage/people/{pages.me_small.id}", f"/manage/people/{pages.me_big.id}")
+    compare(admin, "/manage/people?q=少老师", "/manage/people?q=老师")
+    county_admin = login_as(pages.users["demo_county_admin"])
+    assert statements_for(county_admin, "/manage") <= MAX_STATEMENTS
+    assert statements_for(county_admin, "/manage/people") <= MAX_STATEMENTS
