@@ -309,3 +309,24 @@ def test_presence_of_a_dead_process_expires_and_is_swept(world, sock, session, a
     assert services.sweep_presence() == []
     # The sweep wrapper used by the background task tells the room the new count.
     live_events.sweeper.sweep(app)
+
+
+def test_leaving_tells_the_room_the_new_count(world, sock, session, monkeypatch):
+    """A viewer who leaves the room (without disconnecting) is no longer counted by the others."""
+    import time
+
+    from lms.live import events as live_events
+
+    monkeypatch.setattr(live_events, "PRESENCE_EVERY", 0)
+    a, b = sock(world["member"]), sock(world["leader"])
+    for sc in (a, b):
+        call(sc, "join", session_id=session.id)
+    time.sleep(0.3)  # the join broadcasts
+    a.get_received(NS)
+    assert call(b, "leave", session_id=session.id) == {"ok": True}
+    counts = []
+    end = time.monotonic() + 5
+    while time.monotonic() < end and 1 not in counts:
+        counts += [e["args"][0]["count"] for e in a.get_received(NS) if e["name"] == "presence"]
+        time.sleep(0.05)
+    assert counts and counts[-1] == 1, counts
