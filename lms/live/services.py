@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from lms import access
 from lms.access.models import Context
@@ -241,7 +242,16 @@ def visible_sessions(user, statuses=("scheduled", "live"), limit: int = 20, cont
     if context is not None:
         stmt = stmt.where(LiveSession.context_id == context.id)
     order = LiveSession.starts_at.desc() if statuses == ("ended",) else LiveSession.starts_at
+    stmt = stmt.options(contains_eager(LiveSession.context))  # the lists show each session's context
     return list(db.session.scalars(stmt.order_by(order, LiveSession.id).limit(limit)))
+
+
+def session_experts(session: LiveSession) -> list:
+    """The session's experts (users), in the order they were added, in one query."""
+    from lms.accounts.models import User
+
+    stmt = select(User).join(SessionExpert, SessionExpert.user_id == User.id)
+    return list(db.session.scalars(stmt.where(SessionExpert.session_id == session.id).order_by(SessionExpert.id)))
 
 
 def set_status(user, session: LiveSession, status: str) -> dict:
@@ -308,7 +318,7 @@ _STATUS_RANK = {"answering": 0, "open": 1, "answered": 2}
 
 def ranked_questions(session: LiveSession, include_merged: bool = False) -> list[LiveQuestion]:
     """Being answered first, then open ones by votes (older first on a tie), then answered ones."""
-    stmt = select(LiveQuestion).where(LiveQuestion.session_id == session.id)
+    stmt = select(LiveQuestion).where(LiveQuestion.session_id == session.id).options(selectinload(LiveQuestion.author))
     if not include_merged:
         stmt = stmt.where(LiveQuestion.status.in_(tuple(_STATUS_RANK)))
     items = list(db.session.scalars(stmt))
@@ -443,6 +453,7 @@ def message_dict(m: LiveMessage) -> dict:
 def recent_messages(session: LiveSession, limit: int = 50) -> list[LiveMessage]:
     rows = db.session.scalars(
         select(LiveMessage)
+        .options(joinedload(LiveMessage.user))
         .where(LiveMessage.session_id == session.id, LiveMessage.removed.is_(False))
         .order_by(LiveMessage.id.desc())
         .limit(limit)
@@ -651,6 +662,7 @@ def remove_slot(user, slot: DutySlot) -> None:
 
 def rota(user, weekday: int | None = None) -> list[DutySlot]:
     stmt = select(DutySlot).join(Context, DutySlot.context_id == Context.id)
+    stmt = stmt.options(contains_eager(DutySlot.context), joinedload(DutySlot.expert))
     stmt = access.visible(stmt, user, "live.view", Context.path)
     if weekday is not None:
         stmt = stmt.where(DutySlot.weekday == weekday)
@@ -727,8 +739,14 @@ def answer_thread(user, thread: QaThread, body: str) -> QaAnswer:
     return a
 
 
+def thread_answers(thread: QaThread) -> list[QaAnswer]:
+    return list(db.session.scalars(select(QaAnswer).options(joinedload(QaAnswer.author))
+                                   .where(QaAnswer.thread_id == thread.id).order_by(QaAnswer.id)))  # fmt: skip
+
+
 def threads(user, limit: int = 50) -> list[QaThread]:
     stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
+    stmt = stmt.options(contains_eager(QaThread.context), joinedload(QaThread.author))
     stmt = access.visible(stmt, user, "live.view", Context.path)
     return list(db.session.scalars(stmt.order_by(QaThread.id.desc()).limit(limit)))
 

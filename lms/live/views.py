@@ -102,7 +102,7 @@ def session(session_id):
         form=QuestionForm(),
         host=state["host"],
         hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if playlist else None,
-        experts=[e.user for e in s.experts],
+        experts=services.session_experts(s),
     )
 
 
@@ -262,7 +262,7 @@ def thread(thread_id):
             flash(_message(err), "danger")
         else:
             return redirect(url_for("live.thread", thread_id=t.id))
-    return render_template("live/thread.html", t=t, form=form)
+    return render_template("live/thread.html", t=t, answers=services.thread_answers(t), form=form)
 
 
 # --- on-duty rota ---------------------------------------------------------------------------------
