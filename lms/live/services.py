@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -125,6 +125,9 @@ def _write(fn, attempts: int = 8):
             if "locked" not in str(err).lower() or attempt == attempts - 1:
                 raise
             time.sleep(0.01 * (attempt + 1))
+        except Exception:
+            db.session.rollback()  # a refusal found inside the transaction gives its locks back
+            raise
     emit_events(events)
     return result
 
@@ -351,6 +354,27 @@ def ask(user, session: LiveSession, body: str) -> LiveQuestion:
     return _write(work)
 
 
+def _lock_questions(*ids: int) -> dict[int, LiveQuestion]:
+    """Lock question rows until commit and read them afresh, so that a status checked here (merged?)
+    still holds when the transaction writes. PostgreSQL: SELECT … FOR UPDATE, in id order so two
+    writers never wait on each other crosswise. SQLite has no row locks: an UPDATE that matches
+    nothing takes its database write lock first, and nothing read afterwards changes before commit."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(LiveQuestion).where(false()).values(status=LiveQuestion.status)
+                           .execution_options(synchronize_session=False))  # fmt: skip
+    stmt = select(LiveQuestion).where(LiveQuestion.id.in_(ids)).order_by(LiveQuestion.id).with_for_update()
+    return {q.id: q for q in db.session.scalars(stmt.execution_options(populate_existing=True))}
+
+
+def _follow_merges(q: LiveQuestion) -> LiveQuestion:
+    """The question a vote for `q` counts on: the one it was merged into (locked too), if any."""
+    for _ in range(20):  # a chain A → B → C, never a loop: a merged question cannot be a target
+        if q.status != "merged" or not q.merged_into_id:
+            break
+        q = _lock_questions(q.merged_into_id).get(q.merged_into_id) or q
+    return q
+
+
 def get_question(question_id) -> LiveQuestion | None:
     try:
         return db.session.get(LiveQuestion, int(question_id))
@@ -360,27 +384,30 @@ def get_question(question_id) -> LiveQuestion | None:
 
 def vote(user, question: LiveQuestion) -> dict:
     """One vote per user and question (a unique row); the counter moves only when a row was added.
-    A vote for a merged duplicate goes to the question it was merged into."""
+    A vote for a merged duplicate goes to the question it was merged into.
+
+    The question's row is locked first and its status read inside the transaction: a merge that
+    committed a moment ago sends the vote to its target, and a merge still running waits for this
+    vote (or this vote for it), so the vote is never left behind on the duplicate."""
     session = db.session.get(LiveSession, question.session_id)
     _need(user, "live.view", session)
     _open_for_questions(session)
-    if question.status == "merged" and question.merged_into_id:
-        question = db.session.get(LiveQuestion, question.merged_into_id)
+    qid = question.id
 
     def work():
+        q = _follow_merges(_lock_questions(qid)[qid])
         try:
             with db.session.begin_nested():
-                db.session.execute(insert(LiveVote).values(question_id=question.id, user_id=user.id))
+                db.session.execute(insert(LiveVote).values(question_id=q.id, user_id=user.id))
         except IntegrityError:
-            db.session.refresh(question)
-            return {"id": question.id, "votes": question.vote_count, "counted": False}, []
+            return {"id": q.id, "votes": q.vote_count, "counted": False}, []
         votes = db.session.execute(
-            update(LiveQuestion).where(LiveQuestion.id == question.id)
+            update(LiveQuestion).where(LiveQuestion.id == q.id)
             .values(vote_count=LiveQuestion.vote_count + 1).returning(LiveQuestion.vote_count)
             .execution_options(synchronize_session=False)
         ).scalar_one()  # fmt: skip
-        return {"id": question.id, "votes": votes, "counted": True}, [
-            record(session.id, "question.votes", {"id": question.id, "votes": votes})
+        return {"id": q.id, "votes": votes, "counted": True}, [
+            record(session.id, "question.votes", {"id": q.id, "votes": votes})
         ]
 
     result = _write(work)
@@ -396,6 +423,8 @@ def mark(user, question: LiveQuestion, status: str) -> dict:
         raise LiveError("invalid")
 
     def work():
+        if _lock_questions(question.id)[question.id].status == "merged":  # merged since it was read
+            raise LiveError("invalid")
         events = []
         if status == "answering":
             # One question at a time is being answered: a previous one goes back to open.
@@ -422,24 +451,36 @@ def merge(user, duplicate: LiveQuestion, target: LiveQuestion) -> dict:
         raise LiveError("invalid")
 
     def work():
-        already = select(LiveVote.user_id).where(LiveVote.question_id == target.id)
+        # Both rows locked and re-checked: a concurrent merge may have taken either meanwhile, and
+        # votes for either wait until the votes are moved.
+        rows = _lock_questions(duplicate.id, target.id)
+        dup, into = rows.get(duplicate.id), rows.get(target.id)
+        if dup is None or into is None or "merged" in (dup.status, into.status):
+            raise LiveError("invalid")
+        already = select(LiveVote.user_id).where(LiveVote.question_id == into.id)
         db.session.execute(
             insert(LiveVote).from_select(
                 ["question_id", "user_id"],
-                select(target.id, LiveVote.user_id).where(LiveVote.question_id == duplicate.id,
-                                                          LiveVote.user_id.not_in(already)),
+                select(into.id, LiveVote.user_id).where(LiveVote.question_id == dup.id,
+                                                        LiveVote.user_id.not_in(already)),
             )
         )  # fmt: skip
-        db.session.execute(delete(LiveVote).where(LiveVote.question_id == duplicate.id))
-        votes = db.session.scalar(select(func.count()).select_from(LiveVote).where(LiveVote.question_id == target.id))
-        target.vote_count = votes
-        duplicate.vote_count = 0
-        duplicate.status = "merged"
-        duplicate.merged_into_id = target.id
-        data = {"id": duplicate.id, "into": target.id, "votes": votes}
+        db.session.execute(delete(LiveVote).where(LiveVote.question_id == dup.id))
+        # The counter from the stored votes, in the same statement: never a count read earlier.
+        counted = select(func.count()).select_from(LiveVote).where(LiveVote.question_id == into.id).scalar_subquery()
+        votes = db.session.execute(
+            update(LiveQuestion).where(LiveQuestion.id == into.id).values(vote_count=counted)
+            .returning(LiveQuestion.vote_count).execution_options(synchronize_session=False)
+        ).scalar_one()  # fmt: skip
+        dup.vote_count = 0
+        dup.status = "merged"
+        dup.merged_into_id = into.id
+        data = {"id": dup.id, "into": into.id, "votes": votes}
         return data, [record(session.id, "question.merged", data)]
 
-    return _write(work)
+    result = _write(work)
+    db.session.expire(target)
+    return result
 
 
 # --- chat and moderation --------------------------------------------------------------------------

@@ -330,3 +330,58 @@ def test_leaving_tells_the_room_the_new_count(world, sock, session, monkeypatch)
         counts += [e["args"][0]["count"] for e in a.get_received(NS) if e["name"] == "presence"]
         time.sleep(0.05)
     assert counts and counts[-1] == 1, counts
+
+
+def test_votes_racing_a_merge_all_land_on_the_target_once(app, world, session, db):
+    """Votes on the duplicate and on the target while the host merges them (threads on their own
+    connections, as separate processes): afterwards every voter counts once on the target, the
+    counter equals the stored votes, the duplicate holds none. Several rounds: a race is a chance."""
+    import itertools
+
+    from lms.accounts.models import User
+    from lms.communities import services as community
+    from tests.conftest import at_once
+    from tests.factories import make_user
+
+    voters = []
+    for i in range(6):
+        u = make_user(f"racer{i}", f"抢票人{i}")
+        community.add_member(world.workshop_a, u)
+        voters.append(u.id)
+    db.session.commit()
+    expert_id, sid = world["expert"].id, session.id
+    for round_ in range(6):
+        target = services.ask(world["member"], session, f"目标{round_}")
+        dup = services.ask(world["leader"], session, f"重复{round_}")
+        tid, did = target.id, dup.id
+        for uid in voters[:2]:  # votes already there before the race
+            services.vote(_db.session.get(User, uid), _db.session.get(LiveQuestion, did))
+        services.vote(_db.session.get(User, voters[2]), _db.session.get(LiveQuestion, tid))
+        turn = itertools.count()
+
+        def act(tid=tid, did=did, turn=turn):
+            n = next(turn)
+            try:
+                if n == 0:
+                    expert = _db.session.get(User, expert_id)
+                    services.merge(expert, _db.session.get(LiveQuestion, did), _db.session.get(LiveQuestion, tid))
+                    return "merged"
+                uid = voters[(n - 1) % len(voters)]
+                qid = did if n % 2 else tid
+                services.vote(_db.session.get(User, uid), _db.session.get(LiveQuestion, qid))
+                return "voted"
+            except Exception as err:  # noqa: BLE001 - reported below
+                _db.session.rollback()
+                return repr(err)
+
+        results = at_once(app, 1 + len(voters), act)
+        assert sorted(results) == ["merged"] + ["voted"] * len(voters), results
+        _db.session.expire_all()
+        on_target = set(_db.session.scalars(select(LiveVote.user_id).where(LiveVote.question_id == tid)))
+        assert on_target == set(voters), round_
+        assert _db.session.get(LiveQuestion, tid).vote_count == len(voters), round_
+        assert _db.session.scalar(select(func.count()).select_from(LiveVote).where(LiveVote.question_id == did)) == 0
+        d = _db.session.get(LiveQuestion, did)
+        assert (d.status, d.vote_count, d.merged_into_id) == ("merged", 0, tid)
+    seqs = list(_db.session.scalars(select(LiveEvent.seq).where(LiveEvent.session_id == sid).order_by(LiveEvent.seq)))
+    assert seqs == list(range(1, len(seqs) + 1))
