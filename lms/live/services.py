@@ -292,18 +292,21 @@ def session_state(session: LiveSession, user) -> dict:
             )
         )
     pinned = db.session.get(LiveMessage, session.pinned_message_id) if session.pinned_message_id else None
+    host = bool(getattr(user, "is_authenticated", False) and can_host(user, session))
     return {
         "session_id": session.id,
         "status": session.status,
         "seq": session.last_seq,
         "slow_mode": session.slow_mode_seconds,
         "video": session.video_status,
-        "questions": [question_dict(q) for q in ranked_questions(session)],
+        # Hosts also see the questions they hid (dimmed), to bring them back.
+        "questions": [question_dict(q) for q in ranked_questions(session, include_hidden=host)],
         "messages": [message_dict(m) for m in recent_messages(session)],
         "pinned": message_dict(pinned) if pinned is not None and not pinned.removed else None,
         "voted": sorted(mine),
-        "host": bool(getattr(user, "is_authenticated", False) and can_host(user, session)),
+        "host": host,
         "muted": bool(getattr(user, "is_authenticated", False) and is_muted(session, user.id)),
+        "muted_users": muted_users(session) if host else [],
         "presence": presence_count(session.id),
     }
 
@@ -316,16 +319,16 @@ def question_dict(q: LiveQuestion) -> dict:
             "status": q.status, "merged_into": q.merged_into_id}  # fmt: skip
 
 
-_STATUS_RANK = {"answering": 0, "open": 1, "answered": 2}
+_STATUS_RANK = {"answering": 0, "open": 1, "answered": 2, "hidden": 3}  # live.js ranks the same
 
 
-def ranked_questions(session: LiveSession, include_merged: bool = False) -> list[LiveQuestion]:
-    """Being answered first, then open ones by votes (older first on a tie), then answered ones."""
-    stmt = select(LiveQuestion).where(LiveQuestion.session_id == session.id).options(selectinload(LiveQuestion.author))
-    if not include_merged:
-        stmt = stmt.where(LiveQuestion.status.in_(tuple(_STATUS_RANK)))
-    items = list(db.session.scalars(stmt))
-    return sorted(items, key=lambda q: (_STATUS_RANK.get(q.status, 3), -q.vote_count, q.id))
+def ranked_questions(session: LiveSession, include_hidden: bool = False) -> list[LiveQuestion]:
+    """Being answered first, then open ones by votes (older first on a tie), then answered ones;
+    hidden ones last, for hosts only. Merged duplicates never (their votes are on the target)."""
+    statuses = [k for k in _STATUS_RANK if include_hidden or k != "hidden"]
+    stmt = select(LiveQuestion).where(LiveQuestion.session_id == session.id, LiveQuestion.status.in_(statuses))
+    items = list(db.session.scalars(stmt.options(selectinload(LiveQuestion.author))))
+    return sorted(items, key=lambda q: (_STATUS_RANK[q.status], -q.vote_count, q.id))
 
 
 def _open_for_questions(session: LiveSession) -> None:
@@ -433,9 +436,13 @@ def mark(user, question: LiveQuestion, status: str) -> dict:
                     LiveQuestion.id != question.id)):  # fmt: skip
                 other.status = "open"
                 events.append(record(session.id, "question.status", {"id": other.id, "status": "open"}))
+        data = {"id": question.id, "status": status}
+        if question.status == "hidden" and status != "hidden":
+            # Viewers dropped a hidden question: the event brings it back whole.
+            data["question"] = {**question_dict(question), "status": status}
         question.status = status
         question.answered_at = utcnow() if status == "answered" else None
-        events.append(record(session.id, "question.status", {"id": question.id, "status": status}))
+        events.append(record(session.id, "question.status", data))
         return {"id": question.id, "status": status}, events
 
     return _write(work)
@@ -500,6 +507,15 @@ def recent_messages(session: LiveSession, limit: int = 50) -> list[LiveMessage]:
         .limit(limit)
     )
     return list(reversed(list(rows)))
+
+
+def muted_users(session: LiveSession) -> list[dict]:
+    """Who is muted in the session (for the host's list, to give the voice back)."""
+    from lms.accounts.models import User
+
+    rows = db.session.execute(select(User.id, User.name).join(LiveMute, LiveMute.user_id == User.id)
+                              .where(LiveMute.session_id == session.id).order_by(LiveMute.id))  # fmt: skip
+    return [{"user_id": uid, "user": name} for uid, name in rows]
 
 
 def is_muted(session: LiveSession, user_id: int) -> bool:
@@ -592,7 +608,7 @@ def mute(user, session: LiveSession, target_id: int, muted: bool = True) -> dict
         else:
             db.session.execute(delete(LiveMute).where(LiveMute.session_id == session.id,
                                                       LiveMute.user_id == target.id))  # fmt: skip
-        data = {"user_id": target.id, "muted": muted}
+        data = {"user_id": target.id, "user": target.name, "muted": muted}
         return data, [record(session.id, "user.muted", data)]
 
     return _write(work)

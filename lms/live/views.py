@@ -98,7 +98,7 @@ def session(session_id):
         "live/session.html",
         s=s,
         state=state,
-        questions=services.ranked_questions(s),
+        questions=services.ranked_questions(s, include_hidden=state["host"]),
         form=QuestionForm(),
         host=state["host"],
         hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if playlist else None,

@@ -180,7 +180,7 @@ def test_mute_remove_pin(world, sock, session):
     assert call(expert, "remove", message_id=mid)["ok"]
     kinds = [(e["kind"], e["data"]) for e in events(lead)]
     assert kinds[0][0] == "chat.pinned" and kinds[0][1]["message"]["body"] == "大家好"
-    assert kinds[1] == ("user.muted", {"user_id": world["member"].id, "muted": True})
+    assert kinds[1] == ("user.muted", {"user_id": world["member"].id, "user": "李老师", "muted": True})
     assert kinds[2] == ("chat.removed", {"id": mid})
     assert kinds[3] == ("chat.pinned", {"message": None})  # removing the pinned message unpins it
     assert services.recent_messages(session) == []
@@ -385,3 +385,30 @@ def test_votes_racing_a_merge_all_land_on_the_target_once(app, world, session, d
         assert (d.status, d.vote_count, d.merged_into_id) == ("merged", 0, tid)
     seqs = list(_db.session.scalars(select(LiveEvent.seq).where(LiveEvent.session_id == sid).order_by(LiveEvent.seq)))
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_hidden_questions_leave_viewers_and_come_back_whole(world, sock, session):
+    """Hiding removes a question for viewers (hosts keep it, last); reopening sends it back whole,
+    since viewers no longer have it. The host's state lists who is muted."""
+    m, expert = sock(world["member"]), sock(world["expert"])
+    call(m, "join", session_id=session.id)
+    q1 = call(m, "ask", session_id=session.id, body="不合适的问题")["id"]
+    q2 = call(m, "ask", session_id=session.id, body="好问题")["id"]
+    call(expert, "vote", question_id=q1)
+    m.get_received(NS)
+    assert call(expert, "mark", question_id=q1, status="hidden")["ok"]
+    assert [e["data"] for e in events(m, "question.status")] == [{"id": q1, "status": "hidden"}]
+    viewer = call(m, "join", session_id=session.id, state=True)["state"]
+    assert [q["id"] for q in viewer["questions"]] == [q2] and viewer["muted_users"] == []
+    call(expert, "mute", session_id=session.id, user_id=world["leader"].id)
+    host = call(expert, "join", session_id=session.id, state=True)["state"]
+    assert [(q["id"], q["status"]) for q in host["questions"]] == [(q2, "open"), (q1, "hidden")]
+    assert host["muted_users"] == [{"user_id": world["leader"].id, "user": "王组长"}]
+    m.get_received(NS)
+    assert call(expert, "mark", question_id=q1, status="open")["ok"]
+    (ev,) = events(m, "question.status")
+    assert ev["data"]["question"] == {"id": q1, "body": "不合适的问题", "author": "李老师", "votes": 1,
+                                      "status": "open", "merged_into": None}  # fmt: skip
+    assert [q.id for q in services.ranked_questions(session)] == [q1, q2]
+    call(expert, "mute", session_id=session.id, user_id=world["leader"].id, muted=False)
+    assert call(expert, "join", session_id=session.id, state=True)["state"]["muted_users"] == []

@@ -24,11 +24,13 @@
   function qItem(id) { return qList.querySelector('[data-qid="' + Number(id) + '"]'); }
 
   // --- question queue ------------------------------------------------------------------------
-  var RANK = { answering: 0, open: 1, answered: 2 };
+  // As lms.live.services.ranked_questions; hidden questions only reach hosts, last.
+  var RANK = { answering: 0, open: 1, answered: 2, hidden: 3 };
+  function rank(li) { var r = RANK[li.dataset.status || "open"]; return r === undefined ? 3 : r; }
   function sortQuestions() {
     var items = Array.prototype.slice.call(qList.children);
     items.sort(function (a, b) {
-      var ra = RANK[a.dataset.status || "open"], rb = RANK[b.dataset.status || "open"];
+      var ra = rank(a), rb = rank(b);
       if (ra !== rb) return ra - rb;
       var va = Number(a.dataset.votes), vb = Number(b.dataset.votes);
       if (va !== vb) return vb - va;
@@ -40,7 +42,8 @@
   function setStatus(li, status) {
     li.dataset.status = status;
     li.className = "list-group-item live-q live-q-" + status;
-    li.querySelector(".live-q-state").textContent = status === "answering" ? T.answering : status === "answered" ? T.answered : "";
+    li.querySelector(".live-q-state").textContent = status === "answering" ? T.answering : status === "answered" ? T.answered
+      : status === "hidden" ? T.hidden : "";
   }
   function setVotes(li, votes) {
     li.dataset.votes = votes;
@@ -66,7 +69,8 @@
     body.appendChild(meta);
     if (host) {
       var tools = el("div", "live-host-tools d-flex flex-wrap gap-1 mt-1");
-      [["answering", T.mark_answering, "btn-outline-success"], ["answered", T.mark_answered, "btn-outline-secondary"]].forEach(function (m) {
+      [["answering", T.mark_answering, "btn-outline-success"], ["answered", T.mark_answered, "btn-outline-secondary"],
+       ["open", T.reopen, "btn-outline-primary"], ["hidden", T.hide, "btn-outline-danger"]].forEach(function (m) {
         var b = el("button", "btn btn-sm py-0 " + m[2], m[1]);
         b.type = "button";
         b.dataset.mark = m[0];
@@ -112,6 +116,25 @@
     });
     li.appendChild(tools);
   }
+  function showMuted(d) {
+    // The host's list of muted people, each with "Unmute".
+    var list = document.getElementById("live-muted");
+    if (!list) return;
+    var li = list.querySelector('[data-uid="' + Number(d.user_id) + '"]');
+    if (!d.muted) { if (li) li.remove(); }
+    else if (!li) {
+      li = el("li", "list-inline-item");
+      li.dataset.uid = d.user_id;
+      li.appendChild(el("span", "person", d.user || ("#" + d.user_id)));
+      li.appendChild(document.createTextNode(" "));
+      var b = el("button", "btn btn-link btn-sm p-0 align-baseline", T.unmute);
+      b.type = "button";
+      b.dataset.unmute = d.user_id;
+      li.appendChild(b);
+      list.appendChild(li);
+    }
+    document.getElementById("live-muted-none").hidden = list.children.length > 0;
+  }
   function showPinned(m) {
     var box = document.getElementById("live-pinned");
     box.hidden = !m;
@@ -132,7 +155,13 @@
     switch (ev.kind) {
       case "question.new": newQuestion(d); sortQuestions(); break;
       case "question.votes": if ((li = qItem(d.id))) { setVotes(li, d.votes); sortQuestions(); } break;
-      case "question.status": if ((li = qItem(d.id))) { setStatus(li, d.status); sortQuestions(); } break;
+      case "question.status":
+        li = qItem(d.id);
+        if (d.status === "hidden" && !host) { if (li) li.remove(); }
+        else if (li) setStatus(li, d.status);
+        else if (d.question) newQuestion(d.question);  // reopened after being hidden
+        sortQuestions();
+        break;
       case "question.merged":
         if ((li = qItem(d.id))) li.remove();
         if ((li = qItem(d.into))) setVotes(li, d.votes);
@@ -142,6 +171,7 @@
       case "chat.removed": if ((li = chat.querySelector('[data-mid="' + Number(d.id) + '"]'))) li.remove(); break;
       case "chat.pinned": showPinned(d.message); break;
       case "user.muted":
+        if (host) showMuted(d);
         if (Number(d.user_id) === me) {
           var form = document.getElementById("live-chat-form");
           if (form) form.querySelectorAll("input,button").forEach(function (x) { x.disabled = !!d.muted; });
@@ -248,6 +278,15 @@
       if (tool === "remove") send("remove", { message_id: Number(li.dataset.mid) });
       else if (tool === "pin") send("pin", { message_id: Number(li.dataset.mid) });
       else if (tool === "mute") send("mute", { user_id: Number(li.dataset.uid), muted: true });
+    });
+    var muted = document.getElementById("live-muted");
+    if (muted) muted.addEventListener("click", function (e) {
+      var t = e.target.closest("[data-unmute]");
+      if (t) send("mute", { user_id: Number(t.dataset.unmute), muted: false }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
+    });
+    var unpin = document.getElementById("live-unpin");
+    if (unpin) unpin.addEventListener("click", function () {
+      send("pin", { message_id: null }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
     });
     var slow = document.getElementById("live-slow");
     if (slow) slow.addEventListener("change", function () { send("slow_mode", { seconds: Number(slow.value) || 0 }); });
