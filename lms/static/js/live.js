@@ -292,6 +292,20 @@
     if (slow) slow.addEventListener("change", function () { send("slow_mode", { seconds: Number(slow.value) || 0 }); });
     var bc = document.getElementById("live-broadcast");
     if (bc) bc.addEventListener("click", toggleBroadcast);
+    var end = document.getElementById("live-end");
+    if (end) end.addEventListener("submit", function (e) {
+      // Over the socket when it is up: it reaches the process that runs this broadcast's ffmpeg,
+      // which then finishes the replay at once. Otherwise the form posts (that process notices the
+      // end in the database a few seconds later).
+      if (!socket || !socket.connected) return;
+      e.preventDefault();
+      stopBroadcast().then(function () {
+        send("status", { status: "ended" }, function (res) {
+          if (res.ok || res.error === "invalid") window.location.reload();  // invalid: already ended
+          else alert(T[res.error] || T.invalid);
+        });
+      });
+    });
   }
 
   // --- playback --------------------------------------------------------------------------------
@@ -320,6 +334,7 @@
 
   // --- broadcast (host) ------------------------------------------------------------------------
   var recorder = null, stream = null, chunkNo = 0;
+  var lastSend = Promise.resolve();  // the last chunk's sending, so that "End" goes after it
   function mimeType() {
     var types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm"];
     for (var i = 0; i < types.length; i++) if (window.MediaRecorder && MediaRecorder.isTypeSupported(types[i])) return types[i];
@@ -330,18 +345,25 @@
     return fetch(root.dataset.ingest + "?n=" + n, { method: "POST", body: buf, credentials: "same-origin",
       headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": root.dataset.csrf } });
   }
+  function stopBroadcast() {
+    // Resolves once the recorder's last chunk is on its way.
+    if (!recorder) return lastSend;
+    var btn = document.getElementById("live-broadcast");
+    var state = document.getElementById("live-broadcast-state");
+    var r = recorder;
+    recorder = null;
+    var stopped = new Promise(function (resolve) { r.addEventListener("stop", resolve); setTimeout(resolve, 3000); });
+    r.stop();
+    stream.getTracks().forEach(function (t) { t.stop(); });
+    btn.textContent = btn.dataset.label || btn.textContent;
+    state.textContent = "";
+    state.classList.remove("text-danger");
+    return stopped.then(function () { return lastSend; });
+  }
   function toggleBroadcast() {
     var btn = document.getElementById("live-broadcast");
     var state = document.getElementById("live-broadcast-state");
-    if (recorder) {
-      recorder.stop();
-      stream.getTracks().forEach(function (t) { t.stop(); });
-      recorder = null;
-      btn.textContent = btn.dataset.label || btn.textContent;
-      state.textContent = "";
-      state.classList.remove("text-danger");
-      return;
-    }
+    if (recorder) { stopBroadcast(); return; }
     navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 25 } }, audio: true })
       .then(function (s) {
         stream = s;
@@ -353,10 +375,10 @@
         recorder.ondataavailable = function (e) {
           if (!e.data || !e.data.size) return;
           var n = chunkNo++;
-          e.data.arrayBuffer().then(function (buf) {
+          lastSend = e.data.arrayBuffer().then(function (buf) {
             if (socket && socket.connected) send("video", { chunk: buf, n: n });
-            else upload(buf, n);
-          });
+            else return upload(buf, n);
+          }).catch(function () {});
         };
         recorder.start(1000);
         btn.dataset.label = btn.textContent;
@@ -369,7 +391,7 @@
 
   function init() {
     start();
-    if (root.dataset.video === "live" || root.dataset.video === "ready") play();
+    if (["live", "paused", "ready"].indexOf(root.dataset.video) >= 0) play();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
