@@ -69,6 +69,9 @@ class Config:
     # Seconds a live-session presence row counts without its process refreshing it (every third of
     # this): a crashed process's audience disappears within this time.
     LIVE_PRESENCE_TTL = 90
+    # A live broadcast's ffmpeg is closed when no chunk came from the host for this long (tab
+    # closed, camera stopped); the recording is "paused" and a new recording continues it.
+    LIVE_INGEST_IDLE_SECONDS = 30
     COMPRESS_MIN_SIZE = 500
     # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
     # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.

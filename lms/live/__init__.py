@@ -19,9 +19,17 @@ def init_app(app) -> None:
     register_panel(app, "workshop", "live.upcoming", "live/_panel.html", panels.workshop, order=30, column="side")
     demo_built.connect(demo.on_demo_built, weak=False)
     schedule.every(app, "live.remind_upcoming", 300, _remind_upcoming)
+    schedule.every(app, "live.finish_orphans", 60, _finish_orphans)
 
 
 def _remind_upcoming():
     from lms.live.services import remind_upcoming
 
     remind_upcoming()
+
+
+def _finish_orphans():
+    # Replays of ended sessions whose ffmpeg no process runs any more (lms.live.video).
+    from lms.live.video import finish_orphans
+
+    finish_orphans()

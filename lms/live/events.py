@@ -168,9 +168,13 @@ class LiveNamespace(Namespace):
 
     @_guard
     def on_leave(self, user, data):
+        from flask import current_app
+
         s = _session(data)
         leave_room(services.room(s.id))
-        services.leave_presence(request.sid)
+        app = current_app._get_current_object()
+        for sid in services.leave_presence(request.sid):
+            presence.changed(app, sid)
         return {"ok": True}
 
     @_guard

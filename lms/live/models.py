@@ -11,6 +11,7 @@ from lms.extensions import db
 
 WEEKDAYS = range(7)  # 0 = Monday
 STATUSES = ("scheduled", "live", "ended")
+CLOSED_STATUSES = ("ended",)  # no more questions, chat or video
 QUESTION_STATUSES = ("open", "answering", "answered", "merged", "hidden")
 
 

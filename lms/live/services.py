@@ -16,8 +16,9 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from lms import access
 from lms.access.models import Context
@@ -124,6 +125,9 @@ def _write(fn, attempts: int = 8):
             if "locked" not in str(err).lower() or attempt == attempts - 1:
                 raise
             time.sleep(0.01 * (attempt + 1))
+        except Exception:
+            db.session.rollback()  # a refusal found inside the transaction gives its locks back
+            raise
     emit_events(events)
     return result
 
@@ -241,7 +245,16 @@ def visible_sessions(user, statuses=("scheduled", "live"), limit: int = 20, cont
     if context is not None:
         stmt = stmt.where(LiveSession.context_id == context.id)
     order = LiveSession.starts_at.desc() if statuses == ("ended",) else LiveSession.starts_at
+    stmt = stmt.options(contains_eager(LiveSession.context))  # the lists show each session's context
     return list(db.session.scalars(stmt.order_by(order, LiveSession.id).limit(limit)))
+
+
+def session_experts(session: LiveSession) -> list:
+    """The session's experts (users), in the order they were added, in one query."""
+    from lms.accounts.models import User
+
+    stmt = select(User).join(SessionExpert, SessionExpert.user_id == User.id)
+    return list(db.session.scalars(stmt.where(SessionExpert.session_id == session.id).order_by(SessionExpert.id)))
 
 
 def set_status(user, session: LiveSession, status: str) -> dict:
@@ -279,18 +292,21 @@ def session_state(session: LiveSession, user) -> dict:
             )
         )
     pinned = db.session.get(LiveMessage, session.pinned_message_id) if session.pinned_message_id else None
+    host = bool(getattr(user, "is_authenticated", False) and can_host(user, session))
     return {
         "session_id": session.id,
         "status": session.status,
         "seq": session.last_seq,
         "slow_mode": session.slow_mode_seconds,
         "video": session.video_status,
-        "questions": [question_dict(q) for q in ranked_questions(session)],
+        # Hosts also see the questions they hid (dimmed), to bring them back.
+        "questions": [question_dict(q) for q in ranked_questions(session, include_hidden=host)],
         "messages": [message_dict(m) for m in recent_messages(session)],
         "pinned": message_dict(pinned) if pinned is not None and not pinned.removed else None,
         "voted": sorted(mine),
-        "host": bool(getattr(user, "is_authenticated", False) and can_host(user, session)),
+        "host": host,
         "muted": bool(getattr(user, "is_authenticated", False) and is_muted(session, user.id)),
+        "muted_users": muted_users(session) if host else [],
         "presence": presence_count(session.id),
     }
 
@@ -303,16 +319,16 @@ def question_dict(q: LiveQuestion) -> dict:
             "status": q.status, "merged_into": q.merged_into_id}  # fmt: skip
 
 
-_STATUS_RANK = {"answering": 0, "open": 1, "answered": 2}
+_STATUS_RANK = {"answering": 0, "open": 1, "answered": 2, "hidden": 3}  # live.js ranks the same
 
 
-def ranked_questions(session: LiveSession, include_merged: bool = False) -> list[LiveQuestion]:
-    """Being answered first, then open ones by votes (older first on a tie), then answered ones."""
-    stmt = select(LiveQuestion).where(LiveQuestion.session_id == session.id)
-    if not include_merged:
-        stmt = stmt.where(LiveQuestion.status.in_(tuple(_STATUS_RANK)))
-    items = list(db.session.scalars(stmt))
-    return sorted(items, key=lambda q: (_STATUS_RANK.get(q.status, 3), -q.vote_count, q.id))
+def ranked_questions(session: LiveSession, include_hidden: bool = False) -> list[LiveQuestion]:
+    """Being answered first, then open ones by votes (older first on a tie), then answered ones;
+    hidden ones last, for hosts only. Merged duplicates never (their votes are on the target)."""
+    statuses = [k for k in _STATUS_RANK if include_hidden or k != "hidden"]
+    stmt = select(LiveQuestion).where(LiveQuestion.session_id == session.id, LiveQuestion.status.in_(statuses))
+    items = list(db.session.scalars(stmt.options(selectinload(LiveQuestion.author))))
+    return sorted(items, key=lambda q: (_STATUS_RANK[q.status], -q.vote_count, q.id))
 
 
 def _open_for_questions(session: LiveSession) -> None:
@@ -341,6 +357,27 @@ def ask(user, session: LiveSession, body: str) -> LiveQuestion:
     return _write(work)
 
 
+def _lock_questions(*ids: int) -> dict[int, LiveQuestion]:
+    """Lock question rows until commit and read them afresh, so that a status checked here (merged?)
+    still holds when the transaction writes. PostgreSQL: SELECT … FOR UPDATE, in id order so two
+    writers never wait on each other crosswise. SQLite has no row locks: an UPDATE that matches
+    nothing takes its database write lock first, and nothing read afterwards changes before commit."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(LiveQuestion).where(false()).values(status=LiveQuestion.status)
+                           .execution_options(synchronize_session=False))  # fmt: skip
+    stmt = select(LiveQuestion).where(LiveQuestion.id.in_(ids)).order_by(LiveQuestion.id).with_for_update()
+    return {q.id: q for q in db.session.scalars(stmt.execution_options(populate_existing=True))}
+
+
+def _follow_merges(q: LiveQuestion) -> LiveQuestion:
+    """The question a vote for `q` counts on: the one it was merged into (locked too), if any."""
+    for _ in range(20):  # a chain A → B → C, never a loop: a merged question cannot be a target
+        if q.status != "merged" or not q.merged_into_id:
+            break
+        q = _lock_questions(q.merged_into_id).get(q.merged_into_id) or q
+    return q
+
+
 def get_question(question_id) -> LiveQuestion | None:
     try:
         return db.session.get(LiveQuestion, int(question_id))
@@ -350,27 +387,30 @@ def get_question(question_id) -> LiveQuestion | None:
 
 def vote(user, question: LiveQuestion) -> dict:
     """One vote per user and question (a unique row); the counter moves only when a row was added.
-    A vote for a merged duplicate goes to the question it was merged into."""
+    A vote for a merged duplicate goes to the question it was merged into.
+
+    The question's row is locked first and its status read inside the transaction: a merge that
+    committed a moment ago sends the vote to its target, and a merge still running waits for this
+    vote (or this vote for it), so the vote is never left behind on the duplicate."""
     session = db.session.get(LiveSession, question.session_id)
     _need(user, "live.view", session)
     _open_for_questions(session)
-    if question.status == "merged" and question.merged_into_id:
-        question = db.session.get(LiveQuestion, question.merged_into_id)
+    qid = question.id
 
     def work():
+        q = _follow_merges(_lock_questions(qid)[qid])
         try:
             with db.session.begin_nested():
-                db.session.execute(insert(LiveVote).values(question_id=question.id, user_id=user.id))
+                db.session.execute(insert(LiveVote).values(question_id=q.id, user_id=user.id))
         except IntegrityError:
-            db.session.refresh(question)
-            return {"id": question.id, "votes": question.vote_count, "counted": False}, []
+            return {"id": q.id, "votes": q.vote_count, "counted": False}, []
         votes = db.session.execute(
-            update(LiveQuestion).where(LiveQuestion.id == question.id)
+            update(LiveQuestion).where(LiveQuestion.id == q.id)
             .values(vote_count=LiveQuestion.vote_count + 1).returning(LiveQuestion.vote_count)
             .execution_options(synchronize_session=False)
         ).scalar_one()  # fmt: skip
-        return {"id": question.id, "votes": votes, "counted": True}, [
-            record(session.id, "question.votes", {"id": question.id, "votes": votes})
+        return {"id": q.id, "votes": votes, "counted": True}, [
+            record(session.id, "question.votes", {"id": q.id, "votes": votes})
         ]
 
     result = _write(work)
@@ -386,6 +426,8 @@ def mark(user, question: LiveQuestion, status: str) -> dict:
         raise LiveError("invalid")
 
     def work():
+        if _lock_questions(question.id)[question.id].status == "merged":  # merged since it was read
+            raise LiveError("invalid")
         events = []
         if status == "answering":
             # One question at a time is being answered: a previous one goes back to open.
@@ -394,9 +436,13 @@ def mark(user, question: LiveQuestion, status: str) -> dict:
                     LiveQuestion.id != question.id)):  # fmt: skip
                 other.status = "open"
                 events.append(record(session.id, "question.status", {"id": other.id, "status": "open"}))
+        data = {"id": question.id, "status": status}
+        if question.status == "hidden" and status != "hidden":
+            # Viewers dropped a hidden question: the event brings it back whole.
+            data["question"] = {**question_dict(question), "status": status}
         question.status = status
         question.answered_at = utcnow() if status == "answered" else None
-        events.append(record(session.id, "question.status", {"id": question.id, "status": status}))
+        events.append(record(session.id, "question.status", data))
         return {"id": question.id, "status": status}, events
 
     return _write(work)
@@ -412,24 +458,36 @@ def merge(user, duplicate: LiveQuestion, target: LiveQuestion) -> dict:
         raise LiveError("invalid")
 
     def work():
-        already = select(LiveVote.user_id).where(LiveVote.question_id == target.id)
+        # Both rows locked and re-checked: a concurrent merge may have taken either meanwhile, and
+        # votes for either wait until the votes are moved.
+        rows = _lock_questions(duplicate.id, target.id)
+        dup, into = rows.get(duplicate.id), rows.get(target.id)
+        if dup is None or into is None or "merged" in (dup.status, into.status):
+            raise LiveError("invalid")
+        already = select(LiveVote.user_id).where(LiveVote.question_id == into.id)
         db.session.execute(
             insert(LiveVote).from_select(
                 ["question_id", "user_id"],
-                select(target.id, LiveVote.user_id).where(LiveVote.question_id == duplicate.id,
-                                                          LiveVote.user_id.not_in(already)),
+                select(into.id, LiveVote.user_id).where(LiveVote.question_id == dup.id,
+                                                        LiveVote.user_id.not_in(already)),
             )
         )  # fmt: skip
-        db.session.execute(delete(LiveVote).where(LiveVote.question_id == duplicate.id))
-        votes = db.session.scalar(select(func.count()).select_from(LiveVote).where(LiveVote.question_id == target.id))
-        target.vote_count = votes
-        duplicate.vote_count = 0
-        duplicate.status = "merged"
-        duplicate.merged_into_id = target.id
-        data = {"id": duplicate.id, "into": target.id, "votes": votes}
+        db.session.execute(delete(LiveVote).where(LiveVote.question_id == dup.id))
+        # The counter from the stored votes, in the same statement: never a count read earlier.
+        counted = select(func.count()).select_from(LiveVote).where(LiveVote.question_id == into.id).scalar_subquery()
+        votes = db.session.execute(
+            update(LiveQuestion).where(LiveQuestion.id == into.id).values(vote_count=counted)
+            .returning(LiveQuestion.vote_count).execution_options(synchronize_session=False)
+        ).scalar_one()  # fmt: skip
+        dup.vote_count = 0
+        dup.status = "merged"
+        dup.merged_into_id = into.id
+        data = {"id": dup.id, "into": into.id, "votes": votes}
         return data, [record(session.id, "question.merged", data)]
 
-    return _write(work)
+    result = _write(work)
+    db.session.expire(target)
+    return result
 
 
 # --- chat and moderation --------------------------------------------------------------------------
@@ -443,11 +501,21 @@ def message_dict(m: LiveMessage) -> dict:
 def recent_messages(session: LiveSession, limit: int = 50) -> list[LiveMessage]:
     rows = db.session.scalars(
         select(LiveMessage)
+        .options(joinedload(LiveMessage.user))
         .where(LiveMessage.session_id == session.id, LiveMessage.removed.is_(False))
         .order_by(LiveMessage.id.desc())
         .limit(limit)
     )
     return list(reversed(list(rows)))
+
+
+def muted_users(session: LiveSession) -> list[dict]:
+    """Who is muted in the session (for the host's list, to give the voice back)."""
+    from lms.accounts.models import User
+
+    rows = db.session.execute(select(User.id, User.name).join(LiveMute, LiveMute.user_id == User.id)
+                              .where(LiveMute.session_id == session.id).order_by(LiveMute.id))  # fmt: skip
+    return [{"user_id": uid, "user": name} for uid, name in rows]
 
 
 def is_muted(session: LiveSession, user_id: int) -> bool:
@@ -540,7 +608,7 @@ def mute(user, session: LiveSession, target_id: int, muted: bool = True) -> dict
         else:
             db.session.execute(delete(LiveMute).where(LiveMute.session_id == session.id,
                                                       LiveMute.user_id == target.id))  # fmt: skip
-        data = {"user_id": target.id, "muted": muted}
+        data = {"user_id": target.id, "user": target.name, "muted": muted}
         return data, [record(session.id, "user.muted", data)]
 
     return _write(work)
@@ -651,6 +719,7 @@ def remove_slot(user, slot: DutySlot) -> None:
 
 def rota(user, weekday: int | None = None) -> list[DutySlot]:
     stmt = select(DutySlot).join(Context, DutySlot.context_id == Context.id)
+    stmt = stmt.options(contains_eager(DutySlot.context), joinedload(DutySlot.expert))
     stmt = access.visible(stmt, user, "live.view", Context.path)
     if weekday is not None:
         stmt = stmt.where(DutySlot.weekday == weekday)
@@ -727,8 +796,14 @@ def answer_thread(user, thread: QaThread, body: str) -> QaAnswer:
     return a
 
 
+def thread_answers(thread: QaThread) -> list[QaAnswer]:
+    return list(db.session.scalars(select(QaAnswer).options(joinedload(QaAnswer.author))
+                                   .where(QaAnswer.thread_id == thread.id).order_by(QaAnswer.id)))  # fmt: skip
+
+
 def threads(user, limit: int = 50) -> list[QaThread]:
     stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
+    stmt = stmt.options(contains_eager(QaThread.context), joinedload(QaThread.author))
     stmt = access.visible(stmt, user, "live.view", Context.path)
     return list(db.session.scalars(stmt.order_by(QaThread.id.desc()).limit(limit)))
 

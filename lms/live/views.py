@@ -98,11 +98,11 @@ def session(session_id):
         "live/session.html",
         s=s,
         state=state,
-        questions=services.ranked_questions(s),
+        questions=services.ranked_questions(s, include_hidden=state["host"]),
         form=QuestionForm(),
         host=state["host"],
         hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if playlist else None,
-        experts=[e.user for e in s.experts],
+        experts=services.session_experts(s),
     )
 
 
@@ -182,14 +182,16 @@ def status(session_id):
 @login_required
 def ingest(session_id):
     """Chunked HTTP upload of the host's MediaRecorder stream (the fallback to the socket): the
-    raw body is one WebM chunk, `?n=` its index."""
+    raw body is one WebM chunk, `?n=` its index. The proxy sends it to the Socket.IO processes
+    (README); if it lands on a process that does not run this broadcast's ffmpeg while another
+    does, it is refused with 409 "elsewhere", never a second ffmpeg on the same files."""
     s = _session_or_404(session_id)
     access.require(current_user, "live.host", s)
     data = request.get_data(cache=False)
     try:
         out = video.feed(s, data, request.args.get("n", type=int))
     except LiveError as err:
-        return jsonify(ok=False, error=err.code), 400 if err.code != "closed" else 409
+        return jsonify(ok=False, error=err.code), 409 if err.code in ("closed", "elsewhere") else 400
     return jsonify(ok=True, **out)
 
 
@@ -203,10 +205,13 @@ def hls(session_id, name):
     from lms.media.services import send_path
 
     if name.endswith(".m3u8"):
-        # The live playlist changes every second; the replay's and the segments never do.
-        max_age = 1 if s.video_status == "live" else 3600
-        resp = send_path(f"{s.video_path}/{name}", mimetype="application/vnd.apple.mpegurl", max_age=max_age)
-        if s.video_status == "live":
+        # The live playlist changes every second (a paused one when the host comes back); the
+        # replay's and the segments never do.
+        growing = s.video_status in ("live", "paused")
+        resp = send_path(
+            f"{s.video_path}/{name}", mimetype="application/vnd.apple.mpegurl", max_age=1 if growing else 3600
+        )
+        if growing:
             resp.headers["Cache-Control"] = "private, no-cache"
         return resp
     return send_path(f"{s.video_path}/{name}", mimetype="video/mp2t", max_age=86400)
@@ -262,7 +267,7 @@ def thread(thread_id):
             flash(_message(err), "danger")
         else:
             return redirect(url_for("live.thread", thread_id=t.id))
-    return render_template("live/thread.html", t=t, form=form)
+    return render_template("live/thread.html", t=t, answers=services.thread_answers(t), form=form)
 
 
 # --- on-duty rota ---------------------------------------------------------------------------------

@@ -158,3 +158,61 @@ def test_expert_broadcasts_teacher_watches_and_asks(media_browser, live_server, 
         if viewer_ctx is not None:
             viewer_ctx.close()
         expert_ctx.close()
+
+
+def test_host_moderates_and_viewers_follow(media_browser, live_server, e2e_world):
+    """Hide and reopen a question, pin and unpin, mute and unmute, from the host's page; a teacher's
+    phone follows over the socket (the hidden question leaves it and comes back)."""
+    w = e2e_world
+    start = utcnow() + timedelta(minutes=30)
+    s = services.schedule(w["expert"], w.workshop_a.context, "课堂提问策略答疑", start, start + timedelta(hours=1),
+                          "math")  # fmt: skip
+    off = services.ask(w["member"], s, "与主题无关的问题")
+    services.ask(w["leader"], s, "怎样追问学生？")
+    services.vote(w["leader"], off)
+    services.chat(w["member"], s, "老师好，请置顶这条")
+    sid, off_id = s.id, off.id
+    expert_ctx, expert = _open(media_browser, live_server, "desktop", w["expert"].username)
+    viewer_ctx, viewer = _open(media_browser, live_server, "phone", w["member"].username)
+    try:
+        for page in (expert, viewer):
+            page.goto(f"/live/{sid}")
+        expert.locator("#live-presence", has_text="2").wait_for(timeout=30_000)
+        host_q = expert.locator(f'#live-questions li[data-qid="{off_id}"]')
+        viewer_q = viewer.locator(f'#live-questions li[data-qid="{off_id}"]')
+        assert host_q.locator("[data-mark=open]").is_hidden() and viewer_q.locator("[data-mark]").count() == 0
+
+        # Hide: gone from the teacher's page, dimmed and last on the host's, with "Reopen".
+        host_q.locator("button[data-mark=hidden]").click()
+        viewer_q.wait_for(state="detached")
+        expert.locator(f'#live-questions li:last-child.live-q-hidden[data-qid="{off_id}"]').wait_for()
+        assert host_q.locator("[data-mark=hidden]").is_hidden() and host_q.locator("[data-mark=open]").is_visible()
+        snap(expert, "live-moderation")
+        # Reopen: back on the teacher's page, whole, with its votes.
+        host_q.locator("button[data-mark=open]").click()
+        viewer_q.wait_for()
+        assert viewer_q.locator(".live-votes").inner_text() == "1"
+        assert viewer_q.locator(".live-q-body").inner_text() == "与主题无关的问题"
+
+        # Pin and unpin the teacher's message.
+        line = expert.locator("#live-chat li", has_text="请置顶这条")
+        line.locator("[data-chat-tool=pin]").click()
+        viewer.locator("#live-pinned", has_text="请置顶这条").wait_for()
+        expert.locator("#live-unpin").click()
+        viewer.locator("#live-pinned").wait_for(state="hidden")
+
+        # Mute: the host's list names the teacher, whose chat box is disabled; unmute gives it back.
+        line.locator("[data-chat-tool=mute]").click()
+        expert.locator("#live-muted li", has_text=w["member"].name).wait_for()
+        viewer.wait_for_function("() => document.getElementById('live-chat-body').disabled")
+        assert expert.locator("#live-muted-none").is_hidden()
+        expert.locator(f'#live-muted [data-unmute="{w["member"].id}"]').click()
+        expert.locator("#live-muted li").wait_for(state="detached")
+        viewer.wait_for_function("() => !document.getElementById('live-chat-body').disabled")
+        assert expert.locator("#live-muted-none").is_visible()
+        snap(viewer, "live-moderated")
+        assert no_horizontal_scroll(viewer) and no_horizontal_scroll(expert)
+        assert expert.errors == [] and viewer.errors == [], (expert.errors, viewer.errors)
+    finally:
+        viewer_ctx.close()
+        expert_ctx.close()

@@ -166,3 +166,23 @@ def test_demo_adds_rota_and_a_session(app, db):
     assert db.session.scalar(select(func.count()).select_from(DutySlot)) >= 2
     assert s.last_seq == len(qs)
     assert utcnow() - timedelta(days=1) < s.created_at
+
+
+def test_moderation_controls_for_hosts_only(world, login_as, session):
+    """Hosts get hide/reopen on questions, unpin on the pinned message and the muted list with
+    unmute; a hidden question is gone from viewers' pages and dimmed on the host's."""
+    q = services.ask(world["member"], session, "跑题的问题")
+    services.ask(world["leader"], session, "正题")
+    m = services.chat(world["member"], session, "请大家看置顶")
+    services.pin(world["expert"], session, m)
+    services.mute(world["expert"], session, world["leader"].id)
+    services.mark(world["expert"], q, "hidden")
+    host = login_as(world["expert"]).get(f"/live/{session.id}").get_data(as_text=True)
+    assert 'data-mark="hidden"' in host and 'data-mark="open"' in host and 'id="live-unpin"' in host
+    muted = host.split('id="live-muted"')[1].split("</ul>")[0]
+    assert "王组长" in muted and f'data-unmute="{world["leader"].id}"' in muted
+    assert "跑题的问题" in host and f'live-q-hidden" data-qid="{q.id}"' in host
+    viewer = login_as(world["member"]).get(f"/live/{session.id}").get_data(as_text=True)
+    assert "跑题的问题" not in viewer and "正题" in viewer
+    assert "data-mark" not in viewer and "live-unpin" not in viewer and "live-muted" not in viewer
+    assert "跑题的问题" not in login_as(world["member"]).get(f"/live/{session.id}/replay").get_data(as_text=True)

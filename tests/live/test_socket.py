@@ -180,7 +180,7 @@ def test_mute_remove_pin(world, sock, session):
     assert call(expert, "remove", message_id=mid)["ok"]
     kinds = [(e["kind"], e["data"]) for e in events(lead)]
     assert kinds[0][0] == "chat.pinned" and kinds[0][1]["message"]["body"] == "大家好"
-    assert kinds[1] == ("user.muted", {"user_id": world["member"].id, "muted": True})
+    assert kinds[1] == ("user.muted", {"user_id": world["member"].id, "user": "李老师", "muted": True})
     assert kinds[2] == ("chat.removed", {"id": mid})
     assert kinds[3] == ("chat.pinned", {"message": None})  # removing the pinned message unpins it
     assert services.recent_messages(session) == []
@@ -309,3 +309,106 @@ def test_presence_of_a_dead_process_expires_and_is_swept(world, sock, session, a
     assert services.sweep_presence() == []
     # The sweep wrapper used by the background task tells the room the new count.
     live_events.sweeper.sweep(app)
+
+
+def test_leaving_tells_the_room_the_new_count(world, sock, session, monkeypatch):
+    """A viewer who leaves the room (without disconnecting) is no longer counted by the others."""
+    import time
+
+    from lms.live import events as live_events
+
+    monkeypatch.setattr(live_events, "PRESENCE_EVERY", 0)
+    a, b = sock(world["member"]), sock(world["leader"])
+    for sc in (a, b):
+        call(sc, "join", session_id=session.id)
+    time.sleep(0.3)  # the join broadcasts
+    a.get_received(NS)
+    assert call(b, "leave", session_id=session.id) == {"ok": True}
+    counts = []
+    end = time.monotonic() + 5
+    while time.monotonic() < end and 1 not in counts:
+        counts += [e["args"][0]["count"] for e in a.get_received(NS) if e["name"] == "presence"]
+        time.sleep(0.05)
+    assert counts and counts[-1] == 1, counts
+
+
+def test_votes_racing_a_merge_all_land_on_the_target_once(app, world, session, db):
+    """Votes on the duplicate and on the target while the host merges them (threads on their own
+    connections, as separate processes): afterwards every voter counts once on the target, the
+    counter equals the stored votes, the duplicate holds none. Several rounds: a race is a chance."""
+    import itertools
+
+    from lms.accounts.models import User
+    from lms.communities import services as community
+    from tests.conftest import at_once
+    from tests.factories import make_user
+
+    voters = []
+    for i in range(6):
+        u = make_user(f"racer{i}", f"抢票人{i}")
+        community.add_member(world.workshop_a, u)
+        voters.append(u.id)
+    db.session.commit()
+    expert_id, sid = world["expert"].id, session.id
+    for round_ in range(6):
+        target = services.ask(world["member"], session, f"目标{round_}")
+        dup = services.ask(world["leader"], session, f"重复{round_}")
+        tid, did = target.id, dup.id
+        for uid in voters[:2]:  # votes already there before the race
+            services.vote(_db.session.get(User, uid), _db.session.get(LiveQuestion, did))
+        services.vote(_db.session.get(User, voters[2]), _db.session.get(LiveQuestion, tid))
+        turn = itertools.count()
+
+        def act(tid=tid, did=did, turn=turn):
+            n = next(turn)
+            try:
+                if n == 0:
+                    expert = _db.session.get(User, expert_id)
+                    services.merge(expert, _db.session.get(LiveQuestion, did), _db.session.get(LiveQuestion, tid))
+                    return "merged"
+                uid = voters[(n - 1) % len(voters)]
+                qid = did if n % 2 else tid
+                services.vote(_db.session.get(User, uid), _db.session.get(LiveQuestion, qid))
+                return "voted"
+            except Exception as err:  # noqa: BLE001 - reported below
+                _db.session.rollback()
+                return repr(err)
+
+        results = at_once(app, 1 + len(voters), act)
+        assert sorted(results) == ["merged"] + ["voted"] * len(voters), results
+        _db.session.expire_all()
+        on_target = set(_db.session.scalars(select(LiveVote.user_id).where(LiveVote.question_id == tid)))
+        assert on_target == set(voters), round_
+        assert _db.session.get(LiveQuestion, tid).vote_count == len(voters), round_
+        assert _db.session.scalar(select(func.count()).select_from(LiveVote).where(LiveVote.question_id == did)) == 0
+        d = _db.session.get(LiveQuestion, did)
+        assert (d.status, d.vote_count, d.merged_into_id) == ("merged", 0, tid)
+    seqs = list(_db.session.scalars(select(LiveEvent.seq).where(LiveEvent.session_id == sid).order_by(LiveEvent.seq)))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_hidden_questions_leave_viewers_and_come_back_whole(world, sock, session):
+    """Hiding removes a question for viewers (hosts keep it, last); reopening sends it back whole,
+    since viewers no longer have it. The host's state lists who is muted."""
+    m, expert = sock(world["member"]), sock(world["expert"])
+    call(m, "join", session_id=session.id)
+    q1 = call(m, "ask", session_id=session.id, body="不合适的问题")["id"]
+    q2 = call(m, "ask", session_id=session.id, body="好问题")["id"]
+    call(expert, "vote", question_id=q1)
+    m.get_received(NS)
+    assert call(expert, "mark", question_id=q1, status="hidden")["ok"]
+    assert [e["data"] for e in events(m, "question.status")] == [{"id": q1, "status": "hidden"}]
+    viewer = call(m, "join", session_id=session.id, state=True)["state"]
+    assert [q["id"] for q in viewer["questions"]] == [q2] and viewer["muted_users"] == []
+    call(expert, "mute", session_id=session.id, user_id=world["leader"].id)
+    host = call(expert, "join", session_id=session.id, state=True)["state"]
+    assert [(q["id"], q["status"]) for q in host["questions"]] == [(q2, "open"), (q1, "hidden")]
+    assert host["muted_users"] == [{"user_id": world["leader"].id, "user": "王组长"}]
+    m.get_received(NS)
+    assert call(expert, "mark", question_id=q1, status="open")["ok"]
+    (ev,) = events(m, "question.status")
+    assert ev["data"]["question"] == {"id": q1, "body": "不合适的问题", "author": "李老师", "votes": 1,
+                                      "status": "open", "merged_into": None}  # fmt: skip
+    assert [q.id for q in services.ranked_questions(session)] == [q1, q2]
+    call(expert, "mute", session_id=session.id, user_id=world["leader"].id, muted=False)
+    assert call(expert, "join", session_id=session.id, state=True)["state"]["muted_users"] == []

@@ -121,6 +121,13 @@ def test_session_broadcast_and_replay(webm, world, session, login_as, app, db):
     msc.disconnect(NS)
 
 
+def _end(session):
+    """The session ended (in the database, as services.set_status does), then the video finishes."""
+    session.status = "ended"
+    _db.session.commit()
+    video.finish(session, wait=True)
+
+
 def _status(session_id):
     _db.session.expire_all()
     return _db.session.get(LiveSession, session_id).video_status
@@ -143,7 +150,7 @@ def test_restarted_broadcast_continues_the_playlist(webm, world, session, app, d
         for n, c in enumerate(chunks):
             video.feed(session, c, n)
         assert _wait_for(lambda: (root / "index.m3u8").is_file() and live_hls.segments(root / "index.m3u8"))
-    video.finish(session, wait=True)
+    _end(session)
     text = (root / "index.m3u8").read_text()
     assert "#EXT-X-DISCONTINUITY" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
     segs = live_hls.segments(root / "index.m3u8")
@@ -161,7 +168,50 @@ def test_stale_recording_in_the_directory_is_not_replayed(webm, world, session, 
     (root / "seg_09999.ts").write_bytes(b"stale")
     for n, c in enumerate(_chunks(webm)):
         video.feed(session, c, n)
-    video.finish(session, wait=True)
+    _end(session)
     segs = live_hls.segments(root / "index.m3u8")
     assert "seg_09999.ts" not in segs and not (root / "seg_09999.ts").exists()
     assert abs(probe(root / "index.m3u8").duration - SECONDS) < 2.0
+
+
+def test_replay_made_when_the_owning_process_is_gone(webm, world, session, app, db):
+    """The process that ran ffmpeg died mid-broadcast (video still "live", nobody holds the lock):
+    ending the session elsewhere makes the replay, and the scheduler's sweep does for a session
+    that ended without it."""
+    from lms.live import services
+
+    root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
+    services.set_status(world["expert"], session, "live")
+    for n, c in enumerate(_chunks(webm)):
+        video.feed(session, c, n)
+    assert _wait_for(lambda: (root / "index.m3u8").is_file() and len(live_hls.segments(root / "index.m3u8")) >= 3)
+    video.stop_all()  # ffmpeg killed with its process
+    assert _status(session.id) == "live"
+    assert video.finish_orphans() == 0  # not ended: nothing to do
+    # Ended by a process that did not make the replay (an end racing the crash).
+    _db.session.execute(LiveSession.__table__.update().where(LiveSession.id == session.id).values(status="ended"))
+    _db.session.commit()
+    assert video.finish_orphans() == 1 and video.finish_orphans() == 0
+    assert _status(session.id) == "ready"
+    text = (root / "index.m3u8").read_text()
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+    kinds = [e.data for e in _db.session.scalars(select(LiveEvent).where(LiveEvent.kind == "video.status"))]
+    assert kinds == [{"video": "live"}, {"video": "ready"}]
+
+
+def test_a_paused_recording_becomes_the_replay_where_the_session_ends(webm, world, session, app, db):
+    """No chunk for LIVE_INGEST_IDLE_SECONDS: the watchdog closes ffmpeg ("paused"); ending the
+    session in any process then makes the replay at once, without ffmpeg."""
+    from lms.live import services
+
+    app.config["LIVE_INGEST_IDLE_SECONDS"] = 1
+    try:
+        services.set_status(world["expert"], session, "live")
+        for n, c in enumerate(_chunks(webm)):
+            video.feed(session, c, n)
+        assert _wait_for(lambda: _status(session.id) == "paused", 30)
+        assert not video.running(session.id)
+        services.set_status(world["expert"], session, "ended")
+        assert _status(session.id) == "ready"  # made in this call, no waiting
+    finally:
+        app.config["LIVE_INGEST_IDLE_SECONDS"] = 30

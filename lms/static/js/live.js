@@ -24,11 +24,13 @@
   function qItem(id) { return qList.querySelector('[data-qid="' + Number(id) + '"]'); }
 
   // --- question queue ------------------------------------------------------------------------
-  var RANK = { answering: 0, open: 1, answered: 2 };
+  // As lms.live.services.ranked_questions; hidden questions only reach hosts, last.
+  var RANK = { answering: 0, open: 1, answered: 2, hidden: 3 };
+  function rank(li) { var r = RANK[li.dataset.status || "open"]; return r === undefined ? 3 : r; }
   function sortQuestions() {
     var items = Array.prototype.slice.call(qList.children);
     items.sort(function (a, b) {
-      var ra = RANK[a.dataset.status || "open"], rb = RANK[b.dataset.status || "open"];
+      var ra = rank(a), rb = rank(b);
       if (ra !== rb) return ra - rb;
       var va = Number(a.dataset.votes), vb = Number(b.dataset.votes);
       if (va !== vb) return vb - va;
@@ -40,7 +42,8 @@
   function setStatus(li, status) {
     li.dataset.status = status;
     li.className = "list-group-item live-q live-q-" + status;
-    li.querySelector(".live-q-state").textContent = status === "answering" ? T.answering : status === "answered" ? T.answered : "";
+    li.querySelector(".live-q-state").textContent = status === "answering" ? T.answering : status === "answered" ? T.answered
+      : status === "hidden" ? T.hidden : "";
   }
   function setVotes(li, votes) {
     li.dataset.votes = votes;
@@ -66,7 +69,8 @@
     body.appendChild(meta);
     if (host) {
       var tools = el("div", "live-host-tools d-flex flex-wrap gap-1 mt-1");
-      [["answering", T.mark_answering, "btn-outline-success"], ["answered", T.mark_answered, "btn-outline-secondary"]].forEach(function (m) {
+      [["answering", T.mark_answering, "btn-outline-success"], ["answered", T.mark_answered, "btn-outline-secondary"],
+       ["open", T.reopen, "btn-outline-primary"], ["hidden", T.hide, "btn-outline-danger"]].forEach(function (m) {
         var b = el("button", "btn btn-sm py-0 " + m[2], m[1]);
         b.type = "button";
         b.dataset.mark = m[0];
@@ -112,6 +116,25 @@
     });
     li.appendChild(tools);
   }
+  function showMuted(d) {
+    // The host's list of muted people, each with "Unmute".
+    var list = document.getElementById("live-muted");
+    if (!list) return;
+    var li = list.querySelector('[data-uid="' + Number(d.user_id) + '"]');
+    if (!d.muted) { if (li) li.remove(); }
+    else if (!li) {
+      li = el("li", "list-inline-item");
+      li.dataset.uid = d.user_id;
+      li.appendChild(el("span", "person", d.user || ("#" + d.user_id)));
+      li.appendChild(document.createTextNode(" "));
+      var b = el("button", "btn btn-link btn-sm p-0 align-baseline", T.unmute);
+      b.type = "button";
+      b.dataset.unmute = d.user_id;
+      li.appendChild(b);
+      list.appendChild(li);
+    }
+    document.getElementById("live-muted-none").hidden = list.children.length > 0;
+  }
   function showPinned(m) {
     var box = document.getElementById("live-pinned");
     box.hidden = !m;
@@ -132,7 +155,13 @@
     switch (ev.kind) {
       case "question.new": newQuestion(d); sortQuestions(); break;
       case "question.votes": if ((li = qItem(d.id))) { setVotes(li, d.votes); sortQuestions(); } break;
-      case "question.status": if ((li = qItem(d.id))) { setStatus(li, d.status); sortQuestions(); } break;
+      case "question.status":
+        li = qItem(d.id);
+        if (d.status === "hidden" && !host) { if (li) li.remove(); }
+        else if (li) setStatus(li, d.status);
+        else if (d.question) newQuestion(d.question);  // reopened after being hidden
+        sortQuestions();
+        break;
       case "question.merged":
         if ((li = qItem(d.id))) li.remove();
         if ((li = qItem(d.into))) setVotes(li, d.votes);
@@ -142,6 +171,7 @@
       case "chat.removed": if ((li = chat.querySelector('[data-mid="' + Number(d.id) + '"]'))) li.remove(); break;
       case "chat.pinned": showPinned(d.message); break;
       case "user.muted":
+        if (host) showMuted(d);
         if (Number(d.user_id) === me) {
           var form = document.getElementById("live-chat-form");
           if (form) form.querySelectorAll("input,button").forEach(function (x) { x.disabled = !!d.muted; });
@@ -249,10 +279,33 @@
       else if (tool === "pin") send("pin", { message_id: Number(li.dataset.mid) });
       else if (tool === "mute") send("mute", { user_id: Number(li.dataset.uid), muted: true });
     });
+    var muted = document.getElementById("live-muted");
+    if (muted) muted.addEventListener("click", function (e) {
+      var t = e.target.closest("[data-unmute]");
+      if (t) send("mute", { user_id: Number(t.dataset.unmute), muted: false }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
+    });
+    var unpin = document.getElementById("live-unpin");
+    if (unpin) unpin.addEventListener("click", function () {
+      send("pin", { message_id: null }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
+    });
     var slow = document.getElementById("live-slow");
     if (slow) slow.addEventListener("change", function () { send("slow_mode", { seconds: Number(slow.value) || 0 }); });
     var bc = document.getElementById("live-broadcast");
     if (bc) bc.addEventListener("click", toggleBroadcast);
+    var end = document.getElementById("live-end");
+    if (end) end.addEventListener("submit", function (e) {
+      // Over the socket when it is up: it reaches the process that runs this broadcast's ffmpeg,
+      // which then finishes the replay at once. Otherwise the form posts (that process notices the
+      // end in the database a few seconds later).
+      if (!socket || !socket.connected) return;
+      e.preventDefault();
+      stopBroadcast().then(function () {
+        send("status", { status: "ended" }, function (res) {
+          if (res.ok || res.error === "invalid") window.location.reload();  // invalid: already ended
+          else alert(T[res.error] || T.invalid);
+        });
+      });
+    });
   }
 
   // --- playback --------------------------------------------------------------------------------
@@ -281,6 +334,7 @@
 
   // --- broadcast (host) ------------------------------------------------------------------------
   var recorder = null, stream = null, chunkNo = 0;
+  var lastSend = Promise.resolve();  // the last chunk's sending, so that "End" goes after it
   function mimeType() {
     var types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm"];
     for (var i = 0; i < types.length; i++) if (window.MediaRecorder && MediaRecorder.isTypeSupported(types[i])) return types[i];
@@ -291,18 +345,25 @@
     return fetch(root.dataset.ingest + "?n=" + n, { method: "POST", body: buf, credentials: "same-origin",
       headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": root.dataset.csrf } });
   }
+  function stopBroadcast() {
+    // Resolves once the recorder's last chunk is on its way.
+    if (!recorder) return lastSend;
+    var btn = document.getElementById("live-broadcast");
+    var state = document.getElementById("live-broadcast-state");
+    var r = recorder;
+    recorder = null;
+    var stopped = new Promise(function (resolve) { r.addEventListener("stop", resolve); setTimeout(resolve, 3000); });
+    r.stop();
+    stream.getTracks().forEach(function (t) { t.stop(); });
+    btn.textContent = btn.dataset.label || btn.textContent;
+    state.textContent = "";
+    state.classList.remove("text-danger");
+    return stopped.then(function () { return lastSend; });
+  }
   function toggleBroadcast() {
     var btn = document.getElementById("live-broadcast");
     var state = document.getElementById("live-broadcast-state");
-    if (recorder) {
-      recorder.stop();
-      stream.getTracks().forEach(function (t) { t.stop(); });
-      recorder = null;
-      btn.textContent = btn.dataset.label || btn.textContent;
-      state.textContent = "";
-      state.classList.remove("text-danger");
-      return;
-    }
+    if (recorder) { stopBroadcast(); return; }
     navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 25 } }, audio: true })
       .then(function (s) {
         stream = s;
@@ -314,10 +375,10 @@
         recorder.ondataavailable = function (e) {
           if (!e.data || !e.data.size) return;
           var n = chunkNo++;
-          e.data.arrayBuffer().then(function (buf) {
+          lastSend = e.data.arrayBuffer().then(function (buf) {
             if (socket && socket.connected) send("video", { chunk: buf, n: n });
-            else upload(buf, n);
-          });
+            else return upload(buf, n);
+          }).catch(function () {});
         };
         recorder.start(1000);
         btn.dataset.label = btn.textContent;
@@ -330,7 +391,7 @@
 
   function init() {
     start();
-    if (root.dataset.video === "live" || root.dataset.video === "ready") play();
+    if (["live", "paused", "ready"].indexOf(root.dataset.video) >= 0) play();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
