@@ -488,17 +488,40 @@ def move(user, r: Resource, target: Context) -> None:
     _changed([r.id])
 
 
+#: Rows that belong to a file rather than use it: removed with the file.
+_FILE_DERIVED = {"media_jobs"}
+
+
+def _file_references() -> list[tuple[str, object]]:
+    """(table name, column) of every foreign key onto stored_files.id, read from the metadata so a
+    table added later (by any domain) is covered; the file's own transcoding jobs excepted."""
+    refs = []
+    for table in db.metadata.sorted_tables:
+        if table.name in _FILE_DERIVED:
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name == StoredFile.__tablename__ and fk.column.name == "id":
+                refs.append((table.name, fk.parent))
+    return refs
+
+
+def _file_in_use(file_id: int) -> bool:
+    """Whether anything still points at the file: another resource, a homework submission, an
+    activity share (assessment evidence, ondelete=CASCADE there), a lesson, a post... One query."""
+    checks = [select(col).where(col == file_id).exists() for _, col in _file_references()]
+    return bool(checks) and bool(db.session.scalar(select(or_(*checks))))
+
+
 def remove(user, r: Resource) -> None:
-    """Delete a resource and its file (its owner, or resource.remove in its library)."""
+    """Delete a resource, and its file when nothing else uses it (its owner, or resource.remove in
+    its library). Excellent homework and activity shares point at the trainee's own file: removing
+    the library entry must never take the submission's or the share's file with it."""
     if not may_remove(user, r):
         raise ResourceError("forbidden")
     rid, stored = r.id, r.file
-    shared = stored is not None and db.session.scalar(
-        select(func.count(Resource.id)).where(Resource.file_id == stored.id, Resource.id != rid)
-    )
     db.session.delete(r)
     db.session.flush()
-    if stored is not None and not shared:
+    if stored is not None and not _file_in_use(stored.id):
         db.session.execute(delete(MediaJob).where(MediaJob.stored_file_id == stored.id))
         media.delete_file(stored)
     db.session.commit()
