@@ -95,17 +95,36 @@ class Library:
     label: str
 
 
-def upload_targets(user) -> list[Context]:
-    """The community libraries the user may post into (their own contexts holding resource.upload)."""
+#: Context kinds that have a library (a community page with its resource panel).
+LIBRARY_KINDS = ("workshop", "school", "region")
+
+
+def may_upload(user, context: Context | None) -> bool:
+    """The one rule for where a user may file a resource, used by the upload service, the API, the
+    upload buttons and the form: their personal space (context None), or a library that
+    resource.upload reaches: where they hold a role and, as every role does, the communities below
+    it (a county admin posts into the county's schools and workshops)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if context is None:
+        return True
+    return context.kind in LIBRARY_KINDS and access.can(user, "resource.upload", context)
+
+
+def upload_targets(user, current: Context | None = None) -> list[Context]:
+    """The libraries the upload form offers: the user's own communities (where a role holding
+    resource.upload is held, not every library below them: a province admin reaches thousands), and
+    first `current`, the library of the page they came from, when they may upload there."""
     from lms.access.roles import ROLE_CAPABILITIES
     from lms.access.services import grants
 
     ids = {g.context_id for g in grants(user) if "resource.upload" in ROLE_CAPABILITIES.get(g.role, ())}
-    if not ids:
-        return []
-    rows = db.session.scalars(select(Context).where(Context.id.in_(ids), Context.kind != "site"))
+    rows = list(db.session.scalars(select(Context).where(Context.id.in_(ids), Context.kind.in_(LIBRARY_KINDS))))
     order = {"workshop": 0, "school": 1, "region": 2}
-    return sorted(rows, key=lambda c: (order.get(c.kind, 3), len(c.path), c.name))
+    rows.sort(key=lambda c: (order.get(c.kind, 3), len(c.path), c.name))
+    if current is not None and may_upload(user, current):
+        rows = [current] + [c for c in rows if c.id != current.id]
+    return rows
 
 
 def region_ancestors(ctx: Context) -> list[Context]:
@@ -162,7 +181,7 @@ def upload(user, *, title, file, context: Context | None = None, description="",
     Raises ResourceError (fields, permission) or UploadError (missing, empty, too large, type).
     """
     title = _check_fields(title, stage, subject, kind)
-    if context is not None and not access.can(user, "resource.upload", context):
+    if not may_upload(user, context):
         raise ResourceError("forbidden")
     if len(description or "") > 50000:
         raise ResourceError("description_too_long")
