@@ -27,6 +27,10 @@ class Config:
     # Cap for resource library uploads, sized for micro-lesson videos (微课); streamed to disk in
     # chunks, never held in memory. The proxy's body limit must allow it (nginx client_max_body_size).
     RESOURCE_MAX_BYTES = 500 * 1024 * 1024
+    # Cap on any request body, refused with 413 before it is read (views taking more, such as the
+    # resource upload, raise it with lms.core.uploads.body_limit). 0: room for the largest ordinary
+    # form, six files of UPLOAD_MAX_BYTES (an offline-activity result form and five resources).
+    MAX_CONTENT_LENGTH = 0
     # Cap for lesson videos, received in resumable chunks (lms.media chunked upload).
     VIDEO_UPLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
     VIDEO_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
@@ -104,6 +108,8 @@ class Config:
         if not url.startswith("sqlite"):
             engine["pool_pre_ping"] = True
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine
+        if not cfg["MAX_CONTENT_LENGTH"]:
+            cfg["MAX_CONTENT_LENGTH"] = 6 * cfg["UPLOAD_MAX_BYTES"] + 1024 * 1024
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
         cfg["RATELIMIT_HEADERS_ENABLED"] = True
         cfg["LANGUAGES"] = [x.strip() for x in str(cfg["LANGUAGES"]).split(",") if x.strip()]

@@ -45,6 +45,7 @@ ERROR_DESCRIPTIONS = {
     401: "Not signed in, or the bearer token is invalid, expired or revoked",
     403: "The community is visible but the caller lacks the capability",
     404: "Not found, or not visible to the caller",
+    413: "The upload is over its cap (details.reason says which)",
     429: "Too many attempts",
 }
 

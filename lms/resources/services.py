@@ -174,6 +174,12 @@ def _kind_for(mime: str | None, chosen: str | None) -> str:
     return "document"
 
 
+def max_bytes(config=None) -> int:
+    """The cap of one resource file (RESOURCE_MAX_BYTES, sized for micro-lessons)."""
+    config = config if config is not None else current_app.config
+    return config.get("RESOURCE_MAX_BYTES") or config["UPLOAD_MAX_BYTES"]
+
+
 def upload(user, *, title, file, context: Context | None = None, description="", stage=None, subject=None,
            kind=None, tags="") -> Resource:  # fmt: skip
     """Validate, store the file and file the resource; commits. Nothing is stored when it fails.
@@ -185,9 +191,8 @@ def upload(user, *, title, file, context: Context | None = None, description="",
         raise ResourceError("forbidden")
     if len(description or "") > 50000:
         raise ResourceError("description_too_long")
-    cap = current_app.config.get("RESOURCE_MAX_BYTES") or current_app.config["UPLOAD_MAX_BYTES"]
     try:
-        stored = media.save_upload(file, owner=user, allowed=ALLOWED, max_bytes=cap, purpose="resource")
+        stored = media.save_upload(file, owner=user, allowed=ALLOWED, max_bytes=max_bytes(), purpose="resource")
     except UploadError as err:
         db.session.rollback()
         if str(err).startswith("type:") and str(err)[5:] in EXECUTABLES:

@@ -2,14 +2,14 @@
 
 from pathlib import PurePosixPath
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms import access
 from lms.access.models import Context
 from lms.core.pagination import page_arg
-from lms.core.uploads import UploadError
+from lms.core.uploads import UploadError, body_limit
 from lms.extensions import db
 from lms.media import services as media
 from lms.resources import services
@@ -101,6 +101,7 @@ def _wanted_library(value) -> Context | None:
 
 @bp.route("/resources/upload", methods=["GET", "POST"])
 @login_required
+@body_limit(services.max_bytes)
 def upload():
     wanted = request.form.get("library") if request.method == "POST" else request.args.get("library")
     current = _wanted_library(wanted)
@@ -128,7 +129,7 @@ def upload():
         else:
             flash(_("Resource uploaded."), "success")
             return redirect(url_for("resources.detail", resource_id=r.id))
-    max_mb = f"{(current_app.config.get('RESOURCE_MAX_BYTES') or current_app.config['UPLOAD_MAX_BYTES']) / 2**20:g}"
+    max_mb = f"{services.max_bytes() / 2**20:g}"
     # A link from a library the user may not post into says so, instead of quietly offering the personal space.
     refused = bool(wanted) and not allowed and request.method == "GET"
     return render_template("resources/upload.html", form=form, max_mb=max_mb,
