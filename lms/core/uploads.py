@@ -31,14 +31,82 @@ def read_capped(storage, max_bytes: int) -> bytes:
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TEXT_MIME = "text/plain"
+RTF_MIME = "application/rtf"
+OLE_MIME = "application/x-ole-storage"  # an OLE compound file that is no Office document we know
+
+# Office 97-2003 files are OLE compound files ("D0CF11E0A1B11AE1"). filetype only recognises them by
+# fixed bytes at offset 512 (the first sector after the header), which holds the Word/Excel/
+# PowerPoint stream only when the writer happened to put it first: valid files with the directory
+# there were refused, and any file with the FAT there (a .doc, a .xls, an installer) was called a
+# PowerPoint file. The container is the same for all three (and for Windows Installer packages),
+# so a valid OLE header takes its kind from the extension, and installer packages (their class id
+# in the root directory entry) are refused whatever they are called.
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+OLE_BY_EXTENSION = {
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint",
+}
+# {000C1082/4/6-0000-0000-C000-000000000046}: Windows Installer transform, package, patch.
+_INSTALLER_CLSIDS = {bytes([n, 0x10, 0x0C, 0x00]) + bytes(4) + b"\xc0" + bytes(6) + b"\x46" for n in (0x82, 0x84, 0x86)}
+# Plain text (.txt lesson plans) has no signature: UTF-8 or GB18030 (what Chinese Windows editors
+# write) without NULs or other control characters but tab, line breaks, form feed and DOS's EOF.
+_TEXT_CONTROLS = frozenset(range(0x20)) - set(b"\t\n\r\x0c\x1a")
 
 
-def sniff(data: bytes) -> str | None:
+def _extension(filename: str | None) -> str:
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def sniff(data: bytes, filename: str | None = None) -> str | None:
+    """The type of a file from its first bytes (`data`: at least the first 8 KB when the file is
+    longer). `filename` is only consulted where the bytes cannot tell: which Office program wrote
+    an OLE file, and whether signature-less bytes are meant as a text file (.txt)."""
     kind = filetype.guess(data)
     mime = kind.mime if kind else None
     if mime in {"application/zip", XLSX_MIME} and _is_xlsx(data):
         return XLSX_MIME
+    if data.startswith(OLE_MAGIC):
+        return _ole(data, _extension(filename), mime)
+    if mime is None and _extension(filename) == "txt" and _is_text(data):
+        return TEXT_MIME
     return mime
+
+
+def _ole(data: bytes, ext: str, guessed: str | None) -> str:
+    """An Office 97-2003 type for a sound OLE header: the one a .doc/.xls/.ppt name says, else
+    filetype's guess (nameless files), else OLE_MIME. filetype's guess alone is not enough when
+    there is a name: it calls any file with the FAT in its first sector a PowerPoint file."""
+    if len(data) < 512 or data[28:30] != b"\xfe\xff":  # byte order mark
+        return OLE_MIME
+    major, shift, mini = int.from_bytes(data[26:28], "little"), data[30], data[32]
+    if (major, shift) not in {(3, 9), (4, 12)} or mini != 6:
+        return OLE_MIME
+    # The root directory entry's class id, when the first directory sector lies within the data.
+    first_dir = int.from_bytes(data[48:52], "little")
+    root = (first_dir + 1) << shift
+    if root + 96 <= len(data) and data[root + 80 : root + 96] in _INSTALLER_CLSIDS:
+        return OLE_MIME
+    if ext in OLE_BY_EXTENSION:
+        return OLE_BY_EXTENSION[ext]
+    return guessed if guessed in OLE_BY_EXTENSION.values() and not ext else OLE_MIME
+
+
+def _is_text(data: bytes) -> bool:
+    if not data or b"\x00" in data or not _TEXT_CONTROLS.isdisjoint(data):
+        return False
+    import codecs
+
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            # Not final: `data` may end inside a character when it is only the file's first bytes.
+            codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
 
 
 def _is_xlsx(data: bytes) -> bool:
@@ -55,7 +123,7 @@ def check_upload(storage, allowed: set[str], max_bytes: int) -> CheckedUpload:
     if storage is None or not storage.filename:
         raise UploadError("missing")
     data = read_capped(storage, max_bytes)
-    mime = sniff(data)
+    mime = sniff(data, storage.filename)
     if mime not in allowed:
         raise UploadError(f"type:{mime or 'unknown'}")
     return CheckedUpload(data=data, filename=storage.filename, mime=mime)

@@ -35,8 +35,9 @@ from lms.resources.models import (
 
 DOMAIN = "resources"
 PER_PAGE = 20
-#: What a resource file may be: documents, images, PDF, Office, video, audio, ZIP (sniffed).
-ALLOWED = media.ANY_SAFE
+#: What a resource file may be (sniffed): images, PDF, Office (2007+ and 97-2003), video, audio, ZIP,
+#: and plain text and RTF, since teachers share .txt lesson plans (downloads only, never inline).
+ALLOWED = media.ANY_SAFE | media.TEXT
 #: Sniffed types refused with their own message: programs, whatever the file is called.
 EXECUTABLES = {
     "application/x-executable", "application/x-msdownload", "application/x-mach-binary",
