@@ -82,7 +82,9 @@ def resources_list():
 
 @route("/resources/<int:resource_id>", summary="One resource", response="ResourceDetail", errors=(404,))
 def resources_detail(resource_id):
-    return jsonify(services.as_dict(_visible_or_404(resource_id), detail=True))
+    r = _visible_or_404(resource_id)
+    services.record_view(api_user(), r)  # an opening, as on the page: counts, and is not recommended again
+    return jsonify(services.as_dict(r, detail=True))
 
 
 @route("/resources", methods=("POST",), summary="Upload a resource (multipart/form-data: file, title, library, "

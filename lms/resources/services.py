@@ -556,13 +556,20 @@ def remove(user, r: Resource) -> None:
 # --- recommendations 智能推送 ----------------------------------------------------------------------
 
 
+#: The least fit (taxonomy.fit_score) a recommendation needs: no net mismatch. A primary maths
+#: teacher gets primary items of any subject (6 - 4), maths items without a stage (4) and untagged
+#: ones (0), never another stage's (-6 + 4 at best) or another subject's without a stage (-4).
+MIN_FIT = 0
+
+
 def recommend(user, limit: int = 6) -> list[Resource]:
     """Resources fitting the teacher's stage and subject and what workshop colleagues opened.
 
-    One query: visible, not the teacher's own, never opened by them; ranked by fit (stage ±6,
-    subject ±4, see taxonomy.fit_score), colleagues' openings (2 each, at most 6) and downloads (1
-    each, at most 3), excellent (2) / featured (1) status, so popularity reorders fitting items but
-    does not lift another stage's above them. Ties: newer first.
+    One query: visible, not the teacher's own, never opened by them, fitting at least MIN_FIT
+    (stage ±6, subject ±4, see taxonomy.fit_score; an empty panel beats one filled with another
+    stage's items); ranked by fit, colleagues' openings (2 each, at most 6) and downloads (1 each,
+    at most 3), excellent (2) / featured (1) status, so popularity reorders fitting items. Ties:
+    newer first.
     """
     from lms.communities.models import WorkshopMembership
 
@@ -584,8 +591,9 @@ def recommend(user, limit: int = 6) -> list[Resource]:
     seen = select(ResourceView.resource_id).where(ResourceView.user_id == user.id)
     opened = func.coalesce(peer.c.opened, 0)
     downloaded = func.coalesce(peer.c.downloaded, 0)
+    fit = fit_score(Resource.stage, Resource.subject, stage, user.subject)
     score = (
-        fit_score(Resource.stage, Resource.subject, stage, user.subject)
+        fit
         + case((opened > 3, 6), else_=opened * 2)
         + case((downloaded > 3, 3), else_=downloaded)
         + case((Resource.status == "excellent", 2), (Resource.status == "featured", 1), else_=0)
@@ -597,6 +605,7 @@ def recommend(user, limit: int = 6) -> list[Resource]:
             Resource.context_id.is_not(None),
             or_(Resource.owner_id.is_(None), Resource.owner_id != user.id),
             Resource.id.not_in(seen),
+            fit >= MIN_FIT,
         )
         .order_by(score.desc(), Resource.created_at.desc(), Resource.id.desc())
         .limit(limit)
