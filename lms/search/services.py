@@ -41,7 +41,7 @@ def engine(app=None):
             SearchIndex(
                 _location(app),
                 load=lambda kind, ids: _load_in_app(app, kind, ids),
-                rebuild=lambda: _queue_rebuild(app),
+                kinds=lambda: list(sources()),
             ),
         )
     return ix
@@ -67,13 +67,6 @@ def _normalized(kind: str, doc: dict) -> dict:
     doc = dict(doc)
     doc.setdefault("kind", kind)
     return doc
-
-
-def _queue_rebuild(app) -> None:
-    ix = app.extensions["lms_search"]
-    ix.put("clear", None)
-    for kind in sources():
-        ix.put("index", kind, None)
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -255,8 +248,8 @@ def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: i
     rules = visibility(user)
     try:
         found = ix.search(terms, rules=rules, fields=index_filters, page=page, per_page=per_page)
-    except Exception as exc:  # a corrupt index: rebuilt from the database, the request still answers
-        ix.mark_corrupt(exc)
+    except Exception:  # the adapter retried, and queued a rebuild if the index is damaged: answer empty
+        log.exception("search for %r failed", q)
         return result
     result.hits, result.total, result.page = found["hits"], found["total"], found["page"]
     return result
@@ -294,8 +287,14 @@ def community_choices(user) -> list[tuple[int, str]]:
 
 
 def status() -> dict:
+    from lms.search.whoosh_index import IndexUnavailable
+
     ix = engine()
-    return {"documents": ix.doc_count(), "location": ix.location, "failed_batches": ix.errors}
+    try:
+        documents = ix.doc_count()
+    except IndexUnavailable:  # being rebuilt
+        documents = None
+    return {"documents": documents, "location": ix.location, "failed_batches": ix.errors}
 
 
 # Each kind's label as a filter (plural) and on one result (singular).

@@ -68,6 +68,9 @@ ANALYSIS_MIN_DOCS = 400  # smaller batches are analysed in the writer thread (a 
 ANALYSIS_CHUNK = 50  # documents per task sent to the pool
 WARM_MIN_DOCS = 2000  # segments from a merge this big get the bitmaps their predecessors had
 WARM_KEYS = 2000  # at most this many bitmaps warmed per merge
+KEEP_EPOCHS = 2  # index folders kept after a rebuild: the new one and the one before it
+# Stored-only fields an index written before they existed may lack: still searchable, rebuilt.
+OPTIONAL_FIELDS = frozenset()
 
 # Words too common to mean anything in a query (and 与 in 信息技术与学科融合).
 _STOPS = "的 了 和 与 及 或 在 是 也 就 都 而 之 对 把 被 从 向 以 于 为 中 上 下 等 这 那 其 个 一"
@@ -316,6 +319,16 @@ class _RamStorage(RamStorage):
         return RamStorage()
 
 
+def _take_lock(lock, timeout: float) -> bool:
+    """Acquire a Whoosh lock (a file lock on disk), waiting up to timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not lock.acquire(blocking=False):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _marker(terms: list[str]):
     """One regex for the query's terms, longest first; ASCII words only on word boundaries."""
     parts = []
@@ -445,6 +458,11 @@ class _Requeued(Exception):
     """A batch went back in front of the queue (another process held the index lock)."""
 
 
+class IndexUnavailable(Exception):
+    """The index cannot be read (corrupt, or of an older schema) and a rebuild is queued: searches
+    answer nothing meanwhile, and queued writes are left to the rebuild, which reads the database."""
+
+
 class _Op:
     __slots__ = ("name", "args", "done")
 
@@ -455,15 +473,21 @@ class _Op:
 class SearchIndex:
     """One index per app: a storage, a write queue with its single writer thread, a searcher pool.
 
-    `load(kind, ids)` returns documents (dicts, lms.search.sources shape) for the writer thread;
-    `rebuild()` enqueues a full rebuild from the database. Both run inside the app context the
-    services wrap them in.
+    `load(kind, ids)` returns documents (dicts, lms.search.sources shape) for the writer thread
+    (ids None: every document of the kind); `kinds()` names the kinds a rebuild reads. Both run
+    inside the app context the services wrap them in.
+
+    Folders. Epoch 0 is the index in `location` itself; a rebuild (a corrupt index, a new schema)
+    writes epoch N+1 into `location/eN+1` and then names it in `location/CURRENT` (replaced
+    atomically), so readers never see a half-built index and no request ever deletes one. Every
+    process reads CURRENT when it looks for newer commits and follows it, dropping the searchers
+    and cached bitmaps of the old epoch (generation numbers restart in a new index).
     """
 
-    def __init__(self, location: str, load, rebuild):
+    def __init__(self, location: str, load, kinds=None):
         self.location = location
         self._load = load
-        self._rebuild = rebuild
+        self._kinds = kinds or (lambda: [])
         self._queue: queue.Queue[_Op] = queue.Queue()
         self._carry: collections.deque[_Op] = collections.deque()  # writer thread only: split-off rests
         self._exiting = False  # set at interpreter exit: no new analysis processes then
@@ -475,7 +499,9 @@ class SearchIndex:
         self._pool_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()  # see _cached
         self._cache_bytes = 0
-        self._epoch = 0  # bumped when the index is recreated (generations start again)
+        self._epoch = 0  # the index's epoch (CURRENT): cache keys carry it, generations restart in each
+        self._extra_fields: set[str] = set()  # fields of make_schema() an older index lacks (left out)
+        self._rebuild_pending = False
         self._generation = -1  # newest generation this process committed or saw
         self._checked = 0.0  # when the storage was last asked for a newer generation
         self._commits = 0
@@ -490,53 +516,141 @@ class SearchIndex:
 
     # -- storage ------------------------------------------------------------------------------
 
-    def _open_storage(self):
-        if self._storage is not None:
+    POINTER = "CURRENT"
+
+    def _folder(self, epoch: int) -> Path:
+        return Path(self.location) if epoch == 0 else Path(self.location) / f"e{epoch}"
+
+    def _read_epoch(self) -> int:
+        """The epoch CURRENT names (0 without it); the in-memory index keeps its own."""
+        if self.location == "memory":
+            return self._epoch
+        try:
+            return int((Path(self.location) / self.POINTER).read_text().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def _write_epoch(self, epoch: int) -> None:
+        path = Path(self.location) / self.POINTER
+        tmp = path.with_name(f".{self.POINTER}.{os.getpid()}.tmp")
+        with open(tmp, "w") as f:
+            f.write(f"{epoch}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic: readers see the old epoch or the new, whole
+
+    def _open_storage(self, epoch: int | None = None):
+        if self.location == "memory":
+            if self._storage is None:
+                self._storage = _RamStorage()
             return self._storage
-        Path(self.location).mkdir(parents=True, exist_ok=True)
-        return FileStorage(self.location)
+        folder = self._folder(self._epoch if epoch is None else epoch)
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileStorage(str(folder))
 
-    def index(self):
-        """The open index, created (and a rebuild queued) when missing or unreadable."""
+    def _follow_epoch(self) -> bool:
+        """Switch to the epoch CURRENT names if another process (or this one's writer) moved it;
+        returns whether it did."""
+        epoch = self._read_epoch()
+        if epoch == self._epoch:
+            return False
         with self._ix_lock:
-            if self._ix is None:
-                storage = self._open_storage()
-                try:
-                    ix = storage.open_index()
-                    ix.doc_count()  # reads the TOC and segment list: fails on a corrupt index
-                    if set(ix.schema.names()) != set(make_schema().names()):
-                        raise EmptyIndexError("schema changed")
-                    self._ix = ix
-                except Exception as exc:  # missing, corrupt, or an older schema
-                    if not isinstance(exc, EmptyIndexError):
-                        log.warning("search index at %s unreadable (%r): rebuilding", self.location, exc)
-                    self._ix = self._recreate(storage)
-                    self._rebuild()
-            return self._ix
+            if epoch != self._epoch:
+                log.info("search index: following epoch %s (was %s)", epoch, self._epoch)
+                self._switch(epoch, None)
+        return True
 
-    def _recreate(self, storage):
-        if isinstance(storage, FileStorage):
-            if self._store is not None:
-                self._store.close()
-            shutil.rmtree(self.location, ignore_errors=True)
-            Path(self.location).mkdir(parents=True, exist_ok=True)
-            storage = FileStorage(self.location)
-            self._store = BitmapStore(self.location)  # new connections: the old file is gone
-        else:
-            storage = self._storage = _RamStorage()
-        return storage.create_index(make_schema())
-
-    def mark_corrupt(self, exc: BaseException) -> None:
-        """A read failed inside Whoosh: drop the index and searchers; the next use rebuilds."""
-        log.error("search index failed (%r): recreating it and rebuilding from the database", exc)
+    def _switch(self, epoch: int, ix) -> None:
+        """Use epoch's index from now on (ix, or opened on next use); the old one's searchers and
+        cached bitmaps are dropped."""
         with self._ix_lock:
             self._drop_searchers()
-            storage = self._open_storage()
-            self._ix = self._recreate(storage)
-            self._epoch += 1
-            self._cache.clear()
-            self._cache_bytes = 0
-        self._rebuild()
+            self._ix, self._epoch, self._generation = ix, epoch, -1
+            with self._pool_lock:
+                self._cache.clear()
+                self._cache_bytes = 0
+
+    def index(self):
+        """The open index of the current epoch. Created when there is none (then filled from the
+        database); IndexUnavailable when it cannot be read (a rebuild is then queued)."""
+        with self._ix_lock:
+            if self._ix is None:
+                self._ix = self._open()
+            return self._ix
+
+    def _open(self):
+        storage = self._open_storage()
+        try:
+            ix = storage.open_index()
+            ix.doc_count()  # reads the TOC and segment list: fails on a corrupt index
+        except EmptyIndexError:  # none yet (first start, or its folder was removed): nothing to lose
+            ix, created = self._create_missing(storage)
+            if created:
+                self._queue_fill()
+        except Exception as exc:
+            self.request_rebuild(f"unreadable: {exc!r}")
+            raise IndexUnavailable(repr(exc)) from exc
+        names, wanted = set(ix.schema.names()), set(make_schema().names())
+        if not (wanted - OPTIONAL_FIELDS) <= names:
+            self.request_rebuild("the schema changed")
+            raise IndexUnavailable("schema changed")
+        self._extra_fields = wanted - names
+        if self._extra_fields:  # readable as it is: searched until the rebuild swaps in the new one
+            self.request_rebuild(f"fields added to the schema: {sorted(self._extra_fields)}")
+        return ix
+
+    def _create_missing(self, storage):
+        """Create an empty index under the write lock, unless another process just did (Whoosh's
+        create_index deletes the TOC files it finds: never over an index in use)."""
+        lock = storage.lock("MAIN_WRITELOCK")
+        if not _take_lock(lock, LOCK_TIMEOUT):
+            raise IndexUnavailable("locked while being created")
+        try:
+            try:
+                return storage.open_index(), False
+            except EmptyIndexError:
+                return storage.create_index(make_schema()), True
+        finally:
+            lock.release()
+
+    def _queue_fill(self) -> None:
+        for kind in self._kinds():
+            self.put("index", kind, None)
+
+    def request_rebuild(self, reason: str) -> None:
+        """Queue a rebuild for the writer thread (once while one is pending); never writes here."""
+        if self._rebuild_pending:
+            return
+        self._rebuild_pending = True
+        log.error("search index at %s needs a rebuild (%s): queued for the writer", self.location, reason)
+        self.put("rebuild")
+
+    def _reopen(self) -> None:
+        """Drop this process's searchers and open index: the next use opens it afresh."""
+        with self._ix_lock:
+            self._drop_searchers()
+            self._ix = None
+        self._follow_epoch()
+
+    def _confirm_corrupt(self, terms) -> bool:
+        """Whether Whoosh itself fails reading the index, opened afresh: its TOC, every segment,
+        the last stored document and the query terms' postings. A failure of our own code on a
+        readable index is no reason to rebuild."""
+        try:
+            ix = self._open_storage().open_index()
+            with ix.reader() as reader:
+                leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+                for leaf, _ in leaves:
+                    n = leaf.doc_count_all()
+                    if n:
+                        leaf.stored_fields(n - 1)
+                    for field in ("title", "body", "pinyin"):
+                        for t in terms:
+                            if (field, t) in leaf:
+                                list(leaf.postings(field, t).all_ids())
+            return False
+        except Exception:  # whatever Whoosh raises on damaged files
+            return True
 
     def _drop_searchers(self):
         with self._pool_lock:
@@ -585,9 +699,15 @@ class SearchIndex:
             ops = self._next_batch()
             requeued = False
             try:
-                self._apply(ops)
+                if ops[0].name == "rebuild":
+                    self._rebuild_now()
+                else:
+                    self._apply(ops)
             except _Requeued:
                 requeued = True  # back in front of the queue, flushes included: not done yet
+            except IndexUnavailable as exc:
+                # Unreadable: the queued rebuild reads everything from the database, these included.
+                log.warning("search index unavailable (%s): %d operations left to the rebuild", exc, len(ops))
             except Exception:
                 self.errors += 1
                 log.exception("search index batch of %d operations failed", len(ops))
@@ -602,7 +722,8 @@ class SearchIndex:
         """The next commit's operations, in queue order: whatever is queued, up to MAX_BATCH
         operations and MAX_BATCH_DOCS documents. A bigger "docs" or "index" operation (a reindex,
         a bulk import) is split and its rest waits in front of the queue, so one commit never holds
-        an unbounded batch and other processes' writers get the lock in between."""
+        an unbounded batch and other processes' writers get the lock in between. A rebuild is a
+        batch of its own."""
         ops: list[_Op] = []
         room = MAX_BATCH_DOCS
         while len(ops) < MAX_BATCH and room > 0:
@@ -615,6 +736,11 @@ class SearchIndex:
                     op = self._queue.get_nowait()
                 except queue.Empty:
                     break
+            if op.name == "rebuild":
+                if ops:
+                    self._carry.appendleft(op)
+                    break
+                return [op]
             if op.name == "index" and op.args[1] is None:  # a whole kind: read it now, to split it
                 try:
                     op = _Op("docs", list(self._load(op.args[0], None)))
@@ -652,15 +778,22 @@ class SearchIndex:
                 prepared.append(("docs", None, op.args[0], []))
             else:
                 prepared.append((op.name, *op.args))
+        self._follow_epoch()
         ix = self.index()
         try:
             writer = ix.writer(timeout=LOCK_TIMEOUT, delay=0.05, codec=_codec())
         except WhooshLockError:
-            # Another process holds the lock for longer than LOCK_TIMEOUT: try again later.
+            # Another process holds the lock for longer than LOCK_TIMEOUT (a commit, or a rebuild
+            # into a new folder): try again later.
             log.warning("search index locked by another process: %d operations re-queued", len(work))
             time.sleep(0.5)
             self._carry.extendleft(reversed(ops))  # before anything queued after them
             raise _Requeued from None
+        if self._read_epoch() != self._epoch:  # a rebuild swapped in a new index while we waited
+            writer.cancel()
+            self._follow_epoch()
+            self._carry.extendleft(reversed(ops))
+            raise _Requeued
         try:
             # In operation order: removals hit the committed index, documents wait in `pending`
             # (the last version of each key wins; a later removal drops it), then go in at once.
@@ -711,6 +844,8 @@ class SearchIndex:
                     optimize = True
             for fields in self._analyzed(list(pending.values())):
                 delete("key", fields["key"])  # the committed version this one replaces
+                for name in self._extra_fields:  # an index of an older schema, until its rebuild
+                    fields.pop(name, None)
                 writer.add_document(**fields)
             searcher.close()
             self._commits += 1
@@ -726,6 +861,85 @@ class SearchIndex:
             writer.cancel()
             raise
         self._after_commit(ix)
+
+    def _rebuild_now(self) -> None:
+        """Rebuild from the database into a new folder (epoch + 1) and swap it in by rewriting
+        CURRENT; the writer thread only. The current index's write lock is held throughout, so
+        other processes' writers wait (and re-queue) instead of committing into an index about to
+        be replaced, and a second process asked to rebuild finds the epoch moved and follows it."""
+        if self.location == "memory":
+            storage = _RamStorage()
+            ix = storage.create_index(make_schema())
+            self._fill(ix)
+            with self._ix_lock:
+                self._storage = storage
+                self._switch(self._epoch + 1, ix)
+            self._extra_fields = set()
+            self._rebuild_pending = False
+            return
+        old = self._read_epoch()
+        lock = self._open_storage(old).lock("MAIN_WRITELOCK")
+        if not _take_lock(lock, LOCK_TIMEOUT):
+            log.warning("search index locked by another process: rebuild re-queued")
+            self._carry.appendleft(_Op("rebuild"))
+            raise _Requeued
+        try:
+            if self._read_epoch() != old:  # another process rebuilt while we waited for the lock
+                self._follow_epoch()
+                self._rebuild_pending = False
+                return
+            new = old + 1
+            folder = self._folder(new)
+            shutil.rmtree(folder, ignore_errors=True)  # what a rebuild that died here left
+            folder.mkdir(parents=True)
+            started = time.monotonic()
+            try:
+                ix = FileStorage(str(folder)).create_index(make_schema())
+                count = self._fill(ix)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            self._write_epoch(new)
+            with self._ix_lock:
+                self._switch(new, ix)
+                self._extra_fields = set()
+            self._rebuild_pending = False
+            log.warning("search index rebuilt: %d documents in %s (epoch %d) in %.1f s", count, folder, new,
+                        time.monotonic() - started)  # fmt: skip
+        finally:
+            lock.release()
+        self._after_commit(ix)
+        self._remove_old_epochs(new)
+
+    def _fill(self, ix) -> int:
+        """Write every document of every kind into a fresh index, in bounded commits."""
+        count = 0
+        for kind in self._kinds():
+            docs = list(self._load(kind, None))
+            for i in range(0, len(docs), MAX_BATCH_DOCS):
+                writer = ix.writer(timeout=LOCK_TIMEOUT, codec=_codec())
+                try:
+                    for fields in self._analyzed(docs[i : i + MAX_BATCH_DOCS]):
+                        writer.add_document(**fields)
+                    writer.commit(mergetype=NO_MERGE)
+                except BaseException:
+                    writer.cancel()
+                    raise
+            count += len(docs)
+        return count
+
+    def _remove_old_epochs(self, current: int) -> None:
+        """Delete the folders of epochs before the previous one (a process may still be reading
+        the previous one for up to REFRESH_CHECK seconds)."""
+        keep = current - KEEP_EPOCHS + 1
+        root = Path(self.location)
+        with contextlib.suppress(OSError):
+            for p in root.iterdir():
+                m = re.fullmatch(r"e(\d+)", p.name)
+                if m and p.is_dir() and int(m.group(1)) < keep:
+                    shutil.rmtree(p, ignore_errors=True)
+                elif keep > 0 and p.is_file() and re.match(r"_?MAIN_", p.name):  # epoch 0's files
+                    p.unlink(missing_ok=True)
 
     def _after_commit(self, ix) -> None:
         """Drop the stored bitmaps of segments the commit merged away, and build the same ones
@@ -822,14 +1036,17 @@ class SearchIndex:
         """A searcher on the newest committed index. Pooled per process; whether the index moved is
         known at once for this process's writer and asked of the storage at most every
         REFRESH_CHECK seconds (another process's commits)."""
+        now = time.monotonic()
+        due = now - self._checked > REFRESH_CHECK
+        if due:
+            self._checked = now
+            self._follow_epoch()  # a rebuild elsewhere swapped in a new index: use it
         ix = self.index()
         with self._pool_lock:
             s = self._pool.pop() if self._pool else None
         if s is None:
             return ix.searcher()
-        now = time.monotonic()
-        if s.reader().generation() != self._generation or now - self._checked > REFRESH_CHECK:
-            self._checked = now
+        if s.reader().generation() != self._generation or due:
             fresh = s.refresh()  # the same searcher when the index has not changed
             self._generation = max(self._generation, fresh.reader().generation())
             return fresh
@@ -979,6 +1196,33 @@ class SearchIndex:
         return _TermBits(*(_shifted_or([(getattr(tb, f), o) for tb, o in parts]) for f in _TermBits.STORED))
 
     def search(self, terms: list[str], *, rules=(), fields=None, page=1, per_page=20, snippet_chars=160):
+        """Documents matching every term, admitted by one of `rules`, one page of them (see _search).
+
+        A failure is first taken for a passing one (a pooled searcher on segments another process
+        merged away, an index swapped by a rebuild) and the search runs again on the index opened
+        afresh. If that fails too, the index is judged by reading it with Whoosh alone: damaged
+        files queue a rebuild for the writer thread and raise IndexUnavailable; otherwise the
+        error is ours, not the index's, and is raised as it is. Nothing is ever written here.
+        """
+        kw = dict(rules=rules, fields=fields, page=page, per_page=per_page, snippet_chars=snippet_chars)
+        try:
+            return self._search(terms, **kw)
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            log.warning("search failed (%r): retrying on the index opened afresh", exc)
+        self._reopen()
+        try:
+            return self._search(terms, **kw)
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            if not self._confirm_corrupt(terms):
+                raise
+            self.request_rebuild(f"unreadable: {exc!r}")
+            raise IndexUnavailable(repr(exc)) from exc
+
+    def _search(self, terms: list[str], *, rules=(), fields=None, page=1, per_page=20, snippet_chars=160):
         """Documents matching every term, admitted by one of `rules`, one page of them.
 
         rules (lms.search.services.visibility): {"kinds", "prefixes", "exact"} admits documents of
