@@ -80,6 +80,9 @@ class Config:
     IDCARD_KEY = ""
     # Search index folder; empty = instance/search_index; "memory" = in RAM (tests).
     SEARCH_INDEX_DIR = ""
+    # Every this many hours the index is compared with the database and what differs re-queued
+    # (`flask lms reindex --check` does it by hand); 0 = never.
+    SEARCH_REPAIR_HOURS = 24
     # Periodic work (homework phases and reminders, activity-opened notices, upload cleanup) in a
     # thread of each app process, each run claimed once across processes (lms.core.schedule). Off:
     # run `flask --app wsgi lms run-due` from cron instead.
@@ -123,6 +126,7 @@ class TestConfig(Config):
     LOGIN_RATE_LIMIT = "1000 per minute"
     SEARCH_INDEX_DIR = "memory"
     SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
+    SEARCH_REPAIR_HOURS = 0  # other domains' run_due calls would run it (tests/search turns it on)
 
 
 def _instance_secret(instance_path: str) -> str:

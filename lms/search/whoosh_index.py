@@ -24,6 +24,7 @@ import atexit
 import collections
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -68,9 +69,10 @@ ANALYSIS_MIN_DOCS = 400  # smaller batches are analysed in the writer thread (a 
 ANALYSIS_CHUNK = 50  # documents per task sent to the pool
 WARM_MIN_DOCS = 2000  # segments from a merge this big get the bitmaps their predecessors had
 WARM_KEYS = 2000  # at most this many bitmaps warmed per merge
+RETRY_BACKOFF = (0.5, 2.0, 8.0)  # seconds before each retry of a failed batch; then it is dropped
 KEEP_EPOCHS = 2  # index folders kept after a rebuild: the new one and the one before it
 # Stored-only fields an index written before they existed may lack: still searchable, rebuilt.
-OPTIONAL_FIELDS = frozenset()
+OPTIONAL_FIELDS = frozenset({"digest"})
 
 # Words too common to mean anything in a query (and 与 in 信息技术与学科融合).
 _STOPS = "的 了 和 与 及 或 在 是 也 就 都 而 之 对 把 被 从 向 以 于 为 中 上 下 等 这 那 其 个 一"
@@ -249,6 +251,7 @@ def make_schema() -> Schema:
         type=ID(stored=True),
         created_at=DATETIME(stored=True, sortable=True),
         url=STORED(),
+        digest=STORED(),  # of the source document (doc_digest): `check` compares it with the database
     )
     # Queries never run Whoosh's scorer (the bitmaps rank), so no field lengths: storing them cost
     # a column lookup per posting when a segment is written.
@@ -274,7 +277,19 @@ def _as_fields(doc: dict) -> dict:
         "type": doc.get("type") or "",
         "created_at": created if isinstance(created, datetime) else None,
         "url": doc.get("url") or "",
+        "digest": doc_digest(doc),
     }
+
+
+def doc_digest(doc: dict) -> str:
+    """A short hash of what a source document says (every field the index keeps): the index
+    stores it, so comparing with the database (`SearchIndex.differences`) needs no re-analysis."""
+    created = doc.get("created_at")
+    parts = [doc.get(k) for k in ("kind", "id", "title", "body", "url", "context_path", "owner_id", "stage",
+                                  "subject", "type", "tags")]  # fmt: skip
+    parts.append(created.isoformat() if isinstance(created, datetime) else None)
+    raw = json.dumps(parts, ensure_ascii=False, default=str).encode()
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
 def _analyze_docs(docs: list[dict]) -> list[tuple[dict, dict]]:
@@ -464,10 +479,12 @@ class IndexUnavailable(Exception):
 
 
 class _Op:
-    __slots__ = ("name", "args", "done")
+    __slots__ = ("name", "args", "done", "tries", "solo")
 
     def __init__(self, name, *args, done: threading.Event | None = None):
         self.name, self.args, self.done = name, args, done
+        self.tries = 0  # failed attempts (see SearchIndex._retry)
+        self.solo = False  # retried alone, so one bad operation cannot sink the others
 
 
 class SearchIndex:
@@ -709,8 +726,7 @@ class SearchIndex:
                 # Unreadable: the queued rebuild reads everything from the database, these included.
                 log.warning("search index unavailable (%s): %d operations left to the rebuild", exc, len(ops))
             except Exception:
-                self.errors += 1
-                log.exception("search index batch of %d operations failed", len(ops))
+                requeued = self._retry(ops)
             finally:
                 if self._analysis is not None and self._queue.empty() and not self._carry:
                     self._close_analysis()  # its processes hold jieba's dictionary: free them when idle
@@ -718,12 +734,31 @@ class SearchIndex:
                     if op.done is not None and not requeued:
                         op.done.set()
 
+    def _retry(self, ops: list[_Op]) -> bool:
+        """A batch failed (the database away while its documents were read, a disk error): put it
+        back in front of the queue after a pause, RETRY_BACKOFF's steps growing; from the second
+        failure on, each operation goes alone, so one that keeps failing is dropped (logged,
+        counted in `errors`, left to `check`) without the others. Returns whether it went back."""
+        tries = 1 + max(op.tries for op in ops)
+        work = [op for op in ops if op.name != "flush"]
+        if tries > len(RETRY_BACKOFF) and len(work) <= 1:
+            self.errors += 1
+            what = f"{work[0].name} {work[0].args[0] if work[0].args else ''}" if work else "flush"
+            log.exception("search index: %s failed %d times, dropped (a `reindex --check` repairs it)", what, tries)
+            return False
+        log.warning("search index batch of %d operations failed (try %d): retrying", len(ops), tries, exc_info=True)
+        for op in ops:
+            op.tries, op.solo = tries, tries >= 2
+        time.sleep(RETRY_BACKOFF[min(tries, len(RETRY_BACKOFF)) - 1])
+        self._carry.extendleft(reversed(ops))
+        return True
+
     def _next_batch(self) -> list[_Op]:
         """The next commit's operations, in queue order: whatever is queued, up to MAX_BATCH
         operations and MAX_BATCH_DOCS documents. A bigger "docs" or "index" operation (a reindex,
         a bulk import) is split and its rest waits in front of the queue, so one commit never holds
-        an unbounded batch and other processes' writers get the lock in between. A rebuild is a
-        batch of its own."""
+        an unbounded batch and other processes' writers get the lock in between. A rebuild, or an
+        operation being retried alone, is a batch of its own."""
         ops: list[_Op] = []
         room = MAX_BATCH_DOCS
         while len(ops) < MAX_BATCH and room > 0:
@@ -736,18 +771,25 @@ class SearchIndex:
                     op = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if op.name == "rebuild":
+            if op.name == "rebuild" or op.solo:
                 if ops:
                     self._carry.appendleft(op)
                     break
                 return [op]
             if op.name == "index" and op.args[1] is None:  # a whole kind: read it now, to split it
                 try:
-                    op = _Op("docs", list(self._load(op.args[0], None)))
+                    docs = list(self._load(op.args[0], None))
                 except Exception:
-                    self.errors += 1
-                    log.exception("search index could not read the %s documents", op.args[0])
+                    op.tries += 1
+                    if op.tries > len(RETRY_BACKOFF):
+                        self.errors += 1
+                        log.exception("search index could not read the %s documents: dropped", op.args[0])
+                        continue
+                    log.warning("search index could not read the %s documents: retrying", op.args[0], exc_info=True)
+                    time.sleep(RETRY_BACKOFF[op.tries - 1])
+                    self._carry.appendleft(op)
                     continue
+                op = _Op("docs", docs)
             items = op.args[0] if op.name == "docs" else op.args[1] if op.name == "index" else ()
             if len(items) > room:
                 head = items[:room]
@@ -1296,6 +1338,22 @@ class SearchIndex:
 
     def doc_count(self) -> int:
         return self.index().doc_count()
+
+    def differences(self, kind: str, docs) -> dict[str, list[int]]:
+        """How the index's documents of `kind` differ from `docs` (the database's): ids "missing"
+        from the index, "stale" there (their stored digest is not the document's), and "extra"
+        (indexed, no longer in the database)."""
+        want = {int(d["id"]): doc_digest(d) for d in docs}
+        have: dict[int, str | None] = {}
+        with self.index().searcher() as s:
+            for n in s.document_numbers(kind=kind):
+                f = s.stored_fields(n)
+                have[int(f["id"])] = f.get("digest")
+        return {
+            "missing": sorted(want.keys() - have.keys()),
+            "stale": sorted(i for i in want.keys() & have.keys() if want[i] != have[i]),
+            "extra": sorted(have.keys() - want.keys()),
+        }
 
     def keys(self) -> set[str]:
         """Every indexed key with its stored fields' digest (tests compare reindex and incremental)."""

@@ -185,3 +185,37 @@ def test_a_missing_folder_is_created_and_filled(disk, world, announce):
     services.search(world["teacher"], "信息素养")
     assert services.flush()
     assert services.search(world["teacher"], "信息素养").total == 1
+
+
+def test_an_index_of_an_older_schema_is_searched_until_its_rebuild_swaps(app, tmp_path, monkeypatch, world, announce):
+    """An index written before the digest field existed: still read, rebuilt in the background."""
+    saved = dict(_SOURCES)
+    _SOURCES.clear()
+    register_source("announcement", load_announcements)
+    try:
+        announce(world["county_admin"], world.county_a.context, "教师信息素养提升", "")
+        old_schema = whoosh_index.make_schema()
+        old_schema.remove("digest")
+        from whoosh.filedb.filestore import FileStorage
+
+        loc = tmp_path / "old"
+        loc.mkdir()
+        old = FileStorage(str(loc)).create_index(old_schema)
+        w = old.writer()
+        fields = whoosh_index._as_fields(next(iter(services._load_in_app(app, "announcement", None))))
+        del fields["digest"]
+        w.add_document(**fields)
+        w.commit()
+        ix = _new_index(app, loc)
+        monkeypatch.setattr(SearchIndex, "_rebuild_now", lambda self: None)  # hold the rebuild back
+        assert ix.search(analyze("信息素养"), rules=RULES)["total"] == 1
+        assert ix._rebuild_pending and ix._extra_fields == {"digest"}
+        monkeypatch.undo()
+        ix._rebuild_pending = False
+        ix.request_rebuild("test")
+        assert ix.flush()
+        assert ix._epoch == 1 and ix._extra_fields == set()
+        assert ix.search(analyze("信息素养"), rules=RULES)["total"] == 1
+    finally:
+        _SOURCES.clear()
+        _SOURCES.update(saved)
