@@ -27,6 +27,10 @@ class Config:
     # Cap for resource library uploads, sized for micro-lesson videos (微课); streamed to disk in
     # chunks, never held in memory. The proxy's body limit must allow it (nginx client_max_body_size).
     RESOURCE_MAX_BYTES = 500 * 1024 * 1024
+    # Cap on any request body, refused with 413 before it is read (views taking more, such as the
+    # resource upload, raise it with lms.core.uploads.body_limit). 0: room for the largest ordinary
+    # form, six files of UPLOAD_MAX_BYTES (an offline-activity result form and five resources).
+    MAX_CONTENT_LENGTH = 0
     # Cap for lesson videos, received in resumable chunks (lms.media chunked upload).
     VIDEO_UPLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
     VIDEO_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
@@ -82,6 +86,9 @@ class Config:
     IDCARD_KEY = ""
     # Search index folder; empty = instance/search_index; "memory" = in RAM (tests).
     SEARCH_INDEX_DIR = ""
+    # Every this many hours the index is compared with the database and what differs re-queued
+    # (`flask lms reindex --check` does it by hand); 0 = never.
+    SEARCH_REPAIR_HOURS = 24
     # Periodic work (homework phases and reminders, activity-opened notices, upload cleanup) in a
     # thread of each app process, each run claimed once across processes (lms.core.schedule). Off:
     # run `flask --app wsgi lms run-due` from cron instead.
@@ -110,6 +117,8 @@ class Config:
         if not url.startswith("sqlite"):
             engine["pool_pre_ping"] = True
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine
+        if not cfg["MAX_CONTENT_LENGTH"]:
+            cfg["MAX_CONTENT_LENGTH"] = 6 * cfg["UPLOAD_MAX_BYTES"] + 1024 * 1024
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
         cfg["RATELIMIT_HEADERS_ENABLED"] = True
         cfg["LANGUAGES"] = [x.strip() for x in str(cfg["LANGUAGES"]).split(",") if x.strip()]
@@ -124,6 +133,7 @@ class TestConfig(Config):
     LOGIN_ACCOUNT_RATE_LIMIT = "1000 per minute"
     SEARCH_INDEX_DIR = "memory"
     SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
+    SEARCH_REPAIR_HOURS = 0  # other domains' run_due calls would run it (tests/search turns it on)
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -46,6 +46,7 @@ ERROR_DESCRIPTIONS = {
     403: "The community is visible but the caller lacks the capability; or (password_change_required) the "
     "account still has a one-time password: only GET /me, POST /me/password and DELETE /auth/token answer",
     404: "Not found, or not visible to the caller",
+    413: "The upload is over its cap (details.reason says which)",
     429: "Too many attempts",
 }
 

@@ -5,7 +5,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from lms.core import taxonomy
+from lms.core import taxonomy, uploads
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
@@ -18,6 +18,9 @@ def wants_json() -> bool:
 
 
 def init_web(app: Flask) -> None:
+    # Request bodies are capped per view (@body_limit) before they are read; see lms.core.uploads.
+    app.request_class = uploads.LimitedRequest
+
     @app.get("/healthz")
     def healthz():
         """Liveness probe for load balancers, and the benchmark's baseline: no database, no session."""
@@ -52,7 +55,7 @@ def init_web(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _413(e):
-        return _error(413, _("The upload is too large."))
+        return _error(413, uploads.too_large_message())
 
     @app.errorhandler(429)
     def _429(e):

@@ -12,8 +12,9 @@ from lms.extensions import db
 from lms.media import storage
 from lms.media.models import StoredFile
 
-# Named sets of accepted types, sniffed from the bytes. Office 2007+ files are ZIP containers that
-# filetype recognises by their inner parts; legacy .doc/.xls/.ppt are OLE files.
+# Named sets of accepted types, sniffed from the bytes (lms.core.uploads.sniff). Office 2007+ files
+# are ZIP containers recognised by their inner parts; legacy .doc/.xls/.ppt are OLE files, whose
+# kind the extension tells (a generic OLE file, e.g. an installer, is never accepted).
 IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 PDF = {"application/pdf"}
 OFFICE = {
@@ -21,8 +22,9 @@ OFFICE = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
-    "application/x-ole-storage", "application/x-cfb",
 }  # fmt: skip
+#: Plain text (.txt, UTF-8 or GB18030) and RTF: served as downloads, never shown inline.
+TEXT = {"text/plain", "application/rtf"}
 VIDEO = {"video/mp4", "video/quicktime", "video/x-matroska", "video/webm", "video/x-msvideo", "video/x-flv"}
 AUDIO = {"audio/mpeg", "audio/mp4", "audio/x-wav", "audio/ogg", "audio/webm"}
 DOCUMENTS = IMAGES | PDF | OFFICE
@@ -31,6 +33,8 @@ ANY_SAFE = DOCUMENTS | VIDEO | AUDIO | {"application/zip"}
 _EXT = {
     "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
     "application/pdf": ".pdf", "video/mp4": ".mp4", "video/webm": ".webm", "audio/mpeg": ".mp3",
+    "text/plain": ".txt", "application/rtf": ".rtf", "application/msword": ".doc",
+    "application/vnd.ms-excel": ".xls", "application/vnd.ms-powerpoint": ".ppt",
 }  # fmt: skip
 
 
@@ -94,7 +98,7 @@ def save_upload(file_storage, *, owner=None, allowed: set[str] = DOCUMENTS, max_
     try:
         if size == 0:
             raise UploadError("empty")
-        mime = sniff(head)
+        mime = sniff(head, file_storage.filename)
         if mime not in allowed:
             raise UploadError(f"type:{mime or 'unknown'}")
         ext = _EXT.get(mime) or mimetypes.guess_extension(mime) or ""
@@ -293,7 +297,7 @@ def finish_chunked(upload_id: str, owner) -> StoredFile:
     meta = storage.chunk_state(config, upload_id)[0]
     tmp, size, sha, head = storage.chunk_take(config, upload_id)
     try:
-        mime = sniff(head)
+        mime = sniff(head, meta["filename"])
         if mime not in set(meta["allowed"]):
             raise UploadError(f"type:{mime or 'unknown'}")
         ext = _EXT.get(mime) or mimetypes.guess_extension(mime) or ""

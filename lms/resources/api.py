@@ -1,6 +1,7 @@
 """Resource library JSON API under /api/v1: list, detail, upload (multipart)."""
 
 from flask import jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from lms import access
 from lms.access.models import Context
@@ -20,7 +21,7 @@ from lms.api import (
     route,
     schema,
 )
-from lms.core.uploads import UploadError
+from lms.core.uploads import UploadError, body_limit
 from lms.extensions import db
 from lms.media import services as media
 from lms.resources import services
@@ -81,15 +82,22 @@ def resources_list():
 
 @route("/resources/<int:resource_id>", summary="One resource", response="ResourceDetail", errors=(404,))
 def resources_detail(resource_id):
-    return jsonify(services.as_dict(_visible_or_404(resource_id), detail=True))
+    r = _visible_or_404(resource_id)
+    services.record_view(api_user(), r)  # an opening, as on the page: counts, and is not recommended again
+    return jsonify(services.as_dict(r, detail=True))
 
 
 @route("/resources", methods=("POST",), summary="Upload a resource (multipart/form-data: file, title, library, "
        "kind, stage, subject, tags, description)", response="ResourceDetail", status=201,
-       errors=(400, 403, 404))  # fmt: skip
+       errors=(400, 403, 404, 413))  # fmt: skip
+@body_limit(services.max_bytes)
 def resources_upload():
     user = api_user()
-    form = request.form
+    try:
+        form, file = request.form, request.files.get("file")
+    except RequestEntityTooLarge:  # over the cap: refused from its Content-Length, never read
+        reason = media.upload_error_message(UploadError(f"too_large:{services.max_bytes()}"))
+        raise ApiError(413, "upload_too_large", {"reason": reason}) from None
     ctx = None
     if form.get("library"):
         try:
@@ -99,7 +107,7 @@ def resources_upload():
         if ctx is None or not access.can(user, "community.view", ctx):
             raise ApiError(404, "not_found")
     try:
-        r = services.upload(user, title=form.get("title", ""), file=request.files.get("file"), context=ctx,
+        r = services.upload(user, title=form.get("title", ""), file=file, context=ctx,
                             description=form.get("description", ""), stage=form.get("stage") or None,
                             subject=form.get("subject") or None, kind=form.get("kind") or None,
                             tags=form.get("tags", ""))  # fmt: skip

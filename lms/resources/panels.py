@@ -1,6 +1,5 @@
 """Loaders of the resource panels on the shared pages (lms.core.slots)."""
 
-from lms import access
 from lms.resources import services
 
 
@@ -20,6 +19,6 @@ def library(page: str):
         ctx = community.context
         items, total = services.library_preview(user, ctx)
         return {"resources": items, "total": total, "context": ctx,
-                "may_upload": access.can(user, "resource.upload", ctx)}  # fmt: skip
+                "may_upload": services.may_upload(user, ctx)}  # fmt: skip
 
     return load

@@ -35,8 +35,9 @@ from lms.resources.models import (
 
 DOMAIN = "resources"
 PER_PAGE = 20
-#: What a resource file may be: documents, images, PDF, Office, video, audio, ZIP (sniffed).
-ALLOWED = media.ANY_SAFE
+#: What a resource file may be (sniffed): images, PDF, Office (2007+ and 97-2003), video, audio, ZIP,
+#: and plain text and RTF, since teachers share .txt lesson plans (downloads only, never inline).
+ALLOWED = media.ANY_SAFE | media.TEXT
 #: Sniffed types refused with their own message: programs, whatever the file is called.
 EXECUTABLES = {
     "application/x-executable", "application/x-msdownload", "application/x-mach-binary",
@@ -95,17 +96,36 @@ class Library:
     label: str
 
 
-def upload_targets(user) -> list[Context]:
-    """The community libraries the user may post into (their own contexts holding resource.upload)."""
+#: Context kinds that have a library (a community page with its resource panel).
+LIBRARY_KINDS = ("workshop", "school", "region")
+
+
+def may_upload(user, context: Context | None) -> bool:
+    """The one rule for where a user may file a resource, used by the upload service, the API, the
+    upload buttons and the form: their personal space (context None), or a library that
+    resource.upload reaches: where they hold a role and, as every role does, the communities below
+    it (a county admin posts into the county's schools and workshops)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if context is None:
+        return True
+    return context.kind in LIBRARY_KINDS and access.can(user, "resource.upload", context)
+
+
+def upload_targets(user, current: Context | None = None) -> list[Context]:
+    """The libraries the upload form offers: the user's own communities (where a role holding
+    resource.upload is held, not every library below them: a province admin reaches thousands), and
+    first `current`, the library of the page they came from, when they may upload there."""
     from lms.access.roles import ROLE_CAPABILITIES
     from lms.access.services import grants
 
     ids = {g.context_id for g in grants(user) if "resource.upload" in ROLE_CAPABILITIES.get(g.role, ())}
-    if not ids:
-        return []
-    rows = db.session.scalars(select(Context).where(Context.id.in_(ids), Context.kind != "site"))
+    rows = list(db.session.scalars(select(Context).where(Context.id.in_(ids), Context.kind.in_(LIBRARY_KINDS))))
     order = {"workshop": 0, "school": 1, "region": 2}
-    return sorted(rows, key=lambda c: (order.get(c.kind, 3), len(c.path), c.name))
+    rows.sort(key=lambda c: (order.get(c.kind, 3), len(c.path), c.name))
+    if current is not None and may_upload(user, current):
+        rows = [current] + [c for c in rows if c.id != current.id]
+    return rows
 
 
 def region_ancestors(ctx: Context) -> list[Context]:
@@ -155,6 +175,12 @@ def _kind_for(mime: str | None, chosen: str | None) -> str:
     return "document"
 
 
+def max_bytes(config=None) -> int:
+    """The cap of one resource file (RESOURCE_MAX_BYTES, sized for micro-lessons)."""
+    config = config if config is not None else current_app.config
+    return config.get("RESOURCE_MAX_BYTES") or config["UPLOAD_MAX_BYTES"]
+
+
 def upload(user, *, title, file, context: Context | None = None, description="", stage=None, subject=None,
            kind=None, tags="") -> Resource:  # fmt: skip
     """Validate, store the file and file the resource; commits. Nothing is stored when it fails.
@@ -162,13 +188,12 @@ def upload(user, *, title, file, context: Context | None = None, description="",
     Raises ResourceError (fields, permission) or UploadError (missing, empty, too large, type).
     """
     title = _check_fields(title, stage, subject, kind)
-    if context is not None and not access.can(user, "resource.upload", context):
+    if not may_upload(user, context):
         raise ResourceError("forbidden")
     if len(description or "") > 50000:
         raise ResourceError("description_too_long")
-    cap = current_app.config.get("RESOURCE_MAX_BYTES") or current_app.config["UPLOAD_MAX_BYTES"]
     try:
-        stored = media.save_upload(file, owner=user, allowed=ALLOWED, max_bytes=cap, purpose="resource")
+        stored = media.save_upload(file, owner=user, allowed=ALLOWED, max_bytes=max_bytes(), purpose="resource")
     except UploadError as err:
         db.session.rollback()
         if str(err).startswith("type:") and str(err)[5:] in EXECUTABLES:
@@ -488,17 +513,40 @@ def move(user, r: Resource, target: Context) -> None:
     _changed([r.id])
 
 
+#: Rows that belong to a file rather than use it: removed with the file.
+_FILE_DERIVED = {"media_jobs"}
+
+
+def _file_references() -> list[tuple[str, object]]:
+    """(table name, column) of every foreign key onto stored_files.id, read from the metadata so a
+    table added later (by any domain) is covered; the file's own transcoding jobs excepted."""
+    refs = []
+    for table in db.metadata.sorted_tables:
+        if table.name in _FILE_DERIVED:
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name == StoredFile.__tablename__ and fk.column.name == "id":
+                refs.append((table.name, fk.parent))
+    return refs
+
+
+def _file_in_use(file_id: int) -> bool:
+    """Whether anything still points at the file: another resource, a homework submission, an
+    activity share (assessment evidence, ondelete=CASCADE there), a lesson, a post... One query."""
+    checks = [select(col).where(col == file_id).exists() for _, col in _file_references()]
+    return bool(checks) and bool(db.session.scalar(select(or_(*checks))))
+
+
 def remove(user, r: Resource) -> None:
-    """Delete a resource and its file (its owner, or resource.remove in its library)."""
+    """Delete a resource, and its file when nothing else uses it (its owner, or resource.remove in
+    its library). Excellent homework and activity shares point at the trainee's own file: removing
+    the library entry must never take the submission's or the share's file with it."""
     if not may_remove(user, r):
         raise ResourceError("forbidden")
     rid, stored = r.id, r.file
-    shared = stored is not None and db.session.scalar(
-        select(func.count(Resource.id)).where(Resource.file_id == stored.id, Resource.id != rid)
-    )
     db.session.delete(r)
     db.session.flush()
-    if stored is not None and not shared:
+    if stored is not None and not _file_in_use(stored.id):
         db.session.execute(delete(MediaJob).where(MediaJob.stored_file_id == stored.id))
         media.delete_file(stored)
     db.session.commit()
@@ -508,13 +556,20 @@ def remove(user, r: Resource) -> None:
 # --- recommendations 智能推送 ----------------------------------------------------------------------
 
 
+#: The least fit (taxonomy.fit_score) a recommendation needs: no net mismatch. A primary maths
+#: teacher gets primary items of any subject (6 - 4), maths items without a stage (4) and untagged
+#: ones (0), never another stage's (-6 + 4 at best) or another subject's without a stage (-4).
+MIN_FIT = 0
+
+
 def recommend(user, limit: int = 6) -> list[Resource]:
     """Resources fitting the teacher's stage and subject and what workshop colleagues opened.
 
-    One query: visible, not the teacher's own, never opened by them; ranked by fit (stage ±6,
-    subject ±4, see taxonomy.fit_score), colleagues' openings (2 each, at most 6) and downloads (1
-    each, at most 3), excellent (2) / featured (1) status, so popularity reorders fitting items but
-    does not lift another stage's above them. Ties: newer first.
+    One query: visible, not the teacher's own, never opened by them, fitting at least MIN_FIT
+    (stage ±6, subject ±4, see taxonomy.fit_score; an empty panel beats one filled with another
+    stage's items); ranked by fit, colleagues' openings (2 each, at most 6) and downloads (1 each,
+    at most 3), excellent (2) / featured (1) status, so popularity reorders fitting items. Ties:
+    newer first.
     """
     from lms.communities.models import WorkshopMembership
 
@@ -536,8 +591,9 @@ def recommend(user, limit: int = 6) -> list[Resource]:
     seen = select(ResourceView.resource_id).where(ResourceView.user_id == user.id)
     opened = func.coalesce(peer.c.opened, 0)
     downloaded = func.coalesce(peer.c.downloaded, 0)
+    fit = fit_score(Resource.stage, Resource.subject, stage, user.subject)
     score = (
-        fit_score(Resource.stage, Resource.subject, stage, user.subject)
+        fit
         + case((opened > 3, 6), else_=opened * 2)
         + case((downloaded > 3, 3), else_=downloaded)
         + case((Resource.status == "excellent", 2), (Resource.status == "featured", 1), else_=0)
@@ -549,6 +605,7 @@ def recommend(user, limit: int = 6) -> list[Resource]:
             Resource.context_id.is_not(None),
             or_(Resource.owner_id.is_(None), Resource.owner_id != user.id),
             Resource.id.not_in(seen),
+            fit >= MIN_FIT,
         )
         .order_by(score.desc(), Resource.created_at.desc(), Resource.id.desc())
         .limit(limit)

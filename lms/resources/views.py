@@ -2,14 +2,14 @@
 
 from pathlib import PurePosixPath
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms import access
 from lms.access.models import Context
 from lms.core.pagination import page_arg
-from lms.core.uploads import UploadError
+from lms.core.uploads import UploadError, body_limit
 from lms.extensions import db
 from lms.media import services as media
 from lms.resources import services
@@ -92,28 +92,32 @@ def library(context_id):
     page = services.browse(current_user, filters, context=ctx, page=page_arg(request))
     return render_template("resources/index.html", page=page, filters=filters, tab="library", library=ctx,
                            community_url=_community_url(ctx),
-                           may_upload=access.can(current_user, "resource.upload", ctx))  # fmt: skip
+                           may_upload=services.may_upload(current_user, ctx))  # fmt: skip
+
+
+def _wanted_library(value) -> Context | None:
+    return db.session.get(Context, int(value)) if value and str(value).isdigit() else None
 
 
 @bp.route("/resources/upload", methods=["GET", "POST"])
 @login_required
+@body_limit(services.max_bytes)
 def upload():
-    targets = services.upload_targets(current_user)
-    form = UploadForm().fill(targets)
-    if request.method == "GET" and request.args.get("library"):
-        form.library.data = request.args.get("library")
+    wanted = request.form.get("library") if request.method == "POST" else request.args.get("library")
+    current = _wanted_library(wanted)
+    allowed = current is not None and services.may_upload(current_user, current)
+    form = UploadForm().fill(services.upload_targets(current_user, current if allowed else None))
+    if request.method == "GET" and allowed:
+        form.library.data = str(current.id)
     if form.validate_on_submit():
-        ctx = None
-        if form.library.data:
-            ctx = next((c for c in targets if str(c.id) == form.library.data), None)
-            if ctx is None:
-                abort(403)
+        if form.library.data and not allowed:
+            abort(403)
         try:
             r = services.upload(
                 current_user,
                 title=form.title.data,
                 file=request.files.get("file"),
-                context=ctx,
+                context=current if form.library.data else None,
                 description=form.description.data,
                 stage=form.stage.data or None,
                 subject=form.subject.data or None,
@@ -125,8 +129,11 @@ def upload():
         else:
             flash(_("Resource uploaded."), "success")
             return redirect(url_for("resources.detail", resource_id=r.id))
-    max_mb = f"{(current_app.config.get('RESOURCE_MAX_BYTES') or current_app.config['UPLOAD_MAX_BYTES']) / 2**20:g}"
-    return render_template("resources/upload.html", form=form, max_mb=max_mb), 400 if form.errors else 200
+    max_mb = f"{services.max_bytes() / 2**20:g}"
+    # A link from a library the user may not post into says so, instead of quietly offering the personal space.
+    refused = bool(wanted) and not allowed and request.method == "GET"
+    return render_template("resources/upload.html", form=form, max_mb=max_mb,
+                           library_refused=refused), 400 if form.errors else 200  # fmt: skip
 
 
 @bp.route("/resources/<int:resource_id>")

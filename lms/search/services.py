@@ -41,7 +41,7 @@ def engine(app=None):
             SearchIndex(
                 _location(app),
                 load=lambda kind, ids: _load_in_app(app, kind, ids),
-                rebuild=lambda: _queue_rebuild(app),
+                kinds=lambda: list(sources()),
             ),
         )
     return ix
@@ -67,13 +67,6 @@ def _normalized(kind: str, doc: dict) -> dict:
     doc = dict(doc)
     doc.setdefault("kind", kind)
     return doc
-
-
-def _queue_rebuild(app) -> None:
-    ix = app.extensions["lms_search"]
-    ix.put("clear", None)
-    for kind in sources():
-        ix.put("index", kind, None)
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -115,6 +108,48 @@ def reindex(kinds=None, wait: bool = True) -> dict[str, int]:
     if wait:
         ix.flush(timeout=3600)
     return counts
+
+
+def check(kinds=None, repair: bool = True, wait: bool = True) -> dict[str, dict[str, list[int]]]:
+    """Compare the index with the database, kind by kind, and (repair) queue the fixes: documents
+    missing from the index or stale there are written again, ones no longer in the database
+    removed. Returns {kind: {"missing", "stale", "extra": [ids]}} for the kinds that differed.
+
+    What it catches: a batch the writer dropped after its retries, a change whose signal was never
+    sent, an index restored from a backup. Staleness is judged by each document's digest (stored
+    with it), not by an updated_at: not every source has one, and it would miss changes made
+    around the index (a moved context, a renamed author).
+    """
+    registered = sources()
+    kinds = list(registered) if kinds is None else [k for k in kinds if k in registered]
+    ix = engine()
+    ix.flush(timeout=3600)  # what is queued is not a difference
+    found = {}
+    with contextlib.ExitStack() as stack:
+        if not has_request_context():  # the CLI, the scheduler: sources may build URLs with url_for
+            stack.enter_context(current_app.test_request_context("/"))
+        for kind in kinds:
+            docs = [_normalized(kind, d) for d in registered[kind](None)]
+            diff = ix.differences(kind, docs)
+            if not any(diff.values()):
+                continue
+            found[kind] = diff
+            log.warning("search index differs from the database for %s: %s", kind,
+                        {k: len(v) for k, v in diff.items()})  # fmt: skip
+            if repair:
+                redo = set(diff["missing"]) | set(diff["stale"])
+                ix.put("docs", [d for d in docs if int(d["id"]) in redo])
+                if diff["extra"]:
+                    ix.put("delete", kind, diff["extra"])
+    if repair and found and wait:
+        ix.flush(timeout=3600)
+    return found
+
+
+def repair_task(app) -> None:
+    """The periodic repair (lms.core.schedule, SEARCH_REPAIR_HOURS): check and fix every kind."""
+    with app.app_context():
+        check(repair=True)
 
 
 def flush(timeout: float = 60.0) -> bool:
@@ -255,8 +290,8 @@ def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: i
     rules = visibility(user)
     try:
         found = ix.search(terms, rules=rules, fields=index_filters, page=page, per_page=per_page)
-    except Exception as exc:  # a corrupt index: rebuilt from the database, the request still answers
-        ix.mark_corrupt(exc)
+    except Exception:  # the adapter retried, and queued a rebuild if the index is damaged: answer empty
+        log.exception("search for %r failed", q)
         return result
     result.hits, result.total, result.page = found["hits"], found["total"], found["page"]
     return result
@@ -294,8 +329,14 @@ def community_choices(user) -> list[tuple[int, str]]:
 
 
 def status() -> dict:
+    from lms.search.whoosh_index import IndexUnavailable
+
     ix = engine()
-    return {"documents": ix.doc_count(), "location": ix.location, "failed_batches": ix.errors}
+    try:
+        documents = ix.doc_count()
+    except IndexUnavailable:  # being rebuilt
+        documents = None
+    return {"documents": documents, "location": ix.location, "failed_batches": ix.errors}
 
 
 # Each kind's label as a filter (plural) and on one result (singular).

@@ -24,6 +24,7 @@ import atexit
 import collections
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -68,6 +69,10 @@ ANALYSIS_MIN_DOCS = 400  # smaller batches are analysed in the writer thread (a 
 ANALYSIS_CHUNK = 50  # documents per task sent to the pool
 WARM_MIN_DOCS = 2000  # segments from a merge this big get the bitmaps their predecessors had
 WARM_KEYS = 2000  # at most this many bitmaps warmed per merge
+RETRY_BACKOFF = (0.5, 2.0, 8.0)  # seconds before each retry of a failed batch; then it is dropped
+KEEP_EPOCHS = 2  # index folders kept after a rebuild: the new one and the one before it
+# Stored-only fields an index written before they existed may lack: still searchable, rebuilt.
+OPTIONAL_FIELDS = frozenset({"digest"})
 
 # Words too common to mean anything in a query (and 与 in 信息技术与学科融合).
 _STOPS = "的 了 和 与 及 或 在 是 也 就 都 而 之 对 把 被 从 向 以 于 为 中 上 下 等 这 那 其 个 一"
@@ -246,6 +251,7 @@ def make_schema() -> Schema:
         type=ID(stored=True),
         created_at=DATETIME(stored=True, sortable=True),
         url=STORED(),
+        digest=STORED(),  # of the source document (doc_digest): `check` compares it with the database
     )
     # Queries never run Whoosh's scorer (the bitmaps rank), so no field lengths: storing them cost
     # a column lookup per posting when a segment is written.
@@ -271,7 +277,19 @@ def _as_fields(doc: dict) -> dict:
         "type": doc.get("type") or "",
         "created_at": created if isinstance(created, datetime) else None,
         "url": doc.get("url") or "",
+        "digest": doc_digest(doc),
     }
+
+
+def doc_digest(doc: dict) -> str:
+    """A short hash of what a source document says (every field the index keeps): the index
+    stores it, so comparing with the database (`SearchIndex.differences`) needs no re-analysis."""
+    created = doc.get("created_at")
+    parts = [doc.get(k) for k in ("kind", "id", "title", "body", "url", "context_path", "owner_id", "stage",
+                                  "subject", "type", "tags")]  # fmt: skip
+    parts.append(created.isoformat() if isinstance(created, datetime) else None)
+    raw = json.dumps(parts, ensure_ascii=False, default=str).encode()
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
 def _analyze_docs(docs: list[dict]) -> list[tuple[dict, dict]]:
@@ -314,6 +332,16 @@ class _RamStorage(RamStorage):
 
     def temp_storage(self, name=None):
         return RamStorage()
+
+
+def _take_lock(lock, timeout: float) -> bool:
+    """Acquire a Whoosh lock (a file lock on disk), waiting up to timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not lock.acquire(blocking=False):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _marker(terms: list[str]):
@@ -445,25 +473,38 @@ class _Requeued(Exception):
     """A batch went back in front of the queue (another process held the index lock)."""
 
 
+class IndexUnavailable(Exception):
+    """The index cannot be read (corrupt, or of an older schema) and a rebuild is queued: searches
+    answer nothing meanwhile, and queued writes are left to the rebuild, which reads the database."""
+
+
 class _Op:
-    __slots__ = ("name", "args", "done")
+    __slots__ = ("name", "args", "done", "tries", "solo")
 
     def __init__(self, name, *args, done: threading.Event | None = None):
         self.name, self.args, self.done = name, args, done
+        self.tries = 0  # failed attempts (see SearchIndex._retry)
+        self.solo = False  # retried alone, so one bad operation cannot sink the others
 
 
 class SearchIndex:
     """One index per app: a storage, a write queue with its single writer thread, a searcher pool.
 
-    `load(kind, ids)` returns documents (dicts, lms.search.sources shape) for the writer thread;
-    `rebuild()` enqueues a full rebuild from the database. Both run inside the app context the
-    services wrap them in.
+    `load(kind, ids)` returns documents (dicts, lms.search.sources shape) for the writer thread
+    (ids None: every document of the kind); `kinds()` names the kinds a rebuild reads. Both run
+    inside the app context the services wrap them in.
+
+    Folders. Epoch 0 is the index in `location` itself; a rebuild (a corrupt index, a new schema)
+    writes epoch N+1 into `location/eN+1` and then names it in `location/CURRENT` (replaced
+    atomically), so readers never see a half-built index and no request ever deletes one. Every
+    process reads CURRENT when it looks for newer commits and follows it, dropping the searchers
+    and cached bitmaps of the old epoch (generation numbers restart in a new index).
     """
 
-    def __init__(self, location: str, load, rebuild):
+    def __init__(self, location: str, load, kinds=None):
         self.location = location
         self._load = load
-        self._rebuild = rebuild
+        self._kinds = kinds or (lambda: [])
         self._queue: queue.Queue[_Op] = queue.Queue()
         self._carry: collections.deque[_Op] = collections.deque()  # writer thread only: split-off rests
         self._exiting = False  # set at interpreter exit: no new analysis processes then
@@ -475,7 +516,9 @@ class SearchIndex:
         self._pool_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()  # see _cached
         self._cache_bytes = 0
-        self._epoch = 0  # bumped when the index is recreated (generations start again)
+        self._epoch = 0  # the index's epoch (CURRENT): cache keys carry it, generations restart in each
+        self._extra_fields: set[str] = set()  # fields of make_schema() an older index lacks (left out)
+        self._rebuild_pending = False
         self._generation = -1  # newest generation this process committed or saw
         self._checked = 0.0  # when the storage was last asked for a newer generation
         self._commits = 0
@@ -490,53 +533,141 @@ class SearchIndex:
 
     # -- storage ------------------------------------------------------------------------------
 
-    def _open_storage(self):
-        if self._storage is not None:
+    POINTER = "CURRENT"
+
+    def _folder(self, epoch: int) -> Path:
+        return Path(self.location) if epoch == 0 else Path(self.location) / f"e{epoch}"
+
+    def _read_epoch(self) -> int:
+        """The epoch CURRENT names (0 without it); the in-memory index keeps its own."""
+        if self.location == "memory":
+            return self._epoch
+        try:
+            return int((Path(self.location) / self.POINTER).read_text().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def _write_epoch(self, epoch: int) -> None:
+        path = Path(self.location) / self.POINTER
+        tmp = path.with_name(f".{self.POINTER}.{os.getpid()}.tmp")
+        with open(tmp, "w") as f:
+            f.write(f"{epoch}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic: readers see the old epoch or the new, whole
+
+    def _open_storage(self, epoch: int | None = None):
+        if self.location == "memory":
+            if self._storage is None:
+                self._storage = _RamStorage()
             return self._storage
-        Path(self.location).mkdir(parents=True, exist_ok=True)
-        return FileStorage(self.location)
+        folder = self._folder(self._epoch if epoch is None else epoch)
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileStorage(str(folder))
 
-    def index(self):
-        """The open index, created (and a rebuild queued) when missing or unreadable."""
+    def _follow_epoch(self) -> bool:
+        """Switch to the epoch CURRENT names if another process (or this one's writer) moved it;
+        returns whether it did."""
+        epoch = self._read_epoch()
+        if epoch == self._epoch:
+            return False
         with self._ix_lock:
-            if self._ix is None:
-                storage = self._open_storage()
-                try:
-                    ix = storage.open_index()
-                    ix.doc_count()  # reads the TOC and segment list: fails on a corrupt index
-                    if set(ix.schema.names()) != set(make_schema().names()):
-                        raise EmptyIndexError("schema changed")
-                    self._ix = ix
-                except Exception as exc:  # missing, corrupt, or an older schema
-                    if not isinstance(exc, EmptyIndexError):
-                        log.warning("search index at %s unreadable (%r): rebuilding", self.location, exc)
-                    self._ix = self._recreate(storage)
-                    self._rebuild()
-            return self._ix
+            if epoch != self._epoch:
+                log.info("search index: following epoch %s (was %s)", epoch, self._epoch)
+                self._switch(epoch, None)
+        return True
 
-    def _recreate(self, storage):
-        if isinstance(storage, FileStorage):
-            if self._store is not None:
-                self._store.close()
-            shutil.rmtree(self.location, ignore_errors=True)
-            Path(self.location).mkdir(parents=True, exist_ok=True)
-            storage = FileStorage(self.location)
-            self._store = BitmapStore(self.location)  # new connections: the old file is gone
-        else:
-            storage = self._storage = _RamStorage()
-        return storage.create_index(make_schema())
-
-    def mark_corrupt(self, exc: BaseException) -> None:
-        """A read failed inside Whoosh: drop the index and searchers; the next use rebuilds."""
-        log.error("search index failed (%r): recreating it and rebuilding from the database", exc)
+    def _switch(self, epoch: int, ix) -> None:
+        """Use epoch's index from now on (ix, or opened on next use); the old one's searchers and
+        cached bitmaps are dropped."""
         with self._ix_lock:
             self._drop_searchers()
-            storage = self._open_storage()
-            self._ix = self._recreate(storage)
-            self._epoch += 1
-            self._cache.clear()
-            self._cache_bytes = 0
-        self._rebuild()
+            self._ix, self._epoch, self._generation = ix, epoch, -1
+            with self._pool_lock:
+                self._cache.clear()
+                self._cache_bytes = 0
+
+    def index(self):
+        """The open index of the current epoch. Created when there is none (then filled from the
+        database); IndexUnavailable when it cannot be read (a rebuild is then queued)."""
+        with self._ix_lock:
+            if self._ix is None:
+                self._ix = self._open()
+            return self._ix
+
+    def _open(self):
+        storage = self._open_storage()
+        try:
+            ix = storage.open_index()
+            ix.doc_count()  # reads the TOC and segment list: fails on a corrupt index
+        except EmptyIndexError:  # none yet (first start, or its folder was removed): nothing to lose
+            ix, created = self._create_missing(storage)
+            if created:
+                self._queue_fill()
+        except Exception as exc:
+            self.request_rebuild(f"unreadable: {exc!r}")
+            raise IndexUnavailable(repr(exc)) from exc
+        names, wanted = set(ix.schema.names()), set(make_schema().names())
+        if not (wanted - OPTIONAL_FIELDS) <= names:
+            self.request_rebuild("the schema changed")
+            raise IndexUnavailable("schema changed")
+        self._extra_fields = wanted - names
+        if self._extra_fields:  # readable as it is: searched until the rebuild swaps in the new one
+            self.request_rebuild(f"fields added to the schema: {sorted(self._extra_fields)}")
+        return ix
+
+    def _create_missing(self, storage):
+        """Create an empty index under the write lock, unless another process just did (Whoosh's
+        create_index deletes the TOC files it finds: never over an index in use)."""
+        lock = storage.lock("MAIN_WRITELOCK")
+        if not _take_lock(lock, LOCK_TIMEOUT):
+            raise IndexUnavailable("locked while being created")
+        try:
+            try:
+                return storage.open_index(), False
+            except EmptyIndexError:
+                return storage.create_index(make_schema()), True
+        finally:
+            lock.release()
+
+    def _queue_fill(self) -> None:
+        for kind in self._kinds():
+            self.put("index", kind, None)
+
+    def request_rebuild(self, reason: str) -> None:
+        """Queue a rebuild for the writer thread (once while one is pending); never writes here."""
+        if self._rebuild_pending:
+            return
+        self._rebuild_pending = True
+        log.error("search index at %s needs a rebuild (%s): queued for the writer", self.location, reason)
+        self.put("rebuild")
+
+    def _reopen(self) -> None:
+        """Drop this process's searchers and open index: the next use opens it afresh."""
+        with self._ix_lock:
+            self._drop_searchers()
+            self._ix = None
+        self._follow_epoch()
+
+    def _confirm_corrupt(self, terms) -> bool:
+        """Whether Whoosh itself fails reading the index, opened afresh: its TOC, every segment,
+        the last stored document and the query terms' postings. A failure of our own code on a
+        readable index is no reason to rebuild."""
+        try:
+            ix = self._open_storage().open_index()
+            with ix.reader() as reader:
+                leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+                for leaf, _ in leaves:
+                    n = leaf.doc_count_all()
+                    if n:
+                        leaf.stored_fields(n - 1)
+                    for field in ("title", "body", "pinyin"):
+                        for t in terms:
+                            if (field, t) in leaf:
+                                list(leaf.postings(field, t).all_ids())
+            return False
+        except Exception:  # whatever Whoosh raises on damaged files
+            return True
 
     def _drop_searchers(self):
         with self._pool_lock:
@@ -585,12 +716,17 @@ class SearchIndex:
             ops = self._next_batch()
             requeued = False
             try:
-                self._apply(ops)
+                if ops[0].name == "rebuild":
+                    self._rebuild_now()
+                else:
+                    self._apply(ops)
             except _Requeued:
                 requeued = True  # back in front of the queue, flushes included: not done yet
+            except IndexUnavailable as exc:
+                # Unreadable: the queued rebuild reads everything from the database, these included.
+                log.warning("search index unavailable (%s): %d operations left to the rebuild", exc, len(ops))
             except Exception:
-                self.errors += 1
-                log.exception("search index batch of %d operations failed", len(ops))
+                requeued = self._retry(ops)
             finally:
                 if self._analysis is not None and self._queue.empty() and not self._carry:
                     self._close_analysis()  # its processes hold jieba's dictionary: free them when idle
@@ -598,11 +734,31 @@ class SearchIndex:
                     if op.done is not None and not requeued:
                         op.done.set()
 
+    def _retry(self, ops: list[_Op]) -> bool:
+        """A batch failed (the database away while its documents were read, a disk error): put it
+        back in front of the queue after a pause, RETRY_BACKOFF's steps growing; from the second
+        failure on, each operation goes alone, so one that keeps failing is dropped (logged,
+        counted in `errors`, left to `check`) without the others. Returns whether it went back."""
+        tries = 1 + max(op.tries for op in ops)
+        work = [op for op in ops if op.name != "flush"]
+        if tries > len(RETRY_BACKOFF) and len(work) <= 1:
+            self.errors += 1
+            what = f"{work[0].name} {work[0].args[0] if work[0].args else ''}" if work else "flush"
+            log.exception("search index: %s failed %d times, dropped (a `reindex --check` repairs it)", what, tries)
+            return False
+        log.warning("search index batch of %d operations failed (try %d): retrying", len(ops), tries, exc_info=True)
+        for op in ops:
+            op.tries, op.solo = tries, tries >= 2
+        time.sleep(RETRY_BACKOFF[min(tries, len(RETRY_BACKOFF)) - 1])
+        self._carry.extendleft(reversed(ops))
+        return True
+
     def _next_batch(self) -> list[_Op]:
         """The next commit's operations, in queue order: whatever is queued, up to MAX_BATCH
         operations and MAX_BATCH_DOCS documents. A bigger "docs" or "index" operation (a reindex,
         a bulk import) is split and its rest waits in front of the queue, so one commit never holds
-        an unbounded batch and other processes' writers get the lock in between."""
+        an unbounded batch and other processes' writers get the lock in between. A rebuild, or an
+        operation being retried alone, is a batch of its own."""
         ops: list[_Op] = []
         room = MAX_BATCH_DOCS
         while len(ops) < MAX_BATCH and room > 0:
@@ -615,13 +771,25 @@ class SearchIndex:
                     op = self._queue.get_nowait()
                 except queue.Empty:
                     break
+            if op.name == "rebuild" or op.solo:
+                if ops:
+                    self._carry.appendleft(op)
+                    break
+                return [op]
             if op.name == "index" and op.args[1] is None:  # a whole kind: read it now, to split it
                 try:
-                    op = _Op("docs", list(self._load(op.args[0], None)))
+                    docs = list(self._load(op.args[0], None))
                 except Exception:
-                    self.errors += 1
-                    log.exception("search index could not read the %s documents", op.args[0])
+                    op.tries += 1
+                    if op.tries > len(RETRY_BACKOFF):
+                        self.errors += 1
+                        log.exception("search index could not read the %s documents: dropped", op.args[0])
+                        continue
+                    log.warning("search index could not read the %s documents: retrying", op.args[0], exc_info=True)
+                    time.sleep(RETRY_BACKOFF[op.tries - 1])
+                    self._carry.appendleft(op)
                     continue
+                op = _Op("docs", docs)
             items = op.args[0] if op.name == "docs" else op.args[1] if op.name == "index" else ()
             if len(items) > room:
                 head = items[:room]
@@ -652,15 +820,22 @@ class SearchIndex:
                 prepared.append(("docs", None, op.args[0], []))
             else:
                 prepared.append((op.name, *op.args))
+        self._follow_epoch()
         ix = self.index()
         try:
             writer = ix.writer(timeout=LOCK_TIMEOUT, delay=0.05, codec=_codec())
         except WhooshLockError:
-            # Another process holds the lock for longer than LOCK_TIMEOUT: try again later.
+            # Another process holds the lock for longer than LOCK_TIMEOUT (a commit, or a rebuild
+            # into a new folder): try again later.
             log.warning("search index locked by another process: %d operations re-queued", len(work))
             time.sleep(0.5)
             self._carry.extendleft(reversed(ops))  # before anything queued after them
             raise _Requeued from None
+        if self._read_epoch() != self._epoch:  # a rebuild swapped in a new index while we waited
+            writer.cancel()
+            self._follow_epoch()
+            self._carry.extendleft(reversed(ops))
+            raise _Requeued
         try:
             # In operation order: removals hit the committed index, documents wait in `pending`
             # (the last version of each key wins; a later removal drops it), then go in at once.
@@ -711,6 +886,8 @@ class SearchIndex:
                     optimize = True
             for fields in self._analyzed(list(pending.values())):
                 delete("key", fields["key"])  # the committed version this one replaces
+                for name in self._extra_fields:  # an index of an older schema, until its rebuild
+                    fields.pop(name, None)
                 writer.add_document(**fields)
             searcher.close()
             self._commits += 1
@@ -726,6 +903,85 @@ class SearchIndex:
             writer.cancel()
             raise
         self._after_commit(ix)
+
+    def _rebuild_now(self) -> None:
+        """Rebuild from the database into a new folder (epoch + 1) and swap it in by rewriting
+        CURRENT; the writer thread only. The current index's write lock is held throughout, so
+        other processes' writers wait (and re-queue) instead of committing into an index about to
+        be replaced, and a second process asked to rebuild finds the epoch moved and follows it."""
+        if self.location == "memory":
+            storage = _RamStorage()
+            ix = storage.create_index(make_schema())
+            self._fill(ix)
+            with self._ix_lock:
+                self._storage = storage
+                self._switch(self._epoch + 1, ix)
+            self._extra_fields = set()
+            self._rebuild_pending = False
+            return
+        old = self._read_epoch()
+        lock = self._open_storage(old).lock("MAIN_WRITELOCK")
+        if not _take_lock(lock, LOCK_TIMEOUT):
+            log.warning("search index locked by another process: rebuild re-queued")
+            self._carry.appendleft(_Op("rebuild"))
+            raise _Requeued
+        try:
+            if self._read_epoch() != old:  # another process rebuilt while we waited for the lock
+                self._follow_epoch()
+                self._rebuild_pending = False
+                return
+            new = old + 1
+            folder = self._folder(new)
+            shutil.rmtree(folder, ignore_errors=True)  # what a rebuild that died here left
+            folder.mkdir(parents=True)
+            started = time.monotonic()
+            try:
+                ix = FileStorage(str(folder)).create_index(make_schema())
+                count = self._fill(ix)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            self._write_epoch(new)
+            with self._ix_lock:
+                self._switch(new, ix)
+                self._extra_fields = set()
+            self._rebuild_pending = False
+            log.warning("search index rebuilt: %d documents in %s (epoch %d) in %.1f s", count, folder, new,
+                        time.monotonic() - started)  # fmt: skip
+        finally:
+            lock.release()
+        self._after_commit(ix)
+        self._remove_old_epochs(new)
+
+    def _fill(self, ix) -> int:
+        """Write every document of every kind into a fresh index, in bounded commits."""
+        count = 0
+        for kind in self._kinds():
+            docs = list(self._load(kind, None))
+            for i in range(0, len(docs), MAX_BATCH_DOCS):
+                writer = ix.writer(timeout=LOCK_TIMEOUT, codec=_codec())
+                try:
+                    for fields in self._analyzed(docs[i : i + MAX_BATCH_DOCS]):
+                        writer.add_document(**fields)
+                    writer.commit(mergetype=NO_MERGE)
+                except BaseException:
+                    writer.cancel()
+                    raise
+            count += len(docs)
+        return count
+
+    def _remove_old_epochs(self, current: int) -> None:
+        """Delete the folders of epochs before the previous one (a process may still be reading
+        the previous one for up to REFRESH_CHECK seconds)."""
+        keep = current - KEEP_EPOCHS + 1
+        root = Path(self.location)
+        with contextlib.suppress(OSError):
+            for p in root.iterdir():
+                m = re.fullmatch(r"e(\d+)", p.name)
+                if m and p.is_dir() and int(m.group(1)) < keep:
+                    shutil.rmtree(p, ignore_errors=True)
+                elif keep > 0 and p.is_file() and re.match(r"_?MAIN_", p.name):  # epoch 0's files
+                    p.unlink(missing_ok=True)
 
     def _after_commit(self, ix) -> None:
         """Drop the stored bitmaps of segments the commit merged away, and build the same ones
@@ -822,14 +1078,17 @@ class SearchIndex:
         """A searcher on the newest committed index. Pooled per process; whether the index moved is
         known at once for this process's writer and asked of the storage at most every
         REFRESH_CHECK seconds (another process's commits)."""
+        now = time.monotonic()
+        due = now - self._checked > REFRESH_CHECK
+        if due:
+            self._checked = now
+            self._follow_epoch()  # a rebuild elsewhere swapped in a new index: use it
         ix = self.index()
         with self._pool_lock:
             s = self._pool.pop() if self._pool else None
         if s is None:
             return ix.searcher()
-        now = time.monotonic()
-        if s.reader().generation() != self._generation or now - self._checked > REFRESH_CHECK:
-            self._checked = now
+        if s.reader().generation() != self._generation or due:
             fresh = s.refresh()  # the same searcher when the index has not changed
             self._generation = max(self._generation, fresh.reader().generation())
             return fresh
@@ -979,6 +1238,33 @@ class SearchIndex:
         return _TermBits(*(_shifted_or([(getattr(tb, f), o) for tb, o in parts]) for f in _TermBits.STORED))
 
     def search(self, terms: list[str], *, rules=(), fields=None, page=1, per_page=20, snippet_chars=160):
+        """Documents matching every term, admitted by one of `rules`, one page of them (see _search).
+
+        A failure is first taken for a passing one (a pooled searcher on segments another process
+        merged away, an index swapped by a rebuild) and the search runs again on the index opened
+        afresh. If that fails too, the index is judged by reading it with Whoosh alone: damaged
+        files queue a rebuild for the writer thread and raise IndexUnavailable; otherwise the
+        error is ours, not the index's, and is raised as it is. Nothing is ever written here.
+        """
+        kw = dict(rules=rules, fields=fields, page=page, per_page=per_page, snippet_chars=snippet_chars)
+        try:
+            return self._search(terms, **kw)
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            log.warning("search failed (%r): retrying on the index opened afresh", exc)
+        self._reopen()
+        try:
+            return self._search(terms, **kw)
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            if not self._confirm_corrupt(terms):
+                raise
+            self.request_rebuild(f"unreadable: {exc!r}")
+            raise IndexUnavailable(repr(exc)) from exc
+
+    def _search(self, terms: list[str], *, rules=(), fields=None, page=1, per_page=20, snippet_chars=160):
         """Documents matching every term, admitted by one of `rules`, one page of them.
 
         rules (lms.search.services.visibility): {"kinds", "prefixes", "exact"} admits documents of
@@ -1052,6 +1338,22 @@ class SearchIndex:
 
     def doc_count(self) -> int:
         return self.index().doc_count()
+
+    def differences(self, kind: str, docs) -> dict[str, list[int]]:
+        """How the index's documents of `kind` differ from `docs` (the database's): ids "missing"
+        from the index, "stale" there (their stored digest is not the document's), and "extra"
+        (indexed, no longer in the database)."""
+        want = {int(d["id"]): doc_digest(d) for d in docs}
+        have: dict[int, str | None] = {}
+        with self.index().searcher() as s:
+            for n in s.document_numbers(kind=kind):
+                f = s.stored_fields(n)
+                have[int(f["id"])] = f.get("digest")
+        return {
+            "missing": sorted(want.keys() - have.keys()),
+            "stale": sorted(i for i in want.keys() & have.keys() if want[i] != have[i]),
+            "extra": sorted(have.keys() - want.keys()),
+        }
 
     def keys(self) -> set[str]:
         """Every indexed key with its stored fields' digest (tests compare reindex and incremental)."""

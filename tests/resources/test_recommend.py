@@ -4,7 +4,7 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from lms.extensions import db
 from lms.resources import services
@@ -38,16 +38,16 @@ def test_scoring_and_exclusions(world, lib, login_as):
         services.record_view(world[colleague], lib["colleagues"], downloaded=True)
         services.record_view(world[colleague], lib["colleagues"])
     got = [r.title for r in services.recommend(member, limit=10)]
-    assert got[0] == "小学数学"  # stage + subject = 6
-    assert set(got) == {"小学数学", "高中数学", "同伴常看", "高中历史"}
-    assert got.index("高中数学") < got.index("高中历史") and got.index("同伴常看") < got.index("高中历史")
+    # Only what fits: another stage's items (senior-high maths, history, art) stay out however
+    # little fits and however much colleagues opened them.
+    assert got == ["小学数学"]
     html = login_as(member).get("/me").get_data(as_text=True)
     assert 'id="recommended-resources"' in html and "小学数学" in html and "看过的" not in html
 
 
-def test_popularity_does_not_lift_another_stage_above_a_fitting_item(world, make_resource):
-    """Colleagues crowding around a senior-high item do not push it above a primary one for a
-    primary-school teacher; among fitting items, the popular one comes first."""
+def test_popularity_reorders_fitting_items_but_never_lets_another_stage_in(world, make_resource):
+    """Colleagues crowding around a senior-high item do not bring it to a primary-school teacher;
+    among fitting items, the popular one comes first."""
     c, admin, member = world.county_a.context, world["county_admin"], world["member"]
     quiet = make_resource(admin, c, title="小学数学冷门", stage="primary", subject="math")
     busy_fit = make_resource(admin, c, title="小学数学热门", stage="primary", subject="math")
@@ -57,8 +57,50 @@ def test_popularity_does_not_lift_another_stage_above_a_fitting_item(world, make
             for _ in range(3):
                 services.record_view(world[colleague], r, downloaded=True)
     got = [r.title for r in services.recommend(member, limit=10)]
-    assert got.index("小学数学热门") < got.index("小学数学冷门") < got.index("高中数学热门"), got
+    assert got == ["小学数学热门", "小学数学冷门"], got
     assert quiet.id in {r.id for r in services.recommend(member, limit=10)}
+
+
+def test_a_minimal_fit_is_required(world, make_resource, login_as):
+    """A primary maths teacher: same stage, or same subject with no stage, or untagged general
+    material fit; another stage (even in maths), or another subject without a stage, do not."""
+    c, admin, member = world.county_a.context, world["county_admin"], world["member"]
+    fits = {
+        "小学语文": ("primary", "chinese"),  # the stage matches: classroom practice carries over
+        "数学通用": (None, "math"),
+        "小学通识": ("primary", "general"),
+        "班主任工作": (None, None),
+    }
+    unfit = {"初中数学": ("junior", "math"), "高中物理": ("senior", "physics"), "英语阅读": (None, "english"),
+             "初中无学科": ("junior", None)}  # fmt: skip
+    for title, (stage, subject) in {**fits, **unfit}.items():
+        make_resource(admin, c, title=title, stage=stage, subject=subject)
+    got = {r.title for r in services.recommend(member, limit=20)}
+    assert got == set(fits), got
+    html = login_as(member).get("/me").get_data(as_text=True)
+    assert "初中数学" not in html and "小学语文" in html
+
+
+def test_nothing_fitting_leaves_the_panel_empty_rather_than_filling_it(world, make_resource, login_as):
+    c, admin = world.county_a.context, world["county_admin"]
+    for i in range(8):
+        make_resource(admin, c, title=f"高中化学{i}", stage="senior", subject="chemistry")
+    assert services.recommend(world["member"]) == []
+    html = login_as(world["member"]).get("/me").get_data(as_text=True)
+    assert "高中化学" not in html
+
+
+def test_opening_through_the_api_counts_like_the_page(world, lib, api_as):
+    member = world["member"]
+    first = services.recommend(member, limit=1)[0]
+    before = first.view_count
+    resp = api_as(member).get(f"/api/v1/resources/{first.id}")
+    assert resp.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(type(first), first.id).view_count == before + 1
+    assert first.id not in {r.id for r in services.recommend(member, limit=10)}  # seen: not recommended again
+    views = db.session.scalars(select(ResourceView).where(ResourceView.user_id == member.id)).all()
+    assert [v.resource_id for v in views] == [first.id] and views[0].downloaded is False
 
 
 def test_opening_a_recommendation_removes_it(world, lib, login_as):
@@ -68,9 +110,11 @@ def test_opening_a_recommendation_removes_it(world, lib, login_as):
     assert first.id not in {r.id for r in services.recommend(member, limit=10)}
 
 
-def test_a_teacher_of_another_county_gets_their_own(world, lib):
-    got = {r.title for r in services.recommend(world["teacher_b"], limit=10)}
-    assert got == {"乙县"}
+def test_a_teacher_of_another_county_gets_their_own(world, lib, make_resource):
+    make_resource(world["county_admin_b"], world.county_b.context, title="乙县初中语文", stage="junior",
+                  subject="chinese")  # fmt: skip
+    got = {r.title for r in services.recommend(world["teacher_b"], limit=10)}  # junior Chinese teacher
+    assert got == {"乙县初中语文"}
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from lms.extensions import db
 from lms.media.models import MediaJob, StoredFile
 from lms.resources import services
 from lms.resources.models import Resource
+from tests.media.test_sniff import MSI_CLSID, ole_file
 from tests.resources.conftest import ELF, PDF, PE, png, upload_file
 
 
@@ -285,3 +286,54 @@ def test_video_goes_through_the_media_pipeline(app, world, make_resource, login_
     assert client.get(f"/resources/{r.id}/media/video.mp4").status_code == 200
     assert client.get(f"/resources/{r.id}/media/../../etc/passwd").status_code == 404
     assert login_as(world["teacher_b"]).get(f"/resources/{r.id}/media/master.m3u8").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name, data, mime",
+    [
+        ("教学设计.doc", ole_file("WordDocument"), "application/msword"),
+        ("成绩分析.xls", ole_file("Workbook", fat_first=True), "application/vnd.ms-excel"),
+        ("说课.ppt", ole_file("PowerPoint Document"), "application/vnd.ms-powerpoint"),
+        ("教案.txt", "《分数的意义》教学设计\r\n一、教学目标\r\n".encode("gb18030"), "text/plain"),
+        ("教案.txt", "《分数的意义》教学设计\n".encode(), "text/plain"),
+        ("教案.rtf", rb"{\rtf1\ansi\ansicpg936 \'b7\'d6\'ca\'fd}", "application/rtf"),
+    ],
+)
+def test_old_office_text_and_rtf_are_accepted(app, world, login_as, name, data, mime):
+    resp = login_as(world["teacher"]).post(
+        "/resources/upload",
+        data={
+            "title": "旧格式",
+            "library": "",
+            "kind": "",
+            "stage": "",
+            "subject": "",
+            "file": upload_file(data, name),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-500:]
+    r = db.session.scalar(select(Resource))
+    assert r.file.mime == mime and r.file.filename == name and r.kind == "document"
+    download = login_as(world["teacher"]).get(f"/resources/{r.id}/download")
+    assert download.get_data() == data and download.headers["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("教案.doc", ole_file("!_StringPool", clsid=MSI_CLSID)),  # an installer package
+        ("教案.txt", b"MZ\x90\x00" + b"\x00" * 200),
+        ("教案.txt", b"binary \x00\x01\x02"),
+        ("教案.exe", ole_file()),
+    ],
+)
+def test_what_only_pretends_stays_refused(app, world, make_resource, name, data, nothing_stored):
+    with pytest.raises((UploadError, services.ResourceError)):
+        make_resource(world["teacher"], data=data, name=name)
+    nothing_stored()
+
+
+def test_upload_page_names_the_accepted_types(world, login_as):
+    html = login_as(world["teacher"]).get("/resources/upload").get_data(as_text=True)
+    assert ".txt" in html and ".doc" in html

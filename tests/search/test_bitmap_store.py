@@ -21,7 +21,7 @@ def _doc(i: int) -> dict:
 
 
 def _open(path) -> SearchIndex:
-    ix = SearchIndex(str(path), load=lambda kind, ids: [], rebuild=lambda: None)
+    ix = SearchIndex(str(path), load=lambda kind, ids: [], kinds=lambda: [])
     ix.index()
     return ix
 

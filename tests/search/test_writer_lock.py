@@ -8,7 +8,7 @@ from tests.search.test_bitmap_store import _doc
 
 def test_a_flush_waits_while_another_process_holds_the_lock(tmp_path, monkeypatch):
     monkeypatch.setattr(whoosh_index, "LOCK_TIMEOUT", 0.2)
-    ix = SearchIndex(str(tmp_path / "ix"), load=lambda kind, ids: [], rebuild=lambda: None)
+    ix = SearchIndex(str(tmp_path / "ix"), load=lambda kind, ids: [], kinds=lambda: [])
     ix.put("docs", [_doc(1)])
     assert ix.flush(timeout=30) and ix.doc_count() == 1
     # A file lock, as a gunicorn worker committing a big batch would hold it.
@@ -36,12 +36,12 @@ def test_a_process_that_exits_at_once_commits_a_big_batch(tmp_path):
         "import sys\n"
         "from lms.search.whoosh_index import SearchIndex\n"
         "from tests.search.test_bitmap_store import _doc\n"
-        "ix = SearchIndex(sys.argv[1], load=lambda kind, ids: [], rebuild=lambda: None)\n"
+        "ix = SearchIndex(sys.argv[1], load=lambda kind, ids: [], kinds=lambda: [])\n"
         f"ix.put('docs', [_doc(i) for i in range({whoosh_index.ANALYSIS_MIN_DOCS + 100})])\n"
     )  # ends without a flush
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ix")], cwd=root, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "failed" not in done.stderr
-    ix = SearchIndex(str(tmp_path / "ix"), load=lambda kind, ids: [], rebuild=lambda: None)
+    ix = SearchIndex(str(tmp_path / "ix"), load=lambda kind, ids: [], kinds=lambda: [])
     assert ix.doc_count() == whoosh_index.ANALYSIS_MIN_DOCS + 100
