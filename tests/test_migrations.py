@@ -91,7 +91,7 @@ def test_sqlite_foreign_keys_are_on_and_old_orphans_are_removed(tmp_path):
     config = {**test_config(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'orphans.sqlite3'}"}
     app = create_app({**config, "MEDIA_REQUEUE_ON_START": False})
     with app.app_context():
-        upgrade(revision="3f7c2a9d4b61")
+        upgrade(revision="58c6589f3ca4")
         w = build_world()
         ws_a, group, leader = w.workshop_a.id, w.group_a.id, w.users["leader"].id
         ws_b, member_b = w.workshop_b.id, w.users["member_b"].id

@@ -1,7 +1,7 @@
 """Account endpoints of /api/v1: bearer tokens, the signed-in user's profile and password; and for
 holders of user.manage, the accounts within their reach (reset a password, deactivate, reactivate)."""
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 
 from lms import access
 from lms.accounts import services

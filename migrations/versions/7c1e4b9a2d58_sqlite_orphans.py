@@ -7,7 +7,7 @@ NULL, or no rule on a nullable column: clear it; otherwise delete). PostgreSQL a
 nothing to do there.
 
 Revision ID: 7c1e4b9a2d58
-Revises: 3f7c2a9d4b61
+Revises: 58c6589f3ca4
 Create Date: 2026-11-24 05:00:00.000000
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7c1e4b9a2d58'
-down_revision = '3f7c2a9d4b61'
+down_revision = '58c6589f3ca4'
 branch_labels = None
 depends_on = None
 
