@@ -895,7 +895,7 @@ def recommend(user, s: Submission, now: datetime | None = None) -> None:
     where = a.workshop.name if a.workshop is not None else a.context.name
     notify(expert_ids(a), "homework",
            _("Excellent homework was recommended for “%(title)s” (%(where)s).", title=a.title, where=where),
-           url=_url("homework.results", aid=a.id), actor=user)  # fmt: skip
+           url=_url("homework.excellent", _anchor=f"s{s.id}"), actor=user)  # fmt: skip
 
 
 def unrecommend(user, s: Submission) -> None:
@@ -926,17 +926,26 @@ def publish(user, s: Submission, now: datetime | None = None) -> None:
            url=_url("homework.assignment", aid=a.id))  # fmt: skip
 
 
-def recommended(user, limit: int = 50) -> list[Submission]:
-    """Recommended work an expert may publish (within the contexts their role reaches)."""
+def recommended(user, limit: int = 100) -> list[Submission]:
+    """Recommended work an expert may publish (within the contexts their role reaches), still to
+    publish first; with what the list shows loaded (assignment, workshop, author, files)."""
+    from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
     stmt = (
         select(Submission)
         .join(Assignment, Submission.assignment_id == Assignment.id)
         .join(Context, Assignment.context_id == Context.id)
         .where(Submission.recommended_at.is_not(None))
+        .options(
+            contains_eager(Submission.assignment).contains_eager(Assignment.context),
+            contains_eager(Submission.assignment).joinedload(Assignment.workshop),
+            joinedload(Submission.author),
+            selectinload(Submission.files),
+        )
     )
     stmt = access.visible(stmt, user, "homework.publish", Context.path)
     stmt = stmt.order_by(Submission.published_at.is_not(None), Submission.recommended_at.desc()).limit(limit)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt).unique())
 
 
 # --- reminders -----------------------------------------------------------------------------------
@@ -980,12 +989,14 @@ def send_reminders(a: Assignment, now: datetime) -> int:
     return len(ids)
 
 
-def _url(endpoint: str, **kw) -> str:
+def _url(endpoint: str, _anchor: str | None = None, **kw) -> str:
+    """A path for a notification; also outside a request (the tick command, demo data)."""
     from flask import has_request_context, url_for
 
     if has_request_context():
-        return url_for(endpoint, **kw)
-    return f"/homework/{kw.get('aid')}"
+        return url_for(endpoint, _anchor=_anchor, **kw)
+    path = current_app.url_map.bind("localhost").build(endpoint, kw)
+    return f"{path}#{_anchor}" if _anchor else path
 
 
 # --- export --------------------------------------------------------------------------------------
