@@ -37,9 +37,15 @@ content_changed = _signals.signal("content-changed")
 content_deleted = _signals.signal("content-deleted")
 
 #: sender=Submission, kwargs: assignment, peer_grade (float | None), host_grade (float | None),
-#: final_grade (float | None), reviews_done (int). After a homework grade changed; assessment,
-#: credits and notifications listen (homework computes no final score itself).
+#: final_grade (float | None), reviews_done (int), reviewing_grade (float | None: the author's grade
+#: for reviewing, None before their first review). After a grade of the submission or its author's
+#: grade for reviewing changed; assessment, credits and notifications listen (homework computes no
+#: final score itself).
 homework_graded = _signals.signal("homework-graded")
+#: sender=Assignment, kwargs: user_id (int), grade (float, out of 5), reviews_done (int),
+#: reviews_required (int: what full marks need, fewer than reviews_per_member when fewer were
+#: allocated). After one participant's grade for reviewing changed, whether or not they submitted.
+homework_review_graded = _signals.signal("homework-review-graded")
 #: sender=Submission, kwargs: expert (User), title (str), body_html (str), file_ids (list[int]),
 #: context (access Context the work came from), author (User). An expert published excellent
 #: homework (推优); the resource library listens and files it as a resource.

@@ -11,7 +11,7 @@ def init_app(app) -> None:
 
     from lms.cli import lms_cli
     from lms.core import schedule
-    from lms.core.slots import register_panel
+    from lms.core.slots import register_nav, register_panel
     from lms.homework import demo
     from lms.signals import demo_built
 
@@ -19,6 +19,8 @@ def init_app(app) -> None:
                    column="main")  # fmt: skip
     register_panel(app, "workshop", "homework", "homework/_panel_workshop.html", _workshop_panel, order=30,
                    column="list")  # fmt: skip
+    # Subject experts publish recommended work (DOMAIN.md §6); everyone else never needs the page.
+    register_nav(app, "homework.excellent", _l("Excellent homework"), order=35, visible=_publishes)
     demo_built.connect(demo.on_demo_built, weak=False)
     schedule.every(app, "homework.tick", 300, _tick)
 
@@ -30,7 +32,11 @@ def init_app(app) -> None:
         counts = services.tick()
         click.echo(f"{counts['assignments']} open assignments checked, {counts['allocated']} reviews allocated")
 
-    _ = _l  # labels come from views.phase_labels at render time
+
+def _publishes(user) -> bool:
+    from lms import access
+
+    return access.holds_anywhere(user, "homework.publish")
 
 
 def _tick():

@@ -32,7 +32,7 @@ from lms.homework.models import (
     Submission,
     SubmissionFile,
 )
-from lms.signals import homework_graded, homework_published
+from lms.signals import homework_graded, homework_published, homework_review_graded
 
 TITLE_MAX = 200
 BODY_MAX = 50_000
@@ -729,8 +729,10 @@ def reviews_required(a: Assignment, allocated: int) -> int:
 
 
 def recompute(a: Assignment) -> list[Submission]:
-    """Recompute every stored grade of the assignment; send homework_graded for each submission whose
-    grades or completed-review count changed. Returns those submissions."""
+    """Recompute every stored grade of the assignment. After the commit, send homework_graded for
+    each submission whose grades, or whose author's reviewing, changed, and homework_review_graded
+    for each participant whose grade for reviewing changed (reviewers who never submitted too).
+    Returns the submissions."""
     _lock(a)  # two reviewers saving at once would both insert the same ReviewerGrade row
     form = build_form(a.form)
     subs = list(db.session.scalars(select(Submission).where(Submission.assignment_id == a.id)))
@@ -758,39 +760,50 @@ def recompute(a: Assignment) -> list[Submission]:
             uid = reviewer_of[review.id]
             qualities.setdefault(uid, []).append(q)
             done[uid] = done.get(uid, 0) + 1
-    before = {}
+    before, after, author_of = {}, {}, {}
     for s in subs:
+        author_of[s.id] = s.author_id
         before[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
         grades = [r.grade for r in by_sub.get(s.id, []) if r.grade is not None]
         s.peer_grade = _r(grading.peer_grade(grades, a.grade_strategy))
         s.final_grade = _r(
             grading.submission_grade(s.peer_grade, s.host_grade, override=s.override_grade, host_weight=a.host_weight)
         )
+        after[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
     existing = {
         g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
     }
-    done_before = {uid: g.reviews_done for uid, g in existing.items()}
+    reviewing_before = {uid: (g.grade, g.reviews_done) for uid, g in existing.items()}
+    reviewing: dict[int, tuple[float, int, int]] = {}  # user → grade, done, required
     allocated = allocated_counts(a)
     for uid in set(done) | set(existing):
         g = existing.get(uid)
         if g is None:
             g = ReviewerGrade(assignment_id=a.id, user_id=uid)
             db.session.add(g)
+        required = reviews_required(a, allocated.get(uid, 0))
         g.reviews_done = done.get(uid, 0)
-        g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()),
-                                             required=reviews_required(a, allocated.get(uid, 0)),
+        g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()), required=required,
                                              quality_share=a.quality_share))  # fmt: skip
-    db.session.commit()
+        reviewing[uid] = (g.grade, g.reviews_done, required)
+    ids = [s.id for s in subs]
+    db.session.commit()  # what follows reads the values kept above: no reload per row
+    changed_reviewing = {uid for uid, r in reviewing.items() if reviewing_before.get(uid) != r[:2]}
     changed = [
-        s
-        for s in subs
-        if before[s.id] != (s.peer_grade, s.host_grade, s.final_grade)
-        or done_before.get(s.author_id, 0) != done.get(s.author_id, 0)
-    ]
-    for s in changed:
-        homework_graded.send(s, assignment=a, peer_grade=s.peer_grade, host_grade=s.host_grade,
-                             final_grade=s.final_grade, reviews_done=done.get(s.author_id, 0))  # fmt: skip
-    return changed
+        (s, sid) for s, sid in zip(subs, ids, strict=True)
+        if before[sid] != after[sid] or author_of[sid] in changed_reviewing
+    ]  # fmt: skip
+    for s, sid in changed:
+        peer, host, final = after[sid]
+        own = reviewing.get(author_of[sid])
+        homework_graded.send(s, assignment=a, peer_grade=peer, host_grade=host, final_grade=final,
+                             reviews_done=done.get(author_of[sid], 0),
+                             reviewing_grade=own[0] if own else None)  # fmt: skip
+    for uid in sorted(changed_reviewing):
+        grade, reviews_done, required = reviewing[uid]
+        homework_review_graded.send(a, user_id=uid, grade=grade, reviews_done=reviews_done,
+                                    reviews_required=required)  # fmt: skip
+    return [s for s, _sid in changed]
 
 
 def set_host_grade(user, s: Submission, grade: float | None, override: float | None = None, comment: str = "") -> None:
@@ -895,7 +908,7 @@ def recommend(user, s: Submission, now: datetime | None = None) -> None:
     where = a.workshop.name if a.workshop is not None else a.context.name
     notify(expert_ids(a), "homework",
            _("Excellent homework was recommended for “%(title)s” (%(where)s).", title=a.title, where=where),
-           url=_url("homework.results", aid=a.id), actor=user)  # fmt: skip
+           url=_url("homework.excellent", _anchor=f"s{s.id}"), actor=user)  # fmt: skip
 
 
 def unrecommend(user, s: Submission) -> None:
@@ -926,17 +939,26 @@ def publish(user, s: Submission, now: datetime | None = None) -> None:
            url=_url("homework.assignment", aid=a.id))  # fmt: skip
 
 
-def recommended(user, limit: int = 50) -> list[Submission]:
-    """Recommended work an expert may publish (within the contexts their role reaches)."""
+def recommended(user, limit: int = 100) -> list[Submission]:
+    """Recommended work an expert may publish (within the contexts their role reaches), still to
+    publish first; with what the list shows loaded (assignment, workshop, author, files)."""
+    from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
     stmt = (
         select(Submission)
         .join(Assignment, Submission.assignment_id == Assignment.id)
         .join(Context, Assignment.context_id == Context.id)
         .where(Submission.recommended_at.is_not(None))
+        .options(
+            contains_eager(Submission.assignment).contains_eager(Assignment.context),
+            contains_eager(Submission.assignment).joinedload(Assignment.workshop),
+            joinedload(Submission.author),
+            selectinload(Submission.files),
+        )
     )
     stmt = access.visible(stmt, user, "homework.publish", Context.path)
     stmt = stmt.order_by(Submission.published_at.is_not(None), Submission.recommended_at.desc()).limit(limit)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt).unique())
 
 
 # --- reminders -----------------------------------------------------------------------------------
@@ -980,12 +1002,14 @@ def send_reminders(a: Assignment, now: datetime) -> int:
     return len(ids)
 
 
-def _url(endpoint: str, **kw) -> str:
+def _url(endpoint: str, _anchor: str | None = None, **kw) -> str:
+    """A path for a notification; also outside a request (the tick command, demo data)."""
     from flask import has_request_context, url_for
 
     if has_request_context():
-        return url_for(endpoint, **kw)
-    return f"/homework/{kw.get('aid')}"
+        return url_for(endpoint, _anchor=_anchor, **kw)
+    path = current_app.url_map.bind("localhost").build(endpoint, kw)
+    return f"{path}#{_anchor}" if _anchor else path
 
 
 # --- export --------------------------------------------------------------------------------------

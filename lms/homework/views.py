@@ -401,6 +401,8 @@ def publish(sid):
         flash(message(exc), "danger")
     else:
         flash(_("Published as excellent work."), "success")
+    if request.form.get("next") == "excellent":
+        return redirect(url_for(".excellent", _anchor=f"s{s.id}"))
     return redirect(url_for(".submission", sid=s.id))
 
 
@@ -410,7 +412,12 @@ def excellent():
     items = services.recommended(current_user)
     if not items and not access.holds_anywhere(current_user, "homework.publish"):
         abort(404)
-    return render_template("homework/excellent.html", items=items)
+    return render_template(
+        "homework/excellent.html",
+        waiting=[s for s in items if s.published_at is None],
+        published=[s for s in items if s.published_at is not None],
+        author_label=lambda s: services.author_label(current_user, s),
+    )
 
 
 @bp.route("/homework/<int:aid>/export.xlsx")

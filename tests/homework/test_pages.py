@@ -294,3 +294,40 @@ def test_reviewers_read_nothing_before_the_review_phase(client, login_as, hw):
     items = c.get("/api/v1/homework/reviews").get_json()["items"]
     assert [(x["id"], x["body_html"]) for x in items] == [(al.id, "<p>还在修改的正文</p>")]
     assert f"/homework/{a.id}/allocate" in h.get(f"/homework/{a.id}").get_data(as_text=True)
+
+
+def test_excellent_work_is_reachable_by_who_publishes_it(client, login_as, hw):
+    """The expert finds the recommended work from the menu and from the notification, and publishes
+    it from the list; nobody else sees the entry."""
+    from tests.sql_counting import counting
+
+    a, w = hw["a"], hw["world"]
+    to_review(hw)
+    subs = [services.submission_of(a, m) for m in hw["members"][:3]]
+    for s in subs:
+        services.recommend(w["host"], s)
+    expert = login_as(w["expert"])
+    home = expert.get("/me").get_data(as_text=True)
+    assert 'href="/homework/excellent"' in home and "优秀作业" in home
+    for role in ("host", "member", "teacher", "county_admin"):
+        assert 'href="/homework/excellent"' not in login_as(w[role]).get("/me").get_data(as_text=True), role
+    urls = db.session.scalars(select(Notification.url).where(Notification.user_id == w["expert"].id)
+                              .order_by(Notification.id)).all()  # fmt: skip
+    assert urls == [f"/homework/excellent#s{s.id}" for s in subs]
+    page = expert.get(urls[-1]).get_data(as_text=True)
+    assert f'id="s{subs[-1].id}"' in page and "待发布" in page and "发布到资源库" in page
+    assert hw["members"][0].name in page  # the expert grades too: names, as on the results page
+    r = expert.post(f"/homework/submissions/{subs[0].id}/publish", data={"csrf_token": csrf(page), "next": "excellent"})
+    assert r.headers["Location"].endswith(f"/homework/excellent#s{subs[0].id}")
+    db.session.refresh(subs[0])
+    assert subs[0].published_at is not None
+    assert 'id="published"' in expert.get("/homework/excellent").get_data(as_text=True)
+    # The list loads what it shows up front: no statement per recommended submission.
+    with counting() as few:
+        expert.get("/homework/excellent")
+    for m in hw["members"][3:]:
+        services.recommend(w["host"], services.submission_of(a, m))
+    with counting() as many:
+        assert expert.get("/homework/excellent").status_code == 200
+    assert len(many) == len(few)
+    assert login_as(w["member"]).get("/homework/excellent").status_code == 404

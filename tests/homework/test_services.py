@@ -13,7 +13,7 @@ from lms.extensions import db
 from lms.homework import services
 from lms.homework.models import Review, ReviewAllocation, Submission
 from lms.notifications.models import Notification
-from lms.signals import homework_graded, homework_published
+from lms.signals import homework_graded, homework_published, homework_review_graded
 from tests.factories import make_user
 
 
@@ -330,3 +330,51 @@ def test_fewer_reviews_allocated_than_required_can_still_earn_full_marks(client,
     assert (api["reviews_done"], api["reviews_required"], api["reviewing_grade"]) == (2, 2, 5.0)
     # Before allocation the assignment's number is what is asked; never more than allocated after it.
     assert [services.reviews_required(a, n) for n in (0, 2, 3, 7)] == [1, 2, 3, 3]
+
+
+def test_grade_for_reviewing_is_signalled_per_user_submitted_or_not(hw):
+    a = hw["a"]
+    quiet = hw["members"][-1]  # reviews, never submits
+    submit_all(hw, who=hw["members"][:-1])
+    later = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, later)
+    graded, reviewed = [], []
+
+    def on_graded(sender, **kw):
+        graded.append((sender.author_id, kw))
+
+    def on_reviewed(sender, **kw):
+        reviewed.append((sender.id, kw))
+
+    homework_graded.connect(on_graded)
+    homework_review_graded.connect(on_reviewed)
+    try:
+        first = services.my_allocations(quiet, a)[0]
+        target = first.submission
+        score_all(a, first, quiet, now=later)
+        # Alone on that submission: nothing to compare with, quality granted; 1 of 3 done.
+        assert reviewed == [(a.id, {"user_id": quiet.id, "grade": 1.67, "reviews_done": 1, "reviews_required": 3})]
+        assert [uid for uid, _ in graded] == [target.author_id]  # the reviewed one; quiet has no submission
+        assert graded[0][1]["reviewing_grade"] is None  # the author has not reviewed yet
+        reviewed.clear()
+        graded.clear()
+        # A second reviewer disagrees: both are now compared with the consensus, both grades move.
+        other = next(al for al in services.allocations_of(target) if al.reviewer_id != quiet.id)
+        score_all(a, other, other.reviewer, levels=(0, 0, 0), now=later)
+        got = {kw["user_id"]: kw for _, kw in reviewed}
+        assert set(got) == {quiet.id, other.reviewer_id}
+        for uid in got:
+            g = services.reviewer_grade(a, uid)
+            assert (got[uid]["grade"], got[uid]["reviews_done"], got[uid]["reviews_required"]) == (
+                g.grade, g.reviews_done, 3)  # fmt: skip
+        assert got[quiet.id]["grade"] < 1.67
+        # The second reviewer submitted: their homework_graded carries their grade for reviewing.
+        own = [kw for uid, kw in graded if uid == other.reviewer_id]
+        assert own and own[-1]["reviewing_grade"] == got[other.reviewer_id]["grade"]
+        reviewed.clear()
+        graded.clear()
+        services.recompute(a)
+        assert reviewed == [] and graded == []  # nothing changed, nothing sent
+    finally:
+        homework_graded.disconnect(on_graded)
+        homework_review_graded.disconnect(on_reviewed)
