@@ -30,6 +30,7 @@ from lms.activities.models import (
     SharedResource,
 )
 from lms.core.db import utcnow
+from lms.core.i18n import site_gettext
 from lms.core.pagination import Page, paginate
 from lms.core.text import html_to_text, plain, rich_text
 from lms.extensions import db
@@ -369,9 +370,11 @@ def announce_opened(activities: list[Activity] | None = None) -> int:
         if not claimed:
             continue
         recipients = members_under(activity.workshop.context, exclude=activity.author_id)
-        # Plain text without a translated label: this also runs outside requests (cron).
-        notify(recipients, "activity", f"{activity.workshop.name} · {activity.title}",
-               url=f"/activities/{activity.id}", actor=activity.author_id)  # fmt: skip
+        # Stored once for every member: in the site's language, not in that of whoever triggered it
+        # (a host with an English UI, a page view); site_gettext also works outside requests (cron).
+        text = site_gettext("New activity in %(workshop)s: %(title)s", workshop=activity.workshop.name,
+                            title=activity.title)  # fmt: skip
+        notify(recipients, "activity", text, url=f"/activities/{activity.id}", actor=activity.author_id)
         done += 1
     return done
 
@@ -922,8 +925,8 @@ def mark_offline(user, record: OfflineRecord, *, score: int | None, passed: bool
         record.comment = plain(comment, COMMENT_MAX, multiline=True)
     record.marked_by_id, record.marked_at = user.id, utcnow()
     db.session.commit()
-    notify([record.user_id], "activity_marked", f"{record.activity.title}", url=f"/activities/{record.activity_id}",
-           actor=user)  # fmt: skip
+    text = site_gettext("Your result form in “%(title)s” has been marked.", title=record.activity.title)
+    notify([record.user_id], "activity_marked", text, url=f"/activities/{record.activity_id}", actor=user)
     return record
 
 

@@ -154,12 +154,12 @@ def test_brief_notifies_offline_and_live(app, world, login_as, db):
     sc.get_received("/notify")
     item = briefs.post(world["host"], world.workshop_a.context, "研修简报第2期", "内容")
     got = [e["args"][0] for e in sc.get_received("/notify") if e["name"] == "notification"]
-    assert len(got) == 1 and got[0]["kind"] == "brief" and got[0]["text"] == "研修简报第2期"
+    assert len(got) == 1 and got[0]["kind"] == "brief" and got[0]["text"] == "新简报：研修简报第2期"
     assert got[0]["url"] == f"/briefs/{item.id}"
     sc.disconnect("/notify")
     # The leader was offline: the notification waits, stored.
     stored = db.session.scalars(select(Notification).where(Notification.user_id == world["leader"].id)).all()
-    assert [n.text for n in stored] == ["研修简报第2期"] and stored[0].read_at is None
+    assert [n.text for n in stored] == ["新简报：研修简报第2期"] and stored[0].read_at is None
     assert "研修简报第2期" in login_as(world["leader"]).get("/notifications").get_data(as_text=True)
     recipients = set(db.session.scalars(select(Notification.user_id)))
     assert world["host"].id not in recipients  # not the author

@@ -25,6 +25,12 @@ def _textarea(page: str, ident: str) -> str:
     return htmllib.unescape(m.group(1))
 
 
+def _section(page: str, ident: str) -> str:
+    m = re.search(rf'<section[^>]*id="{ident}"[^>]*>(.*?)</section>', page, re.S)
+    assert m, f"no section #{ident}"
+    return m.group(1)
+
+
 def _count(model) -> int:
     return db.session.scalar(select(func.count(model.id)))
 
@@ -55,7 +61,7 @@ def test_a_refused_post_comes_back_with_the_reason(world, login_as, make_activit
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and "本活动已结束" in page
     assert _textarea(page, "post-body") == f"<p>{WRITTEN}</p><p><strong>第二段</strong></p>"
-    assert "发布帖子" not in page
+    assert 'type="submit"' not in _section(page, "new-post") and "如需保留，请复制你写的内容" in page
     assert _count(Post) == 0
 
 
@@ -67,12 +73,14 @@ def test_a_refused_reply_comes_back_wherever_its_post_is(world, login_as, make_a
     member = login_as(world["member"])
     r = member.post(f"/posts/{first.id}/reply", data={"body": ""})
     assert r.status_code == 422 and "请输入内容" in r.get_data(as_text=True)
+    assert 'type="submit"' in _section(r.get_data(as_text=True), "reply-draft")  # open: send it again there
     activity.closes_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
     r = member.post(f"/posts/{first.id}/reply", data={"body": WRITTEN})
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and "本活动已结束" in page
     assert WRITTEN in _textarea(page, "reply-draft-body")
+    assert 'type="submit"' not in _section(page, "reply-draft")
     assert f'href="#post-{first.id}"' in page and "王组长" in page
     assert _count(Post) == 26
 
@@ -132,4 +140,5 @@ def test_questionnaire_refused_after_close_keeps_answers(world, login_as, make_a
     assert r.status_code == 422 and "本活动已结束" in page
     assert _textarea(page, f"q{q3.id}") == "很长的建议"
     assert re.search(rf'id="q{q2.id}-1" value="1"\s*checked', page)
-    assert "提交回答" not in page  # nothing to send any more: the text is there to copy
+    # Nothing to send any more: the text is there to copy.
+    assert 'type="submit"' not in _section(page, "questionnaire") and "如需保留，请复制你写的内容" in page
