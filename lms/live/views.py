@@ -182,16 +182,17 @@ def status(session_id):
 @login_required
 def ingest(session_id):
     """Chunked HTTP upload of the host's MediaRecorder stream (the fallback to the socket): the
-    raw body is one WebM chunk, `?n=` its index. The proxy sends it to the Socket.IO processes
-    (README); if it lands on a process that does not run this broadcast's ffmpeg while another
-    does, it is refused with 409 "elsewhere", never a second ffmpeg on the same files."""
+    raw body is one WebM chunk, `?n=` its index, `&rec=` its recording (lms.live.video.feed).
+    The proxy sends it to the Socket.IO processes (README); if it lands on a process that does not
+    run this broadcast's ffmpeg while another does, it is refused with 409 "elsewhere", never a
+    second ffmpeg on the same files."""
     s = _session_or_404(session_id)
     access.require(current_user, "live.host", s)
     data = request.get_data(cache=False)
     try:
-        out = video.feed(s, data, request.args.get("n", type=int))
+        out = video.feed(s, data, request.args.get("n", type=int), request.args.get("rec", type=int))
     except LiveError as err:
-        return jsonify(ok=False, error=err.code), 409 if err.code in ("closed", "elsewhere") else 400
+        return jsonify(ok=False, error=err.code), 409 if err.code in ("closed", "elsewhere", "restart") else 400
     return jsonify(ok=True, **out)
 
 
