@@ -7,10 +7,19 @@ from sqlalchemy import select
 
 from lms import access
 from lms.access.models import Context
-from lms.core.i18n import local_to_utc
+from lms.core.i18n import local_to_utc, utc_to_local
 from lms.extensions import db
 from lms.live import services, video
-from lms.live.forms import WEEKDAY_LABELS, AnswerForm, QuestionForm, SessionForm, SlotForm, ThreadForm
+from lms.live.forms import (
+    WEEKDAY_LABELS,
+    AnswerForm,
+    CancelForm,
+    QuestionForm,
+    SessionEditForm,
+    SessionForm,
+    SlotForm,
+    ThreadForm,
+)
 from lms.live.models import DutySlot, LiveSession, QaThread
 from lms.live.services import LiveError
 
@@ -23,6 +32,7 @@ ERRORS = {
     "closed": lambda: _("This session has ended."),
     "duplicate": lambda: _("You already have a slot at that time."),
     "invalid": lambda: _("Please check what you entered."),
+    "not_scheduled": lambda: _("Only a session that has not started can be cancelled; end a live one instead."),
 }
 
 
@@ -104,6 +114,46 @@ def session(session_id):
         hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if playlist else None,
         experts=services.session_experts(s),
     )
+
+
+@bp.route("/live/<int:session_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(session_id):
+    """Edit (and, at the bottom, cancel) a session: for whoever may schedule sessions there."""
+    s = _session_or_404(session_id)
+    access.require(current_user, "live.host", s)
+    if s.closed:
+        flash(_message(LiveError("closed")), "warning")
+        return redirect(url_for("live.session", session_id=s.id))
+    form = SessionEditForm(obj=s if request.method == "GET" else None)
+    if request.method == "GET":
+        form.starts_at.data, form.ends_at.data = utc_to_local(s.starts_at), utc_to_local(s.ends_at)
+    if form.validate_on_submit():
+        try:
+            when = local_to_utc(form.starts_at.data), local_to_utc(form.ends_at.data)
+            services.update_session(current_user, s, form.title.data, *when, form.subject.data, form.description.data)
+        except LiveError as err:
+            flash(_message(err), "danger")
+        else:
+            flash(_("The session was updated."), "success")
+            return redirect(url_for("live.session", session_id=s.id))
+    return render_template("live/edit.html", s=s, form=form, cancel_form=CancelForm(formdata=None))
+
+
+@bp.route("/live/<int:session_id>/cancel", methods=["POST"])
+@login_required
+def cancel(session_id):
+    s = _session_or_404(session_id)
+    access.require(current_user, "live.host", s)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel(current_user, s, form.reason.data or "")
+        except LiveError as err:
+            flash(_message(err), "danger")
+        else:
+            flash(_("The session is cancelled; its audience has been told."), "success")
+    return redirect(url_for("live.session", session_id=s.id))
 
 
 @bp.route("/live/<int:session_id>/questions", methods=["POST"])
