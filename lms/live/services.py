@@ -878,11 +878,30 @@ def thread_answers(thread: QaThread) -> list[QaAnswer]:
                                    .where(QaAnswer.thread_id == thread.id).order_by(QaAnswer.id)))  # fmt: skip
 
 
-def threads(user, limit: int = 50) -> list[QaThread]:
+def _expert_answered(thread_id):
+    return select(QaAnswer.id).where(QaAnswer.thread_id == thread_id, QaAnswer.by_expert.is_(True)).exists()
+
+
+def threads(user, page: int = 1, per_page: int = 20, awaiting: bool = False, subject: str | None = None):
+    """A page of the Q&A area the user may see, newest first; `awaiting`: only questions no expert
+    has answered yet (a colleague's reply does not count), for the experts on duty. Each thread
+    gets `expert_answered`."""
+    from lms.core.pagination import paginate
+
     stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
     stmt = stmt.options(contains_eager(QaThread.context), joinedload(QaThread.author))
     stmt = access.visible(stmt, user, "live.view", Context.path)
-    return list(db.session.scalars(stmt.order_by(QaThread.id.desc()).limit(limit)))
+    if awaiting:
+        stmt = stmt.where(~_expert_answered(QaThread.id))
+    if subject:
+        stmt = stmt.where(QaThread.subject == subject)
+    result = paginate(stmt.order_by(QaThread.id.desc()), page, per_page)
+    ids = [t.id for t in result.items]
+    by_expert = select(QaAnswer.thread_id).where(QaAnswer.thread_id.in_(ids), QaAnswer.by_expert.is_(True))
+    answered = set(db.session.scalars(by_expert)) if ids else set()
+    for t in result.items:
+        t.expert_answered = t.id in answered
+    return result
 
 
 def ask_contexts(user) -> list[Context]:

@@ -1,6 +1,6 @@
 """Live Q&A pages 直播答疑: sessions (viewer and host), replay, Q&A area 答疑区, on-duty rota."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -299,8 +299,14 @@ def qa():
         else:
             flash(_("Your question is in the Q&A area; the experts on duty will answer."), "success")
             return redirect(url_for("live.thread", thread_id=t.id))
-    return render_template("live/qa.html", form=form, threads=services.threads(current_user),
-                           may_ask=bool(contexts))  # fmt: skip
+    from lms.core.pagination import page_arg
+    from lms.core.taxonomy import SUBJECTS
+
+    awaiting = request.args.get("status") == "awaiting"
+    subject = request.args.get("subject") if request.args.get("subject") in SUBJECTS else None
+    page = services.threads(current_user, page_arg(request), current_app.config["PAGE_SIZE"], awaiting, subject)
+    return render_template("live/qa.html", form=form, page=page, threads=page.items, may_ask=bool(contexts),
+                           awaiting=awaiting, subject=subject)  # fmt: skip
 
 
 @bp.route("/live/qa/<int:thread_id>", methods=["GET", "POST"])
