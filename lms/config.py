@@ -76,6 +76,9 @@ class Config:
     # A live broadcast's ffmpeg is closed when no chunk came from the host for this long (tab
     # closed, camera stopped); the recording is "paused" and a new recording continues it.
     LIVE_INGEST_IDLE_SECONDS = 30
+    # A session still scheduled or live this long after its end time is ended by the scheduler
+    # (the host can extend the end time on the edit page).
+    LIVE_END_GRACE_MINUTES = 60
     COMPRESS_MIN_SIZE = 500
     # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
     # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.

@@ -20,6 +20,7 @@ def init_app(app) -> None:
     demo_built.connect(demo.on_demo_built, weak=False)
     schedule.every(app, "live.remind_upcoming", 300, _remind_upcoming)
     schedule.every(app, "live.finish_orphans", 60, _finish_orphans)
+    schedule.every(app, "live.end_overdue", 300, _end_overdue)
 
 
 def _remind_upcoming():
@@ -33,3 +34,9 @@ def _finish_orphans():
     from lms.live.video import finish_orphans
 
     finish_orphans()
+
+
+def _end_overdue():
+    from lms.live.services import end_overdue
+
+    end_overdue()

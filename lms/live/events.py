@@ -240,8 +240,9 @@ class LiveNamespace(Namespace):
         chunk = data.get("chunk")
         if not isinstance(chunk, bytes | bytearray):
             raise LiveError("invalid")
-        n = data.get("n")
-        return {"ok": True, **video.feed(s, bytes(chunk), int(n) if n is not None else None)}
+        n, rec = data.get("n"), data.get("rec")
+        return {"ok": True, **video.feed(s, bytes(chunk), int(n) if n is not None else None,
+                                         int(rec) if rec is not None else None)}  # fmt: skip
 
 
 def init_socketio(socketio_) -> None:

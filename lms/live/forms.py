@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from lms.core.forms import choices
 from lms.core.taxonomy import SUBJECTS
@@ -19,6 +19,24 @@ class SessionForm(FlaskForm):
     ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     experts = StringField(_l("Other experts (user names, comma separated)"), validators=[Length(max=500)])
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+
+
+class SessionEditForm(FlaskForm):
+    """Editing a scheduled or live session: what it is and when (not where, nor who hosts)."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    subject = SelectField(_l("Subject"), choices=choices(SUBJECTS), validators=[Optional()])
+    starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+
+    def validate_ends_at(self, field):
+        if self.starts_at.data and field.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("The end must come after the start."))
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason (told to the audience, optional)"), validators=[Length(max=200)])
 
 
 class QuestionForm(FlaskForm):

@@ -10,8 +10,8 @@ from lms.core.db import TimestampMixin, UTCDateTime
 from lms.extensions import db
 
 WEEKDAYS = range(7)  # 0 = Monday
-STATUSES = ("scheduled", "live", "ended")
-CLOSED_STATUSES = ("ended",)  # no more questions, chat or video
+STATUSES = ("scheduled", "live", "ended", "cancelled")
+CLOSED_STATUSES = ("ended", "cancelled")  # no more questions, chat or video
 QUESTION_STATUSES = ("open", "answering", "answered", "merged", "hidden")
 
 
@@ -98,6 +98,10 @@ class LiveSession(TimestampMixin, db.Model):
 
     def access_context(self):
         return self.context
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
 
 
 class SessionExpert(db.Model):

@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, false, func, insert, or_, select, update
+from sqlalchemy import case, delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -27,6 +27,7 @@ from lms.core.i18n import local_text, site_gettext, site_zone
 from lms.core.text import plain
 from lms.extensions import db, socketio
 from lms.live.models import (
+    CLOSED_STATUSES,
     DutySlot,
     LiveEvent,
     LiveMessage,
@@ -238,15 +239,22 @@ def remind_upcoming(now: datetime | None = None) -> int:
 
 
 def visible_sessions(user, statuses=("scheduled", "live"), limit: int = 20, context: Context | None = None):
+    """Sessions the user may watch. The default is "live and upcoming": live ones first, then the
+    scheduled ones that have not ended by the clock (one nobody held waits for end_overdue, not
+    in this list), soonest first. Ended ones: latest first."""
     stmt = select(LiveSession).join(Context, LiveSession.context_id == Context.id)
     stmt = access.visible(stmt, user, "live.view", Context.path)
     if statuses:
         stmt = stmt.where(LiveSession.status.in_(statuses))
     if context is not None:
         stmt = stmt.where(LiveSession.context_id == context.id)
-    order = LiveSession.starts_at.desc() if statuses == ("ended",) else LiveSession.starts_at
+    if statuses == ("ended",):
+        order = [LiveSession.starts_at.desc()]
+    else:
+        stmt = stmt.where(or_(LiveSession.status != "scheduled", LiveSession.ends_at > utcnow()))
+        order = [case((LiveSession.status == "live", 0), else_=1), LiveSession.starts_at]
     stmt = stmt.options(contains_eager(LiveSession.context))  # the lists show each session's context
-    return list(db.session.scalars(stmt.order_by(order, LiveSession.id).limit(limit)))
+    return list(db.session.scalars(stmt.order_by(*order, LiveSession.id).limit(limit)))
 
 
 def session_experts(session: LiveSession) -> list:
@@ -257,27 +265,96 @@ def session_experts(session: LiveSession) -> list:
     return list(db.session.scalars(stmt.where(SessionExpert.session_id == session.id).order_by(SessionExpert.id)))
 
 
+def _transition(session: LiveSession, status: str, before: tuple[str, ...], now: datetime | None = None) -> bool:
+    """Move the session to `status` if it is still in one of `before`: one conditional UPDATE, so
+    two processes ending it at once (the host's socket, a form, the scheduler) record it once."""
+    now = now or utcnow()
+    stamp = {"started_at": now} if status == "live" else {"ended_at": now}
+
+    def work():
+        moved = db.session.execute(
+            update(LiveSession).where(LiveSession.id == session.id, LiveSession.status.in_(before))
+            .values(status=status, **stamp).execution_options(synchronize_session=False)
+        ).rowcount  # fmt: skip
+        return moved, [record(session.id, "session.status", {"status": status})] if moved else []
+
+    moved = _write(work)
+    db.session.expire(session)
+    if moved and status in CLOSED_STATUSES:
+        from lms.live import video
+
+        video.finish(session)
+    return bool(moved)
+
+
 def set_status(user, session: LiveSession, status: str) -> dict:
     """Host only: scheduled → live → ended. Ending finishes the video recording (VOD replay)."""
     _need(user, "live.host", session)
     order = {"scheduled": 0, "live": 1, "ended": 2}
-    if status not in order or order[status] <= order[session.status]:
+    if status not in order or order[status] <= order.get(session.status, 3):
         raise LiveError("invalid")
-
-    def work():
-        session.status = status
-        if status == "live":
-            session.started_at = utcnow()
-        else:
-            session.ended_at = utcnow()
-        return None, [record(session.id, "session.status", {"status": status})]
-
-    _write(work)
-    if status == "ended":
-        from lms.live import video
-
-        video.finish(session)
+    if not _transition(session, status, tuple(k for k, v in order.items() if v < order[status])):
+        raise LiveError("invalid")  # changed meanwhile
     return {"status": status}
+
+
+def end_overdue(now: datetime | None = None) -> int:
+    """Sessions still scheduled or live LIVE_END_GRACE_MINUTES after their end time: nobody ended
+    them (the host closed the tab, or never came). End them, finishing any recording; the
+    scheduler runs this. Returns how many were ended."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=current_app.config["LIVE_END_GRACE_MINUTES"])
+    due = db.session.scalars(
+        select(LiveSession).where(LiveSession.status.in_(("scheduled", "live")), LiveSession.ends_at < cutoff)
+        .order_by(LiveSession.id)
+    ).all()  # fmt: skip
+    return sum(1 for s in due if _transition(s, "ended", ("scheduled", "live"), now))
+
+
+def update_session(user, session: LiveSession, title: str, starts_at: datetime, ends_at: datetime,
+                   subject=None, description: str = "") -> LiveSession:  # fmt: skip
+    """Whoever may schedule there edits a session that has not ended. A new start time is told to
+    the audience (and the reminder comes again before it)."""
+    _need(user, "live.host", session)
+    if session.status in CLOSED_STATUSES:
+        raise LiveError("closed")
+    title = clean_text(title, TITLE_MAX).replace("\n", " ")
+    if not title:
+        raise LiveError("invalid", field="title")
+    if ends_at <= starts_at:
+        raise LiveError("invalid", field="ends_at")
+    moved = session.starts_at != starts_at
+    session.title, session.description = title, clean_text(description, 2000)
+    session.subject, session.starts_at, session.ends_at = subject or None, starts_at, ends_at
+    if moved and session.status == "scheduled":
+        session.reminded_at = utcnow() if starts_at - utcnow() <= REMIND_BEFORE else None
+    db.session.commit()
+    if moved and session.status == "scheduled":
+        from lms.notifications.services import notify
+
+        text = site_gettext("Live Q&A “%(title)s” now starts at %(when)s.", title=session.title,
+                            when=local_text(session.starts_at))  # fmt: skip
+        notify(audience(session), "live", text, url=f"/live/{session.id}", actor=user.id)
+    return session
+
+
+def cancel(user, session: LiveSession, reason: str = "") -> None:
+    """Whoever may schedule there calls off a session that has not started; the audience is told.
+    A live session is ended instead (its recording becomes the replay)."""
+    _need(user, "live.host", session)
+    if session.status != "scheduled":
+        raise LiveError("not_scheduled")
+    if not _transition(session, "cancelled", ("scheduled",)):
+        raise LiveError("not_scheduled")
+    from lms.notifications.services import notify
+
+    reason = clean_text(reason, 200).replace("\n", " ")
+    kw = {"title": session.title, "when": local_text(session.starts_at)}
+    if reason:
+        text = site_gettext("Live Q&A “%(title)s” at %(when)s is cancelled: %(reason)s", reason=reason, **kw)
+    else:
+        text = site_gettext("Live Q&A “%(title)s” at %(when)s is cancelled.", **kw)
+    notify(audience(session), "live", text, url=f"/live/{session.id}", actor=user.id)
 
 
 def session_state(session: LiveSession, user) -> dict:
@@ -332,7 +409,7 @@ def ranked_questions(session: LiveSession, include_hidden: bool = False) -> list
 
 
 def _open_for_questions(session: LiveSession) -> None:
-    if session.status == "ended":
+    if session.status in CLOSED_STATUSES:
         raise LiveError("closed")
 
 
@@ -801,11 +878,30 @@ def thread_answers(thread: QaThread) -> list[QaAnswer]:
                                    .where(QaAnswer.thread_id == thread.id).order_by(QaAnswer.id)))  # fmt: skip
 
 
-def threads(user, limit: int = 50) -> list[QaThread]:
+def _expert_answered(thread_id):
+    return select(QaAnswer.id).where(QaAnswer.thread_id == thread_id, QaAnswer.by_expert.is_(True)).exists()
+
+
+def threads(user, page: int = 1, per_page: int = 20, awaiting: bool = False, subject: str | None = None):
+    """A page of the Q&A area the user may see, newest first; `awaiting`: only questions no expert
+    has answered yet (a colleague's reply does not count), for the experts on duty. Each thread
+    gets `expert_answered`."""
+    from lms.core.pagination import paginate
+
     stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
     stmt = stmt.options(contains_eager(QaThread.context), joinedload(QaThread.author))
     stmt = access.visible(stmt, user, "live.view", Context.path)
-    return list(db.session.scalars(stmt.order_by(QaThread.id.desc()).limit(limit)))
+    if awaiting:
+        stmt = stmt.where(~_expert_answered(QaThread.id))
+    if subject:
+        stmt = stmt.where(QaThread.subject == subject)
+    result = paginate(stmt.order_by(QaThread.id.desc()), page, per_page)
+    ids = [t.id for t in result.items]
+    by_expert = select(QaAnswer.thread_id).where(QaAnswer.thread_id.in_(ids), QaAnswer.by_expert.is_(True))
+    answered = set(db.session.scalars(by_expert)) if ids else set()
+    for t in result.items:
+        t.expert_answered = t.id in answered
+    return result
 
 
 def ask_contexts(user) -> list[Context]:

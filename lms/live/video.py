@@ -54,6 +54,7 @@ class _Broadcast:
         self.lock_file = lock_file
         self.lock = threading.Lock()
         self.last_chunk = time.monotonic()
+        self.rec: int | None = None  # the host's recording now fed to ffmpeg (see feed)
         self.done = False  # popped from _running: a late chunk must not reach it
 
     def release(self) -> None:
@@ -93,8 +94,15 @@ def _claim(session_id: int):
     return f
 
 
-def feed(session: LiveSession, chunk: bytes, index: int | None = None) -> dict:
-    """One WebM chunk from the host (index = its order, from 0). Starts ffmpeg on the first one."""
+def feed(session: LiveSession, chunk: bytes, index: int | None = None, rec: int | None = None) -> dict:
+    """One WebM chunk from the host: `index` its order within its recording (from 0), `rec` the
+    recording (each MediaRecorder the host's page starts has a greater number). Starts ffmpeg on
+    the first chunk; a new recording (camera restarted, page reloaded) closes the old ffmpeg and
+    continues the playlist; chunks of an older recording are dropped.
+
+    Only the first chunk of a recording carries the WebM header: a recording cannot start here
+    from a later chunk (after a pause, or its process stopped), and LiveError("restart") asks the
+    host's page to start a new recording."""
     if session.status in CLOSED_STATUSES:
         raise LiveError("closed")
     if not chunk or len(chunk) > MAX_CHUNK:
@@ -107,6 +115,9 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None) -> dict:
             lock_file = _claim(session.id)
             if lock_file is None:
                 raise LiveError("elsewhere")  # another process runs this broadcast's ffmpeg
+            if index not in (0, None):
+                lock_file.close()
+                raise LiveError("restart")
             # Continue the playlist only if this session already recorded (paused, the app restarted
             # mid-broadcast); anything else in the directory is stale (e.g. a reused id after a
             # database reset) and would be replayed as part of this session.
@@ -124,15 +135,20 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None) -> dict:
     with b.lock:
         if b.done:
             raise LiveError("closed")
-        b.last_chunk = time.monotonic()
-        if index == 0 and b.tr.written > 0:
-            # The host's browser started a new recording (page reloaded, camera restarted): its
-            # first chunk carries a new WebM header. Close the old ffmpeg and continue the playlist.
+        if rec is not None and b.rec is not None and rec < b.rec:
+            return {"written": b.tr.written}  # a late chunk of the recording that was replaced
+        if started:
+            b.rec = rec
+        elif (rec is not None and rec != b.rec) or (rec is None and index == 0 and b.tr.written > 0):
+            # A new recording (its chunks may come before its chunk 0; the new ffmpeg waits for it):
+            # close the old ffmpeg, then continue the playlist after a discontinuity.
             try:
                 b.tr.finish(timeout=20, vod=False)
             except Exception:  # noqa: BLE001 - a broken previous run must not stop the new one
                 log.exception("restarting the broadcast of session %s", session.id)
             b.tr = live_hls.LiveTranscoder(out, append=True)
+            b.rec = rec
+        b.last_chunk = time.monotonic()
         idx = index if index is not None else b.tr._next
         written = b.tr.feed(int(idx), chunk)
     if session.video_status != "live":

@@ -1,16 +1,25 @@
 """Live Q&A pages 直播答疑: sessions (viewer and host), replay, Q&A area 答疑区, on-duty rota."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from lms import access
 from lms.access.models import Context
-from lms.core.i18n import local_to_utc
+from lms.core.i18n import local_to_utc, utc_to_local
 from lms.extensions import db
 from lms.live import services, video
-from lms.live.forms import WEEKDAY_LABELS, AnswerForm, QuestionForm, SessionForm, SlotForm, ThreadForm
+from lms.live.forms import (
+    WEEKDAY_LABELS,
+    AnswerForm,
+    CancelForm,
+    QuestionForm,
+    SessionEditForm,
+    SessionForm,
+    SlotForm,
+    ThreadForm,
+)
 from lms.live.models import DutySlot, LiveSession, QaThread
 from lms.live.services import LiveError
 
@@ -23,6 +32,7 @@ ERRORS = {
     "closed": lambda: _("This session has ended."),
     "duplicate": lambda: _("You already have a slot at that time."),
     "invalid": lambda: _("Please check what you entered."),
+    "not_scheduled": lambda: _("Only a session that has not started can be cancelled; end a live one instead."),
 }
 
 
@@ -106,6 +116,46 @@ def session(session_id):
     )
 
 
+@bp.route("/live/<int:session_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(session_id):
+    """Edit (and, at the bottom, cancel) a session: for whoever may schedule sessions there."""
+    s = _session_or_404(session_id)
+    access.require(current_user, "live.host", s)
+    if s.closed:
+        flash(_message(LiveError("closed")), "warning")
+        return redirect(url_for("live.session", session_id=s.id))
+    form = SessionEditForm(obj=s if request.method == "GET" else None)
+    if request.method == "GET":
+        form.starts_at.data, form.ends_at.data = utc_to_local(s.starts_at), utc_to_local(s.ends_at)
+    if form.validate_on_submit():
+        try:
+            when = local_to_utc(form.starts_at.data), local_to_utc(form.ends_at.data)
+            services.update_session(current_user, s, form.title.data, *when, form.subject.data, form.description.data)
+        except LiveError as err:
+            flash(_message(err), "danger")
+        else:
+            flash(_("The session was updated."), "success")
+            return redirect(url_for("live.session", session_id=s.id))
+    return render_template("live/edit.html", s=s, form=form, cancel_form=CancelForm(formdata=None))
+
+
+@bp.route("/live/<int:session_id>/cancel", methods=["POST"])
+@login_required
+def cancel(session_id):
+    s = _session_or_404(session_id)
+    access.require(current_user, "live.host", s)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel(current_user, s, form.reason.data or "")
+        except LiveError as err:
+            flash(_message(err), "danger")
+        else:
+            flash(_("The session is cancelled; its audience has been told."), "success")
+    return redirect(url_for("live.session", session_id=s.id))
+
+
 @bp.route("/live/<int:session_id>/questions", methods=["POST"])
 @login_required
 def ask(session_id):
@@ -182,16 +232,17 @@ def status(session_id):
 @login_required
 def ingest(session_id):
     """Chunked HTTP upload of the host's MediaRecorder stream (the fallback to the socket): the
-    raw body is one WebM chunk, `?n=` its index. The proxy sends it to the Socket.IO processes
-    (README); if it lands on a process that does not run this broadcast's ffmpeg while another
-    does, it is refused with 409 "elsewhere", never a second ffmpeg on the same files."""
+    raw body is one WebM chunk, `?n=` its index, `&rec=` its recording (lms.live.video.feed).
+    The proxy sends it to the Socket.IO processes (README); if it lands on a process that does not
+    run this broadcast's ffmpeg while another does, it is refused with 409 "elsewhere", never a
+    second ffmpeg on the same files."""
     s = _session_or_404(session_id)
     access.require(current_user, "live.host", s)
     data = request.get_data(cache=False)
     try:
-        out = video.feed(s, data, request.args.get("n", type=int))
+        out = video.feed(s, data, request.args.get("n", type=int), request.args.get("rec", type=int))
     except LiveError as err:
-        return jsonify(ok=False, error=err.code), 409 if err.code in ("closed", "elsewhere") else 400
+        return jsonify(ok=False, error=err.code), 409 if err.code in ("closed", "elsewhere", "restart") else 400
     return jsonify(ok=True, **out)
 
 
@@ -248,8 +299,14 @@ def qa():
         else:
             flash(_("Your question is in the Q&A area; the experts on duty will answer."), "success")
             return redirect(url_for("live.thread", thread_id=t.id))
-    return render_template("live/qa.html", form=form, threads=services.threads(current_user),
-                           may_ask=bool(contexts))  # fmt: skip
+    from lms.core.pagination import page_arg
+    from lms.core.taxonomy import SUBJECTS
+
+    awaiting = request.args.get("status") == "awaiting"
+    subject = request.args.get("subject") if request.args.get("subject") in SUBJECTS else None
+    page = services.threads(current_user, page_arg(request), current_app.config["PAGE_SIZE"], awaiting, subject)
+    return render_template("live/qa.html", form=form, page=page, threads=page.items, may_ask=bool(contexts),
+                           awaiting=awaiting, subject=subject)  # fmt: skip
 
 
 @bp.route("/live/qa/<int:thread_id>", methods=["GET", "POST"])

@@ -132,18 +132,40 @@ def test_expert_broadcasts_teacher_watches_and_asks(media_browser, live_server, 
         viewer.locator("#live-questions li[data-status=answered]", has_text=question).wait_for()
         snap(expert, "live-broadcasting")
 
-        # A few seconds more of camera, then stop and end the session.
+        # A few seconds more of camera, then stop.
         time.sleep(max(0.0, BROADCAST_SECONDS - 4))
         expert.locator("#live-broadcast").click()
         expert.locator("#live-broadcast-state", has_text="●").wait_for(state="detached")
         time.sleep(1.5)  # MediaRecorder's last chunk after stop()
+        before = len(live_hls.segments(root / live_hls.PLAYLIST))
+        # The camera again, without reloading: a new recording (chunks from 0 again) continues the
+        # same playlist after a discontinuity.
+        expert.locator("#live-broadcast").click()
+        expert.locator("#live-broadcast-state", has_text="●").wait_for()
+
+        def restarted():
+            text = (root / live_hls.PLAYLIST).read_text()
+            return "#EXT-X-DISCONTINUITY" in text and text.split("#EXT-X-DISCONTINUITY")[-1].count(".ts") >= 2
+
+        assert _wait(restarted, timeout=30), "the restarted camera added no segment"
+        # The server loses the broadcast mid-recording (as when its process restarts): the next
+        # chunk cannot be decoded alone, the server says so, and the page starts a new recording.
+        from lms.live import video
+
+        with app.app_context():
+            video._close(app, video._stop(sid))
+        assert _session(sid).video_status == "paused"
+        marks = (root / live_hls.PLAYLIST).read_text().count("#EXT-X-DISCONTINUITY")
+        assert _wait(lambda: _session(sid).video_status == "live", timeout=20), "the page did not start again"
+        assert _wait(lambda: (root / live_hls.PLAYLIST).read_text().count("#EXT-X-DISCONTINUITY") > marks, 30)
+        # "End session" while broadcasting: the page stops the camera, then ends over the socket.
         expert.locator("#live-end button").click()
-        expert.wait_for_url(f"**/live/{sid}")
+        expert.locator("#live-status .live-status-ended").wait_for()
         assert _wait(lambda: _session(sid).video_status in ("ready", "failed"), timeout=90)
         assert _session(sid).video_status == "ready"
         playlist = (root / live_hls.PLAYLIST).read_text()
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST")
-        assert probe(root / live_hls.PLAYLIST).duration >= 2
+        assert probe(root / live_hls.PLAYLIST).duration >= before + 2
 
         # The replay page plays the recording, with the answered question beside it.
         viewer.goto(f"/live/{sid}/replay")

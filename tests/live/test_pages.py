@@ -186,3 +186,38 @@ def test_moderation_controls_for_hosts_only(world, login_as, session):
     assert "跑题的问题" not in viewer and "正题" in viewer
     assert "data-mark" not in viewer and "live-unpin" not in viewer and "live-muted" not in viewer
     assert "跑题的问题" not in login_as(world["member"]).get(f"/live/{session.id}/replay").get_data(as_text=True)
+
+
+def test_qa_area_pages_and_filters(world, login_as, db, app):
+    """Experts on duty find older open questions: the list pages, and filters by "awaiting an
+    expert" (a teacher's reply does not count as an answer) and by subject."""
+    titles = []
+    for i in range(25):
+        subject = "math" if i % 5 else "chinese"
+        titles.append(services.ask_thread(world["member"], world.workshop_a.context, f"问题{i:02d}", "", subject).title)
+    threads = list(db.session.scalars(select(QaThread).order_by(QaThread.id)))
+    services.answer_thread(world["expert"], threads[1], "专家的回答")
+    services.answer_thread(world["leader"], threads[2], "同事的回复")  # not an expert: still awaiting
+    expert = login_as(world["expert"])
+    size = app.config["PAGE_SIZE"]
+
+    def shown(query=""):
+        html = expert.get(f"/live/qa{query}").get_data(as_text=True)
+        return sorted((t for t in titles if f">{t}<" in html), key=lambda t: html.index(f">{t}<")), html
+
+    first, html = shown()
+    assert first == titles[::-1][:size] and "下一页" in html
+    second, _ = shown("?page=2")
+    assert second == titles[::-1][size:]
+    awaiting, html = shown("?status=awaiting")
+    rest = shown("?status=awaiting&page=2")[0]
+    assert awaiting + rest == [t for t in titles[::-1] if t != "问题01"]  # 问题02 has only a colleague's reply
+    assert len(awaiting) == size and html.count("待专家解答") > size  # a badge on each, and the filter's option
+    chinese, _ = shown("?subject=chinese")
+    assert chinese == [t for t in titles[::-1] if int(t[-2:]) % 5 == 0]
+    assert shown("?subject=chinese&status=awaiting")[0] == ["问题20", "问题15", "问题10", "问题05", "问题00"]
+    # Nonsense in the query string shows the first page of everything, not an error.
+    assert shown("?page=abc&subject=<b>&status=x")[0] == first
+    assert shown("?page=99")[0] == []
+    other = login_as(world["teacher_b"]).get("/live/qa?status=awaiting").get_data(as_text=True)
+    assert not any(f">{t}<" in other for t in titles)

@@ -215,3 +215,49 @@ def test_a_paused_recording_becomes_the_replay_where_the_session_ends(webm, worl
         assert _status(session.id) == "ready"  # made in this call, no waiting
     finally:
         app.config["LIVE_INGEST_IDLE_SECONDS"] = 30
+
+
+def test_camera_restarted_without_reloading(webm, world, session, sock, app, db):
+    """The host stops and starts the camera on the same page: each MediaRecorder numbers its chunks
+    from 0 and names its recording (`rec`, increasing). Chunks of the new recording may arrive
+    before its chunk 0, and a late chunk of the old one after it; the old one's is dropped, the new
+    one continues the playlist after a discontinuity."""
+    from tests.live.conftest import call
+
+    chunks = _chunks(webm)
+    half = len(chunks) // 2
+    root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
+    host = sock(world["expert"])
+    assert call(host, "status", session_id=session.id, status="live")["ok"]
+    for n in range(half - 1):
+        assert call(host, "video", session_id=session.id, chunk=chunks[n], n=n, rec=1000)["ok"]
+    assert _wait_for(lambda: (root / "index.m3u8").is_file() and live_hls.segments(root / "index.m3u8"))
+    # Camera restarted: the new recording's chunk 1 overtakes its chunk 0; the old recording's last
+    # chunk comes after both.
+    assert call(host, "video", session_id=session.id, chunk=chunks[1], n=1, rec=2000)["ok"]
+    assert call(host, "video", session_id=session.id, chunk=chunks[0], n=0, rec=2000)["ok"]
+    assert call(host, "video", session_id=session.id, chunk=chunks[half - 1], n=half - 1, rec=1000)["ok"]
+    for n in range(2, len(chunks)):
+        assert call(host, "video", session_id=session.id, chunk=chunks[n], n=n, rec=2000)["ok"]
+    assert video._running[session.id].tr.bytes_in == sum(map(len, chunks))  # only the new recording
+    assert call(host, "status", session_id=session.id, status="ended")["ok"]
+    assert _wait_for(lambda: _status(session.id) in ("ready", "failed"), 60)
+    assert _status(session.id) == "ready"
+    text = (root / "index.m3u8").read_text()
+    assert "#EXT-X-DISCONTINUITY" in text
+    assert abs(probe(root / "index.m3u8").duration - (SECONDS * (half - 1) / len(chunks) + SECONDS)) < 2.0
+
+
+def test_a_recording_cannot_resume_without_its_header(webm, world, session, sock, app, db):
+    """After a pause (or in a process that never saw chunk 0), chunks from the middle of a
+    recording cannot be decoded: the host is told to start a new recording, nothing is started."""
+    from tests.live.conftest import call
+
+    chunks = _chunks(webm)
+    host = sock(world["expert"])
+    res = call(host, "video", session_id=session.id, chunk=chunks[5], n=5, rec=3000)
+    assert res == {"ok": False, "error": "restart"}
+    assert not video.running(session.id) and _status(session.id) == "none"
+    assert call(host, "video", session_id=session.id, chunk=chunks[0], n=0, rec=4000)["ok"]
+    assert video.running(session.id)
+    _end(session)

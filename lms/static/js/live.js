@@ -333,17 +333,42 @@
   }
 
   // --- broadcast (host) ------------------------------------------------------------------------
-  var recorder = null, stream = null, chunkNo = 0;
+  // Each MediaRecorder is a recording: its chunks are numbered from 0 (only chunk 0 carries the
+  // WebM header) and `rec` names it, increasing, so the server tells a restarted camera from a
+  // late chunk of the previous recording.
+  var recorder = null, stream = null, chunkNo = 0, rec = 0;
   var lastSend = Promise.resolve();  // the last chunk's sending, so that "End" goes after it
   function mimeType() {
     var types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm"];
     for (var i = 0; i < types.length; i++) if (window.MediaRecorder && MediaRecorder.isTypeSupported(types[i])) return types[i];
     return "";
   }
-  function upload(buf, n) {
+  function upload(buf, n, r) {
     // Chunked HTTP upload when the socket is down; chunks carry their index, the server orders them.
-    return fetch(root.dataset.ingest + "?n=" + n, { method: "POST", body: buf, credentials: "same-origin",
-      headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": root.dataset.csrf } });
+    return fetch(root.dataset.ingest + "?n=" + n + "&rec=" + r, { method: "POST", body: buf, credentials: "same-origin",
+      headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": root.dataset.csrf } })
+      .then(function (resp) { return resp.json(); }).then(function (res) { chunkSent(res, r); });
+  }
+  function chunkSent(res, r) {
+    // The server cannot continue this recording (it paused it, or its process changed): a new
+    // recording on the same camera, once.
+    if (res && res.error === "restart" && recorder && r === rec) startRecorder();
+  }
+  function startRecorder() {
+    if (recorder && recorder.state !== "inactive") { recorder.ondataavailable = null; recorder.stop(); }
+    chunkNo = 0;
+    rec = Math.max(Date.now(), rec + 1);
+    var r = rec;
+    recorder = new MediaRecorder(stream, { mimeType: mimeType(), videoBitsPerSecond: 900000, audioBitsPerSecond: 64000 });
+    recorder.ondataavailable = function (e) {
+      if (!e.data || !e.data.size) return;
+      var n = chunkNo++;
+      lastSend = e.data.arrayBuffer().then(function (buf) {
+        if (socket && socket.connected) send("video", { chunk: buf, n: n, rec: r }, function (res) { chunkSent(res, r); });
+        else return upload(buf, n, r);
+      }).catch(function () {});
+    };
+    recorder.start(1000);
   }
   function stopBroadcast() {
     // Resolves once the recorder's last chunk is on its way.
@@ -371,16 +396,7 @@
         preview.srcObject = s;
         preview.hidden = false;
         preview.play().catch(function () {});
-        recorder = new MediaRecorder(s, { mimeType: mimeType(), videoBitsPerSecond: 900000, audioBitsPerSecond: 64000 });
-        recorder.ondataavailable = function (e) {
-          if (!e.data || !e.data.size) return;
-          var n = chunkNo++;
-          lastSend = e.data.arrayBuffer().then(function (buf) {
-            if (socket && socket.connected) send("video", { chunk: buf, n: n });
-            else return upload(buf, n);
-          }).catch(function () {});
-        };
-        recorder.start(1000);
+        startRecorder();
         btn.dataset.label = btn.textContent;
         btn.textContent = T.stop;
         state.textContent = "● " + T.broadcasting;
