@@ -43,6 +43,12 @@ schema(
     obj((*RESOURCE_FIELDS, "description_html", "file"), **RESOURCE_FIELDS, description_html=STR, file=nullable(FILE)),
 )
 
+schema(
+    "ResourceChange",
+    obj((), title={**STR, "minLength": 1, "maxLength": 200}, description={**STR, "maxLength": 50000},
+        stage=nullable(STR), subject=nullable(STR), kind=STR, tags=array({**STR, "maxLength": 20})),
+)  # fmt: skip
+
 LIST_PARAMS = [
     *PAGING_PARAMS,
     query_param("library", INT, "An access context id (workshop, school or region library)"),
@@ -51,6 +57,7 @@ LIST_PARAMS = [
     query_param("kind", STR),
     query_param("status", STR),
     query_param("q", STR, "Words in the title or tags"),
+    query_param("community", INT, "A community's context id: its library and the libraries below it"),
     query_param("sort", {"type": "string", "enum": list(services.SORTS)}),
 ]
 
@@ -84,6 +91,19 @@ def resources_list():
 def resources_detail(resource_id):
     r = _visible_or_404(resource_id)
     services.record_view(api_user(), r)  # an opening, as on the page: counts, and is not recommended again
+    return jsonify(services.as_dict(r, detail=True))
+
+
+@route("/resources/<int:resource_id>", methods=("PATCH",), summary="Change a resource's details (its owner or "
+       "a curator of its library); fields not sent stay", body="ResourceChange", response="ResourceDetail",
+       errors=(403, 404))  # fmt: skip
+def resources_change(resource_id, body):
+    r = _visible_or_404(resource_id)
+    try:
+        services.edit(api_user(), r, **body)
+    except services.ResourceError as err:
+        code = str(err)
+        raise ApiError(403 if code == "forbidden" else 400, code) from None
     return jsonify(services.as_dict(r, detail=True))
 
 

@@ -81,6 +81,13 @@ def may_curate(user, r: Resource) -> bool:
     return r.context_id is not None and access.can(user, "resource.curate", r.context)
 
 
+def may_edit(user, r: Resource) -> bool:
+    """Change the details (not the file, not the library): its owner, or a curator of its library."""
+    if r.owner_id is not None and r.owner_id == getattr(user, "id", None):
+        return True
+    return may_curate(user, r)
+
+
 def may_remove(user, r: Resource) -> bool:
     if r.owner_id is not None and r.owner_id == getattr(user, "id", None):
         return True
@@ -262,6 +269,37 @@ def file_resource(*, owner, title, context: Context | None, description_html="",
     return r
 
 
+_KEEP = object()
+
+
+def edit(user, r: Resource, *, title=_KEEP, description=_KEEP, stage=_KEEP, subject=_KEEP, kind=_KEEP,
+           tags=_KEEP) -> Resource:  # fmt: skip
+    """Change a resource's details (what is not given stays); its owner or a curator. Commits and
+    tells search. "Excellent homework" stays the kind of published homework only."""
+    if not may_edit(user, r):
+        raise ResourceError("forbidden")
+
+    def value(given, current):
+        return current if given is _KEEP else (given or None)
+
+    new_title = _check_fields(r.title if title is _KEEP else title, value(stage, r.stage), value(subject, r.subject),
+                              value(kind, r.kind))  # fmt: skip
+    new_kind = value(kind, r.kind) or r.kind
+    if new_kind == "homework" and r.kind != "homework":
+        raise ResourceError("bad_kind")
+    if description is not _KEEP and len(description or "") > 50000:
+        raise ResourceError("description_too_long")
+    r.title, r.kind = new_title, new_kind
+    r.stage, r.subject = value(stage, r.stage), value(subject, r.subject)
+    if description is not _KEEP:
+        r.description_html = sanitize_html(description or "")
+    if tags is not _KEEP:
+        r.tags = _clean_tags(tags or "")
+    db.session.commit()
+    _changed([r.id])
+    return r
+
+
 # --- listing -------------------------------------------------------------------------------------
 
 
@@ -273,6 +311,8 @@ class Filters:
     status: str | None = None
     sort: str = "newest"
     q: str | None = None
+    #: A community's context id: its library and the libraries below it (a county and its schools).
+    community: int | None = None
 
     @classmethod
     def from_args(cls, args) -> "Filters":
@@ -282,8 +322,10 @@ class Filters:
 
         sort = args.get("sort") if args.get("sort") in SORTS else "newest"
         q = normalize(args.get("q"))[:100] or None
+        community = args.get("community") or ""
+        community = int(community) if community.isdigit() and len(community) < 12 else None
         return cls(pick("stage", STAGES), pick("subject", SUBJECTS), pick("kind", KINDS), pick("status", STATUSES),
-                   sort, q)  # fmt: skip
+                   sort, q, community)  # fmt: skip
 
 
 def _base(user):
@@ -316,6 +358,9 @@ def browse(user, filters: Filters | None = None, *, context: Context | None = No
                        (Resource.status, f.status)):  # fmt: skip
         if value:
             stmt = stmt.where(col == value)
+    if f.community is not None:
+        path = db.session.scalar(select(Context.path).where(Context.id == f.community))
+        stmt = stmt.where(Context.path.startswith(path, autoescape=True) if path else false())
     if f.q:
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(Resource.title.like(like, escape="\\"), Resource.tags.like(like, escape="\\")))
@@ -342,6 +387,18 @@ def favourites(user, page: int = 1, per_page: int = PER_PAGE) -> Page:
         .order_by(ResourceFavourite.created_at.desc(), Resource.id.desc())
     )
     return paginate(stmt, page, per_page)
+
+
+def library_choices(user) -> list[Context]:
+    """The community picker of the main page: the libraries of the user's own communities and of
+    the ones above them (what community.view reaches without listing every school of a province),
+    nearest the top first."""
+    sc = access.scope(user, "community.view")
+    paths = set(sc.prefixes) | set(sc.exact)
+    if not paths:
+        return []
+    rows = db.session.scalars(select(Context).where(Context.path.in_(paths), Context.kind.in_(LIBRARY_KINDS)))
+    return sorted(rows, key=lambda c: (c.path.count("/"), c.name))
 
 
 # --- one resource --------------------------------------------------------------------------------

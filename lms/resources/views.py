@@ -13,7 +13,7 @@ from lms.core.uploads import UploadError, body_limit
 from lms.extensions import db
 from lms.media import services as media
 from lms.resources import services
-from lms.resources.forms import CommentForm, UploadForm
+from lms.resources.forms import CommentForm, EditForm, UploadForm
 from lms.resources.models import ResourceComment
 
 bp = Blueprint("resources", __name__)
@@ -81,7 +81,7 @@ def index():
     else:
         page = services.browse(current_user, filters, mine=tab == "mine", page=page_arg(request))
     return render_template("resources/index.html", page=page, filters=filters, tab=tab, library=None,
-                           may_upload=True)  # fmt: skip
+                           may_upload=True, communities=services.library_choices(current_user))  # fmt: skip
 
 
 @bp.route("/resources/libraries/<int:context_id>")
@@ -150,10 +150,40 @@ def detail(resource_id):
         form=CommentForm(),
         may_curate=services.may_curate(current_user, r),
         may_remove=services.may_remove(current_user, r),
+        may_edit=services.may_edit(current_user, r),
         move_targets=services.move_targets(current_user, r),
         community_url=_community_url(r.context),
         may_comment_delete=lambda c: c.user_id == current_user.id or services.may_curate(current_user, r),
     )
+
+
+#: Which field shows a service error of the edit form.
+EDIT_FIELDS = {"title_required": "title", "title_too_long": "title", "bad_stage": "stage", "bad_subject": "subject",
+               "bad_kind": "kind", "description_too_long": "description"}  # fmt: skip
+
+
+@bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(resource_id):
+    r = _resource(resource_id)
+    if not services.may_edit(current_user, r):
+        abort(403)
+    form = EditForm(obj=None if request.method == "POST" else r).fill(r)
+    if request.method == "GET":
+        form.tags.data, form.description.data = r.tags, r.description_html
+        form.stage.data, form.subject.data = r.stage or "", r.subject or ""
+    if form.validate_on_submit():
+        try:
+            services.edit(current_user, r, title=form.title.data, description=form.description.data,
+                            stage=form.stage.data, subject=form.subject.data, kind=form.kind.data,
+                            tags=form.tags.data)  # fmt: skip
+        except services.ResourceError as err:
+            field = getattr(form, EDIT_FIELDS.get(str(err), "title"))
+            field.errors = [*field.errors, error_text(err)]
+        else:
+            flash(_("Details saved."), "success")
+            return _back(r)
+    return render_template("resources/edit.html", form=form, r=r), 400 if form.errors else 200
 
 
 @bp.route("/resources/<int:resource_id>/download")

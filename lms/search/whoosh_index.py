@@ -742,8 +742,10 @@ class SearchIndex:
         tries = 1 + max(op.tries for op in ops)
         work = [op for op in ops if op.name != "flush"]
         if tries > len(RETRY_BACKOFF) and len(work) <= 1:
+            if work and work[0].name == "rebuild":
+                self._rebuild_pending = False  # the next failing search asks again
             self.errors += 1
-            what = f"{work[0].name} {work[0].args[0] if work[0].args else ''}" if work else "flush"
+            what = f"{work[0].name} {work[0].args[0] if work[0].args else ''}".strip() if work else "flush"
             log.exception("search index: %s failed %d times, dropped (a `reindex --check` repairs it)", what, tries)
             return False
         log.warning("search index batch of %d operations failed (try %d): retrying", len(ops), tries, exc_info=True)

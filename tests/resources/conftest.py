@@ -43,3 +43,6 @@ def ctx(obj):
 
 
 __all__ = ["ELF", "PDF", "PE", "png", "upload_file", "zlib"]
+
+# Last: that module imports upload_file from here.
+from tests.search.test_resources_indexed import resource_index  # noqa: E402, F401  (fixture)

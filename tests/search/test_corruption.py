@@ -219,3 +219,24 @@ def test_an_index_of_an_older_schema_is_searched_until_its_rebuild_swaps(app, tm
     finally:
         _SOURCES.clear()
         _SOURCES.update(saved)
+
+
+def test_a_rebuild_that_keeps_failing_is_dropped_and_asked_for_again(disk, world, announce, monkeypatch):
+    monkeypatch.setattr(whoosh_index, "RETRY_BACKOFF", (0.01, 0.01, 0.01))
+    announce(world["county_admin"], world.county_a.context, "教师信息素养提升", "")
+    services.reindex()
+    calls = []
+
+    def database_away(self, ix):
+        calls.append(1)
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(SearchIndex, "_fill", database_away)
+    disk.request_rebuild("test")
+    assert disk.flush(timeout=30)
+    assert len(calls) == 4 and disk.errors == 1 and disk._epoch == 0
+    assert not (disk._folder(0) / "e1").exists()  # the half-built folder is removed
+    assert services.search(world["teacher"], "信息素养").total == 1  # the old index still serves
+    monkeypatch.undo()
+    disk.request_rebuild("test")  # not ignored as "pending"
+    assert disk.flush(timeout=30) and disk._epoch == 1
