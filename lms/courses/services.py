@@ -192,6 +192,18 @@ def my_courses(user) -> dict:
             "required_hours": sum((c.hours or 0 for c in required), Decimal(0))}  # fmt: skip
 
 
+def workshop_courses(workshop) -> list[tuple[Course, bool]]:
+    """The published courses this workshop offers its members (assigned to the workshop itself),
+    required first, as (course, required); one query."""
+    rows = db.session.execute(
+        select(Course, CourseAssignment.required)
+        .join(CourseAssignment, CourseAssignment.course_id == Course.id)
+        .where(CourseAssignment.context_id == workshop.context_id, Course.published.is_(True))
+        .order_by(CourseAssignment.required.desc(), Course.title, Course.id)
+    )
+    return [(course, required) for course, required in rows]
+
+
 def select_course(user, course: Course) -> bool:
     """Choose an elective; returns False when it was already chosen or is required anyway."""
     if not course.published or not may_view(user, course):

@@ -208,3 +208,31 @@ def test_the_course_page_says_where_a_requirement_comes_from(world, login_as):
     assert "东湖数学工作坊、东湖区将本课程列为你的必修课" in html
     html = login_as(world["teacher"]).get(f"/courses/{course.id}").get_data(as_text=True)
     assert "东湖区将本课程列为你的必修课" in html and "东湖数学工作坊" not in html
+
+
+def test_the_workshop_page_lists_its_courses(world, login_as):
+    """Members see what their workshop requires and offers; its host also sees where to add one."""
+    from tests.access.dom import parse
+    from tests.courses.conftest import make_course
+
+    admin = world["county_admin"]
+    ws = world.workshop_a
+    must = make_course(world.county_a.context, "课堂提问的艺术", hours=3)
+    extra = make_course(world.county_a.context, "板书设计", hours=1.5)
+    hidden = make_course(world.county_a.context, "未发布课程", published=False)
+    for course, required in ((must, True), (extra, False), (hidden, True)):
+        services.assign(admin, course, ws.context, required=required)
+    db.session.commit()
+
+    def panel(user):
+        doc = parse(login_as(user).get(f"/workshops/{ws.id}").get_data(as_text=True))
+        return next((s for s in doc.iter("section") if s.attrs.get("id") == "workshop-courses"), None)
+
+    shown = panel(world["member"])
+    rows = [" ".join(li.text.split()) for li in shown.iter("li")]
+    assert rows == ["课堂提问的艺术 必修 3 学时", "板书设计 选修 1.5 学时"]
+    assert "课程超市" not in shown.text  # members do not assign
+    assert "到课程超市指定课程" in panel(world["host"]).text
+    # The other workshop's page shows nothing of these.
+    other = parse(login_as(world["member_b"]).get(f"/workshops/{world.workshop_b.id}").get_data(as_text=True))
+    assert not any(s.attrs.get("id") == "workshop-courses" for s in other.iter("section"))
