@@ -107,3 +107,29 @@ def test_post_and_reply_on_a_phone(page, e2e_world):
     assert page.locator("article.post", has_text="抛砖引玉").locator(".like-count").first.inner_text() == "1"
     assert no_horizontal_scroll(page)
     snap(page, "activity-discussion")
+
+
+def test_questionnaire_asks_for_a_multiple_choice_before_sending_on_a_phone(page, e2e_world):
+    if page.device != "phone":
+        pytest.skip("phone-width test")
+    w = e2e_world
+    now = utcnow()
+    questions = "单选: 您的教龄？\n- 5年以下\n- 5年以上\n\n多选: 希望提升？\n- 信息技术\n- 作业设计\n\n问答: 建议"
+    activity = svc.create_activity(w["host"], w.workshop_a, kind="questionnaire", title="研修需求问卷",
+                                   opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=7),
+                                   questions=questions)  # fmt: skip
+    login(page, "member_a")
+    page.goto(f"/activities/{activity.id}")
+    page.get_by_label("5年以上").check()
+    page.locator("form.questionnaire textarea").fill("希望多组织课例研讨。")
+    page.get_by_role("button", name="提交答案").click()
+    # The browser stops it (activities.js): one box of the multiple-choice question must be ticked.
+    first_box = page.get_by_label("信息技术")
+    assert first_box.evaluate("el => el.validationMessage") == "请至少选择一项。"
+    assert page.url.endswith(f"/activities/{activity.id}")
+    assert page.locator("form.questionnaire textarea").input_value() == "希望多组织课例研讨。"
+    assert no_horizontal_scroll(page)
+    page.get_by_label("作业设计").check()
+    assert first_box.evaluate("el => el.validationMessage") == ""
+    page.get_by_role("button", name="提交答案").click()
+    page.wait_for_url(f"**/activities/{activity.id}/results")
