@@ -270,7 +270,7 @@ def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: i
     Snippets (`title_html`, `snippet_html`) are escaped text in which only <mark> tags are markup.
     Permission filtering happens inside the index query, so totals and paging are exact.
     """
-    from lms.search.whoosh_index import analyze
+    from lms.search.whoosh_index import IndexUnavailable, analyze
 
     q = (q or "").strip()[:MAX_QUERY]
     filters = clean_filters(filters or {})
@@ -290,7 +290,10 @@ def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: i
     rules = visibility(user)
     try:
         found = ix.search(terms, rules=rules, fields=index_filters, page=page, per_page=per_page)
-    except Exception:  # the adapter retried, and queued a rebuild if the index is damaged: answer empty
+    except IndexUnavailable:  # damaged or outdated: the writer is rebuilding it; answer empty meanwhile
+        log.warning("search index unavailable (being rebuilt): %r answered empty", q)
+        return result
+    except Exception:  # not the index's fault (the adapter checked): logged, the request still answers
         log.exception("search for %r failed", q)
         return result
     result.hits, result.total, result.page = found["hits"], found["total"], found["page"]
