@@ -8,6 +8,8 @@ from sqlalchemy import select
 from lms import access
 from lms.access.models import Context
 from lms.core.i18n import local_to_utc, utc_to_local
+from lms.core.pagination import page_arg
+from lms.core.taxonomy import SUBJECTS
 from lms.extensions import db
 from lms.live import services, video
 from lms.live.forms import (
@@ -299,9 +301,6 @@ def qa():
         else:
             flash(_("Your question is in the Q&A area; the experts on duty will answer."), "success")
             return redirect(url_for("live.thread", thread_id=t.id))
-    from lms.core.pagination import page_arg
-    from lms.core.taxonomy import SUBJECTS
-
     awaiting = request.args.get("status") == "awaiting"
     subject = request.args.get("subject") if request.args.get("subject") in SUBJECTS else None
     page = services.threads(current_user, page_arg(request), current_app.config["PAGE_SIZE"], awaiting, subject)
