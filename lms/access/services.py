@@ -14,6 +14,9 @@ from lms.extensions import db
 #: Appointments, revocations and account changes, one line each (who, what, where; never an ID number).
 #: A deployment may route this logger to its own file.
 audit = logging.getLogger("lms.audit")
+# INFO passes whatever the root level: the lines reach the "lms" logger's handler (Flask's, on stderr,
+# with the time) unless a deployment routes this logger elsewhere.
+audit.setLevel(logging.INFO)
 
 
 class AccessError(ValueError):
@@ -525,8 +528,9 @@ def _record(change: str, actor, person, role: str, ctx: Context) -> None:
 
     forget(person)
     audit.info(
-        "role %s: %s at %s %s (%s) to/from user %s (%s) by %s",
-        change, role, ctx.kind, ctx.id, ctx.name, person.id, person.username, actor_label(actor),
+        "role %s: %s at %s %s (%s) %s user %s (%s) by %s",
+        change, role, ctx.kind, ctx.id, ctx.name, "to" if change == "granted" else "from", person.id, person.username,
+        actor_label(actor),
     )  # fmt: skip
     (role_granted if change == "granted" else role_revoked).send(person, role=role, context=ctx, actor=actor)
 
