@@ -450,7 +450,7 @@ def appoint(actor, person, role: str, obj) -> RoleAssignment:
         raise AccessError("already_held")
     ra = assign(person, role, ctx)
     db.session.commit()
-    _record("granted", actor, person, role, ctx)
+    record("granted", actor, person, role, ctx)
     return ra
 
 
@@ -461,7 +461,7 @@ def dismiss(actor, assignment: RoleAssignment) -> None:
     db.session.delete(assignment)
     db.session.commit()
     forget(person)
-    _record("revoked", actor, person, role, ctx)
+    record("revoked", actor, person, role, ctx)
 
 
 def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
@@ -485,9 +485,9 @@ def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
     ra = assign(person, role, ctx)
     db.session.commit()
     for old in removed:
-        _record("revoked", actor, old, role, ctx)
+        record("revoked", actor, old, role, ctx)
     if all(ra.user_id != person.id for ra in current):
-        _record("granted", actor, person, role, ctx)
+        record("granted", actor, person, role, ctx)
     return ra
 
 
@@ -502,7 +502,7 @@ def grant_by_shell(person, role: str, ctx: Context) -> RoleAssignment:
         raise AccessError("already_held")
     ra = assign(person, role, ctx)
     db.session.commit()
-    _record("granted", None, person, role, ctx)
+    record("granted", None, person, role, ctx)
     return ra
 
 
@@ -512,7 +512,7 @@ def revoke_by_shell(person, role: str, ctx: Context) -> None:
         raise AccessError("no_such_assignment")
     db.session.delete(ra)
     db.session.commit()
-    _record("revoked", None, person, role, ctx)
+    record("revoked", None, person, role, ctx)
 
 
 def _held(person, role: str, ctx: Context) -> RoleAssignment | None:
@@ -523,7 +523,8 @@ def _held(person, role: str, ctx: Context) -> RoleAssignment | None:
     )
 
 
-def _record(change: str, actor, person, role: str, ctx: Context) -> None:
+def record(change: str, actor, person, role: str, ctx: Context) -> None:
+    """After a committed appointment ("granted") or revocation ("revoked"): the audit line and the signal."""
     from lms.signals import role_granted, role_revoked
 
     forget(person)
