@@ -60,6 +60,7 @@ def _stmt(name: str, limit: int = 0):
             .where(
                 RoleAssignment.context_id == bindparam("ctx"),
                 RoleAssignment.role.in_(bindparam("roles", expanding=True)),
+                User.active.is_(True),  # a deactivated admin holds nothing (access.grants): not shown as one
             )
             .order_by(User.id)
         )
