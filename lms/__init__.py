@@ -34,6 +34,9 @@ def create_app(config: dict | type | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _trust_proxies(app)
+    # Flask attaches its stderr handler (with the time of each line) to the "lms" logger on first use
+    # of app.logger; do it now, so the lms.audit lines (who appointed whom, when) are never dropped.
+    app.logger  # noqa: B018
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

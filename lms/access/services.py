@@ -14,6 +14,9 @@ from lms.extensions import db
 #: Appointments, revocations and account changes, one line each (who, what, where; never an ID number).
 #: A deployment may route this logger to its own file.
 audit = logging.getLogger("lms.audit")
+# INFO passes whatever the root level: the lines reach the "lms" logger's handler (Flask's, on stderr,
+# with the time) unless a deployment routes this logger elsewhere.
+audit.setLevel(logging.INFO)
 
 
 class AccessError(ValueError):
@@ -447,7 +450,7 @@ def appoint(actor, person, role: str, obj) -> RoleAssignment:
         raise AccessError("already_held")
     ra = assign(person, role, ctx)
     db.session.commit()
-    _record("granted", actor, person, role, ctx)
+    record("granted", actor, person, role, ctx)
     return ra
 
 
@@ -458,7 +461,7 @@ def dismiss(actor, assignment: RoleAssignment) -> None:
     db.session.delete(assignment)
     db.session.commit()
     forget(person)
-    _record("revoked", actor, person, role, ctx)
+    record("revoked", actor, person, role, ctx)
 
 
 def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
@@ -482,9 +485,9 @@ def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
     ra = assign(person, role, ctx)
     db.session.commit()
     for old in removed:
-        _record("revoked", actor, old, role, ctx)
+        record("revoked", actor, old, role, ctx)
     if all(ra.user_id != person.id for ra in current):
-        _record("granted", actor, person, role, ctx)
+        record("granted", actor, person, role, ctx)
     return ra
 
 
@@ -499,7 +502,7 @@ def grant_by_shell(person, role: str, ctx: Context) -> RoleAssignment:
         raise AccessError("already_held")
     ra = assign(person, role, ctx)
     db.session.commit()
-    _record("granted", None, person, role, ctx)
+    record("granted", None, person, role, ctx)
     return ra
 
 
@@ -509,7 +512,7 @@ def revoke_by_shell(person, role: str, ctx: Context) -> None:
         raise AccessError("no_such_assignment")
     db.session.delete(ra)
     db.session.commit()
-    _record("revoked", None, person, role, ctx)
+    record("revoked", None, person, role, ctx)
 
 
 def _held(person, role: str, ctx: Context) -> RoleAssignment | None:
@@ -520,13 +523,15 @@ def _held(person, role: str, ctx: Context) -> RoleAssignment | None:
     )
 
 
-def _record(change: str, actor, person, role: str, ctx: Context) -> None:
+def record(change: str, actor, person, role: str, ctx: Context) -> None:
+    """After a committed appointment ("granted") or revocation ("revoked"): the audit line and the signal."""
     from lms.signals import role_granted, role_revoked
 
     forget(person)
     audit.info(
-        "role %s: %s at %s %s (%s) to/from user %s (%s) by %s",
-        change, role, ctx.kind, ctx.id, ctx.name, person.id, person.username, actor_label(actor),
+        "role %s: %s at %s %s (%s) %s user %s (%s) by %s",
+        change, role, ctx.kind, ctx.id, ctx.name, "to" if change == "granted" else "from", person.id, person.username,
+        actor_label(actor),
     )  # fmt: skip
     (role_granted if change == "granted" else role_revoked).send(person, role=role, context=ctx, actor=actor)
 

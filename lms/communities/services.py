@@ -60,6 +60,7 @@ def _stmt(name: str, limit: int = 0):
             .where(
                 RoleAssignment.context_id == bindparam("ctx"),
                 RoleAssignment.role.in_(bindparam("roles", expanding=True)),
+                User.active.is_(True),  # a deactivated admin holds nothing (access.grants): not shown as one
             )
             .order_by(User.id)
         )
@@ -584,15 +585,17 @@ def arrange_groups(workshop: Workshop, placement: dict[int, int | None], leaders
     access.services.forget()
 
 
-def new_workshop(region: Region, name: str, kind: str, subject, stage, host_login: str, description="") -> Workshop:
-    """A region admin opens a workshop and names its host (by username or phone)."""
+def new_workshop(region: Region, name: str, kind: str, subject, stage, host_login: str, description="",
+                 actor=None) -> Workshop:  # fmt: skip
+    """A region admin opens a workshop and names its host (by username or phone), someone within the
+    admin's reach (as for any appointment: access.in_reach); `actor` None is the shell."""
     from lms.core.text import plain
 
     name = plain(name, 100)
     if not name:
         raise CommunityError("workshop_name_required")
     host = find_login(host_login)
-    if host is None:
+    if host is None or not host.active or (actor is not None and not access.in_reach(actor, host)):
         raise CommunityError("host_unknown")
     ws = create_workshop(name, region, kind=kind, subject=subject or None, stage=stage or None,
                          description=plain(description, 2000, multiline=True))  # fmt: skip
@@ -601,6 +604,7 @@ def new_workshop(region: Region, name: str, kind: str, subject, stage, host_logi
     for r in ancestors(region):
         r.workshop_count = (r.workshop_count or 0) + 1
     db.session.commit()
+    access.services.record("granted", actor, host, "host", ws.context)
     return ws
 
 

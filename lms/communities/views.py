@@ -102,7 +102,7 @@ MANAGE_ERRORS = {
     "bad_placement": lambda: _("Some members or groups were not found; nothing was changed."),
     "leader_not_in_group": lambda: _("A group leader must be a member of that group; nothing was changed."),
     "workshop_name_required": lambda: _("Please name the workshop."),
-    "host_unknown": lambda: _("No account has that username or phone number."),
+    "host_unknown": lambda: _("No account within your reach has that username or phone number."),
 }
 
 
@@ -173,7 +173,8 @@ def new_workshop(region_id):
     if form.validate_on_submit():
         try:
             ws = services.new_workshop(region, form.name.data, form.kind.data, form.subject.data, form.stage.data,
-                                       form.host.data, form.description.data)  # fmt: skip
+                                       form.host.data, form.description.data,
+                                       actor=current_user._get_current_object())  # fmt: skip
         except services.CommunityError as exc:
             field = form.host if str(exc) == "host_unknown" else form.name
             field.errors = [*field.errors, _manage_error(exc)]

@@ -188,3 +188,12 @@ def test_visible_people_never_crosses_counties(world):
         User.school_id == w.school_a.id))}  # fmt: skip
     assert names(w["teacher"]) == set()
     assert "outsider" in names(w["site_admin"])
+
+
+def test_audit_lines_reach_a_handler_by_default(app):
+    """No logging configuration needed: INFO lines of lms.audit pass their logger and reach a handler
+    (in production Flask's stderr handler on the "lms" logger, which stamps each line with its time)."""
+    from flask.logging import has_level_handler
+
+    audit = logging.getLogger("lms.audit")
+    assert audit.isEnabledFor(logging.INFO) and has_level_handler(audit)

@@ -126,7 +126,9 @@ def test_deactivated_admin_loses_their_powers(world, login_as):
     url = f"/manage/people/{w['county_admin'].id}"
     assert login_as(w["county_admin_b"]).post(url, data={"action": "deactivate"}).status_code == 403  # a peer
     # The county admin has no school: the city admin above the county manages the account.
+    assert "褚县管" in _text(login_as(w["teacher"]).get(f"/regions/{w.county_a.id}"))
     assert login_as(w["city_admin"]).post(url, data={"action": "deactivate"}).status_code == 302
+    assert "褚县管" not in _text(login_as(w["teacher"]).get(f"/regions/{w.county_a.id}"))  # no longer shown as admin
     assert county_admin_session.get(f"/regions/{w.county_a.id}/manage").status_code == 302  # signed out
 
 

@@ -315,3 +315,21 @@ def test_a_refused_appointment_shows_the_search_again(world, login_as):
     assert r.status_code == 422 and "此人已在此担任这个角色" in _text(r)
     radios = [i for i in parse(r.get_data(as_text=True)).iter("input") if i.attrs.get("name") == "user_id"]
     assert [(i.attrs["value"], "checked" in i.attrs) for i in radios] == [(str(w["host"].id), True)]
+
+
+def test_a_new_workshop_s_host_is_someone_within_reach(world, login_as, caplog):
+    """Naming the host when opening a workshop is an appointment like the others: a teacher of the next
+    county is "not found", and the appointment is recorded."""
+    import logging
+
+    from lms.communities.models import Workshop
+
+    w, client = world, login_as(world["county_admin"])
+    url = f"/regions/{w.county_a.id}/workshops/new"
+    r = client.post(url, data={"name": "东湖英语工作坊", "kind": "class", "host": "teacher_b"})
+    assert r.status_code == 200 and "在您的管理范围内，没有这个用户名或手机号的账号" in _text(r)
+    assert db.session.scalar(select(Workshop).where(Workshop.name == "东湖英语工作坊")) is None
+    with caplog.at_level(logging.INFO, logger="lms.audit"):
+        r = client.post(url, data={"name": "东湖英语工作坊", "kind": "class", "host": "teacher_a"})
+    assert r.status_code == 302
+    assert "role granted: host" in caplog.text and "cadmin_a" in caplog.text
