@@ -20,6 +20,7 @@ from lms.access.models import Context, RoleAssignment
 from lms.core.db import utcnow
 from lms.core.i18n import site_gettext
 from lms.core.text import normalize, plain, rich_text
+from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.homework import grading
 from lms.homework.allocation import Pair, Participant, allocate
@@ -518,20 +519,24 @@ def submit(user, a: Assignment, title: str, body: str, uploads=(), remove_file_i
     if s is None:
         s = Submission(assignment_id=a.id, author_id=user.id, late=late)
         db.session.add(s)
-    for sf in list(s.files):
-        if sf.id in set(remove_file_ids or ()):
-            stored = sf.file
-            s.files.remove(sf)
-            db.session.flush()
-            delete_file(stored)
-    if len(s.files) + len(uploads) > MAX_FILES:
-        raise HomeworkError("too_many_files")
-    for up in uploads:
-        stored = save_upload(up, owner=user, allowed=DOCUMENTS, purpose="homework")
-        s.files.append(SubmissionFile(file_id=stored.id))
-    if not normalize(html.replace("<p>", "").replace("</p>", "")) and not s.files:
-        db.session.rollback()
-        raise HomeworkError("empty")
+    try:
+        remove = set(remove_file_ids or ())
+        for sf in list(s.files):
+            if sf.id in remove:
+                stored = sf.file
+                s.files.remove(sf)
+                db.session.flush()
+                delete_file(stored)  # the bytes go at the commit below, not if anything fails first
+        if len(s.files) + len(uploads) > MAX_FILES:
+            raise HomeworkError("too_many_files")
+        for up in uploads:
+            stored = save_upload(up, owner=user, allowed=DOCUMENTS, purpose="homework")
+            s.files.append(SubmissionFile(file_id=stored.id))
+        if not normalize(html.replace("<p>", "").replace("</p>", "")) and not s.files:
+            raise HomeworkError("empty")
+    except (HomeworkError, UploadError):
+        db.session.rollback()  # all or nothing: the removed files are still listed, and on disk
+        raise
     s.title, s.body_html, s.updated_at = title, html, now
     db.session.commit()
     if late and a.allocated_at is not None:
@@ -1069,11 +1074,19 @@ def export_xlsx(user, a: Assignment) -> bytes:
         ],  # fmt: skip
         widths=[12, 12, 8, 30, 6, 10, 10, 10, 10, 10, 10, 12, 8, 8],
     )
+    from sqlalchemy.orm import joinedload, selectinload
+
     review_rows = []
     stmt = (
         select(ReviewAllocation)
         .where(ReviewAllocation.assignment_id == a.id)
         .order_by(ReviewAllocation.submission_id, ReviewAllocation.id)
+        # Everything each row reads, in three statements whatever the number of rows.
+        .options(
+            joinedload(ReviewAllocation.submission).joinedload(Submission.author),
+            selectinload(ReviewAllocation.review),
+            *(() if a.anonymous else (selectinload(ReviewAllocation.reviewer),)),
+        )
     )
     for al in db.session.scalars(stmt):
         r = al.review

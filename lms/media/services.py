@@ -1,16 +1,21 @@
 """Store uploads and serve stored files. Domains call these; they never touch the disk themselves."""
 
+import logging
 import mimetypes
 import unicodedata
 from pathlib import PurePath
 
 from flask import Response, abort, current_app, send_file
 from flask_babel import gettext as _
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import event, or_, select
 
 from lms.core.uploads import UploadError, sniff
 from lms.extensions import db
 from lms.media import storage
 from lms.media.models import StoredFile
+
+log = logging.getLogger(__name__)
 
 # Named sets of accepted types, sniffed from the bytes (lms.core.uploads.sniff). Office 2007+ files
 # are ZIP containers recognised by their inner parts; legacy .doc/.xls/.ppt are OLE files, whose
@@ -121,10 +126,96 @@ def save_upload(file_storage, *, owner=None, allowed: set[str] = DOCUMENTS, max_
     return stored
 
 
-def delete_file(stored: StoredFile) -> None:
-    """Forget a stored file and remove it from disk (the caller commits)."""
-    storage.remove(current_app.config, stored.path)
+#: Rows that belong to a file rather than use it: removed with the file.
+_FILE_DERIVED = {"media_jobs"}
+
+
+def _file_references() -> list:
+    """Every column with a foreign key onto stored_files.id, read from the metadata so a table added
+    later (by any domain) is covered; the file's own transcoding jobs excepted."""
+    refs = []
+    for table in db.metadata.sorted_tables:
+        if table.name in _FILE_DERIVED:
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name == StoredFile.__tablename__ and fk.column.name == "id":
+                refs.append(fk.parent)
+    return refs
+
+
+def file_in_use(file_id: int) -> bool:
+    """Whether anything still points at the file: a library resource, a homework submission, an
+    activity share (assessment evidence), a lesson, a post... One query."""
+    checks = [select(col).where(col == file_id).exists() for col in _file_references()]
+    return bool(checks) and bool(db.session.scalar(select(or_(*checks))))
+
+
+def delete_file(stored: StoredFile) -> bool:
+    """Forget a stored file unless something else still uses it (the caller commits); returns
+    whether it went. One file serves several places: a share is also its workshop library's
+    resource, excellent homework is the submission's own file; removing one must not strip the
+    others. The caller's own deletions are flushed first, so they no longer count as uses.
+
+    The bytes leave the disk only once the commit succeeds: after a rollback (a later validation
+    error, a failed upload) the row and the file are both still there."""
+    from lms.media.models import MediaJob
+
+    db.session.flush()
+    if file_in_use(stored.id):
+        return False
+    relpath = stored.path  # before delete(): reading an expired row marked deleted would flush it
+    db.session.execute(sa_delete(MediaJob).where(MediaJob.stored_file_id == stored.id))
     db.session.delete(stored)
+    remove_after_commit(relpath)
+    return True
+
+
+# --- removal after commit ------------------------------------------------------------------------
+# Paths wait in session.info with the (sub)transaction they were scheduled in: the outermost commit
+# removes them; rolling back a savepoint forgets those scheduled inside it; ending the outermost
+# transaction any other way (rollback, close at the end of the request) forgets them all.
+
+_PENDING = "lms.media.remove_after_commit"
+
+
+def remove_after_commit(relpath: str) -> None:
+    """Remove a file under MEDIA_ROOT once the current transaction commits; never if it rolls back."""
+    session = db.session()
+    tx = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((current_app.config, relpath, tx))
+
+
+def _within(tx, ended) -> bool:
+    while tx is not None:
+        if tx is ended:
+            return True
+        tx = tx.parent
+    return False
+
+
+def _on_commit(session) -> None:
+    for config, relpath, _tx in session.info.pop(_PENDING, ()):
+        try:
+            storage.remove(config, relpath)
+        except OSError as err:  # the commit stands: an unremovable file is only disk space
+            log.warning("could not remove %s after commit: %s", relpath, err)
+
+
+def _on_rollback(session, previous_transaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [p for p in pending if p[2] is not None and not _within(p[2], previous_transaction)]
+
+
+def _on_transaction_end(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost one; after a commit _on_commit has emptied the list
+        session.info.pop(_PENDING, None)
+
+
+for _name, _fn in (("after_commit", _on_commit), ("after_soft_rollback", _on_rollback),
+                   ("after_transaction_end", _on_transaction_end)):  # fmt: skip
+    if not event.contains(db.session, _name, _fn):
+        event.listen(db.session, _name, _fn)
 
 
 def delete_rendition(relpath: str) -> None:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, false, func, or_, select, update
+from sqlalchemy import and_, case, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -22,7 +22,7 @@ from lms.core.text import html_to_text, normalize, plain, sanitize_html
 from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.media import services as media
-from lms.media.models import MediaJob, StoredFile
+from lms.media.models import StoredFile
 from lms.resources.models import (
     KINDS,
     STATUSES,
@@ -570,30 +570,6 @@ def move(user, r: Resource, target: Context) -> None:
     _changed([r.id])
 
 
-#: Rows that belong to a file rather than use it: removed with the file.
-_FILE_DERIVED = {"media_jobs"}
-
-
-def _file_references() -> list[tuple[str, object]]:
-    """(table name, column) of every foreign key onto stored_files.id, read from the metadata so a
-    table added later (by any domain) is covered; the file's own transcoding jobs excepted."""
-    refs = []
-    for table in db.metadata.sorted_tables:
-        if table.name in _FILE_DERIVED:
-            continue
-        for fk in table.foreign_keys:
-            if fk.column.table.name == StoredFile.__tablename__ and fk.column.name == "id":
-                refs.append((table.name, fk.parent))
-    return refs
-
-
-def _file_in_use(file_id: int) -> bool:
-    """Whether anything still points at the file: another resource, a homework submission, an
-    activity share (assessment evidence, ondelete=CASCADE there), a lesson, a post... One query."""
-    checks = [select(col).where(col == file_id).exists() for _, col in _file_references()]
-    return bool(checks) and bool(db.session.scalar(select(or_(*checks))))
-
-
 def remove(user, r: Resource) -> None:
     """Delete a resource, and its file when nothing else uses it (its owner, or resource.remove in
     its library). Excellent homework and activity shares point at the trainee's own file: removing
@@ -603,9 +579,8 @@ def remove(user, r: Resource) -> None:
     rid, stored = r.id, r.file
     db.session.delete(r)
     db.session.flush()
-    if stored is not None and not _file_in_use(stored.id):
-        db.session.execute(delete(MediaJob).where(MediaJob.stored_file_id == stored.id))
-        media.delete_file(stored)
+    if stored is not None:
+        media.delete_file(stored)  # kept while a submission, a share or another resource uses it
     db.session.commit()
     signals.content_deleted.send(DOMAIN, kind="resource", ids=[rid])
 

@@ -205,3 +205,31 @@ def test_api_lists_and_posts_briefs(world, login_as, db):
     assert r.status_code == 403
     assert login_as(world["member_b"]).get(f"/api/v1/workshops/{world.workshop_a.id}/briefs").status_code == 404
     assert client.get(f"/api/v1/schools/{world.school_a.id}/briefs").status_code == 200
+
+
+def test_removed_image_survives_a_failed_edit(world, db, app):
+    """Removing an image and then failing (a refused upload) keeps the image, listed and on disk;
+    the edit that succeeds removes it from the disk too."""
+    from lms.core.uploads import UploadError
+    from lms.media.services import path_of
+
+    with app.test_request_context("/"):
+        item = briefs.post(world["host"], world.workshop_a.context, "初稿", "正文", [_storage("a.png")])
+    img_id, path = item.images[0].id, path_of(item.images[0].file)
+    assert path.read_bytes() == PNG
+    from werkzeug.datastructures import FileStorage
+
+    bad = FileStorage(io.BytesIO(b"<html><script>alert(1)</script></html>"), filename="x.png")
+    with pytest.raises(UploadError), app.test_request_context("/"):
+        briefs.update(world["host"], item, "改稿", "正文", images=[bad], remove_ids=[img_id])
+    db.session.expire_all()
+    item = db.session.get(Brief, item.id)
+    assert [i.id for i in item.images] == [img_id] and item.title == "初稿"
+    assert path.read_bytes() == PNG
+    with pytest.raises(briefs.BriefError), app.test_request_context("/"):
+        briefs.update(world["host"], item, "改稿", "正文", images=[_storage(f"{i}.png") for i in range(10)],
+                      remove_ids=[img_id])  # fmt: skip
+    db.session.expire_all()
+    assert path.read_bytes() == PNG and [i.id for i in db.session.get(Brief, item.id).images] == [img_id]
+    briefs.update(world["host"], db.session.get(Brief, item.id), "改稿", "正文", remove_ids=[img_id])
+    assert not path.exists()

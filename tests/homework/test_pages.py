@@ -331,3 +331,38 @@ def test_excellent_work_is_reachable_by_who_publishes_it(client, login_as, hw):
         assert expert.get("/homework/excellent").status_code == 200
     assert len(many) == len(few)
     assert login_as(w["member"]).get("/homework/excellent").status_code == 404
+
+
+def test_export_statements_do_not_grow_with_rows(client, login_as, hw):
+    from tests.sql_counting import counting
+
+    a, w = hw["a"], hw["world"]
+    a.accept_late, a.anonymous = True, False  # named: the reviewers' names are loaded too
+    db.session.commit()
+    first, rest = hw["members"][:4], hw["members"][4:]
+    services.sync(a, hw["now"])
+    for i, m in enumerate(first):
+        services.submit(m, a, f"作业{i}", f"正文 {i}", now=hw["now"])
+    later = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, later)
+    a.review_due_at = a.closes_at = None  # keep the review phase open whatever the clock says
+    db.session.commit()
+
+    def review_everything():
+        for al in db.session.scalars(select(ReviewAllocation).where(ReviewAllocation.assignment_id == a.id)):
+            if al.review is None:
+                score_all(a, al, al.reviewer)
+
+    review_everything()
+    host = login_as(w["host"])
+    host.get("/me")  # the first request of a session also records the visit
+    with counting() as few:
+        small = host.get(f"/homework/{a.id}/export.xlsx")
+    for i, m in enumerate(rest):  # late submissions: more rows on both sheets
+        services.submit(m, a, f"迟交{i}", f"正文 {i}")
+    review_everything()
+    with counting() as many:
+        big = host.get(f"/homework/{a.id}/export.xlsx")
+    sizes = [len(list(load_workbook(io.BytesIO(r.data)).worksheets[1].iter_rows(min_row=2))) for r in (small, big)]
+    assert sizes[1] > sizes[0] + 10
+    assert len(many) == len(few), "\n".join(many)

@@ -378,3 +378,43 @@ def test_grade_for_reviewing_is_signalled_per_user_submitted_or_not(hw):
     finally:
         homework_graded.disconnect(on_graded)
         homework_review_graded.disconnect(on_reviewed)
+
+
+PDF = b"%PDF-1.4\n" + b"0" * 200
+
+
+def _upload(data=PDF, name="案例.pdf"):
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(stream=BytesIO(data), filename=name)
+
+
+def test_removed_attachment_survives_a_failed_save(app, hw):
+    """Removing a file and then failing (nothing else left, or a bad upload) loses nothing: the file
+    is still listed and still on disk; only a save that commits removes it."""
+    from lms.core.uploads import UploadError
+    from lms.media.services import path_of
+
+    a, m = hw["a"], hw["members"][0]
+    services.sync(a, hw["now"])
+    with app.test_request_context("/"):
+        s = services.submit(m, a, "带附件", "", uploads=[_upload()], now=hw["now"])
+    sf_id, path = s.files[0].id, path_of(s.files[0].file)
+    assert path.read_bytes() == PDF
+
+    def still_there():
+        db.session.expire_all()
+        assert [sf.id for sf in services.submission_of(a, m).files] == [sf_id]
+        assert path.read_bytes() == PDF
+
+    with pytest.raises(services.HomeworkError, match="empty"):  # the only content removed
+        services.submit(m, a, "带附件", "", remove_file_ids=[sf_id], now=hw["now"])
+    still_there()
+    exe = _upload(b"MZ\x90\x00" + b"\x00" * 200, "说明.pdf")  # a program named .pdf: refused
+    with pytest.raises(UploadError), app.test_request_context("/"):
+        services.submit(m, a, "带附件", "正文", uploads=[exe], remove_file_ids=[sf_id], now=hw["now"])
+    still_there()
+    services.submit(m, a, "带附件", "正文", remove_file_ids=[sf_id], now=hw["now"])
+    assert services.submission_of(a, m).files == [] and not path.exists()

@@ -122,3 +122,48 @@ def test_save_upload_size_cap_and_empty(app, db):
     # No temporary file left behind (resumable chunked uploads of other tests, chunk-*, may sit
     # there meanwhile: the session's media folder is shared).
     assert [p for p in storage.tmp_dir(app.config).iterdir() if not p.name.startswith("chunk-")] == []
+
+
+def _stored_on_disk(app, db, name):
+    from lms.media.models import StoredFile
+
+    rel = f"test/del/{name}"
+    path = storage.root(app.config) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(DATA)
+    stored = StoredFile(path=rel, filename=name, mime="application/pdf", size=len(DATA), sha256="0" * 64)
+    db.session.add(stored)
+    db.session.commit()
+    return stored, path
+
+
+def test_delete_file_removes_the_bytes_only_when_the_commit_succeeds(app, db):
+    from lms.media.models import StoredFile
+
+    stored, path = _stored_on_disk(app, db, "a.pdf")
+    services.delete_file(stored)
+    assert path.exists()  # not before the commit
+    db.session.rollback()
+    assert path.exists() and db.session.get(StoredFile, stored.id) is not None
+    db.session.commit()  # the rollback forgot the removal: a later commit removes nothing
+    assert path.exists()
+    services.delete_file(db.session.get(StoredFile, stored.id))
+    db.session.commit()
+    assert not path.exists() and db.session.get(StoredFile, stored.id) is None
+
+
+def test_delete_file_forgotten_with_its_savepoint_or_the_session(app, db):
+    from lms.media.models import StoredFile
+
+    kept, kept_path = _stored_on_disk(app, db, "kept.pdf")
+    gone, gone_path = _stored_on_disk(app, db, "gone.pdf")
+    services.delete_file(gone)
+    savepoint = db.session.begin_nested()
+    services.delete_file(kept)
+    savepoint.rollback()  # the savepoint's removal is forgotten, the outer one stays
+    db.session.commit()
+    assert kept_path.exists() and db.session.get(StoredFile, kept.id) is not None
+    assert not gone_path.exists()
+    services.delete_file(db.session.get(StoredFile, kept.id))
+    db.session.remove()  # the request ended without a commit
+    assert kept_path.exists() and db.session.get(StoredFile, kept.id) is not None

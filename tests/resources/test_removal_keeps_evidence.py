@@ -118,6 +118,37 @@ def test_two_resources_on_one_file_keep_it_until_the_last_goes(app, world, make_
 @pytest.mark.parametrize("table", ["submission_files", "shared_resources"])
 def test_the_reference_check_finds_every_table_pointing_at_stored_files(table):
     """Found from the foreign keys, so a table added later is covered without touching remove()."""
-    tables = {t for t, _ in services._file_references()}
+    from lms.media.services import _file_references
+
+    tables = {col.table.name for col in _file_references()}
     assert table in tables
     assert "media_jobs" not in tables  # a file's own transcoding output, removed with it
+
+
+def test_deleting_the_activity_keeps_the_library_copy_of_its_shares(app, world, login_as):
+    """The other way round: a share is also its workshop library's resource, so deleting the
+    activity must not strip the library entry of its file. The file goes with its last user."""
+    now = utcnow()
+    act = activities.create_activity(world["host"], world.workshop_a, kind="sharing", title="资源共享",
+                                     description="分享教学设计", opens_at=now - timedelta(days=1),
+                                     closes_at=now + timedelta(days=7))  # fmt: skip
+    resp = login_as(world["member"]).post(
+        f"/activities/{act.id}/resources",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(PDF), "教学设计.pdf"), "title": "《分数的意义》教学设计"},
+    )
+    assert resp.status_code == 302
+    r = db.session.scalar(select(Resource).where(Resource.source == "activity"))
+    file_id, rid = r.file_id, r.id
+    path = _on_disk(app, file_id)
+
+    activities.delete_activity(world["host"], db.session.get(type(act), act.id))
+    db.session.expire_all()
+    assert db.session.get(Resource, rid).file_id == file_id
+    assert path.is_file() and path.read_bytes() == PDF
+    assert login_as(world["member"]).get(f"/resources/{rid}").status_code == 200
+
+    services.remove(world["member"], db.session.get(Resource, rid))  # its last user
+    db.session.expire_all()
+    assert db.session.get(StoredFile, file_id) is None
+    assert not path.exists()
