@@ -363,9 +363,22 @@ def heartbeat(viewing: Viewing, *, position, playing: bool, visible: bool, end=N
             return _heartbeat(viewing, position, playing, visible, end, now)
         except IntegrityError:
             # Two first heartbeats at once both inserted the teacher's rows: the other one won; again,
-            # now that the rows exist (this time only UPDATEs).
+            # now that the rows exist (this time only UPDATEs). Or the lesson was deleted while its
+            # player was open (its progress rows cannot be written): that viewing is over.
             db.session.rollback()
-            return _heartbeat(viewing, position, playing, visible, end, now)
+            from lms.courses.models import Lesson
+
+            if db.session.scalar(select(Lesson.id).where(Lesson.id == viewing.lesson_id)) is None:
+                raise ViewingGone("viewing") from None
+            try:
+                return _heartbeat(viewing, position, playing, visible, end, now)
+            except IntegrityError:
+                db.session.rollback()
+                raise ViewingGone("viewing") from None
+
+
+class ViewingGone(ValueError):
+    """The lesson (or course) of a viewing is gone: the player must stop, not retry."""
 
 
 _SQLITE_WRITER = threading.Lock()

@@ -108,6 +108,8 @@ def heartbeat():
             playing=data.get("playing") is True,
             visible=data.get("visible") is True,
         )
+    except watch.ViewingGone:
+        return jsonify(error="invalid_viewing"), 403
     except ValueError as err:
         return jsonify(error="bad_request", field=str(err)), 400
     return jsonify(credited=beat.credited, lease=beat.lease, seconds=beat.lesson_seconds, completed=beat.completed)

@@ -332,3 +332,21 @@ def test_a_grant_for_a_rendition_another_process_swapped_in(app, db, world, watc
     finally:
         shutil.rmtree(new, ignore_errors=True)
         watch.forget_rendition()
+
+
+def test_a_heartbeat_for_a_deleted_lesson_stops_the_player(app, watcher, world, monkeypatch):
+    """The player of a lesson deleted meanwhile gets 403 invalid_viewing (it stops), not a 500 on the
+    progress rows that can no longer be written."""
+    from lms.courses import services
+    from lms.courses.models import Lesson
+    from lms.extensions import db
+
+    clock = [1000.0]
+    monkeypatch.setattr(watch, "clock", lambda: clock[0])
+    client, _urls, viewing, lesson = watcher
+    services.delete_lesson(world["county_admin"], db.session.get(Lesson, lesson.id))
+    db.session.commit()
+    for p in (0, 15):
+        clock[0] += 15
+        r = client.post("/watch/heartbeat", json={"v": viewing, "p": p, "playing": True, "visible": True})
+        assert r.status_code == 403 and r.get_json() == {"error": "invalid_viewing"}
