@@ -101,10 +101,13 @@ def run_migrations_online():
             connection.commit()  # end the autobegun transaction, or Alembic's would nest in it and roll back
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # the connection goes back to the pool
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if connection.dialect.name == "sqlite":
+                connection.rollback()  # a failed migration leaves its transaction open
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # the connection goes back to the pool
 
 
 if context.is_offline_mode():

@@ -392,7 +392,11 @@ def group_rosters(workshop: Workshop) -> dict[int, list[tuple[int, str]]]:
     rows = db.session.execute(
         select(WorkshopMembership.group_id, User.id, User.name)
         .join(User, User.id == WorkshopMembership.user_id)
-        .where(WorkshopMembership.workshop_id == workshop.id, WorkshopMembership.group_id.is_not(None))
+        .where(
+            WorkshopMembership.workshop_id == workshop.id,
+            WorkshopMembership.group_id.is_not(None),
+            User.active.is_(True),
+        )
         .order_by(User.name, User.id)
     )
     rosters: dict[int, list[tuple[int, str]]] = {}
