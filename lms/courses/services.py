@@ -11,10 +11,12 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from lms import access, signals
 from lms.access.models import Context
+from lms.accounts.models import User
 from lms.core.pagination import Page, paginate
 from lms.core.taxonomy import STAGES, SUBJECTS, fit_score
 from lms.core.text import html_to_text, sanitize_html
@@ -390,15 +392,37 @@ def assign(user, course: Course, context: Context, required: bool = True) -> Cou
         )
     )
     if row is None:
-        row = CourseAssignment(course_id=course.id, context_id=context.id, assigned_by=user.id)
+        row = CourseAssignment(course_id=course.id, context_id=context.id, assigned_by=user.id, required=bool(required))
         db.session.add(row)
-    row.required = bool(required)
+        try:
+            db.session.commit()
+        except IntegrityError:  # a double submit: the other request made the row; change that one
+            db.session.rollback()
+            return assign(user, course, context, required)
+        return row
+    if not may_unassign(user, row):
+        raise CourseError("set_above")
+    if row.required != bool(required):
+        row.required, row.assigned_by = bool(required), user.id
     db.session.commit()
     return row
 
 
+def _assigns_from_above(user, context: Context) -> bool:
+    """Whether the user holds course.assign above this context (a region admin, an expert of the
+    region), not only in it (the workshop's host)."""
+    return any(context.path.startswith(p) and context.path != p for p in access.reach_paths(user, "course.assign"))
+
+
 def may_unassign(user, assignment: CourseAssignment) -> bool:
-    return access.can(user, "course.assign", assignment.context)
+    """Change or withdraw an assignment: whoever may assign there, except that what someone above
+    set (the county made a course required for the workshop) only someone above changes."""
+    if not access.can(user, "course.assign", assignment.context):
+        return False
+    if assignment.assigned_by in (None, user.id) or _assigns_from_above(user, assignment.context):
+        return True
+    setter = db.session.get(User, assignment.assigned_by)
+    return setter is None or not _assigns_from_above(setter, assignment.context)
 
 
 def unassign(user, assignment: CourseAssignment) -> None:

@@ -34,6 +34,10 @@ ERRORS = {
         "The members there cannot see this course: it is offered in another workshop or region. "
         "A course can be assigned only where it is offered, or to the workshops and regions within it."
     ),
+    "set_above": lambda: _(
+        "This assignment was made by the region (or an expert above this workshop); only they can change or "
+        "withdraw it."
+    ),
     "forbidden": lambda: _("You do not have permission to do this."),
     "not_video": lambda: _("Videos can be uploaded to video lessons only."),
     "not_failed": lambda: _("There is no failed transcoding to retry."),

@@ -236,3 +236,31 @@ def test_the_workshop_page_lists_its_courses(world, login_as):
     # The other workshop's page shows nothing of these.
     other = parse(login_as(world["member_b"]).get(f"/workshops/{world.workshop_b.id}").get_data(as_text=True))
     assert not any(s.attrs.get("id") == "workshop-courses" for s in other.iter("section"))
+
+
+def test_a_host_cannot_undo_what_the_county_required(world, login_as):
+    """The county made a course required for the workshop: its host neither turns it elective nor
+    withdraws it; what the host assigned, the host changes; the county changes either."""
+    from lms.courses.models import CourseAssignment
+    from tests.courses.conftest import make_course
+
+    ws, host, admin = world.workshop_a, world["host"], world["county_admin"]
+    county_course = make_course(world.county_a.context, "县定必修课")
+    own_course = make_course(world.county_a.context, "坊主选的课")
+    row = services.assign(admin, county_course, ws.context, required=True)
+    with pytest.raises(services.CourseError, match="set_above"):
+        services.assign(host, county_course, ws.context, required=False)
+    assert not services.may_unassign(host, row)
+    resp = login_as(host).post(f"/courses/assignments/{row.id}/delete")
+    assert resp.status_code in (403, 302)
+    db.session.expire_all()
+    kept = db.session.get(CourseAssignment, row.id)
+    assert kept is not None and kept.required is True and kept.assigned_by == admin.id
+
+    mine = services.assign(host, own_course, ws.context, required=True)
+    services.assign(host, own_course, ws.context, required=False)
+    assert db.session.get(CourseAssignment, mine.id).required is False
+    assert services.may_unassign(host, mine) and services.may_unassign(admin, mine)
+    services.assign(admin, county_course, ws.context, required=False)  # the county changes its own
+    db.session.expire_all()
+    assert db.session.get(CourseAssignment, row.id).required is False
