@@ -4,7 +4,11 @@ Only failed attempts count: a school's teachers often sign in from one address (
 and the 11th successful sign-in of a lesson must not be refused. Two budgets: per client address
 (LOGIN_RATE_LIMIT), against one machine trying many accounts, and per account (LOGIN_ACCOUNT_RATE_LIMIT),
 against many machines guessing one password. Either, once spent, refuses every attempt, even the
-right password, until it refills: no guessing around the limit.
+right password, until it refills: no guessing around the limit. The per-account budget is the
+person's (username and phone number share it).
+
+Failures are counted after the answer (Flask-Limiter checks before the request, deducts after it),
+so attempts sent in parallel can exceed a budget by the number of requests served at once.
 """
 
 from flask import current_app, g, request
@@ -31,7 +35,14 @@ def _account() -> str:
     if named is None:
         body = request.get_json(silent=True)
         named = body.get("login") if isinstance(body, dict) else None
-    return "account:" + (str(named or "").strip().lower()[:128] or "?")
+    named = str(named or "").strip()[:128]
+    if not named:
+        return "account:?"
+    from lms.accounts.services import find_by_login
+
+    # One budget per person, whether they are named by username or by phone number.
+    user = find_by_login(named)
+    return f"user:{user.id}" if user is not None else "account:" + named.lower()
 
 
 def login_limits(view):
