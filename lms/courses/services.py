@@ -584,6 +584,7 @@ def record_job(job) -> int:
                                                                  Lesson.rendition_dir != job.output_dir))
     ))  # fmt: skip
     old = {lesson.rendition_dir for lesson in lessons if lesson.rendition_dir}
+    old_sources = {lesson.media_file_id for lesson in lessons} - {None, job.stored_file_id}
     for lesson in lessons:
         lesson.rendition_dir = job.output_dir
         lesson.duration_seconds = round(job.duration) if job.duration is not None else None
@@ -596,6 +597,14 @@ def record_job(job) -> int:
     still_used = set(db.session.scalars(select(Lesson.rendition_dir).where(Lesson.rendition_dir.in_(old))))
     for folder in old - still_used - {job.output_dir}:
         media.delete_rendition(folder)
+    # The replaced upload (often gigabytes) goes too, unless something still uses it.
+    from lms.media.models import StoredFile
+
+    for fid in old_sources:
+        stored = db.session.get(StoredFile, fid)
+        if stored is not None:
+            media.delete_file(stored)
+    db.session.commit()
     return len(lessons)
 
 

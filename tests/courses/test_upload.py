@@ -8,7 +8,7 @@ from lms.courses import services
 from lms.courses.models import Lesson
 from lms.extensions import db
 from lms.media import tasks
-from lms.media.models import MediaJob
+from lms.media.models import MediaJob, StoredFile
 from tests.courses.conftest import make_course
 from tests.media.conftest import make_clip
 
@@ -172,6 +172,9 @@ def test_replacing_a_video_keeps_the_old_one_playing_until_the_new_one_is_ready(
     old = db.session.get(Lesson, video_lesson.id).rendition_dir
     old_path = os.path.join(app.config["MEDIA_ROOT"], old)
     assert old and os.path.isdir(old_path)
+    old_file = db.session.get(Lesson, video_lesson.id).media_file_id
+    old_upload = os.path.join(app.config["MEDIA_ROOT"], db.session.get(StoredFile, old_file).path)
+    assert os.path.isfile(old_upload)
     teacher = login_as(world["teacher"], app.test_client())
     old_master, _html = _player_master(teacher, video_lesson.id)
     assert teacher.get(old_master).status_code == 200
@@ -198,6 +201,7 @@ def test_replacing_a_video_keeps_the_old_one_playing_until_the_new_one_is_ready(
     assert lesson.rendition_dir != old and lesson.duration_seconds == 3
     assert os.path.isfile(os.path.join(app.config["MEDIA_ROOT"], lesson.rendition_dir, "master.m3u8"))
     assert not os.path.exists(old_path)  # deleted after the swap
+    assert db.session.get(StoredFile, old_file) is None and not os.path.exists(old_upload)  # the replaced upload too
     st = manager.get(f"/courses/lessons/{video_lesson.id}/transcode").json
     assert st["ready"] is True and st["previous"] is False
     # A player holding the old grant gets 404 and asks for fresh URLs, which work.
