@@ -25,6 +25,16 @@ class AccountError(ValueError):
     pass
 
 
+def fully_signed_in(user) -> bool:
+    """Signed in, active, and past the one-time password: what a live connection (Socket.IO) needs,
+    as the pages and the API demand it of each request."""
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and bool(getattr(user, "is_active", True))
+        and not getattr(user, "must_change_password", False)
+    )
+
+
 def hash_password(password: str) -> str:
     # Werkzeug's default is scrypt, a current memory-hard algorithm.
     return generate_password_hash(password)

@@ -137,7 +137,9 @@ sweeper = _Sweeper()
 class LiveNamespace(Namespace):
     def on_connect(self, auth=None):
         user = current_user
-        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+        from lms.accounts.services import fully_signed_in
+
+        if not fully_signed_in(user):
             raise ConnectionRefusedError("unauthorized")
 
     def on_disconnect(self, reason=None):

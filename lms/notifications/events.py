@@ -9,7 +9,9 @@ from lms.notifications import services
 class NotifyNamespace(Namespace):
     def on_connect(self, auth=None):
         user = current_user
-        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+        from lms.accounts.services import fully_signed_in
+
+        if not fully_signed_in(user):
             raise ConnectionRefusedError("unauthorized")
         join_room(services.room(user.id))
         emit("unread", {"unread": services.unread_count(user)})

@@ -25,6 +25,16 @@ def test_deactivated_user_refused(world, sock, db):
     assert not sc.is_connected(NS)
 
 
+def test_a_one_time_password_is_refused_until_replaced(world, sock, db):
+    """As the pages and the API: a one-time password opens no live connection."""
+    world["member"].must_change_password = True
+    db.session.commit()
+    assert not sock(world["member"]).is_connected(NS)
+    world["member"].must_change_password = False
+    db.session.commit()
+    assert sock(world["member"]).is_connected(NS)
+
+
 def test_join_needs_permission(world, sock, session):
     member = sock(world["member"])
     assert call(member, "join", session_id=session.id)["ok"]

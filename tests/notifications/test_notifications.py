@@ -187,3 +187,11 @@ def test_large_fan_out_goes_in_chunks(world, db, monkeypatch):
     items = services.notify(users + users, "test", "分批")
     assert sorted(n.user_id for n in items) == sorted(u.id for u in users)
     assert db.session.scalar(select(func.count(Notification.id))) == 5
+
+
+def test_a_one_time_password_opens_no_notification_socket(app, world, login_as, db):
+    client = login_as(world["member"])
+    world["member"].must_change_password = True
+    db.session.commit()
+    sc = _socket(app, client)
+    assert not sc.is_connected("/notify")
