@@ -232,4 +232,8 @@ def on_announcement_posted(announcement, context=None, **_):
         url = url_for("activities.announcement", ident=announcement.id)
     except RuntimeError:  # outside a request (CLI, demo)
         url = f"/announcements/{announcement.id}"
-    notify(recipients, "announcement", announcement.title, url=url, actor=announcement.author_id)
+    from lms.core.i18n import site_gettext
+
+    # Stored once for every reader, in the site's language whoever posted it (as the activities' notices).
+    text = site_gettext("New announcement: %(title)s", title=announcement.title)
+    notify(recipients, "announcement", text, url=url, actor=announcement.author_id)

@@ -128,6 +128,7 @@ def test_announcement_notifies_members_below_in_bulk(world, login_as, db, app):
         assert world[role].id not in recipients, role
     got = _events(sc, "notification")
     assert len(got) == 1 and got[0]["url"] == f"/announcements/{item.id}"
+    assert got[0]["text"] == "新公告：县级公告"  # says what happened, in the site's language
     assert db.session.scalar(select(func.count(Notification.id))) == len(recipients)
 
 
