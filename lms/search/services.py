@@ -137,10 +137,10 @@ def check(kinds=None, repair: bool = True, wait: bool = True) -> dict[str, dict[
             log.warning("search index differs from the database for %s: %s", kind,
                         {k: len(v) for k, v in diff.items()})  # fmt: skip
             if repair:
-                redo = set(diff["missing"]) | set(diff["stale"])
-                ix.put("docs", [d for d in docs if int(d["id"]) in redo])
-                if diff["extra"]:
-                    ix.put("delete", kind, diff["extra"])
+                # By id, not from `docs`: the writer reads each again when it writes, so a document
+                # added, changed or removed since this comparison is written as it is then (one
+                # created meanwhile is not deleted as "extra", a removed one not written back).
+                ix.put("index", kind, sorted(set(diff["missing"]) | set(diff["stale"]) | set(diff["extra"])))
     if repair and found and wait:
         ix.flush(timeout=3600)
     return found
