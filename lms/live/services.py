@@ -969,7 +969,7 @@ def pick_thread(user, session: LiveSession, thread: QaThread) -> tuple[LiveQuest
         db.session.scalar(_pickable(session, user).where(QaThread.id == thread.id).with_only_columns(QaThread.id))
         is None
     ):
-        raise LiveError("invalid")  # another context, another subject, or answered by an expert already
+        raise LiveError("not_pickable")  # another audience or subject, or an expert answered it already
     body = clean_text(f"{thread.title}\n{thread.body}" if thread.body else thread.title, QUESTION_MAX)
 
     def work():

@@ -35,6 +35,10 @@ ERRORS = {
     "closed": lambda: _("This session has ended."),
     "duplicate": lambda: _("You already have a slot at that time."),
     "invalid": lambda: _("Please check what you entered."),
+    "not_pickable": lambda: _(
+        "This question cannot be picked for this session: it is for another audience or subject, or an expert "
+        "has answered it already."
+    ),
     "not_scheduled": lambda: _("Only a session that has not started can be cancelled; end a live one instead."),
 }
 

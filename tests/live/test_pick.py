@@ -72,7 +72,8 @@ def test_teachers_and_hosts_elsewhere_cannot_pick(world, session, login_as, db, 
     answered = _thread(world, title="已经答过的问题")
     services.answer_thread(world["expert"], answered, "见附件。")
     for th in (chinese, answered):
-        login_as(world["expert"]).post(f"/live/{session.id}/pick/{th.id}")
+        r = login_as(world["expert"]).post(f"/live/{session.id}/pick/{th.id}", follow_redirects=True)
+        assert "这个问题不能选入本场直播" in r.get_data(as_text=True)
     assert _picked(chinese.id) == [] and _picked(answered.id) == []
     assert not _told(world["member"], "将在直播答疑")
 
@@ -111,6 +112,8 @@ def test_thread_shows_it_was_answered_live(world, session, sock, login_as, db):
     services.set_status(world["expert"], session, "ended")
     page = login_as(world["member"]).get(f"/live/qa/{t.id}").get_data(as_text=True)
     assert "已在直播答疑中解答" in page and f'href="/live/{session.id}/replay"' in page
+    replay = login_as(world["member"]).get(f"/live/{session.id}/replay").get_data(as_text=True)
+    assert f'href="/live/qa/{t.id}"' in replay
     # The thread can go; the question stays in the replay, unlinked.
     _db.session.delete(_db.session.get(QaThread, t.id))
     _db.session.commit()
