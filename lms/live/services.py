@@ -928,7 +928,7 @@ def can_host_in(user, context: Context) -> bool:
 # --- picking Q&A-area threads into a session ------------------------------------------------------
 
 
-def _pickable(session: LiveSession, user):
+def _pickable(session: LiveSession, user, unpicked: bool = True):
     """Threads a host may pick into `session`: that the host may see, asked in its context or below
     or by someone of its audience (a school's thread for a workshop's session: the asker is told
     and can watch), of its subject (or none), with no expert answer yet and not picked before."""
@@ -938,8 +938,9 @@ def _pickable(session: LiveSession, user):
     stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
     stmt = access.visible(stmt, user, "live.view", Context.path)
     near = or_(Context.path.startswith(ctx.path, autoescape=True), QaThread.author_id.in_(members_under(ctx)))
-    stmt = stmt.where(near, ~_expert_answered(QaThread.id),
-                      ~select(LiveQuestion.id).where(LiveQuestion.thread_id == QaThread.id).exists())  # fmt: skip
+    stmt = stmt.where(near, ~_expert_answered(QaThread.id))
+    if unpicked:
+        stmt = stmt.where(~select(LiveQuestion.id).where(LiveQuestion.thread_id == QaThread.id).exists())
     if session.subject:
         stmt = stmt.where(or_(QaThread.subject == session.subject, QaThread.subject.is_(None)))
     return stmt
@@ -962,14 +963,13 @@ def pick_thread(user, session: LiveSession, thread: QaThread) -> tuple[LiveQuest
     _open_for_questions(session)
     if not access.can(user, "live.view", thread.context):
         raise LiveError("forbidden")
+    # Whether it was picked is asked last: a pick committed meanwhile makes this one do nothing.
+    stmt = _pickable(session, user, unpicked=False).where(QaThread.id == thread.id).with_only_columns(QaThread.id)
+    if db.session.scalar(stmt) is None:
+        raise LiveError("not_pickable")  # another audience or subject, or an expert answered it already
     done = db.session.scalar(select(LiveQuestion).where(LiveQuestion.thread_id == thread.id))
     if done is not None:
         return done, False
-    if (
-        db.session.scalar(_pickable(session, user).where(QaThread.id == thread.id).with_only_columns(QaThread.id))
-        is None
-    ):
-        raise LiveError("not_pickable")  # another audience or subject, or an expert answered it already
     body = clean_text(f"{thread.title}\n{thread.body}" if thread.body else thread.title, QUESTION_MAX)
 
     def work():

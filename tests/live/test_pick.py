@@ -171,3 +171,35 @@ def test_pages_with_picked_threads_are_n_plus_1_free(world, session, login_as, d
     assert len(statements(client, f"/live/{session.id}")) == few
     t = _db.session.scalars(select(QaThread).order_by(QaThread.id.desc())).first()
     assert len(statements(client, f"/live/qa/{t.id}")) == few_thread
+
+
+def test_two_hosts_picking_at_once_add_one_question(world, session, app, db):
+    from lms.accounts.models import User
+    from tests.conftest import at_once
+
+    start = utcnow() + timedelta(hours=3)
+    county = services.schedule(world["county_admin"], world.county_a.context, "县级答疑", start,
+                               start + timedelta(hours=1), "math")  # fmt: skip
+    hosts = [(world["expert"].id, session.id), (world["county_admin"].id, county.id)] * 2
+    for round_ in range(3):
+        tid = _thread(world, title=f"抢着选的问题{round_}").id
+        turn = iter(hosts)
+
+        def act(tid=tid, turn=turn):
+            uid, sid = next(turn)
+            try:
+                _q, added = services.pick_thread(_db.session.get(User, uid), _db.session.get(LiveSession, sid),
+                                                 _db.session.get(QaThread, tid))  # fmt: skip
+                return added
+            except Exception as err:  # noqa: BLE001 - reported below
+                _db.session.rollback()
+                return repr(err)
+
+        results = at_once(app, len(hosts), act)
+        assert sorted(results, key=str) == [False] * (len(hosts) - 1) + [True], results
+        _db.session.expire_all()
+        assert len(_picked(tid)) == 1
+        assert len(_told(world["member"], f"抢着选的问题{round_}")) == 1
+    _db.session.expire_all()
+    counts = [_db.session.get(LiveSession, s).question_count for s in (session.id, county.id)]
+    assert sum(counts) == 3
