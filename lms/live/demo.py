@@ -29,6 +29,12 @@ THREADS = [
 ]  # fmt: skip
 
 
+OPEN_THREADS = [
+    ("单元整体教学时，课时被压缩了，练习课怎么安排？", "我们学校每周数学课只有五节，单元复习总是来不及。"),
+    ("怎样用课堂观察量表记录学生的小组合作情况？", ""),
+]
+
+
 def on_demo_built(result, rng=None, **_):
     experts = db.session.execute(
         select(RoleAssignment.user_id, RoleAssignment.context_id)
@@ -77,6 +83,10 @@ def on_demo_built(result, rng=None, **_):
                                       "status": "open", "merged_into": None})  # fmt: skip
         db.session.refresh(s)
     if members:
+        # Questions still open in the Q&A area: the host collects them into the session (pick_thread).
+        for i, (title, body) in enumerate(OPEN_THREADS):
+            db.session.add(QaThread(context_id=ctx_id, author_id=members[(i + 1) % len(members)], title=title,
+                                    body=body, subject=ws.subject))  # fmt: skip
         for title, body, answer in THREADS:
             t = QaThread(context_id=ctx_id, author_id=members[0], title=title, body=body, subject=ws.subject,
                          answer_count=1)  # fmt: skip

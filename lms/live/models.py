@@ -117,7 +117,11 @@ class SessionExpert(db.Model):
 
 class LiveQuestion(TimestampMixin, db.Model):
     __tablename__ = "live_questions"
-    __table_args__ = (Index("ix_live_questions_session_rank", "session_id", "status", "vote_count"),)
+    __table_args__ = (
+        Index("ix_live_questions_session_rank", "session_id", "status", "vote_count"),
+        # A Q&A-area thread is picked into one session's queue, once.
+        Index("uq_live_questions_thread", "thread_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
@@ -127,6 +131,8 @@ class LiveQuestion(TimestampMixin, db.Model):
     vote_count: Mapped[int] = mapped_column(Integer, default=0)  # maintained: one per distinct voter
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("live_questions.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The Q&A-area thread it was picked from (lms.live.services.pick_thread), if any.
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("live_qa_threads.id", ondelete="SET NULL"))
 
     author = relationship("User")
 

@@ -238,16 +238,20 @@ def remind_upcoming(now: datetime | None = None) -> int:
     return sent
 
 
-def visible_sessions(user, statuses=("scheduled", "live"), limit: int = 20, context: Context | None = None):
+def visible_sessions(user, statuses=("scheduled", "live"), limit: int = 20, context: Context | None = None,
+                     held: bool = False):  # fmt: skip
     """Sessions the user may watch. The default is "live and upcoming": live ones first, then the
     scheduled ones that have not ended by the clock (one nobody held waits for end_overdue, not
-    in this list), soonest first. Ended ones: latest first."""
+    in this list), soonest first. Ended ones: latest first. `held`: only sessions that went live
+    (a session end_overdue closed without it ever starting has nothing to replay)."""
     stmt = select(LiveSession).join(Context, LiveSession.context_id == Context.id)
     stmt = access.visible(stmt, user, "live.view", Context.path)
     if statuses:
         stmt = stmt.where(LiveSession.status.in_(statuses))
     if context is not None:
         stmt = stmt.where(LiveSession.context_id == context.id)
+    if held:
+        stmt = stmt.where(or_(LiveSession.started_at.is_not(None), LiveSession.video_status != "none"))
     if statuses == ("ended",):
         order = [LiveSession.starts_at.desc()]
     else:
@@ -393,7 +397,7 @@ def session_state(session: LiveSession, user) -> dict:
 
 def question_dict(q: LiveQuestion) -> dict:
     return {"id": q.id, "body": q.body, "author": q.author.name if q.author else "", "votes": q.vote_count,
-            "status": q.status, "merged_into": q.merged_into_id}  # fmt: skip
+            "status": q.status, "merged_into": q.merged_into_id, "thread": q.thread_id}  # fmt: skip
 
 
 _STATUS_RANK = {"answering": 0, "open": 1, "answered": 2, "hidden": 3}  # live.js ranks the same
@@ -919,3 +923,85 @@ def ask_contexts(user) -> list[Context]:
 
 def can_host_in(user, context: Context) -> bool:
     return access.can(user, "live.host", context)
+
+
+# --- picking Q&A-area threads into a session ------------------------------------------------------
+
+
+def _pickable(session: LiveSession, user, unpicked: bool = True):
+    """Threads a host may pick into `session`: that the host may see, asked in its context or below
+    or by someone of its audience (a school's thread for a workshop's session: the asker is told
+    and can watch), of its subject (or none), with no expert answer yet and not picked before."""
+    from lms.notifications.services import members_under
+
+    ctx = session.context
+    stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
+    stmt = access.visible(stmt, user, "live.view", Context.path)
+    near = or_(Context.path.startswith(ctx.path, autoescape=True), QaThread.author_id.in_(members_under(ctx)))
+    stmt = stmt.where(near, ~_expert_answered(QaThread.id))
+    if unpicked:
+        stmt = stmt.where(~select(LiveQuestion.id).where(LiveQuestion.thread_id == QaThread.id).exists())
+    if session.subject:
+        stmt = stmt.where(or_(QaThread.subject == session.subject, QaThread.subject.is_(None)))
+    return stmt
+
+
+def collected_threads(user, session: LiveSession, limit: int = 20) -> list[QaThread]:
+    """The "collected questions" a host may pick, most discussed first, then the newest (threads
+    have no votes: replies are how colleagues show a question matters to them)."""
+    if session.closed or not can_host(user, session):
+        return []
+    stmt = _pickable(session, user).options(contains_eager(QaThread.context), joinedload(QaThread.author))
+    return list(db.session.scalars(stmt.order_by(QaThread.answer_count.desc(), QaThread.id.desc()).limit(limit)))
+
+
+def pick_thread(user, session: LiveSession, thread: QaThread) -> tuple[LiveQuestion, bool]:
+    """Host only: put a Q&A-area thread's question into the session's queue, as its asker's question
+    (linked back to the thread). Once per thread: a second pick returns the first one's question and
+    does nothing (False). The asker is told, with a link to the session."""
+    _need(user, "live.host", session)
+    _open_for_questions(session)
+    if not access.can(user, "live.view", thread.context):
+        raise LiveError("forbidden")
+    # Whether it was picked is asked last: a pick committed meanwhile makes this one do nothing.
+    stmt = _pickable(session, user, unpicked=False).where(QaThread.id == thread.id).with_only_columns(QaThread.id)
+    if db.session.scalar(stmt) is None:
+        raise LiveError("not_pickable")  # another audience or subject, or an expert answered it already
+    done = db.session.scalar(select(LiveQuestion).where(LiveQuestion.thread_id == thread.id))
+    if done is not None:
+        return done, False
+    body = clean_text(f"{thread.title}\n{thread.body}" if thread.body else thread.title, QUESTION_MAX)
+
+    def work():
+        q = LiveQuestion(session_id=session.id, author_id=thread.author_id, body=body, thread_id=thread.id)
+        try:
+            with db.session.begin_nested():  # a concurrent pick of the same thread won
+                db.session.add(q)
+                db.session.flush()
+        except IntegrityError:
+            return None, []
+        db.session.execute(update(LiveSession).where(LiveSession.id == session.id)
+                           .values(question_count=LiveSession.question_count + 1))  # fmt: skip
+        return q, [record(session.id, "question.new", question_dict(q))]
+
+    q = _write(work)
+    if q is None:
+        return db.session.scalar(select(LiveQuestion).where(LiveQuestion.thread_id == thread.id)), False
+    if thread.author_id != user.id:
+        from lms.notifications.services import notify
+
+        text = site_gettext(
+            "Your question “%(title)s” from the Q&A area will be answered in the live Q&A “%(session)s” at %(when)s.",
+            title=thread.title, session=session.title, when=local_text(session.starts_at),
+        )  # fmt: skip
+        notify([thread.author_id], "live", text, url=f"/live/{session.id}", actor=user.id)
+    return q, True
+
+
+def thread_live_question(thread: QaThread):
+    """(question, session) the thread was picked into, or None."""
+    row = db.session.execute(
+        select(LiveQuestion, LiveSession).join(LiveSession, LiveQuestion.session_id == LiveSession.id)
+        .where(LiveQuestion.thread_id == thread.id)
+    ).first()  # fmt: skip
+    return tuple(row) if row else None

@@ -10,6 +10,7 @@ from lms.access.models import Context
 from lms.core.i18n import local_to_utc, utc_to_local
 from lms.core.pagination import page_arg
 from lms.core.taxonomy import SUBJECTS
+from lms.core.uploads import body_limit
 from lms.extensions import db
 from lms.live import services, video
 from lms.live.forms import (
@@ -34,6 +35,10 @@ ERRORS = {
     "closed": lambda: _("This session has ended."),
     "duplicate": lambda: _("You already have a slot at that time."),
     "invalid": lambda: _("Please check what you entered."),
+    "not_pickable": lambda: _(
+        "This question cannot be picked for this session: it is for another audience or subject, or an expert "
+        "has answered it already."
+    ),
     "not_scheduled": lambda: _("Only a session that has not started can be cancelled; end a live one instead."),
 }
 
@@ -62,7 +67,7 @@ def index():
     return render_template(
         "live/index.html",
         sessions=services.visible_sessions(current_user),
-        past=services.visible_sessions(current_user, statuses=("ended",), limit=10),
+        past=services.visible_sessions(current_user, statuses=("ended",), limit=10, held=True),
         today=services.on_duty_today(current_user),
         may_schedule=bool(services.host_contexts(current_user)),
     )
@@ -115,6 +120,7 @@ def session(session_id):
         host=state["host"],
         hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if playlist else None,
         experts=services.session_experts(s),
+        collected=services.collected_threads(current_user, s) if state["host"] else [],
     )
 
 
@@ -180,6 +186,27 @@ def _question_or_404(question_id):
     return q, s
 
 
+@bp.route("/live/<int:session_id>/pick/<int:thread_id>", methods=["POST"])
+@login_required
+def pick(session_id, thread_id):
+    """Host: put a collected Q&A-area question into the session's queue (CSRF-checked form)."""
+    s = _session_or_404(session_id)
+    access.require(current_user, "live.host", s)
+    t = db.session.get(QaThread, thread_id)
+    if t is None:
+        abort(404)
+    try:
+        _q, added = services.pick_thread(current_user, s, t)
+    except LiveError as err:
+        flash(_message(err), "danger")
+    else:
+        if added:
+            flash(_("The question is in the queue; its asker has been told."), "success")
+        else:
+            flash(_("This question was already picked."), "info")
+    return redirect(url_for("live.session", session_id=s.id) + "#collected")
+
+
 @bp.route("/live/questions/<int:question_id>/vote", methods=["POST"])
 @login_required
 def vote(question_id):
@@ -232,6 +259,7 @@ def status(session_id):
 
 @bp.route("/live/<int:session_id>/ingest", methods=["POST"])
 @login_required
+@body_limit(video.MAX_CHUNK)  # refused from its Content-Length, before the body is read into memory
 def ingest(session_id):
     """Chunked HTTP upload of the host's MediaRecorder stream (the fallback to the socket): the
     raw body is one WebM chunk, `?n=` its index, `&rec=` its recording (lms.live.video.feed).
@@ -323,7 +351,8 @@ def thread(thread_id):
             flash(_message(err), "danger")
         else:
             return redirect(url_for("live.thread", thread_id=t.id))
-    return render_template("live/thread.html", t=t, answers=services.thread_answers(t), form=form)
+    return render_template("live/thread.html", t=t, answers=services.thread_answers(t), form=form,
+                           picked=services.thread_live_question(t))  # fmt: skip
 
 
 # --- on-duty rota ---------------------------------------------------------------------------------

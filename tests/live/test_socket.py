@@ -418,7 +418,7 @@ def test_hidden_questions_leave_viewers_and_come_back_whole(world, sock, session
     assert call(expert, "mark", question_id=q1, status="open")["ok"]
     (ev,) = events(m, "question.status")
     assert ev["data"]["question"] == {"id": q1, "body": "不合适的问题", "author": "李老师", "votes": 1,
-                                      "status": "open", "merged_into": None}  # fmt: skip
+                                      "status": "open", "merged_into": None, "thread": None}  # fmt: skip
     assert [q.id for q in services.ranked_questions(session)] == [q1, q2]
     call(expert, "mute", session_id=session.id, user_id=world["leader"].id, muted=False)
     assert call(expert, "join", session_id=session.id, state=True)["state"]["muted_users"] == []

@@ -64,6 +64,12 @@
     var meta = el("div", "small text-muted");
     if (host) { meta.appendChild(el("span", "live-q-id", "#" + q.id)); meta.appendChild(document.createTextNode(" ")); }
     meta.appendChild(el("span", "live-q-author", q.author));
+    if (q.thread) {  // picked from the Q&A area: link back to the thread
+      var a = el("a", "live-q-thread", T.from_qa);
+      a.href = "/live/qa/" + Number(q.thread);
+      meta.appendChild(document.createTextNode(" "));
+      meta.appendChild(a);
+    }
     meta.appendChild(document.createTextNode(" "));
     meta.appendChild(el("span", "live-q-state", ""));
     body.appendChild(meta);
