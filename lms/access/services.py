@@ -435,6 +435,14 @@ def check_appointment(actor, role: str, obj) -> Context:
     return ctx
 
 
+def _not_oneself(actor, person) -> None:
+    """Nobody appoints themselves: some roles an admin hands out carry powers of their own (an
+    expert publishes excellent work), which the admin's role does not have. The site admin, who
+    holds every capability anyway, may."""
+    if person is not None and person.id == actor.id and not any(gr.role == "site_admin" for gr in grants(actor)):
+        raise AccessError("own_account")
+
+
 def appoint(actor, person, role: str, obj) -> RoleAssignment:
     """`actor` gives `person` a role at a region, school or workshop.
 
@@ -442,6 +450,7 @@ def appoint(actor, person, role: str, obj) -> RoleAssignment:
     own roles do not hand out, and for a person outside the actor's reach (told apart from an
     unknown person by no message: the same "person_unknown")."""
     ctx = check_appointment(actor, role, obj)
+    _not_oneself(actor, person)
     if person is None or not in_reach(actor, person):
         raise AccessError("person_unknown")
     if not person.active:
@@ -468,6 +477,7 @@ def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
     """Make `person` the only holder of `role` here (a workshop's new host): the others lose it,
     in the same transaction."""
     ctx = check_appointment(actor, role, obj)
+    _not_oneself(actor, person)
     if person is None or not in_reach(actor, person):
         raise AccessError("person_unknown")
     if not person.active:

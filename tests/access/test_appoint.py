@@ -197,3 +197,23 @@ def test_audit_lines_reach_a_handler_by_default(app):
 
     audit = logging.getLogger("lms.audit")
     assert audit.isEnabledFor(logging.INFO) and has_level_handler(audit)
+
+
+@pytest.mark.parametrize("role", ["expert", "project_manager", "supervisor"])
+def test_nobody_appoints_themselves(world, role):
+    """An expert publishes excellent work, which a county admin's own role does not: appointing
+    oneself would be a way up. The site admin, who holds everything, may."""
+    admin = world["county_admin"]
+    before = _count()
+    with pytest.raises(access.AccessError, match="own_account"):
+        access.appoint(admin, admin, role, world.county_a)
+    with pytest.raises(access.AccessError, match="own_account"):
+        access.replace_holders(admin, admin, role, world.county_a)
+    assert _count() == before
+    assert not access.can(admin, "homework.publish", world.county_a)
+    # The same role for someone else in reach is fine.
+    access.appoint(admin, world["teacher"], role, world.county_a)
+    assert _holds(world["teacher"], role, world.county_a)
+    root = world["site_admin"]
+    access.appoint(root, root, role, world.county_a)
+    assert _holds(root, role, world.county_a)
