@@ -835,8 +835,9 @@ def add_school(county: Region, name: str, stage: str | None = None, actor=None) 
     _lock(Region, county.id)
     _check_school(county, name)
     school = create_school(name, county, stage=stage)
-    for r in ancestors(county):
-        r.school_count = (r.school_count or 0) + 1
+    # In SQL: another county of the same city may add a school at the same moment (only this
+    # county's row is locked), and read-add-write in Python would lose one of the two.
+    _bump(Region.school_count, [r.id for r in ancestors(county)], 1)
     _commit_or("school_name_taken")
     audit.info("school created: %s (%s) in county %s by %s", school.id, name, county.id, actor_label(actor))
     return school
@@ -873,6 +874,17 @@ def managed_places(user) -> list[tuple[str, object]]:
     ]
 
 
+def _bump(counter, region_ids: list[int], by: int) -> None:
+    """Add `by` to a counter of these regions in one UPDATE (concurrent changes add up)."""
+    if by and region_ids:
+        db.session.execute(
+            update(Region)
+            .where(Region.id.in_(region_ids))
+            .values({counter: func.coalesce(counter, 0) + by})
+            .execution_options(synchronize_session="fetch")
+        )
+
+
 def recount_person(user: User) -> None:
     """Counters after an account was deactivated or reactivated (member lists show active people
     only): the person's school, the regions above it, and the workshops they belong to."""
@@ -883,8 +895,7 @@ def recount_person(user: User) -> None:
         school.teacher_count = db.session.scalar(
             select(func.count(User.id)).where(User.school_id == school.id, User.active.is_(True))
         )
-        for r in ancestors(school.county):
-            r.teacher_count = (r.teacher_count or 0) + school.teacher_count - before
+        _bump(Region.teacher_count, [r.id for r in ancestors(school.county)], school.teacher_count - before)
     for ws in db.session.scalars(
         select(Workshop).join(WorkshopMembership).where(WorkshopMembership.user_id == user.id)
     ):

@@ -333,3 +333,28 @@ def test_a_new_workshop_s_host_is_someone_within_reach(world, login_as, caplog):
         r = client.post(url, data={"name": "东湖英语工作坊", "kind": "class", "host": "teacher_a"})
     assert r.status_code == 302
     assert "role granted: host" in caplog.text and "cadmin_a" in caplog.text
+
+
+def test_schools_added_at_once_in_two_counties_all_count_in_the_city(app, world, db):
+    """Each county's row is locked, the city's is not: the counters above add in SQL, so schools
+    created at the same moment in sibling counties are all counted."""
+    import itertools
+
+    from lms.communities import services as community
+    from lms.communities.models import Region
+    from tests.conftest import at_once
+
+    city_id, before = world.city.id, world.city.school_count or 0
+    counties = [world.county_a.id, world.county_b.id]
+    seq = itertools.count()
+
+    def add():
+        i = next(seq)
+        county = db.session.get(Region, counties[i % 2])
+        community.add_school(county, f"并发学校{i}")
+        return i
+
+    for _ in range(3):
+        assert len(at_once(app, 4, add)) == 4
+    db.session.expire_all()
+    assert db.session.get(Region, city_id).school_count == before + 12
