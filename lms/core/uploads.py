@@ -60,22 +60,24 @@ def _extension(filename: str | None) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
-def sniff(data: bytes, filename: str | None = None) -> str | None:
+def sniff(data: bytes, filename: str | None = None, read_at=None) -> str | None:
     """The type of a file from its first bytes (`data`: at least the first 8 KB when the file is
     longer). `filename` is only consulted where the bytes cannot tell: which Office program wrote
-    an OLE file, and whether signature-less bytes are meant as a text file (.txt)."""
+    an OLE file, and whether signature-less bytes are meant as a text file (.txt). `read_at(offset,
+    size)` reads further into the file, where a check needs bytes past `data` (an OLE file's
+    directory); without it such a file is not taken for an Office document."""
     kind = filetype.guess(data)
     mime = kind.mime if kind else None
     if mime in {"application/zip", XLSX_MIME} and _is_xlsx(data):
         return XLSX_MIME
     if data.startswith(OLE_MAGIC):
-        return _ole(data, _extension(filename), mime)
+        return _ole(data, _extension(filename), mime, read_at)
     if mime is None and _extension(filename) == "txt" and _is_text(data):
         return TEXT_MIME
     return mime
 
 
-def _ole(data: bytes, ext: str, guessed: str | None) -> str:
+def _ole(data: bytes, ext: str, guessed: str | None, read_at=None) -> str:
     """An Office 97-2003 type for a sound OLE header: the one a .doc/.xls/.ppt name says, else
     filetype's guess (nameless files), else OLE_MIME. filetype's guess alone is not enough when
     there is a name: it calls any file with the FAT in its first sector a PowerPoint file."""
@@ -84,10 +86,16 @@ def _ole(data: bytes, ext: str, guessed: str | None) -> str:
     major, shift, mini = int.from_bytes(data[26:28], "little"), data[30], data[32]
     if (major, shift) not in {(3, 9), (4, 12)} or mini != 6:
         return OLE_MIME
-    # The root directory entry's class id, when the first directory sector lies within the data.
+    # The root directory entry's class id: an installer (.msi) renamed .doc is not a document.
     first_dir = int.from_bytes(data[48:52], "little")
     root = (first_dir + 1) << shift
-    if root + 96 <= len(data) and data[root + 80 : root + 96] in _INSTALLER_CLSIDS:
+    if root + 96 <= len(data):
+        clsid = data[root + 80 : root + 96]
+    elif read_at is not None:
+        clsid = read_at(root + 80, 16)
+    else:
+        return OLE_MIME  # cannot tell: not taken for a document
+    if len(clsid) != 16 or clsid in _INSTALLER_CLSIDS:
         return OLE_MIME
     if ext in OLE_BY_EXTENSION:
         return OLE_BY_EXTENSION[ext]

@@ -103,7 +103,7 @@ def save_upload(file_storage, *, owner=None, allowed: set[str] = DOCUMENTS, max_
     try:
         if size == 0:
             raise UploadError("empty")
-        mime = sniff(head, file_storage.filename)
+        mime = sniff(head, file_storage.filename, read_at=storage.reader(tmp))
         if mime not in allowed:
             raise UploadError(f"type:{mime or 'unknown'}")
         ext = _EXT.get(mime) or mimetypes.guess_extension(mime) or ""
@@ -388,7 +388,7 @@ def finish_chunked(upload_id: str, owner) -> StoredFile:
     meta = storage.chunk_state(config, upload_id)[0]
     tmp, size, sha, head = storage.chunk_take(config, upload_id)
     try:
-        mime = sniff(head, meta["filename"])
+        mime = sniff(head, meta["filename"], read_at=storage.reader(tmp))
         if mime not in set(meta["allowed"]):
             raise UploadError(f"type:{mime or 'unknown'}")
         ext = _EXT.get(mime) or mimetypes.guess_extension(mime) or ""

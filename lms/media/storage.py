@@ -66,6 +66,17 @@ def receive(stream, config, max_bytes: int) -> tuple[Path, int, str, bytes]:
     return Path(name), size, digest.hexdigest(), head
 
 
+def reader(path: Path):
+    """read_at(offset, size) on a received file, for checks that need bytes past its head."""
+
+    def read_at(offset: int, size: int) -> bytes:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(size)
+
+    return read_at
+
+
 def place(tmp: Path, config, relpath: str) -> Path:
     dest = root(config) / relpath
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -144,3 +144,39 @@ def test_a_program_named_txt_or_doc_stays_a_program():
     elf = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + struct.pack("<HHI", 2, 62, 1) + b"\x00" * 200
     assert sniff(elf, "教案.txt") == "application/x-executable"
     assert sniff(elf, "教案.doc") == "application/x-executable"
+
+
+def _directory_far(data: bytes, sector: int = 40) -> bytes:
+    """The same file with its directory moved to a sector past the first 8 KB (large files)."""
+    out = bytearray(data)
+    directory = bytes(out[512:1024])  # ole_file() puts the directory in sector 0 by default
+    out[48:52] = struct.pack("<I", sector)
+    out = out.ljust((sector + 2) * 512, b"\0")
+    out[(sector + 1) * 512 : (sector + 2) * 512] = directory
+    return bytes(out)
+
+
+@pytest.mark.parametrize("clsid, expected", [(MSI_CLSID, OLE_MIME), (bytes(16), "application/msword")])
+def test_the_directory_past_the_first_8_kb_is_read_from_the_file(tmp_path, clsid, expected):
+    """An installer renamed .doc whose directory lies past the sniffed head is still refused: the
+    check reads the root entry from the received file; without the file, no Office type is given."""
+    from lms.media import storage
+
+    data = _directory_far(ole_file("WordDocument" if expected != OLE_MIME else "!_StringPool", clsid=clsid))
+    path = tmp_path / "upload.bin"
+    path.write_bytes(data)
+    assert sniff(data[:8192], "教案.doc") == OLE_MIME
+    assert sniff(data[:8192], "教案.doc", read_at=storage.reader(path)) == expected
+
+
+def test_an_installer_named_doc_is_refused_through_the_upload(app, tmp_path):
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from lms.core.uploads import UploadError
+    from lms.media.services import DOCUMENTS, save_upload
+
+    msi = _directory_far(ole_file("!_StringPool", clsid=MSI_CLSID))
+    with app.test_request_context(), pytest.raises(UploadError, match="type:"):
+        save_upload(FileStorage(BytesIO(msi), filename="教案.doc"), allowed=DOCUMENTS)
