@@ -478,6 +478,11 @@ class IndexUnavailable(Exception):
     answer nothing meanwhile, and queued writes are left to the rebuild, which reads the database."""
 
 
+class IndexBusy(IndexUnavailable):
+    """The index is missing and another process holds the lock while creating it: no rebuild is
+    coming for what was queued here, so the writer puts it back and tries again."""
+
+
 class _Op:
     __slots__ = ("name", "args", "done", "tries", "solo")
 
@@ -621,7 +626,7 @@ class SearchIndex:
         create_index deletes the TOC files it finds: never over an index in use)."""
         lock = storage.lock("MAIN_WRITELOCK")
         if not _take_lock(lock, LOCK_TIMEOUT):
-            raise IndexUnavailable("locked while being created")
+            raise IndexBusy("locked while being created")
         try:
             try:
                 return storage.open_index(), False
@@ -722,6 +727,11 @@ class SearchIndex:
                     self._apply(ops)
             except _Requeued:
                 requeued = True  # back in front of the queue, flushes included: not done yet
+            except IndexBusy as exc:
+                log.warning("search index busy (%s): %d operations re-queued", exc, len(ops))
+                time.sleep(0.5)
+                self._carry.extendleft(reversed(ops))
+                requeued = True
             except IndexUnavailable as exc:
                 # Unreadable: the queued rebuild reads everything from the database, these included.
                 log.warning("search index unavailable (%s): %d operations left to the rebuild", exc, len(ops))

@@ -45,3 +45,23 @@ def test_a_process_that_exits_at_once_commits_a_big_batch(tmp_path):
     assert "failed" not in done.stderr
     ix = SearchIndex(str(tmp_path / "ix"), load=lambda kind, ids: [], kinds=lambda: [])
     assert ix.doc_count() == whoosh_index.ANALYSIS_MIN_DOCS + 100
+
+
+def test_writes_wait_while_another_process_creates_the_missing_index(tmp_path, monkeypatch):
+    """The index folder is empty and another process holds the lock while creating it: the batch is
+    put back and written once the lock is free, not dropped to a rebuild nobody queued."""
+    monkeypatch.setattr(whoosh_index, "LOCK_TIMEOUT", 0.2)
+    path = tmp_path / "ix"
+    path.mkdir()
+    from whoosh.filedb.filestore import FileStorage
+
+    lock = FileStorage(str(path)).lock("MAIN_WRITELOCK")
+    assert lock.acquire(blocking=False)
+    ix = SearchIndex(str(path), load=lambda kind, ids: [], kinds=lambda: [])
+    try:
+        ix.put("docs", [_doc(1), _doc(2)])
+        assert ix.flush(timeout=2) is False  # put back while the other process holds the lock
+    finally:
+        lock.release()
+    assert ix.flush(timeout=30) is True
+    assert ix.doc_count() == 2
