@@ -44,5 +44,22 @@ def ctx(obj):
 
 __all__ = ["ELF", "PDF", "PE", "png", "upload_file", "zlib"]
 
-# Last: that module imports upload_file from here.
-from tests.search.test_resources_indexed import resource_index  # noqa: E402, F401  (fixture)
+
+@pytest.fixture
+def resource_index(app, db):
+    from lms.resources import services as resources
+    from lms.search import services
+    from lms.search.sources import _SOURCES, register_source
+
+    saved = dict(_SOURCES)  # only resources: the other kinds' documents stay out of these tests
+    _SOURCES.clear()
+    register_source("resource", resources.search_documents)
+    ix = services.engine(app)
+    ix.put("clear", None)
+    ix.flush()
+    yield ix
+    ix.flush()
+    ix.put("clear", None)
+    ix.flush()
+    _SOURCES.clear()
+    _SOURCES.update(saved)

@@ -67,3 +67,6 @@ def announce(db):
         return a
 
     return _make
+
+
+from tests.resources.conftest import resource_index  # noqa: E402, F401  (a fixture the resource tests share)

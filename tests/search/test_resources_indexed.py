@@ -1,27 +1,8 @@
 """Resources (lms.resources, helper 7b) reach the index end to end: upload → signal → writer → search."""
 
-import pytest
-
 from lms.resources import services as resources
 from lms.search import services
-from lms.search.sources import _SOURCES, register_source
 from tests.resources.conftest import upload_file
-
-
-@pytest.fixture
-def resource_index(app, db):
-    saved = dict(_SOURCES)
-    _SOURCES.clear()
-    register_source("resource", resources.search_documents)
-    ix = services.engine(app)
-    ix.put("clear", None)
-    ix.flush()
-    yield ix
-    ix.flush()
-    ix.put("clear", None)
-    ix.flush()
-    _SOURCES.clear()
-    _SOURCES.update(saved)
 
 
 def _upload(app, user, context, title, description=""):
