@@ -248,25 +248,37 @@ def file_resource(*, owner, title, context: Context | None, description_html="",
                   status="normal", source="upload", stage=None, subject=None) -> Resource:  # fmt: skip
     """File a resource made elsewhere (excellent homework, an activity); commits and signals."""
     stored = db.session.get(StoredFile, file_id) if file_id else None
-    title = plain(title, 200) or "—"
+    r = _new_resource(owner=owner, title=title, context=context, description_html=description_html, stored=stored,
+                      kind=kind, status=status, source=source, stage=stage, subject=subject)  # fmt: skip
+    db.session.commit()
+    _filed([r])
+    return r
+
+
+def _new_resource(*, owner, title, context, description_html, stored, kind, status, source, stage, subject):
     r = Resource(
-        title=title,
+        title=plain(title, 200) or "—",
         description_html=sanitize_html(description_html),
         stage=stage if stage in STAGES else None,
         subject=subject if subject in SUBJECTS else None,
         kind=kind or _kind_for(stored.mime if stored else None, None),
         file_id=stored.id if stored else None,
+        file=stored,
         owner_id=getattr(owner, "id", owner),
         context_id=context.id if context is not None else None,
         status=status,
         source=source,
     )
     db.session.add(r)
-    db.session.commit()
-    if stored is not None and stored.mime.startswith("video/"):
-        _transcode(r)
-    _changed([r.id])
     return r
+
+
+def _filed(items: list[Resource]) -> None:
+    """After the commit that filed them: videos to transcode, search to tell."""
+    for r in items:
+        if r.file is not None and r.file.mime.startswith("video/"):
+            _transcode(r)
+    _changed([r.id for r in items])
 
 
 _KEEP = object()
@@ -650,27 +662,36 @@ def recommend(user, limit: int = 6) -> list[Resource]:
 
 def on_homework_published(sender, expert=None, title="", body_html="", file_ids=(), context=None, author=None,
                           **_):  # fmt: skip
-    """Excellent homework 推优 → an excellent resource in the region library above where it came from."""
+    """Excellent homework 推优 → excellent resources in the region library above where it came from.
+
+    A resource holds one file: the homework's text with each of its attachments makes one resource per
+    attachment (titled with the file's name when there are several), each with the text as its
+    description so that it reads on its own; text alone makes one resource. All in one commit.
+    Returns the resources.
+    """
     target = None
     if context is not None:
         regions = region_ancestors(context)
         target = regions[0] if regions else context
     author = author or expert
-    ids = list(file_ids or [])
     stage = getattr(author, "stage", None) or (author.school.stage if getattr(author, "school", None) else None)
-    r = file_resource(
-        owner=author,
-        title=title,
-        context=target,
-        description_html=body_html,
-        file_id=ids[0] if ids else None,
-        kind="homework",
-        status="excellent",
-        source="homework",
-        stage=stage,
-        subject=getattr(author, "subject", None),
-    )
-    return r
+    files = [f for f in (db.session.get(StoredFile, i) for i in dict.fromkeys(file_ids or ())) if f is not None]
+    title = plain(title, 200) or "—"
+    parts = [(title, f) for f in files] if len(files) <= 1 else [(_titled(title, f.filename), f) for f in files]
+    items = [
+        _new_resource(owner=author, title=t, context=target, description_html=body_html, stored=f, kind="homework",
+                      status="excellent", source="homework", stage=stage, subject=getattr(author, "subject", None))
+        for t, f in parts or [(title, None)]
+    ]  # fmt: skip
+    db.session.commit()
+    _filed(items)
+    return items
+
+
+def _titled(title: str, filename: str) -> str:
+    """The title and the file's name (without extension) within 200 characters, the name kept readable."""
+    name = (filename.rpartition(".")[0] or filename)[:60]
+    return f"{title[: 200 - len(name) - 3]} · {name}"
 
 
 def on_activity_resource_shared(sender, user=None, title="", description="", file_id=None, context=None, **_):

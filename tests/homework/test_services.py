@@ -418,3 +418,20 @@ def test_removed_attachment_survives_a_failed_save(app, hw):
     still_there()
     services.submit(m, a, "带附件", "正文", remove_file_ids=[sf_id], now=hw["now"])
     assert services.submission_of(a, m).files == [] and not path.exists()
+
+
+def test_published_excellent_work_brings_every_attachment_to_the_library(app, hw):
+    from lms.resources.models import Resource
+
+    a, w, m = hw["a"], hw["world"], hw["members"][0]
+    services.sync(a, hw["now"])
+    with app.test_request_context("/"):
+        s = services.submit(m, a, "分层作业设计", "<p>正文</p>", now=hw["now"],
+                            uploads=[_upload(name="设计.pdf"), _upload(name="课件.pdf")])  # fmt: skip
+    services.recommend(w["host"], s)
+    services.publish(w["expert"], s)
+    got = db.session.scalars(select(Resource).order_by(Resource.id)).all()
+    assert [(r.title, r.file_id) for r in got] == [
+        ("分层作业设计 · 设计", s.files[0].file_id),
+        ("分层作业设计 · 课件", s.files[1].file_id),
+    ]

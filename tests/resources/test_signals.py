@@ -52,6 +52,25 @@ def test_excellent_homework_enters_the_region_library(app, world, stored, login_
     assert login_as(world["teacher_b"]).get(f"/resources/{r.id}").status_code == 404
 
 
+def test_excellent_homework_with_several_attachments_files_them_all(app, world, heard):
+    with app.test_request_context():
+        files = [media.save_upload(upload_file(name=n), owner=world["member"], purpose="homework")
+                 for n in ("教学设计.pdf", "课件.pdf", "反思.pdf")]  # fmt: skip
+        db.session.commit()
+        signals.homework_published.send(
+            object(), expert=world["expert"], title="《分数的意义》研修作业", body_html="<p>案例正文</p>",
+            file_ids=[f.id for f in files], context=world.workshop_a.context, author=world["member"],
+        )  # fmt: skip
+    rs = db.session.scalars(select(Resource).order_by(Resource.id)).all()
+    assert [(r.title, r.file_id) for r in rs] == [
+        ("《分数的意义》研修作业 · 教学设计", files[0].id),
+        ("《分数的意义》研修作业 · 课件", files[1].id),
+        ("《分数的意义》研修作业 · 反思", files[2].id),
+    ]
+    assert all(r.description_html == "<p>案例正文</p>" and r.status == "excellent" for r in rs)
+    assert heard == [("resources", "resource", [r.id for r in rs])]  # one commit, one signal
+
+
 def test_homework_without_files(app, world):
     with app.test_request_context():
         signals.homework_published.send(
