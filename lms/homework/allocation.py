@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 DEFAULT_REVIEWS = 5  # DOMAIN.md §9: 5 peer reviews count in the score
@@ -83,6 +83,7 @@ def allocate(
     existing: Iterable[Pair] = (),
     exclude_same_group: bool = False,
     rng: random.Random | None = None,
+    preferred: Collection[int] | None = None,
 ) -> Allocation:
     """Allocate new reviewer→submission pairs.
 
@@ -90,6 +91,9 @@ def allocate(
     ``reviews_per_submission`` caps what each submission receives; None means "no cap": rounds
     go on while reviewers still owe reviews, so every reviewer can reach the required number even
     when there are fewer submissions than reviewers.
+    ``preferred``: reviewers picked before the others at equal group standing (the members who
+    submitted: those who never did are the likeliest never to review, and a submission whose
+    reviewers are all inactive gets no peer grade).
     """
     if reviews_per_reviewer < 0:
         raise AllocationError("reviews_per_reviewer must be >= 0")
@@ -119,6 +123,7 @@ def allocate(
     # A random rank breaks ties fairly but reproducibly.
     rank = {rid: i for i, rid in enumerate(pool)}
 
+    favour = set(pool) if preferred is None else set(preferred)
     load = Counter(pair.reviewer for pair in taken)  # existing work counts towards the workload
     received = Counter(pair.author for pair in taken)
     capacity = {rid: max(0, reviews_per_reviewer - load[rid]) for rid in pool}
@@ -154,20 +159,21 @@ def allocate(
         candidates = [r for r in pool if capacity[r] > 0 and eligible(r, author)]
         if not candidates:
             return None
-        # Other groups first (when asked), then the lowest workload, then the random rank.
+        # Other groups first (when asked), then preferred reviewers, then the lowest workload,
+        # then the random rank.
         return min(
             candidates,
-            key=lambda r: (exclude_same_group and same_group(r, author), load[r], rank[r]),
+            key=lambda r: (exclude_same_group and same_group(r, author), r not in favour, load[r], rank[r]),
         )
 
-    def repair(author: int, allow_same_group: bool) -> bool:
+    def repair(author: int, allow_same_group: bool, only: set[int] | None = None) -> bool:
         """Free a slot for ``author`` by a swap among the new pairs.
 
         Greedy can corner itself: the only reviewer with capacity left may be the author or
         someone already reviewing them. Swap: a new pair (r2, a2) becomes (r, a2) and (r2, author),
         which keeps every count except the author's, who gains one.
         """
-        free = [r for r in pool if capacity[r] > 0]
+        free = [r for r in pool if capacity[r] > 0 and (only is None or r in only)]
         for r in free:
             for pair in list(result.pairs):
                 r2, a2 = pair.reviewer, pair.author
@@ -193,7 +199,14 @@ def allocate(
             while received[author] < level and any(capacity.values()):
                 reviewer = pick(author)
                 fallback = reviewer is not None and exclude_same_group and same_group(reviewer, author)
-                if reviewer is not None and not fallback:
+                if (
+                    reviewer is not None
+                    and not fallback
+                    and reviewer not in favour
+                    and repair(author, allow_same_group=not exclude_same_group, only=favour)
+                ):
+                    pass  # a swap let a preferred reviewer take it after all
+                elif reviewer is not None and not fallback:
                     add(reviewer, author)
                 elif exclude_same_group and repair(author, allow_same_group=False):
                     pass  # a swap found an outsider after all: better than a same-group pair
@@ -209,3 +222,56 @@ def allocate(
         result.missing_reviews = {a: target - received[a] for a in sorted(authors) if received[a] < target}
     result.spare_capacity = {r: capacity[r] for r in sorted(pool) if capacity[r] > 0}
     return result
+
+
+def reassign(
+    stale: Sequence[Pair],
+    candidates: Sequence[Participant],
+    *,
+    existing: Iterable[Pair] = (),
+    groups: dict[int, int | None] | None = None,
+    exclude_same_group: bool = False,
+    max_load: int | None = None,
+    rng: random.Random | None = None,
+) -> dict[Pair, Pair]:
+    """Move reviews nobody started to other reviewers: returns stale pair -> its new pair.
+
+    ``existing`` are all current pairs (the stale ones included); ``candidates`` the reviewers who
+    may take more work (they finished theirs). Same rules as :func:`allocate`: never oneself, never
+    a pair twice, another group first when asked, then the lowest workload (the moved pairs count),
+    then a random rank; ``max_load`` caps a candidate's total. A stale pair nobody can take stays.
+    """
+    rng = rng if rng is not None else random.Random()  # noqa: S311 - fairness, not secrecy
+    taken = set(existing)
+    group_of = dict(groups or {})
+    for p in candidates:
+        group_of.setdefault(p.id, p.group)
+    pool = sorted({p.id for p in candidates})
+    rng.shuffle(pool)
+    rank = {rid: i for i, rid in enumerate(pool)}
+    load = Counter(pair.reviewer for pair in taken)
+    moved: dict[Pair, Pair] = {}
+    for old in sorted(set(stale)):
+        author = old.author
+        g = group_of.get(author)
+        options = [
+            r
+            for r in pool
+            if r != author
+            and r != old.reviewer
+            and Pair(r, author) not in taken
+            and (max_load is None or load[r] < max_load)
+        ]
+        if not options:
+            continue
+        new = min(
+            options,
+            key=lambda r: (exclude_same_group and g is not None and group_of.get(r) == g, load[r], rank[r]),
+        )
+        taken.discard(old)
+        load[old.reviewer] -= 1
+        pair = Pair(new, author)
+        taken.add(pair)
+        load[new] += 1
+        moved[old] = pair
+    return moved
