@@ -188,8 +188,29 @@ def may_grade(user, a: Assignment) -> bool:
     return access.can(user, "homework.grade", a)
 
 
+def publish_subject(user) -> str | None:
+    """The subject an expert publishes in (DOMAIN.md §6: excellent work goes to the subject
+    experts); None = every subject: an expert with no subject set, or anyone who holds
+    homework.publish by another role (a site admin)."""
+    from lms.access.roles import ROLE_CAPABILITIES
+    from lms.access.services import grants
+
+    roles = {gr.role for gr in grants(user) if "homework.publish" in ROLE_CAPABILITIES.get(gr.role, ())}
+    if roles - {"expert"}:
+        return None
+    return getattr(user, "subject", None) or None
+
+
+def subject_of(a: Assignment) -> str | None:
+    """A workshop's subject; None (any expert) for class workshops and region-wide assignments."""
+    return (a.workshop.subject or None) if a.workshop is not None else None
+
+
 def may_publish(user, a: Assignment) -> bool:
-    return access.can(user, "homework.publish", a)
+    if not access.can(user, "homework.publish", a):
+        return False
+    mine, theirs = publish_subject(user), subject_of(a)
+    return mine is None or theirs is None or mine == theirs
 
 
 def sees_names(user, a: Assignment) -> bool:
@@ -241,16 +262,19 @@ def reviewer_label(viewer, alloc: ReviewAllocation, index: int | None = None) ->
 
 
 def expert_ids(a: Assignment) -> list[int]:
-    """Subject experts whose role reaches the assignment (in its workshop or a region above)."""
+    """Subject experts whose role reaches the assignment (in its workshop or a region above) and
+    whose subject is the workshop's."""
+    from lms.accounts.models import User
+
     ids = [int(x) for x in a.context.path.strip("/").split("/") if x]
-    return list(
-        db.session.scalars(
-            select(RoleAssignment.user_id)
-            .where(RoleAssignment.role == "expert", RoleAssignment.context_id.in_(ids))
-            .distinct()
-            .order_by(RoleAssignment.user_id)
+    stmt = select(RoleAssignment.user_id).where(RoleAssignment.role == "expert", RoleAssignment.context_id.in_(ids))
+    subject = subject_of(a)
+    if subject is not None:
+        # Only the experts of that subject (and those with no subject set, who see every subject).
+        stmt = stmt.join(User, User.id == RoleAssignment.user_id).where(
+            or_(User.subject.is_(None), User.subject == "", User.subject == subject)
         )
-    )
+    return list(db.session.scalars(stmt.distinct().order_by(RoleAssignment.user_id)))
 
 
 # --- assignments ---------------------------------------------------------------------------------
@@ -1024,7 +1048,8 @@ def publish(user, s: Submission, now: datetime | None = None) -> None:
 
 
 def recommended(user, limit: int = 100) -> list[Submission]:
-    """Recommended work an expert may publish (within the contexts their role reaches), still to
+    """Recommended work an expert may publish (within the contexts their role reaches, in their
+    subject: see may_publish), still to
     publish first; with what the list shows loaded (assignment, workshop, author, files)."""
     from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -1041,6 +1066,14 @@ def recommended(user, limit: int = 100) -> list[Submission]:
         )
     )
     stmt = access.visible(stmt, user, "homework.publish", Context.path)
+    subject = publish_subject(user)
+    if subject is not None:
+        from lms.communities.models import Workshop
+
+        other = select(Workshop.id).where(
+            Workshop.subject.is_not(None), Workshop.subject != "", Workshop.subject != subject
+        )
+        stmt = stmt.where(or_(Assignment.workshop_id.is_(None), Assignment.workshop_id.not_in(other)))
     stmt = stmt.order_by(Submission.published_at.is_not(None), Submission.recommended_at.desc()).limit(limit)
     return list(db.session.scalars(stmt).unique())
 
