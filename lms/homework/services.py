@@ -1241,6 +1241,13 @@ def export_xlsx(user, a: Assignment) -> bytes:
 # --- panels --------------------------------------------------------------------------------------
 
 
+def in_a_workshop(user) -> bool:
+    """Whether the user is a member of any workshop (from the request's cached grants, no query)."""
+    from lms.access.services import grants
+
+    return any(gr.role == "member" for gr in grants(user))
+
+
 def my_homework(user, limit: int = 10) -> list[dict]:
     """Personal-space panel: open assignments the user takes part in, with what is left to do.
 
