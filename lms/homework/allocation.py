@@ -17,6 +17,7 @@ Properties (checked by tests/homework/test_allocation.py over many random cases)
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -130,12 +131,32 @@ def allocate(
     target = reviews_per_submission
     result = Allocation()
 
+    # Reviewers with capacity left, kept up to date by add/remove: no scan of the pool per pair.
+    free_fav = {r for r in pool if capacity[r] > 0 and r in favour}
+    free_other = {r for r in pool if capacity[r] > 0 and r not in favour}
+    # Heap of (not preferred, load, rank, reviewer) with lazy deletion: an entry whose load is no
+    # longer the reviewer's, or whose reviewer is full, is dropped when it surfaces. Popping in
+    # this order and skipping the ineligible gives the same reviewer as a min() over the whole pool
+    # (ranks are unique), in O(log N) plus the skipped: the author's own reviewers and, with
+    # exclude_same_group, the author's group.
+    heap = [(r not in favour, load[r], rank[r], r) for r in pool if capacity[r] > 0]
+    heapq.heapify(heap)
+
     def same_group(reviewer: int, author: int) -> bool:
         g = group_of.get(reviewer)
         return g is not None and g == group_of.get(author)
 
     def eligible(reviewer: int, author: int) -> bool:
         return reviewer != author and Pair(reviewer, author) not in taken
+
+    def set_capacity(reviewer: int, delta: int) -> None:
+        capacity[reviewer] += delta
+        free = free_fav if reviewer in favour else free_other
+        if capacity[reviewer] > 0:
+            free.add(reviewer)
+            heapq.heappush(heap, (reviewer not in favour, load[reviewer], rank[reviewer], reviewer))
+        else:
+            free.discard(reviewer)
 
     def add(reviewer: int, author: int) -> None:
         pair = Pair(reviewer, author)
@@ -145,7 +166,7 @@ def allocate(
             result.fallbacks.add(pair)
         load[reviewer] += 1
         received[author] += 1
-        capacity[reviewer] -= 1
+        set_capacity(reviewer, -1)
 
     def remove(pair: Pair) -> None:
         taken.discard(pair)
@@ -153,18 +174,32 @@ def allocate(
         result.fallbacks.discard(pair)
         load[pair.reviewer] -= 1
         received[pair.author] -= 1
-        capacity[pair.reviewer] += 1
+        set_capacity(pair.reviewer, +1)
 
     def pick(author: int) -> int | None:
-        candidates = [r for r in pool if capacity[r] > 0 and eligible(r, author)]
-        if not candidates:
-            return None
         # Other groups first (when asked), then preferred reviewers, then the lowest workload,
         # then the random rank.
-        return min(
-            candidates,
-            key=lambda r: (exclude_same_group and same_group(r, author), r not in favour, load[r], rank[r]),
-        )
+        skipped = []
+        seen: set[int] = set()
+        found = fallback = None
+        while heap:
+            entry = heapq.heappop(heap)
+            r = entry[3]
+            if r in seen or capacity[r] <= 0 or entry[1] != load[r]:
+                continue  # stale or duplicate: a current entry exists, or the reviewer is full
+            seen.add(r)
+            skipped.append(entry)
+            if not eligible(r, author):
+                continue
+            if exclude_same_group and same_group(r, author):
+                if fallback is None:
+                    fallback = r
+                continue
+            found = r
+            break
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return found if found is not None else fallback
 
     def repair(author: int, allow_same_group: bool, only: set[int] | None = None) -> bool:
         """Free a slot for ``author`` by a swap among the new pairs.
@@ -173,7 +208,12 @@ def allocate(
         someone already reviewing them. Swap: a new pair (r2, a2) becomes (r, a2) and (r2, author),
         which keeps every count except the author's, who gains one.
         """
-        free = [r for r in pool if capacity[r] > 0 and (only is None or r in only)]
+        if only is favour:
+            free = sorted(free_fav, key=rank.__getitem__)
+        else:
+            free = sorted(free_fav | free_other, key=rank.__getitem__)
+            if only is not None:
+                free = [r for r in free if r in only]
         for r in free:
             for pair in list(result.pairs):
                 r2, a2 = pair.reviewer, pair.author
@@ -196,13 +236,14 @@ def allocate(
         # Everyone below this level, lowest received first: late submissions are served first.
         waiting = sorted((a for a in authors if received[a] < level), key=lambda a: (received[a], order[a]))
         for author in waiting:
-            while received[author] < level and any(capacity.values()):
+            while received[author] < level and (free_fav or free_other):
                 reviewer = pick(author)
                 fallback = reviewer is not None and exclude_same_group and same_group(reviewer, author)
                 if (
                     reviewer is not None
                     and not fallback
                     and reviewer not in favour
+                    and free_fav
                     and repair(author, allow_same_group=not exclude_same_group, only=favour)
                 ):
                     pass  # a swap let a preferred reviewer take it after all
@@ -215,7 +256,7 @@ def allocate(
                 elif not repair(author, allow_same_group=True):
                     break  # nobody can review this author any more; the others still go on
                 progress = True
-        if not any(capacity.values()) or (waiting and not progress):
+        if not (free_fav or free_other) or (waiting and not progress):
             break  # all work given out, or stuck: more levels cannot add anything
 
     if target is not None:
