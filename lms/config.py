@@ -92,6 +92,9 @@ class Config:
     # Every this many hours the index is compared with the database and what differs re-queued
     # (`flask lms reindex --check` does it by hand); 0 = never.
     SEARCH_REPAIR_HOURS = 24
+    # Peer reviews not started this many days into the review phase move to active reviewers who
+    # finished theirs (homework.tick), so no submission waits forever; 0 = never.
+    HOMEWORK_REVIEW_REASSIGN_DAYS = 3
     # Periodic work (homework phases and reminders, activity-opened notices, upload cleanup) in a
     # thread of each app process, each run claimed once across processes (lms.core.schedule). Off:
     # run `flask --app wsgi lms run-due` from cron instead.

@@ -23,7 +23,7 @@ from lms.core.text import normalize, plain, rich_text
 from lms.core.uploads import UploadError
 from lms.extensions import db
 from lms.homework import grading
-from lms.homework.allocation import Pair, Participant, allocate
+from lms.homework.allocation import Pair, Participant, allocate, reassign
 from lms.homework.models import (
     PHASES,
     Assignment,
@@ -188,8 +188,29 @@ def may_grade(user, a: Assignment) -> bool:
     return access.can(user, "homework.grade", a)
 
 
+def publish_subject(user) -> str | None:
+    """The subject an expert publishes in (DOMAIN.md §6: excellent work goes to the subject
+    experts); None = every subject: an expert with no subject set, or anyone who holds
+    homework.publish by another role (a site admin)."""
+    from lms.access.roles import ROLE_CAPABILITIES
+    from lms.access.services import grants
+
+    roles = {gr.role for gr in grants(user) if "homework.publish" in ROLE_CAPABILITIES.get(gr.role, ())}
+    if roles - {"expert"}:
+        return None
+    return getattr(user, "subject", None) or None
+
+
+def subject_of(a: Assignment) -> str | None:
+    """A workshop's subject; None (any expert) for class workshops and region-wide assignments."""
+    return (a.workshop.subject or None) if a.workshop is not None else None
+
+
 def may_publish(user, a: Assignment) -> bool:
-    return access.can(user, "homework.publish", a)
+    if not access.can(user, "homework.publish", a):
+        return False
+    mine, theirs = publish_subject(user), subject_of(a)
+    return mine is None or theirs is None or mine == theirs
 
 
 def sees_names(user, a: Assignment) -> bool:
@@ -241,16 +262,19 @@ def reviewer_label(viewer, alloc: ReviewAllocation, index: int | None = None) ->
 
 
 def expert_ids(a: Assignment) -> list[int]:
-    """Subject experts whose role reaches the assignment (in its workshop or a region above)."""
+    """Subject experts whose role reaches the assignment (in its workshop or a region above) and
+    whose subject is the workshop's."""
+    from lms.accounts.models import User
+
     ids = [int(x) for x in a.context.path.strip("/").split("/") if x]
-    return list(
-        db.session.scalars(
-            select(RoleAssignment.user_id)
-            .where(RoleAssignment.role == "expert", RoleAssignment.context_id.in_(ids))
-            .distinct()
-            .order_by(RoleAssignment.user_id)
+    stmt = select(RoleAssignment.user_id).where(RoleAssignment.role == "expert", RoleAssignment.context_id.in_(ids))
+    subject = subject_of(a)
+    if subject is not None:
+        # Only the experts of that subject (and those with no subject set, who see every subject).
+        stmt = stmt.join(User, User.id == RoleAssignment.user_id).where(
+            or_(User.subject.is_(None), User.subject == "", User.subject == subject)
         )
-    )
+    return list(db.session.scalars(stmt.distinct().order_by(RoleAssignment.user_id)))
 
 
 # --- assignments ---------------------------------------------------------------------------------
@@ -472,12 +496,13 @@ def sync(a: Assignment, now: datetime | None = None) -> Assignment:
 def tick(now: datetime | None = None) -> dict:
     """Every open assignment: phases on their dates, incremental allocation, reminders."""
     now = now or utcnow()
-    counts = {"assignments": 0, "allocated": 0}
+    counts = {"assignments": 0, "allocated": 0, "reassigned": 0}
     for aid in list(db.session.scalars(select(Assignment.id).where(Assignment.phase != "closed"))):
         a = db.session.get(Assignment, aid)
         sync(a, now)
         if a.phase == "review":
             counts["allocated"] += allocate_reviews(a, now=now)
+            counts["reassigned"] += reassign_stale(a, now=now)
         counts["assignments"] += 1
     return counts
 
@@ -540,7 +565,7 @@ def submit(user, a: Assignment, title: str, body: str, uploads=(), remove_file_i
     s.title, s.body_html, s.updated_at = title, html, now
     db.session.commit()
     if late and a.allocated_at is not None:
-        allocate_reviews(a, now=now)  # a late submission is allocated at once
+        allocate_reviews(a, now=now, include=(user.id,))  # a late submission is allocated at once
     return s
 
 
@@ -554,7 +579,19 @@ def file_of(s: Submission, file_id: int):
 # --- allocation ----------------------------------------------------------------------------------
 
 
-def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | None = None) -> int:
+def reassign_days() -> int:
+    """Days into the review phase after which reviews nobody started move on (0 = never)."""
+    return int(current_app.config.get("HOMEWORK_REVIEW_REASSIGN_DAYS", 3) or 0)
+
+
+def _reassign_window_passed(a: Assignment, now: datetime) -> bool:
+    days = reassign_days()
+    return bool(days) and a.allocated_at is not None and now >= a.allocated_at + timedelta(days=days)
+
+
+def allocate_reviews(
+    a: Assignment, now: datetime | None = None, seed: int | None = None, include: tuple[int, ...] = ()
+) -> int:
     """Allocate reviewers to submissions, incrementally (existing pairs never move). Returns new pairs.
 
     Pass 1 gives every reviewer their quota, balanced. Pass 2 serves submissions still short of the
@@ -578,6 +615,19 @@ def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | Non
     # Reviewers: everyone who must review; authors who left the workshop keep their submission but review no more.
     reviewers = members
     author_of = {sid: author for sid, author in subs}
+    if _reassign_window_passed(a, now):
+        # Reviews nobody started are being moved away from the inactive: new work goes only to
+        # members who started a review (and to ``include``: a late joiner or late author, or an
+        # idle member coming back to the page), else an inactive reviewer relieved of a review
+        # would be handed another on the next tick.
+        active = set(include) | set(
+            db.session.scalars(
+                select(ReviewAllocation.reviewer_id)
+                .join(Review, Review.allocation_id == ReviewAllocation.id)
+                .where(ReviewAllocation.assignment_id == a.id)
+            )
+        )
+        reviewers = [p for p in members if p.id in active]
     existing = [
         Pair(rid, author_of[sid])
         for sid, rid in db.session.execute(
@@ -590,7 +640,7 @@ def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | Non
     quota = a.reviews_per_member
     result = allocate(submitters, reviewers, reviews_per_reviewer=quota,
                       reviews_per_submission=a.reviews_per_submission, existing=existing,
-                      exclude_same_group=a.exclude_own_group, rng=rng)  # fmt: skip
+                      exclude_same_group=a.exclude_own_group, rng=rng, preferred=set(sub_of))  # fmt: skip
     pairs, fallbacks = list(result.pairs), set(result.fallbacks)
     target = min(a.reviews_per_submission or quota, max(0, len(reviewers) - 1))
     received = {author: 0 for author in sub_of}
@@ -600,7 +650,8 @@ def allocate_reviews(a: Assignment, now: datetime | None = None, seed: int | Non
     extra = 1
     while short and extra <= quota:
         more = allocate(short, reviewers, reviews_per_reviewer=quota + extra, reviews_per_submission=target,
-                        existing=existing + pairs, exclude_same_group=a.exclude_own_group, rng=rng)  # fmt: skip
+                        existing=existing + pairs, exclude_same_group=a.exclude_own_group, rng=rng,
+                        preferred=set(sub_of))  # fmt: skip
         pairs += more.pairs
         fallbacks |= more.fallbacks
         for p in more.pairs:
@@ -650,7 +701,59 @@ def ensure_allocated_for(user, a: Assignment, now: datetime | None = None) -> No
         )
     )
     if has is None:
-        allocate_reviews(a, now=now)
+        allocate_reviews(a, now=now, include=(user.id,))
+
+
+def reassign_stale(a: Assignment, now: datetime | None = None, seed: int | None = None) -> int:
+    """Move reviews not started after HOMEWORK_REVIEW_REASSIGN_DAYS in the review phase to active
+    reviewers who finished all of theirs, so that no submission waits forever on an inactive
+    reviewer (issue 5). Returns how many moved; the new reviewers are notified."""
+    now = now or utcnow()
+    if a.phase != "review" or not review_open(a, now) or not _reassign_window_passed(a, now):
+        return 0
+    _lock(a)
+    cutoff = now - timedelta(days=reassign_days())
+    rows = db.session.execute(
+        select(ReviewAllocation, Submission.author_id, Review.id, Review.submitted_at)
+        .join(Submission, Submission.id == ReviewAllocation.submission_id)
+        .outerjoin(Review, Review.allocation_id == ReviewAllocation.id)
+        .where(ReviewAllocation.assignment_id == a.id)
+    ).all()
+    members = participants(a)
+    group_of = {p.id: p.group for p in members}
+    unfinished = {alloc.reviewer_id for alloc, _author, _rid, done in rows if done is None}
+    reviewed = {alloc.reviewer_id for alloc, *_ in rows}
+    candidates = [p for p in members if p.id in reviewed and p.id not in unfinished]
+    stale = {Pair(alloc.reviewer_id, author): alloc for alloc, author, rid, _done in rows
+             if rid is None and alloc.created_at <= cutoff}  # fmt: skip
+    if not stale or not candidates:
+        db.session.commit()
+        return 0
+    existing = [Pair(alloc.reviewer_id, author) for alloc, author, *_ in rows]
+    rng = random.Random(seed if seed is not None else hash((a.id, len(existing), now.timestamp())))  # noqa: S311
+    moved = reassign(list(stale), candidates, existing=existing, groups=group_of,
+                     exclude_same_group=a.exclude_own_group, max_load=2 * a.reviews_per_member, rng=rng)  # fmt: skip
+    for old, new in moved.items():
+        alloc = stale[old]
+        g = group_of.get(new.reviewer)
+        alloc.reviewer_id = new.reviewer
+        alloc.fallback = bool(a.exclude_own_group and g is not None and g == group_of.get(new.author))
+        alloc.created_at = now  # the new reviewer gets the full grace period
+    db.session.commit()
+    if moved:
+        from lms.notifications.services import notify
+
+        per_reviewer: dict[int, int] = {}
+        for new in moved.values():
+            per_reviewer[new.reviewer] = per_reviewer.get(new.reviewer, 0) + 1
+        url = _url("homework.assignment", aid=a.id)
+        for n in sorted(set(per_reviewer.values())):
+            ids = sorted(r for r, k in per_reviewer.items() if k == n)
+            notify(ids, "homework",
+                   _("%(n)s more submissions to review for “%(title)s” were passed on to you: their reviewers "
+                     "had not started.", n=n, title=a.title),
+                   url=url)  # fmt: skip
+    return len(moved)
 
 
 def my_allocations(user, a: Assignment | None = None) -> list[ReviewAllocation]:
@@ -945,7 +1048,8 @@ def publish(user, s: Submission, now: datetime | None = None) -> None:
 
 
 def recommended(user, limit: int = 100) -> list[Submission]:
-    """Recommended work an expert may publish (within the contexts their role reaches), still to
+    """Recommended work an expert may publish (within the contexts their role reaches, in their
+    subject: see may_publish), still to
     publish first; with what the list shows loaded (assignment, workshop, author, files)."""
     from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -962,6 +1066,14 @@ def recommended(user, limit: int = 100) -> list[Submission]:
         )
     )
     stmt = access.visible(stmt, user, "homework.publish", Context.path)
+    subject = publish_subject(user)
+    if subject is not None:
+        from lms.communities.models import Workshop
+
+        other = select(Workshop.id).where(
+            Workshop.subject.is_not(None), Workshop.subject != "", Workshop.subject != subject
+        )
+        stmt = stmt.where(or_(Assignment.workshop_id.is_(None), Assignment.workshop_id.not_in(other)))
     stmt = stmt.order_by(Submission.published_at.is_not(None), Submission.recommended_at.desc()).limit(limit)
     return list(db.session.scalars(stmt).unique())
 
@@ -1127,6 +1239,13 @@ def export_xlsx(user, a: Assignment) -> bytes:
 
 
 # --- panels --------------------------------------------------------------------------------------
+
+
+def in_a_workshop(user) -> bool:
+    """Whether the user is a member of any workshop (from the request's cached grants, no query)."""
+    from lms.access.services import grants
+
+    return any(gr.role == "member" for gr in grants(user))
 
 
 def my_homework(user, limit: int = 10) -> list[dict]:

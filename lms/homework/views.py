@@ -393,7 +393,9 @@ def recommend(sid):
 @login_required
 def publish(sid):
     s = db.session.get(Submission, sid) or abort(404)
-    _assignment(s.assignment_id, "homework.publish")
+    a = _assignment(s.assignment_id, "homework.publish")
+    if not services.may_publish(current_user, a):
+        abort(403)  # an expert of another subject
     _check_csrf()
     try:
         services.publish(current_user, s)

@@ -366,3 +366,12 @@ def test_export_statements_do_not_grow_with_rows(client, login_as, hw):
     sizes = [len(list(load_workbook(io.BytesIO(r.data)).worksheets[1].iter_rows(min_row=2))) for r in (small, big)]
     assert sizes[1] > sizes[0] + 10
     assert len(many) == len(few), "\n".join(many)
+
+
+def test_space_panel_shows_empty_state_to_workshop_members_only(client, login_as, world):
+    # No homework anywhere yet: a member sees the card and why it is empty.
+    page = login_as(world["member"]).get("/me").get_data(as_text=True)
+    assert 'id="my-homework"' in page and "暂无作业" in page
+    for who in ("teacher", "county_admin"):  # in no workshop: nothing to show
+        r = login_as(world[who]).get("/me")
+        assert r.status_code in (200, 302) and 'id="my-homework"' not in r.get_data(as_text=True)
