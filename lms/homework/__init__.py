@@ -26,11 +26,12 @@ def init_app(app) -> None:
 
     @lms_cli.command("homework-tick")
     def homework_tick():
-        """Advance homework phases on their dates, allocate reviewers, send reminders (run every few minutes)."""
+        """Advance homework phases on their dates, allocate and reassign reviewers, send reminders."""
         from lms.homework import services
 
         counts = services.tick()
-        click.echo(f"{counts['assignments']} open assignments checked, {counts['allocated']} reviews allocated")
+        click.echo(f"{counts['assignments']} open assignments checked, {counts['allocated']} reviews allocated, "
+                   f"{counts['reassigned']} not started reassigned")  # fmt: skip
 
 
 def _publishes(user) -> bool:
