@@ -109,6 +109,7 @@ def save_upload(file_storage, *, owner=None, allowed: set[str] = DOCUMENTS, max_
         ext = _EXT.get(mime) or mimetypes.guess_extension(mime) or ""
         relpath = storage.new_relpath(purpose, ext)
         storage.place(tmp, config, relpath)
+        _keep_if_committed(relpath)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -174,8 +175,26 @@ def delete_file(stored: StoredFile) -> bool:
 # Paths wait in session.info with the (sub)transaction they were scheduled in: the outermost commit
 # removes them; rolling back a savepoint forgets those scheduled inside it; ending the outermost
 # transaction any other way (rollback, close at the end of the request) forgets them all.
+# New uploads the other way round (_PLACED): kept by the commit that stores their row, removed when
+# that row is rolled back (a later validation error, a request that never commits).
 
 _PENDING = "lms.media.remove_after_commit"
+_PLACED = "lms.media.placed_uncommitted"
+
+
+def _keep_if_committed(relpath: str) -> None:
+    """A file just placed for a StoredFile row of this transaction: removed unless it commits."""
+    session = db.session()
+    tx = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PLACED, []).append((current_app.config, relpath, tx))
+
+
+def _remove_placed(entries) -> None:
+    for config, relpath, _tx in entries:
+        try:
+            storage.remove(config, relpath)
+        except OSError as err:
+            log.warning("could not remove the uncommitted upload %s: %s", relpath, err)
 
 
 def remove_after_commit(relpath: str) -> None:
@@ -194,6 +213,7 @@ def _within(tx, ended) -> bool:
 
 
 def _on_commit(session) -> None:
+    session.info.pop(_PLACED, None)  # their rows are stored: the files stay
     for config, relpath, _tx in session.info.pop(_PENDING, ()):
         try:
             storage.remove(config, relpath)
@@ -205,11 +225,16 @@ def _on_rollback(session, previous_transaction) -> None:
     pending = session.info.get(_PENDING)
     if pending:
         pending[:] = [p for p in pending if p[2] is not None and not _within(p[2], previous_transaction)]
+    placed = session.info.get(_PLACED)
+    if placed:
+        _remove_placed([p for p in placed if p[2] is None or _within(p[2], previous_transaction)])
+        placed[:] = [p for p in placed if p[2] is not None and not _within(p[2], previous_transaction)]
 
 
 def _on_transaction_end(session, transaction) -> None:
-    if transaction.parent is None:  # the outermost one; after a commit _on_commit has emptied the list
+    if transaction.parent is None:  # the outermost one; after a commit _on_commit has emptied the lists
         session.info.pop(_PENDING, None)
+        _remove_placed(session.info.pop(_PLACED, ()))
 
 
 for _name, _fn in (("after_commit", _on_commit), ("after_soft_rollback", _on_rollback),
@@ -394,6 +419,7 @@ def finish_chunked(upload_id: str, owner) -> StoredFile:
         ext = _EXT.get(mime) or mimetypes.guess_extension(mime) or ""
         relpath = storage.new_relpath(meta["purpose"], ext)
         storage.place(tmp, config, relpath)
+        _keep_if_committed(relpath)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -167,3 +167,37 @@ def test_delete_file_forgotten_with_its_savepoint_or_the_session(app, db):
     services.delete_file(db.session.get(StoredFile, kept.id))
     db.session.remove()  # the request ended without a commit
     assert kept_path.exists() and db.session.get(StoredFile, kept.id) is not None
+
+
+def test_an_upload_whose_row_is_rolled_back_leaves_no_file(app, db, tmp_path):
+    """save_upload places the file before the caller commits: a rollback (a later validation error)
+    or a request that never commits takes the file away with the row; a commit keeps it."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from lms.media import storage
+    from lms.media.services import DOCUMENTS, save_upload
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+    def upload():
+        with app.test_request_context():
+            stored = save_upload(FileStorage(BytesIO(pdf), filename="教案.pdf"), allowed=DOCUMENTS)
+            db.session.add(stored)
+            db.session.flush()
+            return stored, storage.absolute(app.config, stored.path)
+
+    stored, path = upload()
+    assert path.is_file()
+    db.session.rollback()
+    assert not path.exists()
+
+    stored, path = upload()
+    db.session.commit()
+    db.session.rollback()  # nothing pending any more: the committed file stays
+    assert path.is_file()
+
+    stored, path = upload()
+    db.session.remove()  # the end of a request that never committed
+    assert not path.exists()
