@@ -101,11 +101,14 @@ def _token_body(token: str, user) -> dict:
     return {"token": token, "expires_at": row.expires_at.isoformat(), "must_change_password": user.must_change_password}
 
 
-@route("/auth/token", methods=("POST",), auth=False, body="TokenRequest", response="Token", status=201, errors=(429,),
-       summary="Sign in with username or phone and password; get a bearer token")  # fmt: skip
+@route("/auth/token", methods=("POST",), auth=False, body="TokenRequest", response="Token", status=201,
+       errors=(403, 429), summary="Sign in with username or phone and password; get a bearer token")  # fmt: skip
 @login_limits  # the sign-in form's budgets, not second ones
 def issue_token(body):
-    user = services.authenticate(body["login"], body["password"])
+    try:
+        user = services.authenticate(body["login"], body["password"])
+    except services.AccountError:
+        raise ApiError(403, "account_deactivated") from None
     if user is None:
         record_failure()
         raise ApiError(401, "invalid_credentials")

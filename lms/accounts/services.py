@@ -73,7 +73,8 @@ def authenticate(identifier: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password or ""):
         return None
     if not user.active:
-        return None
+        # Only someone who knows the password learns that the account is off, and why they cannot in.
+        raise AccountError("deactivated")
     return user
 
 

@@ -50,7 +50,12 @@ def login():
         return redirect(url_for("communities.personal_space"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.identifier.data, form.password.data)
+        try:
+            user = services.authenticate(form.identifier.data, form.password.data)
+        except services.AccountError:
+            user = None
+            flash(_("This account has been deactivated. Ask your school or county administrator."), "danger")
+            return render_template("accounts/login.html", form=form)
         if user is None:
             record_failure()
             flash(_("Wrong username/phone or password."), "danger")

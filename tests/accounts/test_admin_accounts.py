@@ -98,13 +98,13 @@ def test_deactivate_then_reactivate(world, login_as, app):
     assert r.status_code == 302
     assert "账号已停用" in _text(admin.get(r.headers["Location"]))
     assert not _fresh(member).active
-    # No sign-in (same answer as a wrong password), no open session, no API token.
+    # No sign-in (told so only with the right password), no open session, no API token.
     client = app.test_client()
     assert _login(client, "member_a").status_code == 200 and client.get("/me").status_code == 302
     assert session.get("/me").status_code == 302
     assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     r = app.test_client().post("/api/v1/auth/token", json={"login": "member_a", "password": PASSWORD})
-    assert r.status_code == 401
+    assert r.status_code == 403
     # Counted out of the member lists' counters, and out of the lists.
     assert db.session.get(School, w.school_a.id).teacher_count == school_count - 1
     db.session.refresh(w.county_a)

@@ -67,7 +67,9 @@ def test_inactive_user_cannot_sign_in(client, teacher):
     _db.session.commit()
     resp = login(client, "zhang")
     assert resp.status_code == 200
-    assert alerts(resp) == ["用户名/手机号或密码错误。"]
+    # With the right password the person learns why (and whom to ask); a wrong one says no more.
+    assert alerts(resp) == ["该账号已停用，请联系学校或县级管理员。"]
+    assert alerts(login(client, "zhang", "Wrong-passw0rd")) == ["用户名/手机号或密码错误。"]
     assert not signed_in(client)
 
 

@@ -190,7 +190,7 @@ def test_reset_password_and_deactivate(world, api_as, app, conforms):
     r = api.patch(f"{API}/users/{teacher.id}", json={"active": False})
     assert r.status_code == 200 and conforms(r, "AccountDetail")["active"] is False
     r = app.test_client().post(f"{API}/auth/token", json={"login": "teacher_a", "password": temp})
-    assert r.status_code == 401
+    assert r.status_code == 403 and r.get_json()["error"]["message"] == "account_deactivated"
     assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == teacher.id)) is None
     r = api.patch(f"{API}/users/{teacher.id}", json={"active": True})
     assert r.status_code == 200 and r.get_json()["active"] is True

@@ -67,7 +67,9 @@ def test_inactive_user_gets_no_token_and_loses_tokens(client, world, db, api_as)
     api = api_as(user)
     user.active = False
     db.session.commit()
-    assert _issue(client, "teacher_a").status_code == 401
+    refused = _issue(client, "teacher_a")
+    assert refused.status_code == 403 and error_of(refused) == "account_deactivated"
+    assert _issue(client, "teacher_a", "wrong-Passw0rd").status_code == 401  # no more without the password
     assert error_of(api.get(f"{API}/me")) == "invalid_token"
 
 
