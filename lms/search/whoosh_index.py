@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import queue
 import re
@@ -36,6 +37,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor  # imported now: at interpreter exit the import itself fails
 from datetime import datetime
 from pathlib import Path
 
@@ -1069,14 +1071,14 @@ class SearchIndex:
         if ANALYSIS_PROCS < 2 or (os.cpu_count() or 1) < 2 or self._exiting:
             return None
         if self._analysis is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             # fork: spawn would re-run the main script (a CLI, gunicorn, a benchmark) in each child.
             # The children only run the analysis (jieba, pypinyin), no lock another thread may hold.
             jieba.dt.check_initialized()  # loaded here, so no child starts half-way through it
             ctx = multiprocessing.get_context("fork")
-            self._analysis = ProcessPoolExecutor(max_workers=ANALYSIS_PROCS, mp_context=ctx)
+            try:
+                self._analysis = ProcessPoolExecutor(max_workers=ANALYSIS_PROCS, mp_context=ctx)
+            except RuntimeError:  # the interpreter is exiting: this thread analyses
+                return None
         return self._analysis
 
     def _close_analysis(self):
