@@ -435,6 +435,15 @@ def check_appointment(actor, role: str, obj) -> Context:
     return ctx
 
 
+def _check_appointee(actor, person) -> None:
+    """Someone else, within the actor's reach (told apart from an unknown person by no message), active."""
+    _not_oneself(actor, person)
+    if person is None or not in_reach(actor, person):
+        raise AccessError("person_unknown")
+    if not person.active:
+        raise AccessError("person_inactive")
+
+
 def _not_oneself(actor, person) -> None:
     """Nobody appoints themselves: some roles an admin hands out carry powers of their own (an
     expert publishes excellent work), which the admin's role does not have. The site admin, who
@@ -450,11 +459,7 @@ def appoint(actor, person, role: str, obj) -> RoleAssignment:
     own roles do not hand out, and for a person outside the actor's reach (told apart from an
     unknown person by no message: the same "person_unknown")."""
     ctx = check_appointment(actor, role, obj)
-    _not_oneself(actor, person)
-    if person is None or not in_reach(actor, person):
-        raise AccessError("person_unknown")
-    if not person.active:
-        raise AccessError("person_inactive")
+    _check_appointee(actor, person)
     if _held(person, role, ctx) is not None:
         raise AccessError("already_held")
     ra = assign(person, role, ctx)
@@ -477,11 +482,7 @@ def replace_holders(actor, person, role: str, obj) -> RoleAssignment:
     """Make `person` the only holder of `role` here (a workshop's new host): the others lose it,
     in the same transaction."""
     ctx = check_appointment(actor, role, obj)
-    _not_oneself(actor, person)
-    if person is None or not in_reach(actor, person):
-        raise AccessError("person_unknown")
-    if not person.active:
-        raise AccessError("person_inactive")
+    _check_appointee(actor, person)
     current = db.session.scalars(
         select(RoleAssignment).where(RoleAssignment.role == role, RoleAssignment.context_id == ctx.id)
     ).all()
