@@ -12,7 +12,7 @@ import time
 
 from flask import request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room, leave_room
 
 from lms.extensions import db, socketio
 from lms.live import services
@@ -29,6 +29,9 @@ def _guard(fn):
     def wrapper(self, data=None):
         user = current_user
         if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+            # Signed out, deactivated or its password reset since it connected: close the socket,
+            # or it would go on receiving its rooms' broadcasts.
+            disconnect()
             return {"ok": False, "error": "unauthorized"}
         if not isinstance(data, dict):
             return {"ok": False, "error": "invalid"}

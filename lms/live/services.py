@@ -746,6 +746,16 @@ def leave_presence(sid: str) -> list[int]:
     return ids
 
 
+def close_connections(user_id: int) -> int:
+    """Close every joined /live socket of a person, in whichever process holds it (through the
+    message queue): a socket that stays open keeps receiving its room's broadcasts, although its
+    events are refused once the account is deactivated or its sessions are ended."""
+    sids = list(db.session.scalars(select(LivePresence.sid).where(LivePresence.user_id == user_id)))
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    return len(sids)
+
+
 def sweep_presence() -> list[int]:
     """Refresh this process's rows and delete rows no process refreshed within the TTL (a crashed
     or killed process); returns the sessions whose audience changed."""

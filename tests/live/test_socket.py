@@ -25,6 +25,30 @@ def test_deactivated_user_refused(world, sock, db):
     assert not sc.is_connected(NS)
 
 
+def test_deactivating_closes_open_sockets_and_they_stop_receiving(world, sock, session, app, login_as):
+    """A joined socket stays in its room: deactivation closes it, so the broadcasts stop too."""
+    from lms.accounts.services import set_active
+
+    member, leader = sock(world["member"]), sock(world["leader"])
+    for sc in (member, leader):
+        assert call(sc, "join", session_id=session.id)["ok"]
+    set_active(world["county_admin"], world["member"], False)
+    assert not member.is_connected(NS)
+    assert leader.is_connected(NS)
+    assert call(leader, "ask", session_id=session.id, body="停用之后的问题")["ok"]
+    with app.app_context():
+        assert services.presence_count(session.id) == 1
+
+
+def test_a_socket_whose_sign_in_ended_is_closed_at_its_next_event(world, sock, session, db):
+    member = sock(world["member"])
+    assert call(member, "join", session_id=session.id)["ok"]
+    world["member"].session_version = (world["member"].session_version or 0) + 1  # e.g. signed out everywhere
+    db.session.commit()
+    assert call(member, "ask", session_id=session.id, body="还在吗") == {"ok": False, "error": "unauthorized"}
+    assert not member.is_connected(NS)
+
+
 def test_a_one_time_password_is_refused_until_replaced(world, sock, db):
     """As the pages and the API: a one-time password opens no live connection."""
     world["member"].must_change_password = True
