@@ -78,10 +78,14 @@ def _out(session_id: int) -> Path:
     return storage.root(current_app.config) / relpath(session_id)
 
 
+def _lock_path(session_id: int) -> Path:
+    return storage.root(current_app.config) / f"{relpath(session_id)}.lock"
+
+
 def _claim(session_id: int):
     """The ownership lock of a session's broadcast (an open file), or None when another process
     holds it. Beside the directory, not in it: a stale directory is removed under the lock."""
-    path = storage.root(current_app.config) / f"{relpath(session_id)}.lock"
+    path = _lock_path(session_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     f = open(path, "a+b")  # noqa: SIM115 - held open as long as the broadcast runs
     if fcntl is None:
@@ -246,6 +250,9 @@ def _make_replay(session_id: int, ok: bool = True) -> None:
             return None, [services.record(session_id, "video.status", {"video": status})]
 
         services._write(work)
+        # The caller holds the lock, and the session has no broadcast to own any more: a process
+        # that opens the path afterwards finds nothing left to claim (video_status is final).
+        _lock_path(session_id).unlink(missing_ok=True)
 
 
 def finish(session: LiveSession, wait: bool = False) -> None:

@@ -111,6 +111,7 @@ def test_session_broadcast_and_replay(webm, world, session, login_as, app, db):
     assert _wait_for(lambda: _status(session.id) in ("ready", "failed"), 60)
     assert _status(session.id) == "ready"
     assert "#EXT-X-ENDLIST" in (root / "index.m3u8").read_text()
+    assert not root.with_name(root.name + ".lock").exists()  # no broadcast left to own
     kinds = [e.data for e in _db.session.scalars(select(LiveEvent).where(LiveEvent.kind == "video.status"))]
     assert kinds == [{"video": "live"}, {"video": "ready"}]
     page = member.get(f"/live/{session.id}/replay").get_data(as_text=True)
@@ -191,8 +192,10 @@ def test_replay_made_when_the_owning_process_is_gone(webm, world, session, app, 
     # Ended by a process that did not make the replay (an end racing the crash).
     _db.session.execute(LiveSession.__table__.update().where(LiveSession.id == session.id).values(status="ended"))
     _db.session.commit()
+    assert root.with_name(root.name + ".lock").exists()
     assert video.finish_orphans() == 1 and video.finish_orphans() == 0
     assert _status(session.id) == "ready"
+    assert not root.with_name(root.name + ".lock").exists()
     text = (root / "index.m3u8").read_text()
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
     kinds = [e.data for e in _db.session.scalars(select(LiveEvent).where(LiveEvent.kind == "video.status"))]
