@@ -352,13 +352,21 @@ def cancel(user, session: LiveSession, reason: str = "") -> None:
         raise LiveError("not_scheduled")
     from lms.notifications.services import notify
 
+    # Threads picked from the Q&A area go back to it, to be picked into another session; their
+    # askers hear of the cancellation even when outside the session's audience.
+    picked = list(db.session.scalars(select(LiveQuestion.author_id).where(
+        LiveQuestion.session_id == session.id, LiveQuestion.thread_id.is_not(None))))  # fmt: skip
+    if picked:
+        db.session.execute(update(LiveQuestion).where(LiveQuestion.session_id == session.id)
+                           .values(thread_id=None).execution_options(synchronize_session=False))  # fmt: skip
+        db.session.commit()
     reason = clean_text(reason, 200).replace("\n", " ")
     kw = {"title": session.title, "when": local_text(session.starts_at)}
     if reason:
         text = site_gettext("Live Q&A “%(title)s” at %(when)s is cancelled: %(reason)s", reason=reason, **kw)
     else:
         text = site_gettext("Live Q&A “%(title)s” at %(when)s is cancelled.", **kw)
-    notify(audience(session), "live", text, url=f"/live/{session.id}", actor=user.id)
+    notify(list(dict.fromkeys([*audience(session), *picked])), "live", text, url=f"/live/{session.id}", actor=user.id)
 
 
 def session_state(session: LiveSession, user) -> dict:

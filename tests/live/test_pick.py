@@ -203,3 +203,20 @@ def test_two_hosts_picking_at_once_add_one_question(world, session, app, db):
     _db.session.expire_all()
     counts = [_db.session.get(LiveSession, s).question_count for s in (session.id, county.id)]
     assert sum(counts) == 3
+
+
+def test_a_cancelled_sessions_threads_can_be_picked_again(world, session, db):
+    """Calling a session off sends its picked threads back to the Q&A area: another session takes
+    them, and the asker hears of the cancellation."""
+    t = _thread(world)
+    services.pick_thread(world["expert"], session, t)
+    services.cancel(world["expert"], session, "专家临时出差")
+    assert _picked(t.id) == []  # the cancelled session keeps the question, unlinked
+    assert services.thread_live_question(t) is None
+    start = utcnow() + timedelta(days=2)
+    end = start + timedelta(hours=1)
+    other = services.schedule(world["expert"], world.workshop_a.context, "改期的答疑", start, end, "math")
+    assert t in services.collected_threads(world["expert"], other)
+    q, new = services.pick_thread(world["expert"], other, t)
+    assert new and q.session_id == other.id and [x.id for x in _picked(t.id)] == [q.id]
+    assert _told(world["member"], "专家临时出差")
