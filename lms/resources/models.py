@@ -59,11 +59,19 @@ class Resource(TimestampMixin, db.Model):
     favourite_count: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: Proposed for a regional library by a curator of a smaller one (a workshop host), who may not
+    #: publish there: a curator of that region moves it in or declines (services.propose, decide).
+    proposed_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id", ondelete="SET NULL"),
+                                                            index=True)  # fmt: skip
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     file = relationship("StoredFile")
     media_job = relationship("MediaJob")
-    owner = relationship("User")
-    context = relationship("Context")
+    owner = relationship("User", foreign_keys=[owner_id])
+    context = relationship("Context", foreign_keys=[context_id])
+    proposed_context = relationship("Context", foreign_keys=[proposed_context_id])
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
 
     @property
     def tag_list(self) -> list[str]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from lms import access, signals
 from lms.access.models import Context
+from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
 from lms.core.taxonomy import STAGES, SUBJECTS, fit_score
 from lms.core.text import html_to_text, normalize, plain, sanitize_html
@@ -555,8 +556,9 @@ def set_status(user, r: Resource, status: str) -> None:
 
 
 def move_targets(user, r: Resource) -> list[Context]:
-    """Regional libraries this resource may move into: regions above it where the user curates, or
-    any region the user curates (county/city/province roles)."""
+    """Regional libraries the user may move this resource into at once: the regions above it and
+    the ones in the user's reach, wherever the user curates (county/city/province roles). A
+    workshop host curates the workshop's library only: they propose (propose_targets)."""
     if r.context_id is None or not may_curate(user, r):
         return []
     above = [c for c in region_ancestors(r.context) if c.id != r.context_id]
@@ -567,16 +569,93 @@ def move_targets(user, r: Resource) -> list[Context]:
             or_(*[Context.path.startswith(p, autoescape=True) for p in reach]) if reach else false()))]  # fmt: skip
     seen, out = set(), []
     for c in above + mine:
-        if c.id not in seen and c.id != r.context_id:
+        if c.id not in seen and c.id != r.context_id and access.can(user, "resource.curate", c):
             seen.add(c.id)
             out.append(c)
     return out
+
+
+def propose_targets(user, r: Resource) -> list[Context]:
+    """Regional libraries above the resource that a curator of its own library (a workshop host)
+    may propose it for, where they do not curate themselves; one proposal at a time."""
+    if r.context_id is None or r.proposed_context_id is not None or not may_curate(user, r):
+        return []
+    direct = {c.id for c in move_targets(user, r)}
+    return [c for c in region_ancestors(r.context) if c.id != r.context_id and c.id not in direct]
+
+
+def _curators(context: Context) -> list[int]:
+    """Who decides proposals for a library: holders of a curating role at that very context."""
+    from lms.access.roles import ROLE_CAPABILITIES
+    from lms.access.services import holders
+
+    ids: list[int] = []
+    for role, caps in ROLE_CAPABILITIES.items():
+        if "resource.curate" in caps and role != "site_admin":
+            ids += [u.id for u in holders(role, context)]
+    return list(dict.fromkeys(ids))
+
+
+def propose(user, r: Resource, target: Context | None) -> None:
+    """Propose the resource for a regional library; that library's curators are told."""
+    if target is None or target.id not in {c.id for c in propose_targets(user, r)}:
+        raise ResourceError("forbidden")
+    r.proposed_context_id, r.proposed_by_id, r.proposed_at = target.id, user.id, utcnow()
+    db.session.commit()
+    from lms.core.i18n import site_gettext
+    from lms.notifications.services import notify
+
+    text = site_gettext("%(name)s proposes “%(title)s” for the %(library)s library.", name=user.name,
+                        title=r.title, library=target.name)  # fmt: skip
+    notify(_curators(target), "resource", text, url=f"/resources/{r.id}", actor=user.id)
+
+
+def may_decide(user, r: Resource) -> bool:
+    return r.proposed_context is not None and access.can(user, "resource.curate", r.proposed_context)
+
+
+def decide(user, r: Resource, approve: bool) -> None:
+    """A curator of the proposed library moves the resource in (approve) or declines; the proposer
+    may withdraw (decline) their own proposal. The proposer is told of a curator's decision."""
+    target = r.proposed_context
+    if target is None:
+        raise ResourceError("no_proposal")
+    own = r.proposed_by_id is not None and r.proposed_by_id == user.id
+    if not may_decide(user, r) and not (own and not approve):
+        raise ResourceError("forbidden")
+    proposer = r.proposed_by_id
+    r.proposed_context_id = r.proposed_by_id = r.proposed_at = None
+    if approve:
+        r.context_id = target.id
+    db.session.commit()
+    if approve:
+        db.session.refresh(r)
+        _changed([r.id])
+    if proposer is not None and proposer != user.id:
+        from lms.core.i18n import site_gettext
+        from lms.notifications.services import notify
+
+        if approve:
+            text = site_gettext("“%(title)s” is now in the %(library)s library.", title=r.title, library=target.name)
+        else:
+            text = site_gettext("Your proposal of “%(title)s” for the %(library)s library was declined.",
+                                title=r.title, library=target.name)  # fmt: skip
+        notify([proposer], "resource", text, url=f"/resources/{r.id}", actor=user.id)
+
+
+def proposals(user, context: Context, limit: int = 50) -> list[Resource]:
+    """Resources proposed for this library, oldest first, for its curators (others: none)."""
+    if not access.can(user, "resource.curate", context):
+        return []
+    stmt = _base(user).where(Resource.proposed_context_id == context.id).options(joinedload(Resource.proposed_by))
+    return list(db.session.scalars(stmt.order_by(Resource.proposed_at, Resource.id).limit(limit)))
 
 
 def move(user, r: Resource, target: Context) -> None:
     if target is None or target.id not in {c.id for c in move_targets(user, r)}:
         raise ResourceError("forbidden")
     r.context_id = target.id
+    r.proposed_context_id = r.proposed_by_id = r.proposed_at = None  # settled by the move
     db.session.commit()
     db.session.refresh(r)
     _changed([r.id])

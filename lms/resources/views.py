@@ -91,7 +91,7 @@ def library(context_id):
     filters = services.Filters.from_args(request.args)
     page = services.browse(current_user, filters, context=ctx, page=page_arg(request))
     return render_template("resources/index.html", page=page, filters=filters, tab="library", library=ctx,
-                           community_url=_community_url(ctx),
+                           community_url=_community_url(ctx), proposals=services.proposals(current_user, ctx),
                            may_upload=services.may_upload(current_user, ctx))  # fmt: skip
 
 
@@ -152,6 +152,8 @@ def detail(resource_id):
         may_remove=services.may_remove(current_user, r),
         may_edit=services.may_edit(current_user, r),
         move_targets=services.move_targets(current_user, r),
+        propose_targets=services.propose_targets(current_user, r),
+        may_decide=services.may_decide(current_user, r),
         community_url=_community_url(r.context),
         may_comment_delete=lambda c: c.user_id == current_user.id or services.may_curate(current_user, r),
     )
@@ -309,6 +311,36 @@ def move(resource_id):
     except services.ResourceError:
         abort(403)
     flash(_("Moved into %(name)s.", name=target.name), "success")
+    return _back(r)
+
+
+@bp.route("/resources/<int:resource_id>/propose", methods=["POST"])
+@login_required
+def propose(resource_id):
+    r = _resource(resource_id)
+    target = db.session.get(Context, request.form.get("context_id", type=int) or 0)
+    try:
+        services.propose(current_user, r, target)
+    except services.ResourceError:
+        abort(403)
+    flash(_("Proposed for the %(name)s library; its curators decide.", name=target.name), "success")
+    return _back(r)
+
+
+@bp.route("/resources/<int:resource_id>/proposal", methods=["POST"])
+@login_required
+def decide(resource_id):
+    r = _resource(resource_id)
+    approve = request.form.get("decision") == "approve"
+    name = r.proposed_context.name if r.proposed_context else ""
+    try:
+        services.decide(current_user, r, approve)
+    except services.ResourceError as err:
+        if str(err) == "no_proposal":
+            flash(_("This proposal was already settled."), "info")
+            return _back(r)
+        abort(403)
+    flash(_("Moved into %(name)s.", name=name) if approve else _("Proposal declined."), "success")
     return _back(r)
 
 

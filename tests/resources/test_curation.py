@@ -64,25 +64,69 @@ def test_personal_resources_are_not_curated(world, make_resource):
         assert not services.may_curate(world[role], r)
 
 
-def test_host_moves_into_the_region_above_never_sideways(world, ws_res, login_as):
-    targets = {c.id for c in services.move_targets(world["host"], ws_res)}
-    assert world.county_a.context.id in targets and world.city.context.id in targets
-    assert world.county_b.context.id not in targets
-    client = login_as(world["host"])
-    assert (
-        client.post(f"/resources/{ws_res.id}/move", data={"context_id": world.county_b.context.id}).status_code == 403
-    )
-    assert (
-        client.post(f"/resources/{ws_res.id}/move", data={"context_id": world.county_a.context.id}).status_code == 302
-    )
+def test_host_proposes_for_a_regional_library_a_curator_there_decides(world, ws_res, login_as):
+    """A host curates the workshop's library only: a regional library is theirs to propose for, never
+    to publish into; the county's curators accept or decline, and each side is told."""
+    from lms.notifications.models import Notification
+
+    assert services.move_targets(world["host"], ws_res) == []
+    targets = {c.id for c in services.propose_targets(world["host"], ws_res)}
+    assert targets == {world.county_a.context.id, world.city.context.id, world.province.context.id}
+    host = login_as(world["host"])
+    for ctx in (world.county_a.context, world.province.context):  # no moving, whatever the form says
+        assert host.post(f"/resources/{ws_res.id}/move", data={"context_id": ctx.id}).status_code == 403
+    url = f"/resources/{ws_res.id}/propose"
+    assert host.post(url, data={"context_id": world.county_b.context.id}).status_code == 403
+    assert host.post(url, data={"context_id": world.county_a.context.id}).status_code == 302
     db.session.expire_all()
     r = db.session.get(Resource, ws_res.id)
-    assert r.context_id == world.county_a.context.id
-    # now in the county library: teachers of county A see it, county B still does not
+    assert (r.context_id, r.proposed_by_id) == (world.workshop_a.context.id, world["host"].id)
+    assert r.proposed_context_id == world.county_a.context.id
+    assert services.propose_targets(world["host"], r) == []  # one proposal at a time
+    # Still in the workshop: teachers of county A outside the workshop do not see it yet.
+    assert login_as(world["teacher"]).get(f"/resources/{r.id}").status_code == 404
+    told = db.session.scalars(select(Notification).where(Notification.user_id == world["county_admin"].id)).all()
+    assert any("甲坊课件" in n.text and n.url == f"/resources/{r.id}" for n in told)
+    # The county's library page lists it for its curators, nobody else.
+    admin = login_as(world["county_admin"])
+    assert "甲坊课件" in admin.get(f"/resources/libraries/{world.county_a.context.id}").get_data(as_text=True)
+    assert services.proposals(world["teacher"], world.county_a.context) == []
+    # Neither the proposer nor a curator of another county accepts it.
+    assert host.post(f"/resources/{r.id}/proposal", data={"decision": "approve"}).status_code == 403
+    assert login_as(world["county_admin_b"]).post(f"/resources/{r.id}/proposal",
+                                                  data={"decision": "approve"}).status_code == 404  # fmt: skip
+    assert admin.post(f"/resources/{r.id}/proposal", data={"decision": "approve"}).status_code == 302
+    db.session.expire_all()
+    r = db.session.get(Resource, ws_res.id)
+    assert (r.context_id, r.proposed_context_id) == (world.county_a.context.id, None)
     assert login_as(world["teacher"]).get(f"/resources/{r.id}").status_code == 200
     assert login_as(world["teacher_b"]).get(f"/resources/{r.id}").status_code == 404
+    told = db.session.scalars(select(Notification).where(Notification.user_id == world["host"].id)).all()
+    assert any("甲坊课件" in n.text for n in told)
     # the host's right was in the workshop: the county library is no longer theirs to curate
-    assert client.post(f"/resources/{r.id}/status", data={"status": "featured"}).status_code == 403
+    assert host.post(f"/resources/{r.id}/status", data={"status": "featured"}).status_code == 403
+
+
+def test_a_proposal_declined_or_withdrawn_leaves_the_resource_where_it_was(world, ws_res):
+    services.propose(world["host"], ws_res, world.province.context)
+    with pytest.raises(services.ResourceError):
+        services.decide(world["county_admin"], ws_res, approve=True)  # the province's call, not the county's
+    services.decide(world["province_admin"], ws_res, approve=False)
+    assert (ws_res.context_id, ws_res.proposed_context_id) == (world.workshop_a.context.id, None)
+    services.propose(world["host"], ws_res, world.county_a.context)
+    services.decide(world["host"], ws_res, approve=False)  # withdrawn by its proposer
+    assert ws_res.proposed_context_id is None
+    with pytest.raises(services.ResourceError):
+        services.decide(world["county_admin"], ws_res, approve=True)
+
+
+def test_region_curators_move_directly_within_their_reach(world, ws_res):
+    targets = {c.id for c in services.move_targets(world["county_admin"], ws_res)}
+    assert world.county_a.context.id in targets
+    assert world.city.context.id not in targets and world.county_b.context.id not in targets
+    assert services.propose_targets(world["county_admin"], ws_res)  # the city and province above: propose
+    services.move(world["county_admin"], ws_res, world.county_a.context)
+    assert ws_res.context_id == world.county_a.context.id
 
 
 def test_member_cannot_move(world, ws_res, login_as):

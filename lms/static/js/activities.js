@@ -1,16 +1,8 @@
-// Workshop activities: confirm before deleting, questionnaire charts (ECharts, when loaded).
+// Workshop activities: questionnaire charts (ECharts, when loaded), choice checks.
 (function () {
   "use strict";
-  var lang = document.documentElement.lang || "zh-CN";
-  var zh = lang.indexOf("zh") === 0;
 
-  document.querySelectorAll("form.confirm-form").forEach(function (form) {
-    form.addEventListener("submit", function (ev) {
-      // The page may say what goes with it (a thread's replies); translated on the server.
-      var text = form.getAttribute("data-confirm") || (zh ? "确定要删除吗？" : "Delete this?");
-      if (!window.confirm(text)) ev.preventDefault();
-    });
-  });
+  // Confirming before deleting: js/confirm.js, on every page.
 
   // A multiple-choice question needs one box ticked; browsers only know "required" per box, so the
   // first box carries the message until one is ticked (the server checks again).
