@@ -418,25 +418,30 @@ def library_choices(user) -> list[Context]:
 
 
 def record_view(user, r: Resource, downloaded: bool = False) -> None:
-    """Count an opening (or a download) and remember it for recommendations; commits."""
-    col = Resource.download_count if downloaded else Resource.view_count
-    db.session.execute(update(Resource).where(Resource.id == r.id).values({col: col + 1}))
+    """Count an opening, or a download once per person (downloads sort the library and weigh in
+    recommendations: downloading again must not inflate them), and remember it for
+    recommendations; commits."""
+    mine = (ResourceView.user_id == user.id, ResourceView.resource_id == r.id)
     now = func.now()
-    values = {"last_at": now}
-    if downloaded:
-        values["downloaded"] = True
-    n = db.session.execute(
-        update(ResourceView)
-        .where(ResourceView.user_id == user.id, ResourceView.resource_id == r.id)
-        .values(values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not n:
+    first_download = downloaded and bool(db.session.execute(
+        update(ResourceView).where(*mine, ResourceView.downloaded.is_(False)).values(downloaded=True, last_at=now)
+        .execution_options(synchronize_session=False)).rowcount)  # fmt: skip
+    seen = first_download or bool(db.session.execute(
+        update(ResourceView).where(*mine).values(last_at=now).execution_options(synchronize_session=False)
+    ).rowcount)  # fmt: skip
+    if not seen:
         try:
             with db.session.begin_nested():
                 db.session.add(ResourceView(user_id=user.id, resource_id=r.id, downloaded=downloaded))
         except IntegrityError:
-            pass  # a parallel request recorded it
+            pass  # a parallel request of the same person recorded it, and counts it
+        else:
+            first_download = downloaded
+    if first_download:
+        db.session.execute(update(Resource).where(Resource.id == r.id)
+                           .values(download_count=Resource.download_count + 1))  # fmt: skip
+    elif not downloaded:
+        db.session.execute(update(Resource).where(Resource.id == r.id).values(view_count=Resource.view_count + 1))
     db.session.commit()
 
 

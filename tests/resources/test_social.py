@@ -125,7 +125,10 @@ def test_download_counts_and_range(world, res, login_as):
     assert first.status_code == 206 and len(first.data) == 10
     later = client.get(f"/resources/{res.id}/download", headers={"Range": "bytes=10-19"})
     assert later.status_code == 206
-    assert _fresh(res).download_count == 2  # the continuation is the same download
+    # Once per person: the second full download and the continuation add nothing; another person does.
+    assert _fresh(res).download_count == 1
+    assert login_as(world["member"]).get(f"/resources/{res.id}/download").status_code == 200
+    assert _fresh(res).download_count == 2
     view = db.session.scalar(select(ResourceView).where(ResourceView.user_id == world["leader"].id))
     assert view.downloaded is True
     preview = client.get(f"/resources/{res.id}/file")
