@@ -360,8 +360,14 @@ def _order(stmt, sort: str):
 
 def browse(user, filters: Filters | None = None, *, context: Context | None = None, mine: bool = False,
            page: int = 1, per_page: int = PER_PAGE) -> Page:  # fmt: skip
-    """Resources the user may see: all, one library (`context`), or their own (`mine`)."""
+    """Resources the user may see: all, one library (`context`), or their own (`mine`).
+
+    Words go through the search index (lms.search: Chinese word segmentation, pinyin, the
+    description too), best match first, like the site's search box; a title/tag LIKE remains for
+    what the index cannot filter (one's own uploads, a status, another order)."""
     f = filters or Filters()
+    if f.q and not mine and not f.status and f.sort == "newest":
+        return _search_page(user, f, context, page, per_page)
     stmt = _base(user)
     if context is not None:
         stmt = stmt.where(Resource.context_id == context.id)
@@ -378,6 +384,19 @@ def browse(user, filters: Filters | None = None, *, context: Context | None = No
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(Resource.title.like(like, escape="\\"), Resource.tags.like(like, escape="\\")))
     return paginate(_order(stmt, f.sort), page, per_page)
+
+
+def _search_page(user, f: Filters, context: Context | None, page: int, per_page: int) -> Page:
+    from lms.search import services as search
+
+    community = context.id if context is not None else f.community
+    wanted = {"kind": "resource", "type": f.kind, "stage": f.stage, "subject": f.subject,
+              "community": str(community) if community is not None else None}  # fmt: skip
+    found = search.search(user, f.q, {k: v for k, v in wanted.items() if v}, page=page, per_page=per_page)
+    ids = [h["id"] for h in found.hits]
+    # A library's box finds what lies beneath it too (a county's: its schools' and workshops').
+    rows = {r.id: r for r in db.session.scalars(_base(user).where(Resource.id.in_(ids)))} if ids else {}
+    return Page(items=[rows[i] for i in ids if i in rows], page=found.page, per_page=per_page, total=found.total)
 
 
 def library_preview(user, context: Context, limit: int = 5) -> tuple[list[Resource], int]:
