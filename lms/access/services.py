@@ -38,6 +38,18 @@ def new_context(kind: str, name: str, parent: Context | None) -> Context:
     return ctx
 
 
+def context_names(paths) -> dict[str, str]:
+    """The name of the context each path ends in ('/1/5/23/' → the name of 23), in one query."""
+    ids = {}
+    for p in paths:
+        if p and p.strip("/"):
+            ids[p] = int(p.strip("/").split("/")[-1])
+    if not ids:
+        return {}
+    rows = dict(db.session.execute(select(Context.id, Context.name).where(Context.id.in_(set(ids.values())))).all())
+    return {p: rows[i] for p, i in ids.items() if i in rows}
+
+
 def site_context() -> Context:
     ctx = db.session.scalar(select(Context).where(Context.kind == "site"))
     if ctx is None:

@@ -56,6 +56,12 @@ def create_user(username: str, name: str, password: str | None = None, **fields)
     return user
 
 
+def names(ids) -> dict[int, str]:
+    """Display names of people by id, in one query (lists of things others wrote)."""
+    ids = {int(i) for i in ids if i}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+
+
 def find_by_login(identifier: str) -> User | None:
     identifier = (identifier or "").strip()
     if not identifier:

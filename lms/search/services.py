@@ -297,7 +297,21 @@ def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: i
         log.exception("search for %r failed", q)
         return result
     result.hits, result.total, result.page = found["hits"], found["total"], found["page"]
+    _describe(result.hits)
     return result
+
+
+def _describe(hits: list[dict]) -> None:
+    """Where each hit lives and who wrote it, so that same-titled hits (five logs all called
+    课程学习心得) can be told apart: two queries for the page."""
+    from lms.access.services import context_names
+    from lms.accounts.services import names
+
+    places = context_names(h.get("context_path") for h in hits)
+    people = names(h.get("owner_id") for h in hits)
+    for h in hits:
+        h["place"] = places.get(h.get("context_path") or "")
+        h["author"] = people.get(h.get("owner_id"))
 
 
 def _community_path(value: str) -> str | None:

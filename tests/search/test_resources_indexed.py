@@ -33,3 +33,22 @@ def test_removed_resource_leaves_the_index(app, world, resource_index):
         resources.remove(world["county_admin"], r)
     assert services.flush()
     assert services.search(world["teacher"], "校本研修").total == 0
+
+
+def test_hits_say_where_they_live_and_who_wrote_them_and_filter_by_resource_kind(app, world, resource_index,
+                                                                                  login_as):  # fmt: skip
+    with app.test_request_context():
+        resources.upload(world["county_admin"], file=upload_file(), context=world.county_a.context,
+                         title="课程学习心得", kind="reflection")  # fmt: skip
+        resources.upload(world["member"], file=upload_file(), context=world.workshop_a.context,
+                         title="课程学习心得", kind="courseware")  # fmt: skip
+    assert services.flush()
+    hits = services.search(world["county_admin"], "课程学习心得").hits
+    assert {(h["place"], h["author"]) for h in hits} == {(world.county_a.name, world["county_admin"].name),
+                                                          (world.workshop_a.name, world["member"].name)}  # fmt: skip
+    html = login_as(world["county_admin"]).get("/search", query_string={"q": "课程学习心得"}).get_data(as_text=True)
+    assert world.workshop_a.name in html and world["member"].name in html
+    only = services.search(world["county_admin"], "课程学习心得", {"type": "courseware"}).hits
+    assert [(h["place"], h["type"]) for h in only] == [(world.workshop_a.name, "courseware")]
+    html = login_as(world["county_admin"]).get("/search", query_string={"q": "课程学习心得", "type": "courseware"})
+    assert 'name="type"' in html.get_data(as_text=True)
