@@ -199,6 +199,8 @@ class SearchResult:
     page: int = 1
     per_page: int = 20
     filters: dict = field(default_factory=dict)
+    #: The index is being rebuilt (damaged or outdated): the page says so instead of "nothing found".
+    unavailable: bool = False
 
     @property
     def pages(self) -> int:
@@ -292,6 +294,7 @@ def search(user, q: str, filters: dict | None = None, page: int = 1, per_page: i
         found = ix.search(terms, rules=rules, fields=index_filters, page=page, per_page=per_page)
     except IndexUnavailable:  # damaged or outdated: the writer is rebuilding it; answer empty meanwhile
         log.warning("search index unavailable (being rebuilt): %r answered empty", q)
+        result.unavailable = True
         return result
     except Exception:  # not the index's fault (the adapter checked): logged, the request still answers
         log.exception("search for %r failed", q)
