@@ -30,8 +30,11 @@ $(VENV)/.stamp-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $(VENV)/.stamp-run $@
 
+# --omit=optional: pdfjs-dist's optional @napi-rs/canvas renders PDFs in Node, which we never do (the
+# browser draws them); package.json pins it to a release whose every platform build is published, or
+# npm ci refuses the lock file.
 node_modules/.stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --omit=optional --loglevel=error
 	touch $@
 
 # Front-end assets are copied from npm packages; nothing is fetched from a CDN at run time.
@@ -42,6 +45,11 @@ $(VENDOR): node_modules/.stamp
 	cp node_modules/socket.io-client/dist/socket.io.min.js lms/static/vendor/socket.io/
 	cp node_modules/echarts/dist/echarts.common.min.js lms/static/vendor/echarts/
 	cp node_modules/quill/dist/quill.js node_modules/quill/dist/quill.snow.css lms/static/vendor/quill/
+	# PDF previews drawn in the page (phones' browsers, WeChat's among them, show no PDF in a frame);
+	# the character maps let PDFs with non-embedded Chinese fonts render.
+	mkdir -p lms/static/vendor/pdfjs
+	cp node_modules/pdfjs-dist/legacy/build/pdf.min.mjs node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs lms/static/vendor/pdfjs/
+	cp -r node_modules/pdfjs-dist/cmaps node_modules/pdfjs-dist/standard_fonts lms/static/vendor/pdfjs/
 	touch $@
 
 %.mo: %.po | $(VENV)/.stamp-run
