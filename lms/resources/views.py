@@ -132,7 +132,7 @@ def upload():
     max_mb = f"{services.max_bytes() / 2**20:g}"
     # A link from a library the user may not post into says so, instead of quietly offering the personal space.
     refused = bool(wanted) and not allowed and request.method == "GET"
-    return render_template("resources/upload.html", form=form, max_mb=max_mb,
+    return render_template("resources/upload.html", form=form, max_mb=max_mb, max_bytes=services.max_bytes(),
                            library_refused=refused), 400 if form.errors else 200  # fmt: skip
 
 
