@@ -54,6 +54,19 @@ def clean_filename(name: str) -> str:
     return base[:120]
 
 
+def matching_filename(name: str, mime: str) -> str:
+    """The user's file name with an extension that agrees with what the content is: a ZIP sent as
+    教案.pdf downloads as 教案.zip, so the teacher who opens it gets the program that reads it."""
+    if not mime or mime == "application/octet-stream":
+        return name  # nothing specific known about it
+    known = set(mimetypes.guess_all_extensions(mime)) | ({_EXT[mime]} if mime in _EXT else set())
+    stem, dot, ext = name.rpartition(".")
+    if not known or (dot and f".{ext.lower()}" in known):
+        return name
+    wanted = _EXT.get(mime) or sorted(known)[0]
+    return clean_filename((stem if dot else name) + wanted)
+
+
 def upload_error_message(err: UploadError) -> str:
     """A sentence for the user from an UploadError code."""
     code = str(err)
@@ -117,7 +130,7 @@ def save_upload(file_storage, *, owner=None, allowed: set[str] = DOCUMENTS, max_
         owner_id=getattr(owner, "id", owner),
         purpose=purpose,
         path=relpath,
-        filename=clean_filename(file_storage.filename),
+        filename=matching_filename(clean_filename(file_storage.filename), mime),
         mime=mime,
         size=size,
         sha256=sha,

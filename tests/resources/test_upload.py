@@ -55,6 +55,22 @@ def test_kind_follows_the_file_when_not_chosen(world, make_resource):
     assert make_resource(world["teacher"]).kind == "document"
 
 
+def test_the_download_name_agrees_with_the_content(world, make_resource, login_as):
+    """A ZIP sent as 教案.pdf downloads as 教案.zip; a name that agrees is kept as it was."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("第一课.txt", "教学目标")
+    r = make_resource(world["member"], world.workshop_a.context, data=buf.getvalue(), name="教案.pdf", title="打包资料")
+    assert r.file.filename == "教案.zip" and r.file.mime == "application/zip"
+    dl = login_as(world["member"]).get(f"/resources/{r.id}/download")
+    assert "%E6%95%99%E6%A1%88.zip" in dl.headers["Content-Disposition"]
+    same = make_resource(world["member"], data=PDF, name="课件.PDF", title="原名")
+    assert same.file.filename == "课件.PDF"
+
+
 @pytest.mark.parametrize("payload", [ELF, PE], ids=["elf", "pe"])
 def test_executable_named_pdf_is_refused_and_nothing_stored(app, world, make_resource, payload, nothing_stored):
     with pytest.raises(services.ResourceError, match="executable"):
