@@ -197,6 +197,14 @@ def run_due(force):
         click.echo("nothing due")
 
 
+@lms_cli.command("resources-read-files")
+def resources_read_files():
+    """Read the words inside the files of resources uploaded before files were read (for search)."""
+    from lms.resources.services import read_files
+
+    click.echo(f"{read_files()} resources read")
+
+
 @lms_cli.command("idcard-key")
 def idcard_key():
     """Print the key ID-card numbers are encrypted with (hex), to pin it as LMS_IDCARD_KEY."""

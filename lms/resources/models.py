@@ -59,6 +59,8 @@ class Resource(TimestampMixin, db.Model):
     favourite_count: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: The words inside the file (lms.resources.textract), for the search index; None: not read.
+    file_text: Mapped[str | None] = mapped_column(Text)
     #: Proposed for a regional library by a curator of a smaller one (a workshop host), who may not
     #: publish there: a curator of that region moves it in or declines (services.propose, decide).
     proposed_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id", ondelete="SET NULL"),

@@ -219,6 +219,7 @@ def upload(user, *, title, file, context: Context | None = None, description="",
         context_id=context.id if context is not None else None,
         status="normal",
         source="upload",
+        file_text=_file_text(stored),
     )
     db.session.add(r)
     try:
@@ -269,9 +270,32 @@ def _new_resource(*, owner, title, context, description_html, stored, kind, stat
         context_id=context.id if context is not None else None,
         status=status,
         source=source,
+        file_text=_file_text(stored) if stored is not None else None,
     )
     db.session.add(r)
     return r
+
+
+def read_files(batch: int = 200) -> int:
+    """Fill file_text of the resources never read (uploaded before it existed), a batch per commit,
+    and tell search; returns how many were read."""
+    done = 0
+    while True:
+        stmt = select(Resource).join(StoredFile, Resource.file_id == StoredFile.id).where(Resource.file_text.is_(None))
+        rows = list(db.session.scalars(stmt.order_by(Resource.id).limit(batch)))
+        if not rows:
+            return done
+        for r in rows:
+            r.file_text = _file_text(r.file)
+        db.session.commit()
+        _changed([r.id for r in rows])
+        done += len(rows)
+
+
+def _file_text(stored: StoredFile) -> str:
+    from lms.resources import textract
+
+    return textract.extract(media.storage.absolute(current_app.config, stored.path), stored.mime)
 
 
 def _filed(items: list[Resource]) -> None:
@@ -836,7 +860,7 @@ def search_documents(ids: list[int] | None):
             "kind": "resource",
             "id": r.id,
             "title": r.title,
-            "body": " ".join(x for x in (html_to_text(r.description_html), r.tags) if x),
+            "body": " ".join(x for x in (html_to_text(r.description_html), r.tags, r.file_text) if x),
             "tags": r.tags or "",
             "url": urls.build("resources.detail", {"resource_id": r.id}),
             "context_path": r.context.path if r.context is not None else None,
