@@ -109,7 +109,7 @@ def test_search_source_documents(app, world, make_resource):
     shared = make_resource(world["member"], world.workshop_a.context, title="坊内课件", subject="math")
     docs = {d["id"]: d for d in services.search_documents(None)}
     assert docs[personal.id]["context_path"] is None and docs[personal.id]["owner_id"] == world["teacher"].id
-    assert docs[personal.id]["body"] == "信息技术融合 双减"
+    assert docs[personal.id]["body"] == "信息技术融合 双减 Yanxiu test"  # description, tags, the words in the file
     assert docs[shared.id]["context_path"] == world.workshop_a.context.path
     assert docs[shared.id]["url"] == f"/resources/{shared.id}" and docs[shared.id]["type"] == "document"
     assert docs[shared.id]["subject"] == "math" and docs[shared.id]["kind"] == "resource"
