@@ -66,7 +66,32 @@ def _load_in_app(app, kind: str, ids: list[int] | None) -> list[dict]:
 def _normalized(kind: str, doc: dict) -> dict:
     doc = dict(doc)
     doc.setdefault("kind", kind)
+    labels = _labels(doc.get("stage"), doc.get("subject"))
+    if labels:
+        doc["body"] = f"{doc.get('body') or ''} {labels}".strip()
+        doc["tags"] = f"{doc.get('tags') or ''} {labels}".strip()
     return doc
+
+
+_LABELS: dict[str, str] = {}
+
+
+def _labels(stage: str | None, subject: str | None) -> str:
+    """The names of a document's stage and subject in Chinese and English (and the code), indexed
+    with it: 数学, math, Mathematics or shuxue find a maths resource whose own words do not say so."""
+    if not _LABELS:
+        from flask_babel import force_locale
+
+        from lms.core.taxonomy import STAGES, SUBJECTS
+
+        for prefix, table in (("stage", STAGES), ("subject", SUBJECTS)):
+            for code, label in table.items():
+                with force_locale("zh_CN"):
+                    zh = str(label)
+                with force_locale("en"):
+                    en = str(label)
+                _LABELS[f"{prefix}:{code}"] = " ".join(dict.fromkeys([zh, en, code.replace("_", " ")]))
+    return " ".join(_LABELS[k] for k in (f"stage:{stage}", f"subject:{subject}") if k in _LABELS)
 
 
 # --- writes -----------------------------------------------------------------------------------

@@ -52,3 +52,12 @@ def test_hits_say_where_they_live_and_who_wrote_them_and_filter_by_resource_kind
     assert [(h["place"], h["type"]) for h in only] == [(world.workshop_a.name, "courseware")]
     html = login_as(world["county_admin"]).get("/search", query_string={"q": "课程学习心得", "type": "courseware"})
     assert 'name="type"' in html.get_data(as_text=True)
+
+
+def test_stage_and_subject_names_find_documents_whose_words_do_not_say_them(app, world, resource_index):
+    with app.test_request_context():
+        resources.upload(world["member"], file=upload_file(), context=world.workshop_a.context, title="勾股定理课件",
+                         stage="junior", subject="math")  # fmt: skip
+    assert services.flush()
+    for q in ("数学", "math", "Mathematics", "shuxue", "初中 勾股定理"):
+        assert [h["title"] for h in services.search(world["member"], q).hits] == ["勾股定理课件"], q
