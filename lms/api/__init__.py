@@ -46,6 +46,7 @@ ERROR_DESCRIPTIONS = {
     403: "The community is visible but the caller lacks the capability; or (password_change_required) the "
     "account still has a one-time password: only GET /me, POST /me/password and DELETE /auth/token answer",
     404: "Not found, or not visible to the caller",
+    409: "Conflicts with what exists or is not possible now (a duplicate, already done)",
     413: "The upload is over its cap (details.reason says which)",
     422: "Well-formed but refused as a whole (e.g. a roster file): details lists every problem; nothing was stored",
     429: "Too many attempts",
@@ -306,6 +307,11 @@ def _check(value, spec: dict, field: str) -> None:
         bad("type")
     if "enum" in spec and value not in spec["enum"]:
         bad("enum")
+    if kind in ("integer", "number"):
+        if "minimum" in spec and value < spec["minimum"]:
+            bad("too_small")
+        if "maximum" in spec and value > spec["maximum"]:
+            bad("too_large")
     if kind == "string":
         if len(value) > spec.get("maxLength", len(value)):
             bad("too_long")
