@@ -306,3 +306,7 @@ def reset_user_password(user_id):
     resp = jsonify(password=temp, must_change_password=True)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+# Roster import/export endpoints live beside the roster pages.
+from lms.accounts import roster_api  # noqa: E402, F401

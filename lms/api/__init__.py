@@ -46,7 +46,9 @@ ERROR_DESCRIPTIONS = {
     403: "The community is visible but the caller lacks the capability; or (password_change_required) the "
     "account still has a one-time password: only GET /me, POST /me/password and DELETE /auth/token answer",
     404: "Not found, or not visible to the caller",
+    409: "Conflicts with what exists or is not possible now (a duplicate, already done)",
     413: "The upload is over its cap (details.reason says which)",
+    422: "Well-formed but refused as a whole (e.g. a roster file): details lists every problem; nothing was stored",
     429: "Too many attempts",
 }
 
@@ -190,6 +192,8 @@ def route(
     status: int = 200,
     errors=(),
     before_own_password: bool = False,
+    upload: dict | None = None,
+    produces: str | None = None,
 ):
     """Register a view on the API blueprint and describe it in the OpenAPI document.
 
@@ -200,6 +204,8 @@ def route(
     `before_own_password`: open while the account still has a one-time password (roster import, admin
     reset); every other endpoint answers 403 password_change_required until it is replaced, as the
     pages do (lms.accounts.views._require_own_password).
+    `upload`: a multipart/form-data request body schema (file uploads); the view reads request.files.
+    `produces`: the media type of a binary success answer (e.g. an .xlsx download) instead of JSON.
     """
 
     def decorator(fn):
@@ -209,9 +215,11 @@ def route(
             for t, n in re.findall(r"<(?:(\w+):)?(\w+)>", path)
         ]
         ok = {"description": {201: "Created", 204: "No content"}.get(status, "OK")}
-        if response is not None:
+        if produces is not None:
+            ok["content"] = {produces: {"schema": {"type": "string", "format": "binary"}}}
+        elif response is not None:
             ok["content"] = {"application/json": {"schema": ref(response) if isinstance(response, str) else response}}
-        statuses = set(errors) | ({400} if body else set()) | ({401} if auth else set())
+        statuses = set(errors) | ({400} if body or upload else set()) | ({401} if auth else set())
         statuses |= {403} if auth and not before_own_password else set()
         for method in methods:
             unsafe = method.upper() not in SAFE_METHODS
@@ -228,6 +236,8 @@ def route(
             }
             if body:
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+            elif upload:
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": upload}}}
             OPENAPI_PATHS.setdefault(oa_path, {})[method.lower()] = op
 
         @wraps(fn)
@@ -269,7 +279,7 @@ def openapi_document() -> dict:
 
 # --- request parsing ----------------------------------------------------------------------------
 
-_TYPES = {"object": dict, "string": str, "integer": int, "boolean": bool, "array": list}
+_TYPES = {"object": dict, "string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list}
 
 
 def json_body(schema_name: str) -> dict:
@@ -293,10 +303,15 @@ def _check(value, spec: dict, field: str) -> None:
             bad("null")
         return
     kind = spec.get("type")
-    if kind and (not isinstance(value, _TYPES[kind]) or (kind == "integer" and isinstance(value, bool))):
+    if kind and (not isinstance(value, _TYPES[kind]) or (kind in ("integer", "number") and isinstance(value, bool))):
         bad("type")
     if "enum" in spec and value not in spec["enum"]:
         bad("enum")
+    if kind in ("integer", "number"):
+        if "minimum" in spec and value < spec["minimum"]:
+            bad("too_small")
+        if "maximum" in spec and value > spec["maximum"]:
+            bad("too_large")
     if kind == "string":
         if len(value) > spec.get("maxLength", len(value)):
             bad("too_long")
@@ -314,6 +329,15 @@ def _check(value, spec: dict, field: str) -> None:
                 _check(item, props[key], f"{field}.{key}".lstrip("."))
             elif spec.get("additionalProperties", True) is False:
                 raise ApiError(400, "invalid_body", {"field": f"{field}.{key}".lstrip("."), "reason": "unknown"})
+            elif isinstance(spec.get("additionalProperties"), dict):  # a map: every value has this schema
+                _check(item, spec["additionalProperties"], f"{field}.{key}".lstrip("."))
+    if kind == "array":
+        for i, item in enumerate(value[: spec.get("maxItems", len(value))]):
+            _check(item, spec.get("items", {}), f"{field}[{i}]")
+        if len(value) > spec.get("maxItems", len(value)):
+            bad("too_many")
+        if len(value) < spec.get("minItems", 0):
+            bad("too_few")
 
 
 def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:

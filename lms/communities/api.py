@@ -500,3 +500,7 @@ def revoke_role(assignment_id):
     except access.AccessError as exc:
         _admin_error(exc)
     return "", 204
+
+
+# Workshop management (members, study groups, leaders, creation) has its own module.
+from lms.communities import workshop_api  # noqa: E402, F401

@@ -550,6 +550,22 @@ def add_group(workshop: Workshop, name: str) -> StudyGroup:
     return group
 
 
+def rename_group(workshop: Workshop, group_id: int | None, name: str) -> StudyGroup:
+    from lms.core.text import plain
+
+    group = db.session.get(StudyGroup, group_id) if group_id is not None else None
+    if group is None or group.workshop_id != workshop.id:
+        raise CommunityError("no_such_group")
+    name = plain(name, 64)
+    if not name:
+        raise CommunityError("group_name_required")
+    if any(g.name == name and g.id != group.id for g in groups_of(workshop)):
+        raise CommunityError("group_name_taken")
+    group.name = name
+    db.session.commit()
+    return group
+
+
 def delete_group(workshop: Workshop, group_id: int) -> None:
     group = db.session.get(StudyGroup, group_id)
     if group is None or group.workshop_id != workshop.id:

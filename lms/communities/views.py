@@ -139,6 +139,10 @@ def manage_workshop(workshop_id):
             services.add_group(ws, group_form.name.data)
             flash(_("Group created."), "success")
             return redirect(url_for(".manage_workshop", workshop_id=ws.id))
+        if action == "rename_group":
+            services.rename_group(ws, _int_or_none(request.form.get("group_id")), request.form.get("name", ""))
+            flash(_("Group renamed."), "success")
+            return redirect(url_for(".manage_workshop", workshop_id=ws.id))
         if action == "delete_group":
             services.delete_group(ws, _int_or_none(request.form.get("group_id")))
             flash(_("Group deleted; its members are now ungrouped."), "info")

@@ -111,3 +111,7 @@ def my_courses():
     mine = services.my_courses(user)
     return jsonify(required=[_course(c, "required") for c in mine["required"]],
                    selected=[_course(c, "selected") for c in mine["selected"]], hours=float(mine["hours"]))  # fmt: skip
+
+
+# Lessons, progress and quizzes; course management: their own modules, on the same blueprint.
+from lms.courses import manage_api, study_api  # noqa: E402, F401

@@ -583,6 +583,28 @@ def my_progress(user_id: int, limit: int = 8) -> dict:
             "courses": courses}  # fmt: skip
 
 
+def course_progress(user_id: int, course) -> dict:
+    """A teacher's progress in one course: each lesson (credited time, completed, where to resume) and
+    the course totals. As on the course page, only video lessons count towards completion."""
+    rows = lesson_progress(user_id, course.id)
+    lessons = []
+    for lesson in course.lessons:
+        lp = rows.get(lesson.id)
+        seconds = (lp.seconds or 0.0) if lp else 0.0
+        duration = lesson.duration_seconds or 0
+        lessons.append({"lesson_id": lesson.id, "kind": lesson.kind, "seconds": round(seconds, 1),
+                        "minutes": int(seconds // 60), "completed": bool(lp and lp.completed),
+                        "percent": _pct(seconds, duration) if lesson.kind == "video" else 0,
+                        "resume": round(lp.last_position or 0.0, 1) if lp else 0.0})  # fmt: skip
+    videos = sum(1 for x in course.lessons if x.kind == "video")
+    completed = sum(1 for x in lessons if x["kind"] == "video" and x["completed"])
+    seconds = db.session.scalar(
+        select(CourseProgress.seconds).where(CourseProgress.user_id == user_id, CourseProgress.course_id == course.id)
+    ) or 0.0  # fmt: skip
+    return {"lessons": lessons, "seconds": round(seconds, 1), "minutes": int(seconds // 60), "video_lessons": videos,
+            "completed": completed, "percent": _pct(completed, videos)}  # fmt: skip
+
+
 def _pct(part: float, whole: float) -> int:
     return int(min(100, 100 * part / whole)) if whole else 0
 

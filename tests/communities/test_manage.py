@@ -157,3 +157,20 @@ def test_a_leader_on_another_page_is_kept_and_can_be_chosen(world, login_as, db,
     page2 = _form_values(host.get(f"/workshops/{ws.id}/manage?page=2").get_data(as_text=True), "arrange")
     back = host.post(f"/workshops/{ws.id}/manage?page=2", data=page2)
     assert back.headers["Location"].endswith("page=2")
+
+
+def test_rename_group_on_the_page(world, login_as, db):
+    ws, host = world.workshop_a, login_as(world["host"])
+    page = host.get(f"/workshops/{ws.id}/manage").get_data(as_text=True)
+    assert 'value="rename_group"' in page
+    r = host.post(f"/workshops/{ws.id}/manage", data={"action": "rename_group", "group_id": world.group_a.id,
+                                                       "name": " 改名组 "})  # fmt: skip
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(StudyGroup, world.group_a.id).name == "改名组"
+    host.post(f"/workshops/{ws.id}/manage", data={"action": "group", "group-name": "第二组"})
+    r = host.post(f"/workshops/{ws.id}/manage", data={"action": "rename_group", "group_id": world.group_a.id,
+                                                       "name": "第二组"}, follow_redirects=True)  # fmt: skip
+    assert "已有同名小组" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(StudyGroup, world.group_a.id).name == "改名组"
