@@ -168,6 +168,16 @@ def workshop_progress(workshop_id):
     return render_template("courses/workshop_progress.html", workshop=ws, **data)
 
 
+def study_time(seconds) -> str:
+    """Credited video time as pages show it: seconds below a minute (20 s of video is not "0 minutes")."""
+    from flask_babel import gettext as _
+
+    seconds = int(seconds or 0)
+    if seconds < 60:
+        return _("%(s)s s of video", s=seconds)
+    return _("%(m)s min of video", m=seconds // 60)
+
+
 def _study_panel(user=None, **_):
     if user is None or not user.is_authenticated:
         return None
@@ -201,6 +211,7 @@ def init_app(app) -> None:
     watch_fast.install(app)
     app.jinja_env.globals["watch_player"] = player_context
     app.jinja_env.globals["lesson_progress_map"] = lesson_progress_map
+    app.jinja_env.globals["study_time"] = study_time
     app.jinja_env.globals.setdefault("course_url", _course_url)
     register_panel(app, "personal_space", "study_progress", "courses/_study_panel.html", _study_panel,
                    order=20, column="main")  # fmt: skip

@@ -113,19 +113,54 @@ def _text_lesson(course, title="阅读材料"):
     return lesson
 
 
-def test_a_course_with_reading_lessons_reaches_100_percent(app, world, video, login_as):
+def test_progress_counts_every_lesson_not_only_videos(app, world, video, login_as):
+    """20 s of a video in a course of a video, three texts and a quiz is not 100%: every lesson counts,
+    a text when opened, a lesson with a quiz when the quiz is passed too (the audit of issue 3)."""
+    from lms.courses import services
+
     course, lesson = video
-    _text_lesson(course)
+    texts = [_text_lesson(course, f"阅读材料{i}") for i in range(3)]
     db.session.commit()
-    watched(world["teacher"], lesson, 120)
+    quiz_lesson = texts[2]
+    q = services.add_question(world["county_admin"], quiz_lesson, "选B", "single", ["A", "B"], [1])
+    t = world["teacher"]
+    watched(t, lesson, 20)
+    row = watch.my_progress(t.id)["courses"][0]
+    assert (row["completed"], row["lessons"], row["percent"], row["seconds"]) == (0, 4, 0, 20)
+    c = login_as(t)
+    html = c.get("/me").get_data(as_text=True)
+    assert "0/4 课时 · 视频 20 秒" in html and "个视频" not in html
+    watched(t, lesson, 120)  # now to its end
+    for x in texts:
+        assert c.get(f"/courses/lessons/{x.id}").status_code == 200
+    row = watch.my_progress(t.id)["courses"][0]
+    assert (row["completed"], row["lessons"], row["percent"]) == (3, 4, 75)  # the quiz is not passed yet
+    page = c.get(f"/courses/{course.id}").get_data(as_text=True)
+    assert "课程进度计算全部课时" in page and "测评未通过" in page
+    services.submit_quiz(t, quiz_lesson, {q.id: [1]})
+    row = watch.my_progress(t.id)["courses"][0]
+    assert (row["completed"], row["lessons"], row["percent"]) == (4, 4, 100)
+    assert "4/4 课时 · 视频 2 分钟" in c.get("/me").get_data(as_text=True)
+    host = login_as(world["host"]).get(f"/workshops/{world.workshop_a.id}/course-progress").get_data(as_text=True)
+    assert "0/4 课时" not in host  # the teacher is not a member of the workshop; members are listed
+    watched(world["member"], lesson, 120)
+    host = login_as(world["host"]).get(f"/workshops/{world.workshop_a.id}/course-progress").get_data(as_text=True)
+    assert "1/4 课时 · 视频 2 分钟" in host
+
+
+def test_reading_a_lesson_twice_writes_once(app, world, video, login_as):
+    from tests.sql_counting import counting
+
+    course, _lesson = video
+    text = _text_lesson(course)
+    db.session.commit()
+    c = login_as(world["teacher"])
+    c.get(f"/courses/lessons/{text.id}")
+    with counting() as statements:
+        c.get(f"/courses/lessons/{text.id}")
+    assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
     row = watch.my_progress(world["teacher"].id)["courses"][0]
-    assert (row["completed"], row["lessons"], row["percent"]) == (1, 1, 100)
-    html = login_as(world["teacher"]).get("/me").get_data(as_text=True)
-    assert "已看完 1/1 个视频" in html
-    page = login_as(world["teacher"]).get(f"/courses/{course.id}").get_data(as_text=True)
-    assert "课程进度按视频课时计算" in page and "90%" in page
-    rows = watch.workshop_progress(world.workshop_a)["rows"]
-    assert all(c["percent"] <= 100 for r in rows for c in r["courses"])
+    assert (row["completed"], row["lessons"]) == (1, 2)
 
 
 def test_deleting_a_completed_lesson_lowers_the_count(app, world, video, login_as):
