@@ -141,14 +141,25 @@ def catalogue(user, *, q: str = "", stage: str | None = None, subject: str | Non
         stmt = stmt.where(Course.subject == subject)
     if kind in COURSE_KINDS:
         stmt = stmt.where(Course.kind == kind)
-    if need in ("required", "elective"):
-        req = required_ids(user)
-        if need == "required":
-            stmt = stmt.where(Course.id.in_(req) if req else false())
-        elif req:
-            stmt = stmt.where(Course.id.not_in(req))
-    stmt = stmt.order_by(Course.id.desc())
-    return paginate(stmt, page, per_page)
+    req = required_ids(user)
+    if need == "required":
+        stmt = stmt.where(Course.id.in_(req) if req else false())
+    elif need == "elective" and req:
+        stmt = stmt.where(Course.id.not_in(req))
+    return paginate(stmt.order_by(*catalogue_order(user, req)), page, per_page)
+
+
+def catalogue_order(user, req: set[int]) -> list:
+    """The supermarket's order for this teacher: what is required for them first, then courses fitting
+    their stage and subject (taxonomy.fit_score: a primary-maths teacher meets primary maths before
+    kindergarten electives), then the rest; newest first within each. A total order (ends on the id),
+    so pages neither repeat nor skip a course."""
+    from sqlalchemy import case, literal
+
+    stage = getattr(user, "stage", None) or (user.school.stage if getattr(user, "school", None) else None)
+    required = case((Course.id.in_(req), 1), else_=0) if req else literal(0)
+    fit = fit_score(Course.stage, Course.subject, stage, getattr(user, "subject", None))
+    return [required.desc(), fit.desc(), Course.id.desc()]
 
 
 def get_visible(user, course_id: int, lessons: bool = False) -> Course | None:
