@@ -641,12 +641,13 @@ def _course_row(course_id, title, lessons, seconds, completed) -> dict:
             "minutes": seconds // 60, "percent": _pct(completed, lessons)}  # fmt: skip
 
 
-def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
-    """One page of a workshop's members with their study totals and per-course progress (3 queries)."""
+def workshop_progress(workshop, page: int = 1, per_page: int = 20, groups: list[int] | None = None) -> dict:
+    """One page of a workshop's members with their study totals and per-course progress (3 queries);
+    `groups`: only the members of these study groups (what a group leader sees)."""
     from lms.communities.services import member_page
     from lms.courses.models import Course
 
-    members = member_page(workshop, page=page, per_page=per_page)
+    members = member_page(workshop, page=page, per_page=per_page, groups=groups)
     ids = [row[0].id for row in members.items]
     totals = {}
     if ids:

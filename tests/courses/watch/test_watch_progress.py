@@ -185,3 +185,43 @@ def test_deleting_a_completed_lesson_lowers_the_count(app, world, video, login_a
     services.add_lesson(world["county_admin"], db.session.get(type(course), course.id), "第三课", "video")
     row = watch.my_progress(world["teacher"].id)["courses"][0]
     assert (row["completed"], row["lessons"], row["percent"]) == (1, 2, 50)
+
+
+def test_group_leader_sees_own_group_only(app, world, video, login_as):
+    """小组长 urge their group on (督促组员): they see their own group's progress, no other group's."""
+    from lms.communities import services as community
+    from tests.factories import make_user
+
+    _course, lesson = video
+    ws = world.workshop_a
+    other_group = community.create_group(ws, "第二组")
+    outsider_of_group = make_user("member_g2", "周二组", world.school_a, subject="math")
+    community.add_member(ws, outsider_of_group, other_group)
+    ungrouped = make_user("member_ng", "吴未分组", world.school_a, subject="math")
+    community.add_member(ws, ungrouped)
+    db.session.commit()
+    for u in (world["member"], outsider_of_group, ungrouped):
+        watched(u, lesson, 120)
+    url = f"/workshops/{ws.id}/course-progress"
+    leader = login_as(world["leader"])
+    r = leader.get(url)
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert world["member"].name in html and world["leader"].name in html
+    assert outsider_of_group.name not in html and ungrouped.name not in html
+    assert 'id="group-scope"' in html and "第一组" in html
+    assert "1/1 课时" in html  # the group member's progress
+    # The workshop page links a leader to it; a plain member gets neither the link nor the page.
+    assert url in leader.get(f"/workshops/{ws.id}").get_data(as_text=True)
+    member = login_as(world["member"])
+    assert member.get(url).status_code == 403
+    assert url not in member.get(f"/workshops/{ws.id}").get_data(as_text=True)
+    # Another workshop's page: not theirs to see at all.
+    assert login_as(world["leader"]).get(f"/workshops/{world.workshop_b.id}/course-progress").status_code == 404
+    # The host still sees everyone.
+    host = login_as(world["host"]).get(url).get_data(as_text=True)
+    assert outsider_of_group.name in host and ungrouped.name in host and 'id="group-scope"' not in host
+    # A leader who no longer leads a group sees nothing.
+    community.set_group_leader(world.group_a, None)
+    db.session.commit()
+    assert login_as(world["leader"]).get(url).status_code == 403
