@@ -137,3 +137,30 @@ def test_cap_is_configurable(app, world, quiz, monkeypatch):
     with pytest.raises(services.CourseError, match="quiz_closed"):
         services.submit_quiz(t, lesson, {q1.id: [1], q2.id: [0, 2]})
     assert services.quiz_state(t, lesson)["show_key"]
+
+
+def test_racing_submissions_cannot_pass_the_cap(app, world, quiz, monkeypatch):
+    """Eight submissions at once (a double-clicking script): the attempt number is unique per teacher
+    and quiz, so at most the cap is stored and the losers are told to wait."""
+    from lms.courses.models import Lesson
+    from tests.conftest import at_once
+
+    lesson, q1, q2 = quiz
+    monkeypatch.setitem(app.config, "COURSE_QUIZ_MIN_INTERVAL_SECONDS", 0)
+    uid, lid, a = world["teacher"].id, lesson.id, {q1.id: [0], q2.id: [1]}
+    db.session.commit()
+
+    def submit():
+        from lms.accounts.models import User
+
+        try:
+            return services.submit_quiz(db.session.get(User, uid), db.session.get(Lesson, lid), a).attempt_no
+        except services.CourseError as err:
+            return str(err)
+
+    results = at_once(app, 8, submit)
+    db.session.expire_all()
+    numbers = [n for n in results if isinstance(n, int)]
+    assert len(numbers) == len(set(numbers)) and 1 <= len(numbers) <= 3
+    assert _count(world["teacher"]) == len(numbers)
+    assert set(results) - set(numbers) <= {"quiz_wait", "quiz_closed"}
