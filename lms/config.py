@@ -55,6 +55,11 @@ class Config:
     ROSTER_MAX_BYTES = 5 * 1024 * 1024
     ROSTER_MAX_ROWS = 20000
     PAGE_SIZE = 20
+    # Instant quizzes 即时测评: attempts per teacher and quiz, seconds between two attempts, and the
+    # score (0-100) that passes. The key is shown after a pass or after the last attempt only.
+    COURSE_QUIZ_MAX_ATTEMPTS = 3
+    COURSE_QUIZ_MIN_INTERVAL_SECONDS = 20
+    COURSE_QUIZ_PASS_SCORE = 60
     # Failed sign-ins only (lms.accounts.limits): per client address, generous because a school's
     # teachers share one; per account, tight, against guessing one password from many addresses.
     LOGIN_RATE_LIMIT = "30 per minute;300 per hour"

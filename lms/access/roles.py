@@ -141,6 +141,12 @@ UPWARD = {"community.view"}
 for _role in ("expert", "county_admin", "city_admin", "province_admin"):
     ROLE_CAPABILITIES[_role] |= {"course.manage", "course.assign"}
 ROLE_CAPABILITIES["host"].add("course.assign")
+# A group leader 小组长 urges their group on (督促组员): they see the course progress of the members of
+# the study groups they lead, in their workshop, and nothing of the other groups (lms.courses.watch_views
+# narrows the page to their groups; stats.view shows the whole workshop).
+CAPABILITIES["group.progress"] = _l("See the course progress of the members of the study groups one leads")
+ROLE_CAPABILITIES["group_leader"].add("group.progress")
+ROLE_CAPABILITIES["site_admin"].add("group.progress")
 
 # Live Q&A (lms.live): watching, asking and voting reach up the tree like community.view (a teacher
 # follows the county's and the province's sessions); hosting and answering stay within the context.

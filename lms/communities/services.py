@@ -166,6 +166,16 @@ def add_member(workshop: Workshop, user: User, group: StudyGroup | None = None) 
     return m
 
 
+def led_groups(user, workshop: Workshop) -> list[StudyGroup]:
+    """The study groups of this workshop the user leads (小组长)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return list(db.session.scalars(
+        select(StudyGroup).where(StudyGroup.workshop_id == workshop.id, StudyGroup.leader_id == user.id)
+        .order_by(StudyGroup.id)
+    ))  # fmt: skip
+
+
 def set_group_leader(group: StudyGroup, user: User | None) -> None:
     if user is not None:
         is_member = db.session.scalar(
@@ -257,8 +267,10 @@ def _load_parents(region: Region | None) -> list[Region]:
     return list(db.session.scalars(_stmt("region_chain"), {"rid": region.parent_id}))
 
 
-def member_page(community, q: str = "", page: int = 1, per_page: int = 20, subject: str | None = None) -> Page:
-    """Members of a region (teachers in its schools), a school, or a workshop, searchable by name/username."""
+def member_page(community, q: str = "", page: int = 1, per_page: int = 20, subject: str | None = None,
+                groups: list[int] | None = None) -> Page:  # fmt: skip
+    """Members of a region (teachers in its schools), a school, or a workshop, searchable by name/username;
+    `groups` (a workshop's study group ids) keeps those groups' members only."""
     from sqlalchemy.orm import selectinload
 
     stmt = select(User).options(selectinload(User.school)).where(User.active.is_(True))
@@ -270,6 +282,9 @@ def member_page(community, q: str = "", page: int = 1, per_page: int = 20, subje
             .add_columns(WorkshopMembership.group_id)
         )
         total = community.member_count
+        if groups is not None:
+            stmt = stmt.where(WorkshopMembership.group_id.in_(groups))
+            total = None  # counted: a group's member_count may lag a move between groups
     elif isinstance(community, School):
         stmt = stmt.where(User.school_id == community.id)
         total = community.teacher_count

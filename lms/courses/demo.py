@@ -1,9 +1,17 @@
 """Demo courses for `flask lms demo`: about 30 courses across stages, subjects and the four kinds,
-with text lessons and quizzes (no video files), some required for demo workshops and one county."""
+with text lessons and quizzes, some required for demo workshops and one county; the lecture of the
+required courses is a video (one short generated clip, transcoded once by the real pipeline and
+shared by those lessons); and study progress for a share of the workshop members, so the progress
+bars and the hosts' members' progress page show numbers from the start."""
 
+import subprocess
+import tempfile
+import time
 from decimal import Decimal
+from pathlib import Path
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import insert, select
 
 from lms.access.models import Context
 from lms.communities.models import Region, Workshop
@@ -60,10 +68,66 @@ QUIZ = [
 ]  # fmt: skip
 
 
+#: The demo clip: ffmpeg's testsrc2 pattern with a tone, small and short so that generating and
+#: transcoding it adds a second or two to the demo build.
+CLIP_SECONDS = 8
+CLIP_SIZE = "320x180"
+#: How long the demo waits for the transcode (the in-process worker, or an RQ worker when configured).
+TRANSCODE_WAIT_SECONDS = 90
+#: The lesson (position) of each course that is the video lecture when a clip is available.
+VIDEO_POSITION = 2
+#: Share of workshop members given study progress in their required courses.
+STUDYING_SHARE = 0.65
+
+
+def _start_clip_transcode():
+    """Generate the clip with ffmpeg's testsrc2, store it as an upload and queue its transcode (the
+    real pipeline: lms.media's job, probe, ladder, poster); returns (StoredFile, MediaJob), or
+    (None, note) when ffmpeg is not there or fails."""
+    from werkzeug.datastructures import FileStorage
+
+    from lms.media import ffmpeg, tasks
+    from lms.media import services as media
+
+    try:
+        exe = ffmpeg.ffmpeg_exe()
+    except Exception as err:  # noqa: BLE001 - no system ffmpeg and no imageio-ffmpeg wheel
+        return None, f"course videos skipped: ffmpeg not found ({err.__class__.__name__})"
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "demo-lesson.mp4"
+        cmd = [exe, "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={CLIP_SIZE}:d={CLIP_SECONDS}:r=15",
+               "-f", "lavfi", "-i", f"sine=frequency=440:d={CLIP_SECONDS}", "-c:v", "libx264", "-preset",
+               "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)]  # fmt: skip
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=60)  # noqa: S603 - our own arguments
+        except (OSError, subprocess.SubprocessError) as err:
+            return None, f"course videos skipped: ffmpeg could not make the demo clip ({err.__class__.__name__})"
+        with clip.open("rb") as fh:
+            stored = media.save_upload(FileStorage(fh, filename="微课示例.mp4"), allowed=media.VIDEO,
+                                       max_bytes=current_app.config["VIDEO_UPLOAD_MAX_BYTES"],
+                                       purpose="video")  # fmt: skip
+    db.session.commit()
+    return stored, tasks.enqueue(stored)
+
+
+def _wait_for(job):
+    from lms.media.models import MediaJob
+
+    deadline = time.monotonic() + TRANSCODE_WAIT_SECONDS
+    while True:
+        db.session.expire_all()
+        row = db.session.get(MediaJob, job.id)
+        if row.status in ("done", "failed") or time.monotonic() > deadline:
+            return row
+        time.sleep(0.1)
+
+
 def on_demo_built(result, rng=None, scale=None, password=None, **_kw) -> None:
     province = db.session.scalar(select(Region).where(Region.level == "province").order_by(Region.id))
     if province is None:
         return
+    # The transcode runs in the media worker while the courses are built.
+    stored, job = _start_clip_transcode()  # job: the note why not, when stored is None
     ctx = db.session.get(Context, province.context_id)
     courses = []
     for i, (title, kind, stage, subject, hours) in enumerate(COURSES):
@@ -97,9 +161,122 @@ def on_demo_built(result, rng=None, scale=None, password=None, **_kw) -> None:
     if county is not None:
         rows.append(CourseAssignment(course_id=courses[5].id, context_id=county.context_id, required=True))
     db.session.add_all(rows)
+    required = list(dict.fromkeys(r.course_id for r in rows))
+    videos = []
+    if stored is not None:
+        # The lecture of each required course becomes a video lesson sharing the one transcode.
+        for c in courses:
+            if c.id in required:
+                lesson = c.lessons[VIDEO_POSITION - 1]
+                lesson.kind, lesson.media_file_id, lesson.media_job_id = "video", stored.id, job.id
+                videos.append(lesson)
     db.session.commit()
+    if stored is not None:
+        done = _wait_for(job)
+        if done.status == "done":
+            from lms.courses.services import record_job
+
+            record_job(done)  # usually done already, by the job's media_job_finished signal
+            result.extra.append(f"{len(videos)} video lessons share one transcoded clip ({CLIP_SECONDS} s)")
+        else:  # no video: the lessons stay readable texts
+            for lesson in videos:
+                lesson.kind, lesson.media_file_id, lesson.media_job_id = "text", None, None
+            db.session.commit()
+            videos = []
+            result.extra.append(f"course videos skipped: the demo clip's transcode {done.status} ({done.error or ''})")
+    else:
+        result.extra.append(job)
     from lms import signals
 
     signals.content_changed.send("courses", kind="course", ids=[c.id for c in courses])
     n_lessons = len(courses) * len(LESSONS)
     result.extra.append(f"{len(courses)} courses, {n_lessons} lessons, {len(rows)} course assignments")
+    _seed_progress(result, rng, courses, rows)
+
+
+def _seed_progress(result, rng, courses, assignments) -> None:
+    """Study progress of a share of every demo workshop's members in the courses required for them
+    (the province's and their workshop's): lessons read, videos watched (to the end, or part of the
+    way), quizzes attempted and passed or not; the totals kept as lms.courses.watch keeps them.
+    demo_teacher has read the introduction of their first course only, so a newcomer meets an open
+    quiz and an unwatched video."""
+    import random
+
+    from lms.accounts.models import User
+    from lms.communities.models import WorkshopMembership
+    from lms.core.db import utcnow
+    from lms.courses.models import QuizAttempt
+    from lms.courses.watch import COMPLETION_SHARE
+    from lms.courses.watch_models import CourseProgress, LessonProgress, WatchState
+
+    rng = rng or random.Random(1)
+    by_id = {c.id: c for c in courses}
+    ctx_courses: dict[int, list[int]] = {}
+    for a in assignments:
+        ctx_courses.setdefault(a.context_id, []).append(a.course_id)
+    province_wide = list(ctx_courses.get(courses[0].context_id, []))
+    members = db.session.execute(
+        select(WorkshopMembership.user_id, Workshop.context_id)
+        .join(Workshop, Workshop.id == WorkshopMembership.workshop_id)
+        .where(Workshop.context_id.in_(list(ctx_courses)))
+        .order_by(WorkshopMembership.user_id)
+    ).all()  # fmt: skip
+    demo_teacher = db.session.scalar(select(User.id).where(User.username == "demo_teacher"))
+    todo: dict[int, list[int]] = {}
+    for uid, ws_ctx in members:
+        if uid != demo_teacher and rng.random() >= STUDYING_SHARE:
+            continue
+        mine = todo.setdefault(uid, list(province_wide))
+        mine.extend(cid for cid in ctx_courses.get(ws_ctx, []) if cid not in mine)
+    now = utcnow()
+    lp_rows, cp_rows, ws_rows, attempts = [], [], [], []
+    for uid, course_ids in todo.items():
+        total = 0.0
+        for n, cid in enumerate(course_ids):
+            course = by_id[cid]
+            lessons = course.lessons
+            if uid == demo_teacher and n > 0:
+                break
+            # How far along: lessons done in order, then one in progress (or none).
+            reach = 1 if uid == demo_teacher else rng.choice((1, 2, 2, 3, 3, 3))
+            seconds, done = 0.0, 0
+            for pos, lesson in enumerate(lessons, start=1):
+                if pos > reach:
+                    break
+                finished = pos < reach or rng.random() < 0.6
+                watched, completed = 0.0, True
+                if lesson.kind == "video":
+                    full = float(lesson.duration_seconds or CLIP_SECONDS)
+                    watched = full if finished else round(full * rng.uniform(0.2, 0.7), 1)
+                    completed = watched >= COMPLETION_SHARE * full
+                passed = False
+                if lesson.questions and completed and uid != demo_teacher:
+                    tries = 1 if finished else rng.choice((1, 2))
+                    for k in range(1, tries + 1):
+                        ok = finished and k == tries
+                        answers = {str(q.id): list(q.answer) for q in lesson.questions}
+                        if not ok:  # the last question answered wrong
+                            q = lesson.questions[-1]
+                            answers[str(q.id)] = [(q.answer[0] + 1) % len(q.options)]
+                        correct = len(lesson.questions) if ok else len(lesson.questions) - 1
+                        attempts.append({"lesson_id": lesson.id, "user_id": uid, "attempt_no": k, "answers": answers,
+                                         "correct": correct, "total": len(lesson.questions),
+                                         "score": round(100.0 * correct / len(lesson.questions), 1),
+                                         "created_at": now})  # fmt: skip
+                    passed = finished
+                seconds += watched
+                done += completed and (passed or not lesson.questions)
+                lp_rows.append({"user_id": uid, "lesson_id": lesson.id, "course_id": cid, "seconds": watched,
+                                "max_position": watched, "last_position": watched, "completed": completed,
+                                "quiz_passed": passed, "updated_at": now})  # fmt: skip
+            cp_rows.append({"user_id": uid, "course_id": cid, "seconds": seconds, "lessons_completed": done,
+                            "updated_at": now})  # fmt: skip
+            total += seconds
+        ws_rows.append({"user_id": uid, "seconds": total, "position": 0.0, "playing": False,
+                        "viewing_seconds": 0.0, "carry": 0.0})  # fmt: skip
+    for table, rows in ((LessonProgress, lp_rows), (CourseProgress, cp_rows), (WatchState, ws_rows),
+                        (QuizAttempt, attempts)):  # fmt: skip
+        if rows:
+            db.session.execute(insert(table), rows)
+    db.session.commit()
+    result.extra.append(f"course progress for {len(todo)} teachers, {len(attempts)} quiz attempts")

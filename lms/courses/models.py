@@ -110,7 +110,12 @@ class QuizQuestion(db.Model):
 
 
 class QuizAttempt(TimestampMixin, db.Model):
+    """One submitted attempt; a teacher gets COURSE_QUIZ_MAX_ATTEMPTS of them per quiz (best counts)."""
+
     __tablename__ = "quiz_attempts"
+    # The attempt number is unique per teacher and quiz: two submissions racing past the cap check
+    # cannot both be stored as the same attempt. Rows from before numbering have NULL.
+    __table_args__ = (UniqueConstraint("lesson_id", "user_id", "attempt_no", name="uq_quiz_attempts_lesson_user_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
@@ -120,6 +125,7 @@ class QuizAttempt(TimestampMixin, db.Model):
     correct: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float] = mapped_column(Float, default=0.0)  # 0–100
+    attempt_no: Mapped[int | None] = mapped_column(Integer)
 
     lesson: Mapped[Lesson] = relationship()
 

@@ -141,14 +141,25 @@ def catalogue(user, *, q: str = "", stage: str | None = None, subject: str | Non
         stmt = stmt.where(Course.subject == subject)
     if kind in COURSE_KINDS:
         stmt = stmt.where(Course.kind == kind)
-    if need in ("required", "elective"):
-        req = required_ids(user)
-        if need == "required":
-            stmt = stmt.where(Course.id.in_(req) if req else false())
-        elif req:
-            stmt = stmt.where(Course.id.not_in(req))
-    stmt = stmt.order_by(Course.id.desc())
-    return paginate(stmt, page, per_page)
+    req = required_ids(user)
+    if need == "required":
+        stmt = stmt.where(Course.id.in_(req) if req else false())
+    elif need == "elective" and req:
+        stmt = stmt.where(Course.id.not_in(req))
+    return paginate(stmt.order_by(*catalogue_order(user, req)), page, per_page)
+
+
+def catalogue_order(user, req: set[int]) -> list:
+    """The supermarket's order for this teacher: what is required for them first, then courses fitting
+    their stage and subject (taxonomy.fit_score: a primary-maths teacher meets primary maths before
+    kindergarten electives), then the rest; newest first within each. A total order (ends on the id),
+    so pages neither repeat nor skip a course."""
+    from sqlalchemy import case, literal
+
+    stage = getattr(user, "stage", None) or (user.school.stage if getattr(user, "school", None) else None)
+    required = case((Course.id.in_(req), 1), else_=0) if req else literal(0)
+    fit = fit_score(Course.stage, Course.subject, stage, getattr(user, "subject", None))
+    return [required.desc(), fit.desc(), Course.id.desc()]
 
 
 def get_visible(user, course_id: int, lessons: bool = False) -> Course | None:
@@ -478,22 +489,80 @@ def add_question(user, lesson: Lesson, prompt: str, kind: str, options: list[str
         raise CourseError("bad_answer")
     q = QuizQuestion(prompt=prompt, kind=kind, options=options, answer=answer, position=len(lesson.questions) + 1)
     lesson.questions.append(q)
+    db.session.flush()
+    _recount_quiz(lesson)
     db.session.commit()
     return q
+
+
+def _recount_quiz(lesson: Lesson) -> None:
+    """A quiz appeared or went: whether the lesson waits for a pass changed for everyone."""
+    from lms.courses import watch
+
+    watch.recount_completed(lesson.course_id)
 
 
 def delete_question(user, question: QuizQuestion) -> None:
     if not may_manage(user, question.lesson.course):
         raise CourseError("forbidden")
+    lesson = question.lesson
     db.session.delete(question)
+    db.session.flush()
+    _recount_quiz(lesson)
     db.session.commit()
 
 
-def submit_quiz(user, lesson: Lesson, answers: dict) -> QuizAttempt:
+def quiz_rules() -> dict:
+    cfg = current_app.config
+    return {"max_attempts": max(1, int(cfg.get("COURSE_QUIZ_MAX_ATTEMPTS", 3))),
+            "interval": max(0, int(cfg.get("COURSE_QUIZ_MIN_INTERVAL_SECONDS", 20))),
+            "pass_score": float(cfg.get("COURSE_QUIZ_PASS_SCORE", 60))}  # fmt: skip
+
+
+class QuizWait(CourseError):
+    """Too soon after the previous attempt; `seconds` is how long to wait."""
+
+    def __init__(self, seconds: int):
+        super().__init__("quiz_wait")
+        self.seconds = seconds
+
+
+def _attempts(user, lesson: Lesson) -> list[QuizAttempt]:
+    return list(db.session.scalars(
+        select(QuizAttempt).where(QuizAttempt.lesson_id == lesson.id, QuizAttempt.user_id == user.id)
+        .order_by(QuizAttempt.id)
+    ))  # fmt: skip
+
+
+def quiz_state(user, lesson: Lesson, attempts: list[QuizAttempt] | None = None) -> dict:
+    """What the lesson page shows of the teacher's quiz: attempts used and left, best and last score,
+    passed, whether the form is still open, and whether the key may be shown (after a pass or once no
+    attempt is left: before that, showing it would give the answers away)."""
+    rules = quiz_rules()
+    attempts = _attempts(user, lesson) if attempts is None else attempts
+    best = max(attempts, key=lambda a: (a.score, a.id)) if attempts else None
+    passed = best is not None and best.score >= rules["pass_score"]
+    left = max(0, rules["max_attempts"] - len(attempts))
+    return {"attempts": len(attempts), "max_attempts": rules["max_attempts"], "left": left,
+            "best": best, "last": attempts[-1] if attempts else None, "passed": passed,
+            "pass_score": rules["pass_score"], "open": not passed and left > 0,
+            "show_key": passed or (bool(attempts) and left == 0)}  # fmt: skip
+
+
+def submit_quiz(user, lesson: Lesson, answers: dict, now=None) -> QuizAttempt:
     """Score an attempt: a question counts when the chosen options equal the key exactly.
 
-    `answers` maps question id (int or str) to a list of option indexes (or one index).
+    `answers` maps question id (int or str) to a list of option indexes (or one index). Every question
+    needs an answer ("unanswered": nothing stored). A teacher gets COURSE_QUIZ_MAX_ATTEMPTS attempts
+    at most ("quiz_closed" after them, and after a pass: the key is then on the page), and
+    COURSE_QUIZ_MIN_INTERVAL_SECONDS between two (QuizWait). The best attempt counts; a passing one
+    marks the lesson's quiz passed for course progress.
     """
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+    from lms.courses import watch
+
     questions = lesson.questions
     if not questions:
         raise CourseError("no_quiz")
@@ -510,15 +579,42 @@ def submit_quiz(user, lesson: Lesson, answers: dict) -> QuizAttempt:
         chosen = [c for c in chosen if 0 <= c < len(q.options)]
         if q.kind == "single":
             chosen = chosen[:1]
+        if not chosen:
+            raise CourseError("unanswered")
         clean[str(q.id)] = chosen
         if chosen == sorted(q.answer):
             correct += 1
+    state = quiz_state(user, lesson)
+    if not state["open"]:
+        raise CourseError("quiz_closed")
+    now = now or utcnow()
+    last = state["last"]
+    if last is not None and last.created_at is not None:
+        last_at = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=now.tzinfo)
+        wait = last_at + timedelta(seconds=quiz_rules()["interval"]) - now
+        if wait.total_seconds() > 0:
+            raise QuizWait(int(wait.total_seconds()) + 1)
     total = len(questions)
     attempt = QuizAttempt(lesson_id=lesson.id, user_id=user.id, answers=clean, correct=correct, total=total,
-                          score=round(100.0 * correct / total, 1))  # fmt: skip
+                          score=round(100.0 * correct / total, 1), attempt_no=state["attempts"] + 1,
+                          created_at=now)  # fmt: skip
     db.session.add(attempt)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another submission took this attempt number at the same moment
+        db.session.rollback()
+        raise QuizWait(quiz_rules()["interval"] or 1) from None
+    if attempt.score >= quiz_rules()["pass_score"]:
+        watch.mark_quiz_passed(user.id, lesson)
     return attempt
+
+
+def open_lesson(user, lesson: Lesson) -> None:
+    """A teacher opened a lesson page: a text or document lesson counts as read (videos count when watched)."""
+    from lms.courses import watch
+
+    if lesson.kind != "video" and lesson.course.published:
+        watch.mark_read(user.id, lesson)
 
 
 def last_attempt(user, lesson: Lesson) -> QuizAttempt | None:

@@ -28,6 +28,8 @@ ERRORS = {
     "bad_options": lambda: _("Give between 2 and 8 options, one per line."),
     "bad_answer": lambda: _("The correct options must be option numbers; a single-choice question has exactly one."),
     "no_quiz": lambda: _("This lesson has no quiz."),
+    "unanswered": lambda: _("Please answer every question before submitting. Nothing was saved."),
+    "quiz_closed": lambda: _("This quiz is finished for you: you passed it or used all your attempts."),
     "not_available": lambda: _("This course is not available to you."),
     "bad_context": lambda: _("Courses can be assigned to a workshop or a region only."),
     "audience_cannot_see": lambda: _(
@@ -54,6 +56,8 @@ def _max_attempts() -> int:
 
 
 def _msg(err) -> str:
+    if isinstance(err, services.QuizWait):
+        return _("Please wait %(n)s seconds before your next attempt.", n=err.seconds)
     return ERRORS.get(str(err), lambda: _("The request could not be completed."))()
 
 
@@ -165,13 +169,20 @@ def _safe_next() -> bool:
 @login_required
 def lesson(lesson_id):
     ls = _lesson(lesson_id)
+    services.open_lesson(current_user, ls)
+    return _lesson_page(ls)
+
+
+def _lesson_page(ls: Lesson, chosen: dict | None = None, error: str | None = None, status: int = 200):
+    """The lesson page; after a refused quiz submission, with the teacher's choices kept and the reason."""
     lessons = ls.course.lessons
     i = lessons.index(ls)
+    quiz = services.quiz_state(current_user, ls) if ls.questions else None
     return render_template("courses/lesson.html", lesson=ls, course=ls.course,
                            prev=lessons[i - 1] if i > 0 else None,
                            next=lessons[i + 1] if i + 1 < len(lessons) else None,
-                           attempt=services.last_attempt(current_user, ls), form=EmptyForm(),
-                           may_manage=services.may_manage(current_user, ls.course))  # fmt: skip
+                           quiz=quiz, chosen=chosen or {}, quiz_error=error, form=EmptyForm(),
+                           may_manage=services.may_manage(current_user, ls.course)), status  # fmt: skip
 
 
 @bp.post("/lessons/<int:lesson_id>/quiz")
@@ -184,10 +195,15 @@ def quiz(lesson_id):
     try:
         attempt = services.submit_quiz(current_user, ls, answers)
     except services.CourseError as err:
-        flash(_msg(err), "danger")
+        if str(err) == "quiz_closed":
+            flash(_msg(err), "warning")
+        else:  # keep what the teacher ticked: a refused attempt is not a lost one
+            chosen = {str(k): [int(x) for x in v if x.isdigit()] for k, v in answers.items()}
+            return _lesson_page(ls, chosen, _msg(err), 429 if isinstance(err, services.QuizWait) else 400)
     else:
         flash(_("Your score: %(score)s (%(correct)s of %(total)s correct).", score=f"{attempt.score:g}",
-                correct=attempt.correct, total=attempt.total), "info")  # fmt: skip
+                correct=attempt.correct, total=attempt.total),
+              "success" if attempt.score >= services.quiz_rules()["pass_score"] else "info")  # fmt: skip
     return redirect(url_for("courses.lesson", lesson_id=ls.id) + "#quiz")
 
 

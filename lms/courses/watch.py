@@ -41,7 +41,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Float, Integer, bindparam, case, func, insert, select, text, update
+from sqlalchemy import Float, bindparam, case, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.db import utcnow
@@ -409,9 +409,7 @@ def _hot():
             updated_at=bindparam("b_when"), max_position=case((lp.c.max_position < far, far), else_=lp.c.max_position),
         ).returning(lp.c.seconds, lp.c.completed),
         course=update(cp).where(cp.c.user_id == bindparam("b_uid"), cp.c.course_id == bindparam("b_cid")).values(
-            seconds=cp.c.seconds + bindparam("b_credit", type_=Float),
-            lessons_completed=cp.c.lessons_completed + bindparam("b_done", type_=Integer),
-            updated_at=bindparam("b_when")),
+            seconds=cp.c.seconds + bindparam("b_credit", type_=Float), updated_at=bindparam("b_when")),
     )  # fmt: skip
 
 
@@ -496,10 +494,13 @@ def _record_lesson(viewing: Viewing, position: float, furthest: float, credit: f
         completed = True
     if credit > 0 or newly:
         cp = CourseProgress.__table__
-        done = db.session.execute(hot.course, {**params, "b_done": 1 if newly else 0}).rowcount
+        done = db.session.execute(hot.course, params).rowcount
         if not done:
             db.session.execute(insert(cp).values(user_id=viewing.user_id, course_id=viewing.course_id, seconds=credit,
-                                                 lessons_completed=1 if newly else 0, updated_at=now_dt))  # fmt: skip
+                                                 lessons_completed=0, updated_at=now_dt))  # fmt: skip
+    if newly:
+        # Whether the lesson now counts depends on its quiz too: recount (once per lesson and teacher).
+        recount_completed(viewing.course_id, viewing.user_id)
     return round(seconds, 1), completed
 
 
@@ -532,36 +533,79 @@ def total_seconds(user_id: int) -> float:
     return db.session.scalar(select(WatchState.seconds).where(WatchState.user_id == user_id)) or 0.0
 
 
-def video_lesson_count():
-    """A course's video lessons (a correlated subquery on Course): what course progress counts.
+def done_lessons(user_col, course_id):
+    """The number of lessons of a course done by the teacher in `user_col` (a correlated subquery): the
+    lesson's content completed (video watched to COMPLETION_SHARE, text or document opened) and, for
+    a lesson with an instant quiz, the quiz passed. Lessons deleted since do not count."""
+    from lms.courses.models import Lesson, QuizQuestion
 
-    Only a video lesson can be completed (COMPLETION_SHARE of it watched); text and document
-    lessons are read, and nothing honest measures reading, so they are not in the fraction.
-    """
-    from lms.courses.models import Course, Lesson
-
+    lp, ls, qq = LessonProgress.__table__, Lesson.__table__, QuizQuestion.__table__
+    has_quiz = select(qq.c.id).where(qq.c.lesson_id == lp.c.lesson_id).exists()
     return (
-        select(func.count(Lesson.id))
-        .where(Lesson.course_id == Course.id, Lesson.kind == "video")
-        .correlate(Course)
-        .scalar_subquery()
-    )
-
-
-def recount_completed(course_id: int) -> None:
-    """Set lessons_completed of every teacher's row of a course from their completed video lessons
-    that still exist (after a lesson was deleted). Credited seconds stay: the time was studied."""
-    from lms.courses.models import Lesson
-
-    lp, cp = LessonProgress.__table__, CourseProgress.__table__
-    done = (
         select(func.count())
-        .select_from(lp.join(Lesson.__table__, Lesson.__table__.c.id == lp.c.lesson_id))
-        .where(lp.c.user_id == cp.c.user_id, lp.c.course_id == course_id, lp.c.completed.is_(True),
-               Lesson.__table__.c.kind == "video")
+        .select_from(lp.join(ls, ls.c.id == lp.c.lesson_id))
+        .where(lp.c.user_id == user_col, lp.c.course_id == course_id, lp.c.completed.is_(True),
+               or_(lp.c.quiz_passed.is_(True), ~has_quiz))
         .scalar_subquery()
     )  # fmt: skip
-    db.session.execute(update(cp).where(cp.c.course_id == course_id).values(lessons_completed=done))
+
+
+def recount_completed(course_id: int, user_id: int | None = None) -> None:
+    """Set lessons_completed of the course's progress rows (one teacher's, or everyone's after a
+    lesson or quiz question was added or deleted) from done_lessons. Credited seconds stay: the time
+    was studied."""
+    cp = CourseProgress.__table__
+    stmt = update(cp).where(cp.c.course_id == course_id)
+    if user_id is not None:
+        stmt = stmt.where(cp.c.user_id == user_id)
+    db.session.execute(stmt.values(lessons_completed=done_lessons(cp.c.user_id, course_id)))
+
+
+def _touch_course(user_id: int, course_id: int) -> None:
+    """Make sure the teacher has a course row (the personal space lists courses from them)."""
+    cp = CourseProgress.__table__
+    exists = db.session.scalar(select(cp.c.id).where(cp.c.user_id == user_id, cp.c.course_id == course_id))
+    if exists is None:
+        db.session.execute(insert(cp).values(user_id=user_id, course_id=course_id, seconds=0.0, lessons_completed=0,
+                                             updated_at=utcnow()))  # fmt: skip
+    else:
+        db.session.execute(update(cp).where(cp.c.id == exists).values(updated_at=utcnow()))
+
+
+def _mark(user_id: int, lesson, **values) -> bool:
+    """Set flags on the teacher's row of a lesson (made if missing) and recount the course; commits.
+    False when nothing changed (already set: no write on every page view)."""
+    lp = LessonProgress.__table__
+    row = db.session.execute(
+        select(lp.c.id, *[lp.c[k] for k in values]).where(lp.c.user_id == user_id, lp.c.lesson_id == lesson.id)
+    ).first()  # fmt: skip
+    if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+        return False
+    try:
+        if row is None:
+            db.session.execute(insert(lp).values(user_id=user_id, lesson_id=lesson.id, course_id=lesson.course_id,
+                                                 seconds=0.0, max_position=0.0, last_position=0.0,
+                                                 updated_at=utcnow(), **{"completed": False, **values}))  # fmt: skip
+        else:
+            db.session.execute(update(lp).where(lp.c.id == row.id).values(updated_at=utcnow(), **values))
+        _touch_course(user_id, lesson.course_id)
+        recount_completed(lesson.course_id, user_id)
+        db.session.commit()
+    except IntegrityError:  # the same teacher's other tab made the rows at the same moment: it counted
+        db.session.rollback()
+        return False
+    return True
+
+
+def mark_read(user_id: int, lesson) -> bool:
+    """A text or document lesson was opened: its content counts as done (nothing finer measures reading)."""
+    if lesson.kind == "video":
+        return False
+    return _mark(user_id, lesson, completed=True)
+
+
+def mark_quiz_passed(user_id: int, lesson) -> bool:
+    return _mark(user_id, lesson, quiz_passed=True)
 
 
 def my_progress(user_id: int, limit: int = 8) -> dict:
@@ -570,7 +614,7 @@ def my_progress(user_id: int, limit: int = 8) -> dict:
 
     seconds = total_seconds(user_id)
     rows = db.session.execute(
-        select(Course.id, Course.title, video_lesson_count(), CourseProgress.seconds, CourseProgress.lessons_completed)
+        select(Course.id, Course.title, Course.lesson_count, CourseProgress.seconds, CourseProgress.lessons_completed)
         .join(CourseProgress, CourseProgress.course_id == Course.id)
         .where(CourseProgress.user_id == user_id)
         .order_by(CourseProgress.updated_at.desc(), Course.id)
@@ -609,19 +653,23 @@ def _pct(part: float, whole: float) -> int:
     return int(min(100, 100 * part / whole)) if whole else 0
 
 
-def _course_row(course_id, title, videos, seconds, completed) -> dict:
-    videos = videos or 0
-    completed = min(completed or 0, videos)
-    return {"id": course_id, "title": title, "lessons": videos, "completed": completed,
-            "minutes": int((seconds or 0) // 60), "percent": _pct(completed, videos)}  # fmt: skip
+def _course_row(course_id, title, lessons, seconds, completed) -> dict:
+    """A course's progress: done lessons of all its lessons (Course.lesson_count, maintained), and the
+    credited video time in whole seconds (pages show seconds below a minute, not "0 minutes")."""
+    lessons = lessons or 0
+    completed = min(completed or 0, lessons)
+    seconds = int(seconds or 0)
+    return {"id": course_id, "title": title, "lessons": lessons, "completed": completed, "seconds": seconds,
+            "minutes": seconds // 60, "percent": _pct(completed, lessons)}  # fmt: skip
 
 
-def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
-    """One page of a workshop's members with their study totals and per-course progress (3 queries)."""
+def workshop_progress(workshop, page: int = 1, per_page: int = 20, groups: list[int] | None = None) -> dict:
+    """One page of a workshop's members with their study totals and per-course progress (3 queries);
+    `groups`: only the members of these study groups (what a group leader sees)."""
     from lms.communities.services import member_page
     from lms.courses.models import Course
 
-    members = member_page(workshop, page=page, per_page=per_page)
+    members = member_page(workshop, page=page, per_page=per_page, groups=groups)
     ids = [row[0].id for row in members.items]
     totals = {}
     if ids:
@@ -631,7 +679,7 @@ def workshop_progress(workshop, page: int = 1, per_page: int = 20) -> dict:
     courses: dict[int, list] = {}
     if ids:
         for uid, *rest in db.session.execute(
-            select(CourseProgress.user_id, Course.id, Course.title, video_lesson_count(), CourseProgress.seconds,
+            select(CourseProgress.user_id, Course.id, Course.title, Course.lesson_count, CourseProgress.seconds,
                    CourseProgress.lessons_completed)
             .join(Course, Course.id == CourseProgress.course_id)
             .where(CourseProgress.user_id.in_(ids))

@@ -7,7 +7,7 @@ are, the heartbeat adds to them with UPDATEs by key.
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core.db import UTCDateTime, utcnow
@@ -15,7 +15,7 @@ from lms.extensions import db
 
 
 class LessonProgress(db.Model):
-    """What one teacher watched of one video lesson, over all viewings."""
+    """What one teacher did of one lesson: watched of a video (over all viewings), opened, quiz passed."""
 
     __tablename__ = "lesson_progress"
     __table_args__ = (UniqueConstraint("user_id", "lesson_id", name="uq_lesson_progress_user_lesson"),)
@@ -32,8 +32,12 @@ class LessonProgress(db.Model):
     max_position: Mapped[float] = mapped_column(Float, default=0.0)
     #: Where the teacher left off: the player resumes here.
     last_position: Mapped[float] = mapped_column(Float, default=0.0)
-    #: Set once `seconds` reached the completion share of the lesson's duration.
+    #: The lesson's content is done: a video once `seconds` reached the completion share of its
+    #: duration; a text or document lesson once opened.
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: An attempt at the lesson's instant quiz reached the pass score (COURSE_QUIZ_PASS_SCORE). A
+    #: lesson counts in its course's progress when completed and, if it has a quiz, passed.
+    quiz_passed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -163,9 +163,34 @@ def workshop_progress(workshop_id):
     from lms.communities.services import get_or_404
 
     ws = get_or_404(Workshop, workshop_id)
-    access.require(current_user, "stats.view", ws)
-    data = watch.workshop_progress(ws, page=page_arg(request), per_page=current_app.config["PAGE_SIZE"])
-    return render_template("courses/workshop_progress.html", workshop=ws, **data)
+    groups = progress_groups(current_user, ws)
+    if groups is None:
+        access.require(current_user, "stats.view", ws)  # 403 for a member who sees the workshop, else 404
+    data = watch.workshop_progress(ws, page=page_arg(request), per_page=current_app.config["PAGE_SIZE"],
+                                   groups=[g.id for g in groups] if groups else None)  # fmt: skip
+    return render_template("courses/workshop_progress.html", workshop=ws, groups=groups, **data)
+
+
+def progress_groups(user, workshop):
+    """Whose progress the user may see in this workshop: [] for everyone (stats.view), the study groups
+    they lead (group.progress, checked in the workshop, then narrowed to their own groups), or None."""
+    from lms.communities.services import led_groups
+
+    if access.can(user, "stats.view", workshop):
+        return []
+    if access.can(user, "group.progress", workshop):
+        return led_groups(user, workshop) or None
+    return None
+
+
+def study_time(seconds) -> str:
+    """Credited video time as pages show it: seconds below a minute (20 s of video is not "0 minutes")."""
+    from flask_babel import gettext as _
+
+    seconds = int(seconds or 0)
+    if seconds < 60:
+        return _("%(s)s s of video", s=seconds)
+    return _("%(m)s min of video", m=seconds // 60)
 
 
 def _study_panel(user=None, **_):
@@ -175,9 +200,12 @@ def _study_panel(user=None, **_):
 
 
 def _workshop_panel(user=None, workshop=None, **_):
-    if workshop is None or not access.can(user, "stats.view", workshop):
+    if workshop is None:
         return None
-    return {"url": url_for("watch.workshop_progress", workshop_id=workshop.id)}
+    groups = progress_groups(user, workshop)
+    if groups is None:
+        return None
+    return {"url": url_for("watch.workshop_progress", workshop_id=workshop.id), "groups": groups}
 
 
 def _course_url(course_id: int) -> str:
@@ -201,6 +229,7 @@ def init_app(app) -> None:
     watch_fast.install(app)
     app.jinja_env.globals["watch_player"] = player_context
     app.jinja_env.globals["lesson_progress_map"] = lesson_progress_map
+    app.jinja_env.globals["study_time"] = study_time
     app.jinja_env.globals.setdefault("course_url", _course_url)
     register_panel(app, "personal_space", "study_progress", "courses/_study_panel.html", _study_panel,
                    order=20, column="main")  # fmt: skip

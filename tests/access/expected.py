@@ -75,6 +75,7 @@ ALL = {
     "homework.manage",
     "homework.grade",
     "homework.publish",
+    "group.progress",
 }
 
 # Resource library: whoever belongs to a community may post into its library; hosts, experts and
@@ -161,7 +162,8 @@ _UP_A = {"county_a": VIEW, "city": VIEW, "province": VIEW}
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "teacher": {"school_a": LIST, **_UP_A},
     "member": {"school_a": LIST, "workshop_a": MEMBER, **_UP_A},
-    "leader": {"school_a": LIST, "workshop_a": MEMBER, **_UP_A},
+    # A group leader sees their own group's course progress (the view narrows it to the groups they lead).
+    "leader": {"school_a": LIST, "workshop_a": MEMBER | {"group.progress"}, **_UP_A},
     "host": {"school_a": LIST, "workshop_a": HOST, **_UP_A},
     "expert": {"workshop_a": EXPERT, **_UP_A},
     "school_trainer": {"school_a": TRAINER, **_UP_A},

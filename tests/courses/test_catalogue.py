@@ -3,6 +3,7 @@
 from lms.courses import services
 from lms.courses.models import CourseAssignment
 from lms.extensions import db
+from tests.courses.conftest import make_course
 
 
 def titles(page):
@@ -192,3 +193,38 @@ def test_course_page_and_api_queries_do_not_grow_with_lessons(world, catalogue, 
     assert all(x["has_quiz"] for x in r.json["lessons"])
     assert len(many_page) == len(few_page), many_page
     assert len(many_api) == len(few_api), many_api
+
+
+def test_order_required_then_fitting_then_the_rest(world, catalogue, login_as, client):
+    """A primary-maths teacher meets what is required for them first, then primary maths, never the
+    kindergarten electives on top (the audit of issue 3); filters and paging keep that order."""
+    prov = world.province.context
+    kinder = make_course(prov, "幼儿园区域活动观察", kind="cases", stage="preschool", subject="preschool_ed")
+    make_course(prov, "幼儿园游戏化教学", kind="cases", stage="preschool", subject="preschool_ed")
+    db.session.add(CourseAssignment(course_id=catalogue["chinese_junior"].id, context_id=world.county_a.context_id,
+                                    required=True))  # fmt: skip
+    db.session.commit()
+    t = world["teacher"]  # school_a is a primary school, subject math
+    order = [c.title for c in services.catalogue(t).items]
+    assert order[0] == "初中语文群文阅读"  # required for them, though another stage
+    assert set(order[1:3]) == {"小学数学信息化教学", "东湖区本地课程"}  # primary maths
+    assert order[3] == "师德修养专题"  # for every subject
+    assert order[-2:] == ["幼儿园游戏化教学", "幼儿园区域活动观察"]  # a known mismatch: last, newest first
+    # Paging walks the same order, no repeats, no gaps.
+    paged = [c.title for p in (1, 2, 3) for c in services.catalogue(t, page=p, per_page=2).items]
+    assert paged == order
+    # Filters still apply, in that order.
+    assert [c.title for c in services.catalogue(t, kind="cases").items] == [
+        "初中语文群文阅读", "幼儿园游戏化教学", "幼儿园区域活动观察",
+    ]  # fmt: skip
+    electives = [c.title for c in services.catalogue(t, need="elective").items]
+    assert electives[0] in {"小学数学信息化教学", "东湖区本地课程"}
+    # A junior Chinese teacher of the other county sees their stage and subject first.
+    assert services.catalogue(world["teacher_b"]).items[0].title == "初中语文群文阅读"
+    # The page shows that order too.
+    html = login_as(t).get("/courses/").get_data(as_text=True)
+    assert html.index("初中语文群文阅读") < html.index("小学数学信息化教学") < html.index(kinder.title)
+    from lms.accounts.services import issue_token
+
+    r = client.get("/api/v1/courses", headers={"Authorization": "Bearer " + issue_token(t, 1)})
+    assert [x["title"] for x in r.json["items"]] == order
