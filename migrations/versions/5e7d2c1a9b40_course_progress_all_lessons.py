@@ -6,7 +6,7 @@ quizzes passed), and earlier rows counted videos only, which stay valid (a compl
 quiz is still done; with a quiz it now waits for a pass).
 
 Revision ID: 5e7d2c1a9b40
-Revises: a4f2c9d8e1b7
+Revises: c8e1f3a5b702
 Create Date: 2026-11-24 07:45:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5e7d2c1a9b40"
-down_revision = "a4f2c9d8e1b7"
+down_revision = "c8e1f3a5b702"
 branch_labels = None
 depends_on = None
 
