@@ -54,19 +54,21 @@ schema("LessonDetail", obj(
     question_count=INT,
 ))  # fmt: skip
 schema("CourseProgress", obj(
-    ("course_id", "title", "lessons", "seconds", "minutes", "video_lessons", "completed", "percent"),
+    ("course_id", "title", "lessons", "seconds", "minutes", "lesson_count", "completed", "percent"),
     course_id=INT, title=STR,
     lessons=array(obj(("lesson_id", "kind", "seconds", "minutes", "completed", "percent", "resume"),
                       lesson_id=INT, kind=STR, seconds=NUM, minutes=INT, completed=BOOL, percent=INT, resume=NUM)),
     seconds={**NUM, "description": "Credited watch time in this course"},
     minutes=INT,
-    video_lessons={**INT, "description": "Lessons that count towards completion (videos)"},
-    completed=INT,
-    percent={**INT, "description": "completed / video_lessons, in percent"},
+    lesson_count={**INT, "description": "All lessons of the course"},
+    completed={**INT, "description": "Lessons done: content completed (video watched, text opened), quiz passed"},
+    percent={**INT, "description": "completed / lesson_count, in percent"},
 ))  # fmt: skip
 COURSE_ROW = schema("CourseProgressRow", obj(
-    ("id", "title", "lessons", "completed", "minutes", "percent"),
-    id=INT, title=STR, lessons={**INT, "description": "Video lessons"}, completed=INT, minutes=INT, percent=INT,
+    ("id", "title", "lessons", "completed", "seconds", "minutes", "percent"),
+    id=INT, title=STR, lessons={**INT, "description": "All lessons of the course"},
+    completed={**INT, "description": "Lessons done (content completed, quiz passed)"},
+    seconds={**INT, "description": "Credited video time in this course"}, minutes=INT, percent=INT,
 ))  # fmt: skip
 _STUDY = dict(
     minutes={**INT, "description": "Credited course-study minutes, all courses"},
@@ -108,12 +110,15 @@ schema("QuizAnswers", obj(
 ))  # fmt: skip
 
 # The status of each refusal of the course services; the message is the code itself.
-COURSE_STATUS = {"forbidden": 403, "no_quiz": 404, "not_available": 404}
+COURSE_STATUS = {"forbidden": 403, "no_quiz": 404, "not_available": 404, "unanswered": 400, "quiz_closed": 409,
+                 "quiz_wait": 429}  # fmt: skip
 
 
 def refused(exc):
     code = str(exc)
-    raise ApiError(COURSE_STATUS.get(code, 400), code) from None
+    # Too soon after the last attempt: how long to wait (the page says the same).
+    details = {"retry_after": exc.seconds} if isinstance(exc, services.QuizWait) else None
+    raise ApiError(COURSE_STATUS.get(code, 400), code, details) from None
 
 
 def visible_course(course_id: int, lessons: bool = False):

@@ -628,25 +628,32 @@ def my_progress(user_id: int, limit: int = 8) -> dict:
 
 
 def course_progress(user_id: int, course) -> dict:
-    """A teacher's progress in one course: each lesson (credited time, completed, where to resume) and
-    the course totals. As on the course page, only video lessons count towards completion."""
+    """A teacher's progress in one course: each lesson (credited time, done, where to resume) and the
+    course totals. As on the course page and in the personal space (done_lessons), every lesson
+    counts: its content completed (a video watched to COMPLETION_SHARE, a text or document opened)
+    and its instant quiz, if it has one, passed."""
+    from lms.courses.models import QuizQuestion
+
     rows = lesson_progress(user_id, course.id)
+    ids = [x.id for x in course.lessons]
+    quizzed = select(QuizQuestion.lesson_id).where(QuizQuestion.lesson_id.in_(ids))
+    with_quiz = set(db.session.scalars(quizzed)) if ids else set()
     lessons = []
     for lesson in course.lessons:
         lp = rows.get(lesson.id)
         seconds = (lp.seconds or 0.0) if lp else 0.0
         duration = lesson.duration_seconds or 0
+        done = bool(lp and lp.completed and (lp.quiz_passed or lesson.id not in with_quiz))
         lessons.append({"lesson_id": lesson.id, "kind": lesson.kind, "seconds": round(seconds, 1),
-                        "minutes": int(seconds // 60), "completed": bool(lp and lp.completed),
-                        "percent": _pct(seconds, duration) if lesson.kind == "video" else 0,
+                        "minutes": int(seconds // 60), "completed": done,
+                        "percent": _pct(seconds, duration) if lesson.kind == "video" else (100 if done else 0),
                         "resume": round(lp.last_position or 0.0, 1) if lp else 0.0})  # fmt: skip
-    videos = sum(1 for x in course.lessons if x.kind == "video")
-    completed = sum(1 for x in lessons if x["kind"] == "video" and x["completed"])
+    completed = sum(1 for x in lessons if x["completed"])
     seconds = db.session.scalar(
         select(CourseProgress.seconds).where(CourseProgress.user_id == user_id, CourseProgress.course_id == course.id)
     ) or 0.0  # fmt: skip
-    return {"lessons": lessons, "seconds": round(seconds, 1), "minutes": int(seconds // 60), "video_lessons": videos,
-            "completed": completed, "percent": _pct(completed, videos)}  # fmt: skip
+    return {"lessons": lessons, "seconds": round(seconds, 1), "minutes": int(seconds // 60),
+            "lesson_count": len(lessons), "completed": completed, "percent": _pct(completed, len(lessons))}  # fmt: skip
 
 
 def _pct(part: float, whole: float) -> int:

@@ -80,12 +80,13 @@ def test_own_progress_per_lesson_and_course(world, study, api_as, conforms):
     video, text = data["lessons"]
     assert video["lesson_id"] == study["video"].id and video["completed"] is True and video["minutes"] == 2
     assert text["completed"] is False and text["percent"] == 0
-    assert (data["video_lessons"], data["completed"], data["percent"], data["minutes"]) == (1, 1, 100, 2)
+    # Every lesson counts: the video is done, the reading (with its quiz) is not yet.
+    assert (data["lesson_count"], data["completed"], data["percent"], data["minutes"]) == (2, 1, 50, 2)
 
     mine = conforms(api.get(f"{API}/me/course-progress"), "MyStudy")
     assert mine["minutes"] == 2 and mine["full_minutes"] == watch.FULL_SCORE_MINUTES
     assert mine["score"] == watch.course_study_score(120) > 0
-    assert mine["courses"][0]["id"] == study["course"].id and mine["courses"][0]["percent"] == 100
+    assert mine["courses"][0]["id"] == study["course"].id and mine["courses"][0]["percent"] == 50
     # Someone else's progress is not theirs.
     other = conforms(api_as(world["member"]).get(f"{API}/me/course-progress"), "MyStudy")
     assert other["minutes"] == 0 and other["courses"] == []
@@ -134,10 +135,28 @@ def test_submitting_answers_scores_the_attempt(world, study, api_as, conforms):
     resp = api.post(url, json={"answers": {str(study["q1"]): [1], str(study["q2"]): [0, 2]}})
     assert resp.status_code == 201, resp.get_json()
     assert conforms(resp, "QuizAttempt")["score"] == 100.0
-    resp = api.post(url, json={"answers": {str(study["q1"]): [0], str(study["q2"]): [0, 2]}})
-    assert (resp.get_json()["correct"], resp.get_json()["total"]) == (1, 2)
     last = api.get(f"{API}/lessons/{study['text'].id}/quiz").get_json()["last_attempt"]
-    assert last["id"] == resp.get_json()["id"] and last["score"] == 50.0
+    assert last["id"] == resp.get_json()["id"] and last["score"] == 100.0
+    # Passed: the quiz is closed (its key may now be shown), as on the page.
+    again = api.post(url, json={"answers": {str(study["q1"]): [0], str(study["q2"]): [0, 2]}})
+    assert again.status_code == 409 and error_of(again) == "quiz_closed"
+
+
+def test_the_quiz_rules_of_the_page_hold_in_the_api(world, study, api_as, app, monkeypatch):
+    """Every question answered; a wait between attempts (429 with how long); at most the cap."""
+    api = api_as(world["teacher"])
+    url = f"{API}/lessons/{study['text'].id}/quiz/attempts"
+    half = api.post(url, json={"answers": {str(study["q1"]): [1]}})
+    assert half.status_code == 400 and error_of(half) == "unanswered" and _attempts() == 0
+    wrong = {"answers": {str(study["q1"]): [0], str(study["q2"]): [1]}}
+    first = api.post(url, json=wrong)
+    assert first.status_code == 201 and (first.get_json()["correct"], first.get_json()["total"]) == (0, 2)
+    soon = api.post(url, json=wrong)
+    assert soon.status_code == 429 and error_of(soon) == "quiz_wait"
+    assert soon.get_json()["error"]["details"]["retry_after"] > 0
+    monkeypatch.setitem(app.config, "COURSE_QUIZ_MIN_INTERVAL_SECONDS", 0)
+    assert [api.post(url, json=wrong).status_code for _ in range(3)] == [201, 201, 409]  # 3 attempts at most
+    assert _attempts() == 3
 
 
 @pytest.mark.parametrize(
