@@ -121,6 +121,16 @@ def notify(recipients, kind: str, text: str, url: str | None = None, actor=None)
     return stored
 
 
+def sent_since(user_or_id, kind: str, url: str | None, since) -> bool:
+    """Whether this user already got a `kind` notification about `url` at or after `since`: lets a
+    sender coalesce bursts (likes) into one message instead of one per event."""
+    stmt = select(Notification.id).where(
+        Notification.user_id == _id(user_or_id), Notification.kind == kind[:32], Notification.created_at >= since
+    )
+    stmt = stmt.where(Notification.url == url) if url is not None else stmt.where(Notification.url.is_(None))
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
 def deliver(items: list[Notification]) -> None:
     for name, channel in list(_CHANNELS.items()):
         try:
