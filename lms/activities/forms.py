@@ -36,7 +36,9 @@ class PostForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=20000)])
+    # Not DataRequired: a reply may be only an image or a file; the service refuses an empty one.
+    body = TextAreaField(_l("Reply"), validators=[Length(max=20000)])
+    files = MultipleFileField(_l("Attach images or files (up to 5)"))
 
 
 class ResourceForm(FlaskForm):
