@@ -1,8 +1,9 @@
 """Notifications 通知: stored per user first, then handed to every registered delivery channel.
 
 Channels: InAppChannel (pushes to the user's Socket.IO room after the rows are committed) and
-LogChannel (logs kind and recipient id only). Plugins add others (SMS, e-mail, WeChat) with
-`register_channel(name, channel)`.
+LogChannel (logs kind and recipient id only). Plugins add others (SMS, e-mail, WeChat) through
+`lms.plugins.PluginAPI.register_notification_channel(name, notifier)` (a lms.plugins.Notifier,
+wrapped in a NotifierChannel here); `register_channel` is the core's own hook.
 """
 
 import logging
@@ -54,6 +55,38 @@ class LogChannel(Channel):
     def deliver(self, notifications):
         for n in notifications:
             log.info("notification %s to user %s", n.kind, n.user_id)
+
+
+class NotifierChannel(Channel):
+    """Adapts a plugin's lms.plugins.Notifier: keeps the kinds it wants and adds each recipient's
+    name, phone and e-mail (one query per batch), so plugins need no model."""
+
+    def __init__(self, notifier):
+        self.notifier = notifier
+
+    def deliver(self, notifications):
+        from lms.accounts.models import User
+        from lms.plugins import OutgoingNotification
+
+        kinds = self.notifier.kinds
+        items = [n for n in notifications if kinds is None or n.kind in kinds]
+        if not items:
+            return
+        ids = sorted({n.user_id for n in items})
+        people = {
+            row.id: row
+            for row in db.session.execute(select(User.id, User.name, User.phone, User.email).where(User.id.in_(ids)))
+        }
+        out = []
+        for n in items:
+            who = people.get(n.user_id)
+            if who is None:
+                continue
+            out.append(OutgoingNotification(id=n.id, user_id=n.user_id, kind=n.kind, text=n.text, url=n.url,
+                                            created_at=n.created_at, name=who.name, phone=who.phone or None,
+                                            email=who.email or None))  # fmt: skip
+        if out:
+            self.notifier.send(out)
 
 
 _CHANNELS: dict[str, Channel] = {}
