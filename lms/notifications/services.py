@@ -135,10 +135,15 @@ def notify(recipients, kind: str, text: str, url: str | None = None, actor=None)
     Large fan-outs (an announcement to a province) go in chunks: one multi-row INSERT, one commit
     and one delivery per CHUNK recipients, so memory stays bounded.
     """
+    return [n for chunk in _store_chunks(recipients, kind, text, url, actor) for n in chunk]
+
+
+def _store_chunks(recipients, kind: str, text: str, url: str | None = None, actor=None):
+    """notify() a chunk at a time, yielding each chunk's stored rows (a caller that drops them keeps
+    only one chunk in memory: the province-wide fan-out)."""
     actor_id = _id(actor) if actor is not None else None
     ids = sorted({_id(r) for r in recipients} - ({actor_id} if actor_id is not None else set()))
     text, url = clean_text(text), clean_url(url)
-    stored: list[Notification] = []
     for start in range(0, len(ids), CHUNK):
         now = utcnow()
         rows = [
@@ -150,8 +155,7 @@ def notify(recipients, kind: str, text: str, url: str | None = None, actor=None)
         stmt = select(Notification).where(Notification.id.in_(new_ids)).order_by(Notification.id)
         items = list(db.session.scalars(stmt))
         deliver(items)
-        stored.extend(items)
-    return stored
+        yield items
 
 
 def sent_since(user_or_id, kind: str, url: str | None, since) -> bool:
@@ -312,8 +316,8 @@ def run_fanout(payload: dict) -> int:
     if context is None:  # the region went away meanwhile
         return 0
     recipients = members_under(context, exclude=payload.get("actor_id"))
-    stored = notify(recipients, payload["kind"], payload["text"], url=payload.get("url"), actor=payload.get("actor_id"))
-    return len(stored)
+    chunks = _store_chunks(recipients, payload["kind"], payload["text"], payload.get("url"), payload.get("actor_id"))
+    return sum(len(chunk) for chunk in chunks)
 
 
 def rq_run_fanout(payload: dict) -> int:
