@@ -5,14 +5,59 @@ They see only this API and lms.signals, so the core can change beneath them.
 
 import importlib
 import logging
+import os
 import pkgutil
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, Flask
 
+from lms.activities.kinds import ActivityKind  # re-exported: plugins build kinds from lms.plugins only
 from lms.config import BASE_DIR
 
+__all__ = ["ActivityKind", "Notifier", "OutgoingNotification", "PluginAPI", "load_plugins"]
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutgoingNotification:
+    """One stored notification as a Notifier gets it, with what a gateway needs to reach the person.
+
+    `text` is plain text in the site's language (at most 500 characters); `url` is site-relative or
+    None. `phone`, `email` are the recipient's as on their profile (None when not given). They are
+    personal data: do not log them in full."""
+
+    id: int
+    user_id: int
+    kind: str
+    text: str
+    url: str | None
+    created_at: datetime
+    name: str
+    phone: str | None
+    email: str | None
+
+
+class Notifier:
+    """A notification channel a plugin adds (SMS, WeChat, e-mail) with
+    `api.register_notification_channel(name, notifier)`.
+
+    Every notification is stored for its recipient first and shown in the site; after the rows are
+    committed, `send` gets them in batches of up to 1,000, in the process that stored them (for a large
+    announcement: the background job). `kinds`: only these notification kinds reach `send` (None:
+    all), e.g. {"announcement", "activity_marked"}; kinds in use include announcement, activity,
+    activity_marked, brief, post_reply, post_liked, post_hide, post_unhide, post_feature.
+    An exception in `send` is logged and does not stop the other channels; nothing is retried, so a
+    gateway that can fail should queue and retry on its side. Keep `send` quick: it runs after a
+    user's request or inside a fan-out job.
+    """
+
+    kinds: frozenset[str] | set[str] | None = None
+
+    def send(self, messages: list[OutgoingNotification]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
 
 
 class PluginAPI:
@@ -41,6 +86,23 @@ class PluginAPI:
         from lms.core.slots import register_panel
 
         register_panel(self.app, page, f"{self.name}.{name}", template, loader, order, column)
+
+    def setting(self, key: str, default=None):
+        """A setting of this plugin: app.config["<NAME>_<KEY>"], else the environment variable
+        LMS_<NAME>_<KEY> (e.g. LMS_SMS_LOG_KINDS for plugin sms_log, key "KINDS"), else `default`."""
+        name = f"{self.name}_{key}".upper()
+        if name in self.app.config:
+            return self.app.config[name]
+        return os.environ.get(f"LMS_{name}", default)
+
+    def register_notification_channel(self, name: str, notifier: Notifier) -> str:
+        """Deliver notifications through `notifier` as well (see Notifier); returns the channel's
+        registered name, "<plugin>.<name>"."""
+        from lms.notifications.services import NotifierChannel, register_channel
+
+        full = f"{self.name}.{name}"
+        register_channel(full, NotifierChannel(notifier))
+        return full
 
     def register_activity_kind(self, kind) -> None:
         """Add a workshop activity kind (lms.activities.kinds.ActivityKind: name, label, template,

@@ -299,16 +299,18 @@ def reply(post_id):
     activity = parent.activity
     access.require(current_user, "activity.participate", activity)
     form = ReplyForm()
+    files = request.files.getlist("files")
     if not form.validate_on_submit():
         message = _form_refusal(form)
     else:
         try:
-            post = svc.create_post(current_user, activity, form.body.data, parent=parent)
-        except svc.ActivityError as exc:
+            post = svc.create_post(current_user, activity, form.body.data, files=files, parent=parent)
+        except (svc.ActivityError, UploadError) as exc:
             message = _refusal(exc)
         else:
             return _back(activity, f"#post-{post.id}")
-    draft = {"parent": parent, "body": svc.draft_html(form.body.data), "error": message}
+    draft = {"parent": parent, "body": svc.draft_html(form.body.data), "error": message,
+             "files_lost": any(getattr(f, "filename", "") for f in files)}  # fmt: skip
     return _activity_page(activity, 422, reply_draft=draft)
 
 

@@ -21,8 +21,12 @@ class ActivityForm(FlaskForm):
     questions = TextAreaField(
         _l("Questions (questionnaires only)"),
         validators=[Length(max=20000)],
-        description=_l('One question per block, blocks separated by a blank line. First line: "单选: question", '
-                       '"多选: question" or "问答: question"; then one option per line.'),
+        # The parser takes the English and the Chinese prefixes; each language's help shows its own.
+        description=_l('One question per block, blocks separated by a blank line. First line: "single: question", '
+                       '"multiple: question" or "text: question"; then one option per line.'),
+        render_kw={"placeholder": _l("single: How many years have you taught?\n- under 5\n- 5 to 10\n"
+                                     "- over 10\n\nmultiple: What would you like to improve?\n"
+                                     "- use of IT\n- lesson design\n\ntext: Your suggestions")},
     )  # fmt: skip
 
 
@@ -32,7 +36,9 @@ class PostForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=20000)])
+    # Not DataRequired: a reply may be only an image or a file; the service refuses an empty one.
+    body = TextAreaField(_l("Reply"), validators=[Length(max=20000)])
+    files = MultipleFileField(_l("Attach images or files (up to 5)"))
 
 
 class ResourceForm(FlaskForm):

@@ -42,6 +42,8 @@ def my_writing():
         page=writing.mine(current_user, page_arg(request)),
         writable=writable,
         new_kinds={k for _w, ks in writable for k in ks},
+        used_up=writing.used_up(current_user, writable),
+        year=writing.current_year(),
         labels=WRITING_LABELS,
     )
 
@@ -53,14 +55,29 @@ def new_writing():
     if not writable:
         flash(_("Join a workshop to keep research writing there."), "info")
         return redirect(url_for(".my_writing"))
+    # Kinds whose yearly limit is used up everywhere are not offered: the teacher would only learn it
+    # after writing the whole piece. A link to the piece already written stands in for them.
+    used_up = writing.used_up(current_user, writable)
+    wanted_kind = request.args.get("kind")
+    if request.method == "GET" and wanted_kind in used_up:
+        flash(_("You already wrote your %(kind)s for %(year)s; you can edit it here.",
+                kind=WRITING_LABELS[wanted_kind], year=used_up[wanted_kind].year), "info")  # fmt: skip
+        return redirect(url_for(".writing", ident=used_up[wanted_kind].id))
     form = WritingForm()
     form.workshop.choices = [(w.id, w.name) for w, _k in writable]
-    kinds = [k for k in WRITING_LABELS if any(k in ks for _w, ks in writable)]
+    kinds = [k for k in WRITING_LABELS if k not in used_up and any(k in ks for _w, ks in writable)]
+    if not kinds:
+        return redirect(url_for(".my_writing"))
     form.kind.choices = [(k, WRITING_LABELS[k]) for k in kinds]
     if request.method == "GET":
-        form.kind.data = request.args.get("kind") if request.args.get("kind") in kinds else kinds[0]
+        form.kind.data = wanted_kind if wanted_kind in kinds else kinds[0]
         wanted = request.args.get("workshop", type=int)
-        form.workshop.data = wanted if wanted in dict(form.workshop.choices) else writable[0][0].id
+        # Where several workshops allow the kind, start on one where this year's limit is not used.
+        kind = form.kind.data
+        room = [w.id for w, ks in writable if kind in ks and writing.has_room(current_user, w, kind)]
+        if wanted not in dict(form.workshop.choices):
+            wanted = room[0] if room else writable[0][0].id
+        form.workshop.data = wanted
     if form.validate_on_submit():
         ws = next(w for w, _k in writable if w.id == form.workshop.data)
         try:

@@ -14,9 +14,7 @@ class AnnouncementError(ValueError):
     pass
 
 
-def post(author, context: Context, title: str, body: str) -> Announcement:
-    if not access.can(author, "announcement.post", context):
-        raise PermissionError("announcement.post")
+def _clean(title: str, body: str) -> tuple[str, str]:
     title = plain(title)
     if not title:
         raise AnnouncementError("title_required")
@@ -24,10 +22,35 @@ def post(author, context: Context, title: str, body: str) -> Announcement:
         raise AnnouncementError("title_too_long")
     if len(body or "") > 20000:
         raise AnnouncementError("body_too_long")
-    item = Announcement(context_id=context.id, author_id=author.id, title=title, body_html=rich_text(body))
+    return title, rich_text(body)
+
+
+def post(author, context: Context, title: str, body: str) -> Announcement:
+    if not access.can(author, "announcement.post", context):
+        raise PermissionError("announcement.post")
+    title, html = _clean(title, body)
+    item = Announcement(context_id=context.id, author_id=author.id, title=title, body_html=html)
     db.session.add(item)
     db.session.commit()
     announcement_posted.send(item, context=context)
+    return item
+
+
+def may_edit(user, item: Announcement) -> bool:
+    """Whoever may post announcements where it was posted (its author while they still may)."""
+    return access.can(user, "announcement.post", item.context)
+
+
+def edit(user, item: Announcement, title: str, body: str) -> Announcement:
+    """Change the title and text (sanitized as when posted). Readers are not notified again: the
+    notice they got links to the announcement, which now shows the new text."""
+    from lms.activities import feed
+
+    if not may_edit(user, item):
+        raise PermissionError("announcement.edit")
+    item.title, item.body_html = _clean(title, body)
+    db.session.commit()
+    feed.on_announcement_posted(item)  # the news feed entry takes the new title
     return item
 
 

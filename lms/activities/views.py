@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -57,8 +57,33 @@ def announcement(ident):
     item = db.session.get(Announcement, ident) or abort(404)
     access.require(current_user, "community.view", item.context)
     return render_template(
-        "activities/announcement.html", item=item, may_delete=services.may_delete(current_user, item)
+        "activities/announcement.html",
+        item=item,
+        may_delete=services.may_delete(current_user, item),
+        may_edit=services.may_edit(current_user, item),
     )
+
+
+@bp.route("/announcements/<int:ident>/edit", methods=["GET", "POST"])
+@login_required
+def edit_announcement(ident):
+    item = db.session.get(Announcement, ident) or abort(404)
+    access.require(current_user, "community.view", item.context)
+    if not services.may_edit(current_user, item):
+        abort(403)
+    form = AnnouncementForm(obj=None if request.method == "POST" else item)
+    if request.method == "GET":
+        form.body.data = item.body_html
+    if form.validate_on_submit():
+        try:
+            services.edit(current_user, item, form.title.data, form.body.data)
+        except services.AnnouncementError as exc:
+            form.title.errors = [*form.title.errors, ERRORS[str(exc)]()]
+        else:
+            flash(_("Announcement saved."), "success")
+            return redirect(url_for("activities.announcement", ident=item.id))
+    back = url_for("activities.announcement", ident=item.id)
+    return render_template("activities/announcement_form.html", form=form, item=item, back=back)
 
 
 @bp.route("/announcements/<int:ident>/delete", methods=["POST"])

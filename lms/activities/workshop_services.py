@@ -9,7 +9,7 @@ Permission checks go through lms.access with these capabilities (lms/access/role
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -453,7 +453,66 @@ def create_post(user, activity: Activity, body: str, files=(), parent: Post | No
     recount_member(activity, user.id)
     db.session.commit()
     content_changed.send(SENDER, kind="post", ids=[post.id])
+    if parent is not None:
+        _notify_reply(user, activity, post, parent, quote)
     return post
+
+
+# --- notices to a post's author (stored in the site's language: many readers, any requester) ------
+
+#: Likes are coalesced: at most one "liked your post" notice per post in this window.
+LIKE_NOTICE_WINDOW = timedelta(hours=1)
+
+
+def post_url(post: Post) -> str:
+    return f"/activities/{post.activity_id}#post-{post.id}"
+
+
+def _notify_reply(user, activity: Activity, post: Post, parent: Post, quote: Post | None) -> None:
+    """The author of the post replied to (the quoted reply, or the thread) and the thread's author;
+    never the replier (notify drops the actor), nor a deleted or hidden post's author."""
+    from lms.notifications.services import notify
+
+    targets = [p for p in (quote, parent) if p is not None and p.deleted_at is None and not p.hidden]
+    recipients = {p.author_id for p in targets if p.author_id is not None}
+    if not recipients:
+        return
+    text = site_gettext("%(name)s replied to your post in “%(title)s”.", name=user.name, title=activity.title)
+    notify(recipients, "post_reply", text, url=post_url(post), actor=user)
+
+
+def _notify_like(user, post: Post) -> None:
+    from lms.notifications.services import notify, sent_since
+
+    if post.author_id is None or post.author_id == user.id:
+        return
+    url = post_url(post)
+    if sent_since(post.author_id, "post_liked", url, utcnow() - LIKE_NOTICE_WINDOW):
+        return
+    text = site_gettext("%(name)s liked your post in “%(title)s”.", name=user.name, title=post.activity.title)
+    notify([post.author_id], "post_liked", text, url=url, actor=user)
+
+
+def _notify_moderated(user, post: Post, action: str) -> None:
+    from lms.notifications.services import notify
+
+    if post.author_id is None or post.deleted_at is not None:
+        return
+    title = post.activity.title
+    if action == "hide":
+        text = site_gettext("A host hid your post in “%(title)s”: other members no longer see it, and it no "
+                            "longer counts as an effective post.", title=title)  # fmt: skip
+        url = f"/activities/{post.activity_id}"  # the author cannot open a hidden post's anchor
+    elif action == "unhide":
+        text = site_gettext("Your post in “%(title)s” is shown again and counts as an effective post again if "
+                            "it meets the rule.", title=title)  # fmt: skip
+        url = post_url(post)
+    elif action == "feature":
+        text = site_gettext("A host featured your post in “%(title)s”.", title=title)
+        url = post_url(post)
+    else:
+        return
+    notify([post.author_id], f"post_{action}", text, url=url, actor=user)
 
 
 def may_edit_post(user, post: Post) -> bool:
@@ -571,6 +630,7 @@ def moderate(user, post: Post, action: str) -> Post:
     attr, value = MODERATION[action]
     if attr == "pinned" and post.parent_id is not None:
         raise ActivityError("pin_reply")
+    changed = getattr(post, attr) != value
     setattr(post, attr, value)
     db.session.flush()
     if attr == "hidden":
@@ -578,6 +638,8 @@ def moderate(user, post: Post, action: str) -> Post:
     db.session.commit()
     if attr == "hidden":
         (content_deleted if value else content_changed).send(SENDER, kind="post", ids=[post.id])
+    if changed:  # a second click on a stale page tells the author nothing new
+        _notify_moderated(user, post, action)
     return post
 
 
@@ -595,6 +657,8 @@ def like(user, post: Post) -> int:
             db.session.commit()
         except IntegrityError:  # a double click raced us: already liked
             db.session.rollback()
+        else:
+            _notify_like(user, post)
     db.session.refresh(post)
     return post.like_count
 

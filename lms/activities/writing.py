@@ -39,8 +39,11 @@ class WritingError(ValueError):
     pass
 
 
-def current_year() -> int:
-    return utcnow().year
+def current_year(now=None) -> int:
+    """The year in the site's zone: 1 January starts at 00:00 Beijing time, not 08:00 (UTC midnight)."""
+    from lms.core.i18n import site_zone
+
+    return (now or utcnow()).astimezone(site_zone()).year
 
 
 def is_member(user, workshop: Workshop) -> bool:
@@ -84,6 +87,33 @@ def _clean(title: str, body: str) -> tuple[str, str]:
     if len(body or "") > BODY_MAX:
         raise WritingError("body_too_long")
     return title, rich_text(body)
+
+
+def used_up(user, writable, year: int | None = None) -> dict[str, Writing]:
+    """Kinds whose yearly limit the user has reached in every workshop they may write them in, each
+    with their latest piece of that kind this year: the page offers a link to it instead of "New"."""
+    year = year or current_year()
+    limited = {k for _w, ks in writable for k in ks if LIMITS.get(k) is not None}
+    if not limited:
+        return {}
+    rows = db.session.execute(
+        select(Writing.workshop_id, Writing.kind, func.count(Writing.id), func.max(Writing.id))
+        .where(Writing.author_id == user.id, Writing.year == year, Writing.kind.in_(limited))
+        .group_by(Writing.workshop_id, Writing.kind)
+    ).all()
+    counts = {(ws_id, kind): (n, last) for ws_id, kind, n, last in rows}
+    out = {}
+    for kind in limited:
+        places = [w.id for w, ks in writable if kind in ks]
+        if all(counts.get((ws_id, kind), (0, None))[0] >= LIMITS[kind] for ws_id in places):
+            last = max(counts[(ws_id, kind)][1] for ws_id in places)
+            out[kind] = db.session.get(Writing, last)
+    return out
+
+
+def has_room(user, workshop: Workshop, kind: str, year: int | None = None) -> bool:
+    limit = LIMITS.get(kind)
+    return limit is None or count_of(user.id, workshop.id, kind, year or current_year()) < limit
 
 
 def count_of(author_id: int, workshop_id: int, kind: str, year: int) -> int:

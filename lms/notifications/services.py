@@ -1,8 +1,9 @@
 """Notifications 通知: stored per user first, then handed to every registered delivery channel.
 
 Channels: InAppChannel (pushes to the user's Socket.IO room after the rows are committed) and
-LogChannel (logs kind and recipient id only). Plugins add others (SMS, e-mail, WeChat) with
-`register_channel(name, channel)`.
+LogChannel (logs kind and recipient id only). Plugins add others (SMS, e-mail, WeChat) through
+`lms.plugins.PluginAPI.register_notification_channel(name, notifier)` (a lms.plugins.Notifier,
+wrapped in a NotifierChannel here); `register_channel` is the core's own hook.
 """
 
 import logging
@@ -56,6 +57,38 @@ class LogChannel(Channel):
             log.info("notification %s to user %s", n.kind, n.user_id)
 
 
+class NotifierChannel(Channel):
+    """Adapts a plugin's lms.plugins.Notifier: keeps the kinds it wants and adds each recipient's
+    name, phone and e-mail (one query per batch), so plugins need no model."""
+
+    def __init__(self, notifier):
+        self.notifier = notifier
+
+    def deliver(self, notifications):
+        from lms.accounts.models import User
+        from lms.plugins import OutgoingNotification
+
+        kinds = self.notifier.kinds
+        items = [n for n in notifications if kinds is None or n.kind in kinds]
+        if not items:
+            return
+        ids = sorted({n.user_id for n in items})
+        people = {
+            row.id: row
+            for row in db.session.execute(select(User.id, User.name, User.phone, User.email).where(User.id.in_(ids)))
+        }
+        out = []
+        for n in items:
+            who = people.get(n.user_id)
+            if who is None:
+                continue
+            out.append(OutgoingNotification(id=n.id, user_id=n.user_id, kind=n.kind, text=n.text, url=n.url,
+                                            created_at=n.created_at, name=who.name, phone=who.phone or None,
+                                            email=who.email or None))  # fmt: skip
+        if out:
+            self.notifier.send(out)
+
+
 _CHANNELS: dict[str, Channel] = {}
 
 
@@ -102,10 +135,15 @@ def notify(recipients, kind: str, text: str, url: str | None = None, actor=None)
     Large fan-outs (an announcement to a province) go in chunks: one multi-row INSERT, one commit
     and one delivery per CHUNK recipients, so memory stays bounded.
     """
+    return [n for chunk in _store_chunks(recipients, kind, text, url, actor) for n in chunk]
+
+
+def _store_chunks(recipients, kind: str, text: str, url: str | None = None, actor=None):
+    """notify() a chunk at a time, yielding each chunk's stored rows (a caller that drops them keeps
+    only one chunk in memory: the province-wide fan-out)."""
     actor_id = _id(actor) if actor is not None else None
     ids = sorted({_id(r) for r in recipients} - ({actor_id} if actor_id is not None else set()))
     text, url = clean_text(text), clean_url(url)
-    stored: list[Notification] = []
     for start in range(0, len(ids), CHUNK):
         now = utcnow()
         rows = [
@@ -117,8 +155,17 @@ def notify(recipients, kind: str, text: str, url: str | None = None, actor=None)
         stmt = select(Notification).where(Notification.id.in_(new_ids)).order_by(Notification.id)
         items = list(db.session.scalars(stmt))
         deliver(items)
-        stored.extend(items)
-    return stored
+        yield items
+
+
+def sent_since(user_or_id, kind: str, url: str | None, since) -> bool:
+    """Whether this user already got a `kind` notification about `url` at or after `since`: lets a
+    sender coalesce bursts (likes) into one message instead of one per event."""
+    stmt = select(Notification.id).where(
+        Notification.user_id == _id(user_or_id), Notification.kind == kind[:32], Notification.created_at >= since
+    )
+    stmt = stmt.where(Notification.url == url) if url is not None else stmt.where(Notification.url.is_(None))
+    return db.session.scalar(stmt.limit(1)) is not None
 
 
 def deliver(items: list[Notification]) -> None:
@@ -191,6 +238,12 @@ def mark_read(user, ids="all") -> int:
 def members_under(context, exclude: int | None = None, subject: str | None = None) -> list[int]:
     """Active users within a context's subtree: teachers of its schools, members of its workshops,
     and role holders in it; only those teaching `subject` when it is given; one query."""
+    from lms.accounts.models import User
+
+    return list(db.session.scalars(_under(context, exclude, subject).order_by(User.id)))
+
+
+def _under(context, exclude: int | None = None, subject: str | None = None):
     from lms.access.models import Context, RoleAssignment
     from lms.accounts.models import User
     from lms.communities.models import School, Workshop, WorkshopMembership
@@ -219,15 +272,112 @@ def members_under(context, exclude: int | None = None, subject: str | None = Non
         stmt = stmt.where(User.id != exclude)
     if subject:
         stmt = stmt.where(User.subject == subject)
-    return list(db.session.scalars(stmt.order_by(User.id)))
+    return stmt
+
+
+def count_under(context, exclude: int | None = None) -> int:
+    """How many users members_under(context, exclude) names, in one COUNT query."""
+    sub = _under(context, exclude).subquery()
+    return db.session.scalar(select(func.count()).select_from(sub))
+
+
+# --- fan-out to a whole region in the background ----------------------------------------------------
+
+#: Audiences up to this many are notified inside the request (a workshop, a school); larger ones (a
+#: county, a province: up to ~150,000 teachers) by a background job, so the request returns at once.
+INLINE_MAX = 500
+
+
+def inline_max(config=None) -> int:
+    from flask import current_app
+
+    return int((config or current_app.config).get("NOTIFY_INLINE_MAX", INLINE_MAX))
+
+
+def notify_under(context, kind: str, text: str, url: str | None = None, actor_id: int | None = None) -> str:
+    """Notify everyone under `context` but the actor: inline for a small audience, else queued on the
+    background queue lms.media uses (RQ when MEDIA_QUEUE=rq, else a background task of this
+    process), which stores and delivers in chunks of CHUNK with multi-row INSERTs. Returns "inline"
+    or "queued"."""
+    if count_under(context, exclude=actor_id) <= inline_max():
+        notify(members_under(context, exclude=actor_id), kind, text, url=url, actor=actor_id)
+        return "inline"
+    payload = {"context_id": context.id, "kind": kind, "text": text, "url": url, "actor_id": actor_id}
+    _dispatch_fanout(payload)
+    return "queued"
+
+
+def run_fanout(payload: dict) -> int:
+    """The job: the recipients are read when it runs (who is under the context now), then notify()
+    stores them CHUNK at a time, committing and delivering each chunk. Returns how many were told."""
+    from lms.access.models import Context
+
+    context = db.session.get(Context, payload["context_id"])
+    if context is None:  # the region went away meanwhile
+        return 0
+    recipients = members_under(context, exclude=payload.get("actor_id"))
+    chunks = _store_chunks(recipients, payload["kind"], payload["text"], payload.get("url"), payload.get("actor_id"))
+    return sum(len(chunk) for chunk in chunks)
+
+
+def rq_run_fanout(payload: dict) -> int:
+    """The RQ entry point: in the current app context, or in a fresh app (an `rq worker` process)."""
+    from flask import has_app_context
+
+    if has_app_context():
+        return run_fanout(payload)
+    from lms import create_app
+
+    with create_app().app_context():
+        return run_fanout(payload)
+
+
+def _in_app(app, payload: dict) -> None:
+    with app.app_context():
+        try:
+            run_fanout(payload)
+        except Exception:  # noqa: BLE001 - a background task has nobody else to tell
+            log.exception("notification fan-out %s to context %s failed", payload["kind"], payload["context_id"])
+            db.session.rollback()
+        finally:
+            db.session.remove()
+
+
+def _dispatch_fanout(payload: dict) -> None:
+    from flask import current_app
+
+    from lms.media.tasks import rq_queue, uses_rq
+
+    app = current_app._get_current_object()
+    if uses_rq(app.config):
+        # The media queue's workers run it; at the front, so it does not wait behind queued transcodes.
+        rq_queue(app.config).enqueue(rq_run_fanout, payload, at_front=True, job_timeout=3600, result_ttl=3600,
+                                     failure_ttl=7 * 86400)  # fmt: skip
+        return
+    # In-process default: a Socket.IO background task (a thread, or a greenlet under gevent).
+    task = socketio.start_background_task(_in_app, app, payload)
+    tasks = app.extensions.setdefault("notify_fanouts", [])
+    tasks[:] = [t for t in tasks if _alive(t)] + [task]
+
+
+def _alive(task) -> bool:
+    alive = getattr(task, "is_alive", None)
+    return alive() if alive else not getattr(task, "dead", True)
+
+
+def wait_fanouts(app, timeout: float = 60) -> None:
+    """Wait for this process's background fan-outs (tests; a clean shutdown)."""
+    for task in list(app.extensions.get("notify_fanouts", [])):
+        task.join(timeout)
+    app.extensions["notify_fanouts"] = []
 
 
 def on_announcement_posted(announcement, context=None, **_):
-    """announcement_posted listener: everyone under the announcement's context, but its author."""
+    """announcement_posted listener: everyone under the announcement's context, but its author; a
+    county's or province's audience in the background (notify_under)."""
     from flask import url_for
 
     context = context or announcement.context
-    recipients = members_under(context, exclude=announcement.author_id)
     try:
         url = url_for("activities.announcement", ident=announcement.id)
     except RuntimeError:  # outside a request (CLI, demo)
@@ -236,4 +386,4 @@ def on_announcement_posted(announcement, context=None, **_):
 
     # Stored once for every reader, in the site's language whoever posted it (as the activities' notices).
     text = site_gettext("New announcement: %(title)s", title=announcement.title)
-    notify(recipients, "announcement", text, url=url, actor=announcement.author_id)
+    notify_under(context, "announcement", text, url=url, actor_id=announcement.author_id)

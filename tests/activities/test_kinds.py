@@ -329,3 +329,18 @@ def test_offline_mark_comment_xss_payloads_come_back_inert(world, login_as, make
         db.session.expire_all()
         stored = db.session.get(OfflineRecord, record.id).comment
         assert "\x00" not in stored and len(stored) <= 2000
+
+
+def test_questionnaire_help_names_the_prefixes_of_each_language(world, login_as):
+    """English users are told the English prefixes the parser takes; the Chinese help keeps 单选/多选/问答."""
+    host = login_as(world["host"])
+    url = f"/workshops/{world.workshop_a.id}/activities/new"
+    zh = host.get(url).get_data(as_text=True)
+    assert "单选: 题干" in zh and "问答: 题干" in zh
+    host.post("/lang/en", data={"next": "/"})
+    en = host.get(url).get_data(as_text=True)
+    assert "&#34;single: question&#34;" in en or '"single: question"' in en
+    assert "multiple: question" in en and "text: question" in en
+    assert "单选" not in en
+    parsed = svc.parse_questions("single: Years?\n- <5\n- 5+\n\nmultiple: Tools?\n- A\n- B\n\ntext: Why?")
+    assert [q["kind"] for q in parsed] == ["single", "multiple", "text"]

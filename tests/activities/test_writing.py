@@ -229,3 +229,46 @@ def test_stranger_user_without_school(world, login_as, db):
     _db.session.commit()
     item = _log(world)
     assert login_as(stranger).get(f"/writing/{item.id}").status_code == 404
+
+
+def test_the_year_turns_at_midnight_beijing_time_not_utc(world, db, monkeypatch):
+    from datetime import UTC, datetime
+
+    # 1 January 00:30 in Beijing is still 31 December 16:30 in UTC.
+    assert writing.current_year(datetime(2026, 12, 31, 16, 30, tzinfo=UTC)) == 2027
+    assert writing.current_year(datetime(2026, 12, 31, 15, 59, tzinfo=UTC)) == 2026
+    ws = world.workshop_a
+    monkeypatch.setattr(writing, "utcnow", lambda: datetime(2026, 12, 31, 15, 0, tzinfo=UTC))
+    writing.create(world["member"], ws, "plan", "2026年计划", "")
+    # Past midnight in Beijing: a new year's plan is allowed, and filed under 2027.
+    monkeypatch.setattr(writing, "utcnow", lambda: datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
+    item = writing.create(world["member"], ws, "plan", "2027年计划", "")
+    assert item.year == 2027
+    with pytest.raises(writing.WritingError, match="limit_reached"):
+        writing.create(world["member"], ws, "plan", "又一份", "")
+
+
+def test_a_used_up_kind_is_not_offered_and_links_to_the_piece_written(world, login_as, db):
+    ws = world.workshop_a
+    client = login_as(world["member"])
+    page = client.get("/me/writing").get_data(as_text=True)
+    assert "/me/writing/new?kind=plan" in page and "data-used-up" not in page
+    plan = writing.create(world["member"], ws, "plan", "研修计划", "目标")
+    page = client.get("/me/writing").get_data(as_text=True)
+    assert "/me/writing/new?kind=plan" not in page
+    assert f'data-used-up="plan" href="/writing/{plan.id}"' in page
+    assert f"我的 {plan.year} 年研修计划" in page
+    assert "/me/writing/new?kind=summary" in page and "/me/writing/new?kind=log" in page
+    # The link a teacher bookmarked leads to the plan written, saying why.
+    r = client.get("/me/writing/new?kind=plan")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/{plan.id}")
+    assert "你已写过" in client.get(r.headers["Location"]).get_data(as_text=True)
+    # The form no longer offers it at all.
+    form = client.get(f"/me/writing/new?workshop={ws.id}").get_data(as_text=True)
+    assert 'value="plan"' not in form and 'value="summary"' in form
+    # A host's two stage summaries: offered until both are written.
+    host = login_as(world["host"])
+    writing.create(world["host"], ws, "stage_summary", "第一阶段", "")
+    assert "/me/writing/new?kind=stage_summary" in host.get("/me/writing").get_data(as_text=True)
+    writing.create(world["host"], ws, "stage_summary", "第二阶段", "")
+    assert "/me/writing/new?kind=stage_summary" not in host.get("/me/writing").get_data(as_text=True)
