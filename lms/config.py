@@ -36,6 +36,9 @@ class Config:
     VIDEO_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
     # A chunked upload nobody resumed for this long is removed (at app start, every 6 hours, `flask lms purge-uploads`).
     UPLOAD_CHUNK_MAX_AGE_HOURS = 72
+    # Notifications to more people than this (an announcement to a county) are stored in the
+    # background, not in the request (lms.notifications.services).
+    NOTIFY_INLINE_MAX = 500
     # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, `rq worker media`).
     MEDIA_QUEUE = "thread"
     # A running transcode whose process has not refreshed it for this long was interrupted (process

@@ -500,7 +500,8 @@ def _notify_moderated(user, post: Post, action: str) -> None:
         return
     title = post.activity.title
     if action == "hide":
-        text = site_gettext("A host hid your post in “%(title)s”: other members no longer see it, and it no "
+        # Hosts, experts and admins moderate: the notice names the act, not who did it.
+        text = site_gettext("Your post in “%(title)s” was hidden: other members no longer see it, and it no "
                             "longer counts as an effective post.", title=title)  # fmt: skip
         url = f"/activities/{post.activity_id}"  # the author cannot open a hidden post's anchor
     elif action == "unhide":
@@ -508,7 +509,7 @@ def _notify_moderated(user, post: Post, action: str) -> None:
                             "it meets the rule.", title=title)  # fmt: skip
         url = post_url(post)
     elif action == "feature":
-        text = site_gettext("A host featured your post in “%(title)s”.", title=title)
+        text = site_gettext("Your post in “%(title)s” was featured.", title=title)
         url = post_url(post)
     else:
         return
