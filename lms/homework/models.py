@@ -141,4 +141,7 @@ class ReviewerGrade(db.Model):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     reviews_done: Mapped[int] = mapped_column(Integer, default=0)
+    #: Reviews taken away from this reviewer because they had not started them (reassign_stale):
+    #: they still count as owed, or not doing them would lower the number needed for full marks.
+    reviews_moved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     grade: Mapped[float] = mapped_column(Float, default=0.0)

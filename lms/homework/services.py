@@ -46,7 +46,10 @@ STRATEGIES = ("median", "mean")
 
 
 def _(msg: str, **kw) -> str:
-    """gettext that also works outside a request (the tick command, demo data): default locale."""
+    """gettext that also works outside a request (the demo data): default locale. Only for what the
+    current reader sees (pages, exports): notification texts are stored once for another reader and
+    use site_gettext, so a reviewer's English UI never reaches a Chinese author (nor hints at who
+    reviewed)."""
     return gettext(msg, **kw) if has_request_context() else site_gettext(msg, **kw)
 
 
@@ -672,8 +675,8 @@ def allocate_reviews(
         url = _url("homework.assignment", aid=a.id)
         for n in sorted(set(per_reviewer.values())):
             ids = [r for r, k in per_reviewer.items() if k == n]
-            notify(ids, "homework", _("You have %(n)s new submissions to review for “%(title)s”.", n=n, title=a.title),
-                   url=url)  # fmt: skip
+            text = site_gettext("You have %(n)s new submissions to review for “%(title)s”.", n=n, title=a.title)
+            notify(ids, "homework", text, url=url)
     return len(pairs)
 
 
@@ -733,13 +736,34 @@ def reassign_stale(a: Assignment, now: datetime | None = None, seed: int | None 
     rng = random.Random(seed if seed is not None else hash((a.id, len(existing), now.timestamp())))  # noqa: S311
     moved = reassign(list(stale), candidates, existing=existing, groups=group_of,
                      exclude_same_group=a.exclude_own_group, max_load=2 * a.reviews_per_member, rng=rng)  # fmt: skip
+    moved_from: dict[int, int] = {}
     for old, new in moved.items():
         alloc = stale[old]
         g = group_of.get(new.reviewer)
         alloc.reviewer_id = new.reviewer
         alloc.fallback = bool(a.exclude_own_group and g is not None and g == group_of.get(new.author))
         alloc.created_at = now  # the new reviewer gets the full grace period
+        moved_from[old.reviewer] = moved_from.get(old.reviewer, 0) + 1
+    if moved_from:
+        # What was taken away still counts as owed (reviews_required): handing over work one did not
+        # do must not lower the number needed for full marks.
+        known = {
+            g.user_id: g
+            for g in db.session.scalars(
+                select(ReviewerGrade).where(
+                    ReviewerGrade.assignment_id == a.id, ReviewerGrade.user_id.in_(sorted(moved_from))
+                )
+            )
+        }
+        for uid, n in sorted(moved_from.items()):
+            g = known.get(uid)
+            if g is None:
+                g = ReviewerGrade(assignment_id=a.id, user_id=uid, reviews_done=0, reviews_moved=0, grade=0.0)
+                db.session.add(g)
+            g.reviews_moved = (g.reviews_moved or 0) + n
     db.session.commit()
+    if moved:
+        recompute(a)
     if moved:
         from lms.notifications.services import notify
 
@@ -749,10 +773,13 @@ def reassign_stale(a: Assignment, now: datetime | None = None, seed: int | None 
         url = _url("homework.assignment", aid=a.id)
         for n in sorted(set(per_reviewer.values())):
             ids = sorted(r for r, k in per_reviewer.items() if k == n)
-            notify(ids, "homework",
-                   _("%(n)s more submissions to review for “%(title)s” were passed on to you: their reviewers "
-                     "had not started.", n=n, title=a.title),
-                   url=url)  # fmt: skip
+            text = site_gettext(
+                "%(n)s more submissions to review for “%(title)s” were passed on to you: their reviewers "
+                "had not started.",
+                n=n,
+                title=a.title,
+            )
+            notify(ids, "homework", text, url=url)
     return len(moved)
 
 
@@ -806,7 +833,7 @@ def save_review(user, alloc: ReviewAllocation, scores: dict, comment: str, now: 
         from lms.notifications.services import notify
 
         notify([alloc.submission.author_id], "homework",
-               _("A peer review of your homework “%(title)s” was submitted.", title=a.title),
+               site_gettext("A peer review of your homework “%(title)s” was submitted.", title=a.title),
                url=_url("homework.assignment", aid=a.id))  # fmt: skip
     return review
 
@@ -829,11 +856,23 @@ def allocated_counts(a: Assignment) -> dict[int, int]:
     )
 
 
-def reviews_required(a: Assignment, allocated: int) -> int:
+def reviews_required(a: Assignment, allocated: int, moved: int = 0) -> int:
     """Reviews that earn the full grade for reviewing: the assignment's number, or fewer when
     allocation could not give that many (a small group, a cap per submission): nobody loses points
-    for reviews they were never given."""
-    return max(1, min(a.reviews_per_member, allocated))
+    for reviews they were never given. ``moved`` are reviews taken away because the reviewer had
+    not started them (reassign_stale): those were given, so they still count as owed."""
+    return max(1, min(a.reviews_per_member, allocated + moved))
+
+
+def moved_counts(a: Assignment) -> dict[int, int]:
+    """Reviewer id → reviews taken away from them for not starting them."""
+    return dict(
+        db.session.execute(
+            select(ReviewerGrade.user_id, ReviewerGrade.reviews_moved).where(
+                ReviewerGrade.assignment_id == a.id, ReviewerGrade.reviews_moved > 0
+            )
+        ).all()
+    )
 
 
 def recompute(a: Assignment) -> list[Submission]:
@@ -889,7 +928,7 @@ def recompute(a: Assignment) -> list[Submission]:
         if g is None:
             g = ReviewerGrade(assignment_id=a.id, user_id=uid)
             db.session.add(g)
-        required = reviews_required(a, allocated.get(uid, 0))
+        required = reviews_required(a, allocated.get(uid, 0), g.reviews_moved or 0)
         g.reviews_done = done.get(uid, 0)
         g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()), required=required,
                                              quality_share=a.quality_share))  # fmt: skip
@@ -953,6 +992,8 @@ class ResultRow:
     reviews_done: int
     reviews_owed: int
     reviewing_grade: float | None
+    #: What full marks for reviewing need (reviews_required); 0 when nothing was ever allocated.
+    reviews_required: int = 0
 
 
 def results(a: Assignment) -> list[ResultRow]:
@@ -975,8 +1016,11 @@ def results(a: Assignment) -> list[ResultRow]:
     rows = []
     for uid in ids:
         g = grades.get(uid)
+        moved = g.reviews_moved if g else 0
+        given = owed.get(uid, 0) + moved
         rows.append(ResultRow(uid, names.get(uid, "?"), group_names.get(group_of.get(uid), ""), subs.get(uid),
-                              g.reviews_done if g else 0, owed.get(uid, 0), g.grade if g else None))  # fmt: skip
+                              g.reviews_done if g else 0, owed.get(uid, 0), g.grade if g else None,
+                              reviews_required(a, owed.get(uid, 0), moved) if given else 0))  # fmt: skip
     rows.sort(key=lambda r: (r.submission is None, r.name, r.user_id))
     return rows
 
@@ -994,7 +1038,9 @@ def status_for(user, a: Assignment) -> dict:
         "reviews_done": done,
         "reviews_todo": len(allocs) - done,
         # Before allocation the assignment's number; after it, what full marks need (reviews_required).
-        "reviews_required": reviews_required(a, len(allocs)) if allocs else a.reviews_per_member,
+        "reviews_required": reviews_required(a, len(allocs), g.reviews_moved if g else 0)
+        if allocs or (g and g.reviews_moved)
+        else a.reviews_per_member,
         "reviewing_grade": g.grade if g else None,
         "received": received_reviews(s) if s else [],
     }
@@ -1015,7 +1061,7 @@ def recommend(user, s: Submission, now: datetime | None = None) -> None:
 
     where = a.workshop.name if a.workshop is not None else a.context.name
     notify(expert_ids(a), "homework",
-           _("Excellent homework was recommended for “%(title)s” (%(where)s).", title=a.title, where=where),
+           site_gettext("Excellent homework was recommended for “%(title)s” (%(where)s).", title=a.title, where=where),
            url=_url("homework.excellent", _anchor=f"s{s.id}"), actor=user)  # fmt: skip
 
 
@@ -1043,7 +1089,7 @@ def publish(user, s: Submission, now: datetime | None = None) -> None:
     from lms.notifications.services import notify
 
     notify([s.author_id], "homework",
-           _("Your homework “%(title)s” was published as excellent work.", title=s.title or a.title),
+           site_gettext("Your homework “%(title)s” was published as excellent work.", title=s.title or a.title),
            url=_url("homework.assignment", aid=a.id))  # fmt: skip
 
 
@@ -1100,7 +1146,7 @@ def send_reminders(a: Assignment, now: datetime) -> int:
     if phase == "submission":
         submitted = set(db.session.scalars(select(Submission.author_id).where(Submission.assignment_id == a.id)))
         ids = [p.id for p in participants(a) if p.id not in submitted]
-        text = _("Reminder: your homework “%(title)s” is due by %(when)s.", title=a.title, when=when)
+        text = site_gettext("Reminder: your homework “%(title)s” is due by %(when)s.", title=a.title, when=when)
     else:
         ids = list(
             db.session.scalars(
@@ -1111,7 +1157,7 @@ def send_reminders(a: Assignment, now: datetime) -> int:
                 .distinct()
             )
         )
-        text = _("Reminder: finish your peer reviews for “%(title)s” by %(when)s.", title=a.title, when=when)
+        text = site_gettext("Reminder: finish your peer reviews for “%(title)s” by %(when)s.", title=a.title, when=when)
     a.reminded = [*(a.reminded or []), phase]
     db.session.commit()
     if ids:

@@ -1,0 +1,91 @@
+"""Fixes from the audit of issue 5: free-riders after a hand-over, notification language, the
+weighted peer grade, reviewer codes, the export, allocation defaults, when authors see reviews."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lms.extensions import db
+from lms.homework import services
+from lms.homework.models import ReviewerGrade
+from lms.notifications.models import Notification
+from tests.homework.test_pages import csrf
+from tests.homework.test_services import score_all, submit_all
+
+
+def _grade(a, user):
+    db.session.expire_all()
+    return db.session.scalar(
+        select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id, ReviewerGrade.user_id == user.id)
+    )
+
+
+def test_reviews_handed_over_for_not_doing_them_still_count_as_owed(app, hw):
+    a = hw["a"]
+    a.review_due_at = hw["now"] + timedelta(days=12)
+    a.closes_at = hw["now"] + timedelta(days=14)
+    db.session.commit()
+    submit_all(hw)
+    start = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, start)
+    lazy = hw["members"][0]
+    mine = services.my_allocations(lazy, a)
+    assert len(mine) == 3
+    day1 = start + timedelta(days=1)
+    score_all(a, mine[0], lazy, now=day1)  # 1 of 3, then nothing
+    for m in hw["members"][1:]:
+        for al in services.my_allocations(m, a):
+            score_all(a, al, m, now=day1)
+    # Everyone scored alike: agreement is perfect, so the grade is 5 × done / required.
+    before = _grade(a, lazy)
+    assert before.reviews_done == 1 and before.grade == pytest.approx(5 / 3, abs=0.01)
+    assert services.tick(start + timedelta(days=3, minutes=1))["reassigned"] == 2
+    assert len(services.my_allocations(lazy, a)) == 1
+    after = _grade(a, lazy)
+    # Before the fix the lazy reviewer's "required" dropped to 1 and the grade rose to 5.0.
+    assert after.reviews_moved == 2 and after.grade == pytest.approx(5 / 3, abs=0.01)
+    st = services.status_for(lazy, a)
+    assert st["reviews_required"] == 3
+    row = next(r for r in services.results(a) if r.user_id == lazy.id)
+    assert (row.reviews_done, row.reviews_required) == (1, 3)
+    # Those who took the work over did all of theirs: still full marks.
+    for m in hw["members"][1:]:
+        assert _grade(a, m).grade == pytest.approx(5.0)
+    # A member who never submitted and was never given a review has no grade to lose.
+    assert services.reviews_required(a, 0) == 1 and services.reviews_required(a, 2) == 2
+    assert services.reviews_required(a, 1, moved=2) == 3
+
+
+def _english(client):
+    client.post("/lang/en", data={"next": "/"})
+    assert 'lang="en"' in client.get("/me").get_data(as_text=True)
+    return client
+
+
+def test_notifications_are_in_the_site_language_whatever_the_senders_ui(client, login_as, hw):
+    a = hw["a"]
+    submit_all(hw)
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    a.review_due_at = a.closes_at = None
+    db.session.commit()
+    reviewer = hw["members"][1]
+    al = services.my_allocations(reviewer, a)[0]
+    author = al.submission.author
+    c = _english(login_as(reviewer))
+    page = c.get(f"/homework/reviews/{al.id}").get_data(as_text=True)
+    names = [cr["name"] for cr in a.form["criteria"]]
+    data = {"csrf_token": csrf(page), "comment": "ok", **dict(zip([f"score:{n}" for n in names], "343", strict=True))}
+    assert c.post(f"/homework/reviews/{al.id}", data=data).status_code == 302
+    db.session.expire_all()
+    texts = list(db.session.scalars(select(Notification.text).where(Notification.user_id == author.id)))
+    review_texts = [t for t in texts if a.title in t and "互评" in t]
+    assert review_texts, texts
+    assert not any("peer review" in t for t in texts)  # nothing in the reviewer's UI language
+    # A host with an English UI recommending: the experts read Chinese too.
+    s = al.submission
+    host = _english(login_as(hw["world"]["host"]))
+    page = host.get(f"/homework/{a.id}/results").get_data(as_text=True)
+    assert host.post(f"/homework/submissions/{s.id}/recommend", data={"csrf_token": csrf(page)}).status_code == 302
+    english = list(db.session.scalars(select(Notification.text).where(Notification.text.contains("recommended"))))
+    assert not english
