@@ -833,7 +833,8 @@ def save_review(user, alloc: ReviewAllocation, scores: dict, comment: str, now: 
         from lms.notifications.services import notify
 
         notify([alloc.submission.author_id], "homework",
-               site_gettext("A peer review of your homework “%(title)s” was submitted.", title=a.title),
+               site_gettext("A peer review of your homework “%(title)s” was submitted; you can read the "
+                            "reviews when the peer review phase ends.", title=a.title),
                url=_url("homework.assignment", aid=a.id))  # fmt: skip
     return review
 
@@ -976,6 +977,14 @@ def reviewer_grade(a: Assignment, user_id: int) -> ReviewerGrade | None:
     )
 
 
+def reviews_released(a: Assignment) -> bool:
+    """Whether authors may read the reviews they received, and the grades made from them: only once
+    the review phase is over, as in Moodle's Workshop and Open edX's ORA. Reviews read as they arrive
+    would sway the author's own reviewing still under way, and invite retaliation. Hosts see them
+    at any time."""
+    return a.phase_index > PHASES.index("review")
+
+
 def received_reviews(s: Submission) -> list[tuple[ReviewAllocation, Review]]:
     return [(al, al.review) for al in allocations_of(s) if al.review is not None and al.review.submitted_at]
 
@@ -1042,7 +1051,9 @@ def status_for(user, a: Assignment) -> dict:
         if allocs or (g and g.reviews_moved)
         else a.reviews_per_member,
         "reviewing_grade": g.grade if g else None,
-        "received": received_reviews(s) if s else [],
+        # Reviews and the grades made from them reach the author after the review phase.
+        "released": reviews_released(a),
+        "received": received_reviews(s) if s and reviews_released(a) else [],
     }
 
 

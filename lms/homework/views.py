@@ -286,15 +286,18 @@ def submission(sid):
     if not services.may_view_submission(current_user, s):
         abort(404)
     a = s.assignment
+    grade = services.may_grade(current_user, a)
+    released = grade or services.reviews_released(a)
     return render_template(
         "homework/submission.html",
         a=a,
         s=s,
-        received=services.received_reviews(s),
+        released=released,
+        received=services.received_reviews(s) if released else [],
         form=services.build_form(a.form),
         author=services.author_label(current_user, s),
         reviewer_label=lambda al, i=None: services.reviewer_label(current_user, al, i),
-        grade=services.may_grade(current_user, a),
+        grade=grade,
         publish=services.may_publish(current_user, a),
         names=services.sees_names(current_user, a),
     )

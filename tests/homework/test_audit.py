@@ -89,3 +89,39 @@ def test_notifications_are_in_the_site_language_whatever_the_senders_ui(client, 
     assert host.post(f"/homework/submissions/{s.id}/recommend", data={"csrf_token": csrf(page)}).status_code == 302
     english = list(db.session.scalars(select(Notification.text).where(Notification.text.contains("recommended"))))
     assert not english
+
+
+def test_authors_read_received_reviews_only_after_the_review_phase(client, login_as, hw):
+    a = hw["a"]
+    submit_all(hw)
+    later = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, later)
+    a.review_due_at = a.closes_at = None
+    db.session.commit()
+    author = hw["members"][0]
+    s = services.submission_of(a, author)
+    for al in services.allocations_of(s):
+        services.save_review(al.reviewer, al, dict.fromkeys([c["name"] for c in a.form["criteria"]], 0), "要再改改",
+                             now=later)  # fmt: skip
+    assert s.peer_grade == 0.0
+    c = login_as(author)
+    api = f"/api/v1/homework/assignments/{a.id}/submission"
+    for body in (c.get(f"/homework/{a.id}").get_data(as_text=True),
+                 c.get(f"/homework/submissions/{s.id}").get_data(as_text=True)):  # fmt: skip
+        assert "要再改改" not in body and "互评阶段结束后" in body
+    got = c.get(api).get_json()
+    assert got["reviews_received"] == [] and got["submission"]["peer_grade"] is None
+    assert got["submission"]["final_grade"] is None
+    assert services.status_for(author, a)["received"] == []
+    # The host sees them at once.
+    host = login_as(hw["world"]["host"])
+    assert "要再改改" in host.get(f"/homework/submissions/{s.id}").get_data(as_text=True)
+    # The review phase ends: the author reads them, and the grade.
+    services.advance(hw["world"]["host"], a)
+    assert a.phase == "grading"
+    c = login_as(author)
+    for body in (c.get(f"/homework/{a.id}").get_data(as_text=True),
+                 c.get(f"/homework/submissions/{s.id}").get_data(as_text=True)):  # fmt: skip
+        assert "要再改改" in body
+    got = c.get(api).get_json()
+    assert len(got["reviews_received"]) == 3 and got["submission"]["peer_grade"] == 0.0

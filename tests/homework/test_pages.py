@@ -99,7 +99,9 @@ def test_teacher_submits_and_sees_status(client, login_as, hw):
 def test_anonymity_in_pages_api_export_notifications(client, login_as, reviewed):
     a, s, author, reviewers = reviewed["a"], reviewed["s"], reviewed["author"], reviewed["reviewers"]
     w = reviewed["world"]
-    # The author sees reviews but not who wrote them, in the page and in the API.
+    # After the review phase the author sees reviews but not who wrote them, in the page and in the API.
+    a.phase = "grading"
+    db.session.commit()
     c = login_as(author)
     for body in (c.get(f"/homework/{a.id}").get_data(as_text=True),
                  c.get(f"/homework/submissions/{s.id}").get_data(as_text=True),
@@ -108,6 +110,8 @@ def test_anonymity_in_pages_api_export_notifications(client, login_as, reviewed)
         assert "不错" in body  # the comments are there
         for r in reviewers:
             assert r.name not in body, r.name
+    a.phase = "review"
+    db.session.commit()
     # A reviewer does not see the author's name.
     rc = login_as(reviewers[0])
     al = db.session.scalar(select(ReviewAllocation).where(ReviewAllocation.submission_id == s.id,
@@ -134,6 +138,7 @@ def test_anonymity_in_pages_api_export_notifications(client, login_as, reviewed)
 def test_not_anonymous_shows_names(client, login_as, reviewed):
     a, s, author, reviewers = reviewed["a"], reviewed["s"], reviewed["author"], reviewed["reviewers"]
     a.anonymous = False
+    a.phase = "grading"  # the author reads reviews after the review phase
     db.session.commit()
     body = login_as(author).get(f"/homework/submissions/{s.id}").get_data(as_text=True)
     assert reviewers[0].name in body
