@@ -125,3 +125,16 @@ def test_authors_read_received_reviews_only_after_the_review_phase(client, login
         assert "要再改改" in body
     got = c.get(api).get_json()
     assert len(got["reviews_received"]) == 3 and got["submission"]["peer_grade"] == 0.0
+
+
+def test_anonymous_codes_are_long_and_unique_in_a_provincial_assignment(app, hw):
+    a = hw["a"]
+    n = 20_000  # more than the 11,140 teachers of a provincial project
+    for kind in ("a", "r"):
+        codes = [services._pseudonym(a, kind, i) for i in range(1, n + 1)]
+        assert len(set(codes)) == n
+        assert all(len(c.replace("-", "")) == services.CODE_CHARS >= 8 for c in codes)
+    assert services._pseudonym(a, "a", 5) == services._pseudonym(a, "a", 5)  # stable
+    assert services._pseudonym(a, "a", 5) != services._pseudonym(
+        a, "r", 5
+    )  # an author's code is not theirs as reviewer
