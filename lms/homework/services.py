@@ -1203,8 +1203,11 @@ def _url(endpoint: str, _anchor: str | None = None, **kw) -> str:
 
 
 def export_xlsx(user, a: Assignment) -> bytes:
-    """All scores and reviews. When the assignment is anonymous, reviewers appear under a code in the
-    review sheet: the file may travel, and it must not tell who reviewed whom."""
+    """All scores and reviews, for those who hold homework.grade ("see reviewers' names"): reviewers
+    are named, as on the results and submission pages those people see. A code in their place
+    protected nothing: joined with the Scores sheet (names with reviews done and grade for
+    reviewing) it gave the names back. Anonymity is between authors and peers, whose pages, API and
+    notifications never name the other side; nobody without homework.grade can download this."""
     from lms.accounts.excel import Sheet, write_workbook
 
     if not may_grade(user, a):
@@ -1267,16 +1270,12 @@ def export_xlsx(user, a: Assignment) -> bytes:
         .options(
             joinedload(ReviewAllocation.submission).joinedload(Submission.author),
             selectinload(ReviewAllocation.review),
-            *(() if a.anonymous else (selectinload(ReviewAllocation.reviewer),)),
+            selectinload(ReviewAllocation.reviewer),
         )
     )
     for al in db.session.scalars(stmt):
         r = al.review
-        reviewer = (
-            _("Anonymous reviewer %(code)s", code=_pseudonym(a, "r", al.reviewer_id))
-            if a.anonymous
-            else al.reviewer.name
-        )
+        reviewer = al.reviewer.name
         submitted = r is not None and r.submitted_at is not None
         review_rows.append(
             [

@@ -138,3 +138,43 @@ def test_anonymous_codes_are_long_and_unique_in_a_provincial_assignment(app, hw)
     assert services._pseudonym(a, "a", 5) != services._pseudonym(
         a, "r", 5
     )  # an author's code is not theirs as reviewer
+
+
+def test_export_names_reviewers_for_graders_and_nothing_a_teacher_downloads_names_anyone(client, login_as, hw):
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.homework.test_services import _upload
+
+    a, w = hw["a"], hw["world"]
+    services.sync(a, hw["now"])
+    author = hw["members"][0]
+    services.submit(author, a, "案例", "正文", uploads=[_upload(name=f"{author.name}的案例.pdf")], now=hw["now"])
+    submit_all(hw, who=hw["members"][1:])
+    later = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, later)
+    a.review_due_at = a.closes_at = None
+    db.session.commit()
+    s = services.submission_of(a, author)
+    allocs = services.allocations_of(s)
+    for al in allocs:
+        score_all(a, al, al.reviewer, now=later)
+    # The host's pages name the reviewers; the export says the same, row by row.
+    host = login_as(w["host"])
+    page = host.get(f"/homework/submissions/{s.id}").get_data(as_text=True)
+    assert all(al.reviewer.name in page for al in allocs)
+    wb = load_workbook(io.BytesIO(host.get(f"/homework/{a.id}/export.xlsx").data))
+    rows = [r for r in wb.worksheets[1].iter_rows(min_row=2, values_only=True) if r[0] == author.name]
+    assert sorted(r[2] for r in rows) == sorted(al.reviewer.name for al in allocs)
+    # Teachers (authors, reviewers, other members) cannot download the export.
+    for m in (author, allocs[0].reviewer, w["teacher"]):
+        assert login_as(m).get(f"/homework/{a.id}/export.xlsx").status_code in (403, 404)
+    # A reviewer downloading the attachment gets a neutral file name, not the one carrying the author's name.
+    fid = s.files[0].file_id
+    r = login_as(allocs[0].reviewer).get(f"/homework/submissions/{s.id}/files/{fid}")
+    assert r.status_code == 200
+    disposition = r.headers["Content-Disposition"]
+    assert f"homework-{fid}.pdf" in disposition and author.name not in disposition and "%" not in disposition
+    # The host gets the real name.
+    assert "filename" in host.get(f"/homework/submissions/{s.id}/files/{fid}").headers.get("Content-Disposition", "")
