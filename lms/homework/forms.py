@@ -29,7 +29,12 @@ class AssignmentForm(FlaskForm):
     exclude_own_group = BooleanField(_l("Do not allocate reviews within one's own study group (when possible)"),
                                      default=True)  # fmt: skip
     grade_strategy = SelectField(_l("Peer grade"), choices=choices(
-        {"median": _l("Median of the peer reviews"), "mean": _l("Mean of the peer reviews")}, blank=None))  # fmt: skip
+        {"median": _l("Median of the peer reviews"), "mean": _l("Mean of the peer reviews"),
+         "weighted": _l("Mean weighted by each reviewer's grade for reviewing")}, blank=None),
+        description=_l("Weighted: each review counts in proportion to its reviewer's grade for reviewing in this "
+                       "assignment (reviews done, agreement with the median of the reviews). That grade never "
+                       "depends on peer grades, so it is computed once, first; when every weight is 0 the plain "
+                       "mean is used."))  # fmt: skip
     host_weight = FloatField(_l("Weight of the host's grade (1 = the host's grade replaces the peer grade)"),
                              default=1.0, validators=[NumberRange(0, 1)])  # fmt: skip
     quality_share = FloatField(_l("Share of the grade for reviewing that depends on agreement with the consensus"),

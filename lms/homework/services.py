@@ -43,7 +43,7 @@ MAX_FILES = 5
 MAX_CRITERIA = 12
 MAX_LEVELS = 8
 REMIND_BEFORE = timedelta(hours=24)
-STRATEGIES = ("median", "mean")
+STRATEGIES = ("median", "mean", "weighted")  # weighted: by each reviewer's grade for reviewing
 
 
 def _(msg: str, **kw) -> str:
@@ -878,17 +878,6 @@ def reviews_required(a: Assignment, allocated: int, moved: int = 0) -> int:
     return max(1, min(a.reviews_per_member, allocated + moved))
 
 
-def moved_counts(a: Assignment) -> dict[int, int]:
-    """Reviewer id → reviews taken away from them for not starting them."""
-    return dict(
-        db.session.execute(
-            select(ReviewerGrade.user_id, ReviewerGrade.reviews_moved).where(
-                ReviewerGrade.assignment_id == a.id, ReviewerGrade.reviews_moved > 0
-            )
-        ).all()
-    )
-
-
 def recompute(a: Assignment) -> list[Submission]:
     """Recompute every stored grade of the assignment. After the commit, send homework_graded for
     each submission whose grades, or whose author's reviewing, changed, and homework_review_graded
@@ -921,16 +910,6 @@ def recompute(a: Assignment) -> list[Submission]:
             uid = reviewer_of[review.id]
             qualities.setdefault(uid, []).append(q)
             done[uid] = done.get(uid, 0) + 1
-    before, after, author_of = {}, {}, {}
-    for s in subs:
-        author_of[s.id] = s.author_id
-        before[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
-        grades = [r.grade for r in by_sub.get(s.id, []) if r.grade is not None]
-        s.peer_grade = _r(grading.peer_grade(grades, a.grade_strategy))
-        s.final_grade = _r(
-            grading.submission_grade(s.peer_grade, s.host_grade, override=s.override_grade, host_weight=a.host_weight)
-        )
-        after[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
     existing = {
         g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
     }
@@ -947,6 +926,25 @@ def recompute(a: Assignment) -> list[Submission]:
         g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()), required=required,
                                              quality_share=a.quality_share))  # fmt: skip
         reviewing[uid] = (g.grade, g.reviews_done, required)
+    # Peer grades after the grades for reviewing: the "weighted" strategy weighs each review by its
+    # reviewer's grade for reviewing. Those depend only on counts and on agreement with the
+    # per-criterion median of the scores, never on peer grades, so one pass defines them: no
+    # iteration, no order dependence.
+    before, after, author_of = {}, {}, {}
+    for s in subs:
+        author_of[s.id] = s.author_id
+        before[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
+        given = [r for r in by_sub.get(s.id, []) if r.grade is not None]
+        grades = [r.grade for r in given]
+        if a.grade_strategy == "weighted":
+            weights = [reviewing[reviewer_of[r.id]][0] for r in given]
+            s.peer_grade = _r(grading.peer_grade(grades, grading.Aggregate.MEAN, weights=weights))
+        else:
+            s.peer_grade = _r(grading.peer_grade(grades, a.grade_strategy))
+        s.final_grade = _r(
+            grading.submission_grade(s.peer_grade, s.host_grade, override=s.override_grade, host_weight=a.host_weight)
+        )
+        after[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
     ids = [s.id for s in subs]
     db.session.commit()  # what follows reads the values kept above: no reload per row
     changed_reviewing = {uid for uid, r in reviewing.items() if reviewing_before.get(uid) != r[:2]}

@@ -178,3 +178,41 @@ def test_export_names_reviewers_for_graders_and_nothing_a_teacher_downloads_name
     assert f"homework-{fid}.pdf" in disposition and author.name not in disposition and "%" not in disposition
     # The host gets the real name.
     assert "filename" in host.get(f"/homework/submissions/{s.id}/files/{fid}").headers.get("Content-Disposition", "")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [("median", 10.0), ("mean", 6.67), ("weighted", 8.57)],
+)
+def test_weighted_peer_grade_by_grade_for_reviewing_hand_worked(hw, strategy, expected):
+    """Author X gets reviews 0, 10, 10. The reviewer who gave 0 did only that one of their 3
+    reviews; the two others did all 3. With quality_share 0 the grades for reviewing are
+    5 × 1/3 = 5/3, 5 and 5. Weighted mean: (0·5/3 + 10·5 + 10·5) / (5/3 + 5 + 5) = 100 / (35/3)
+    = 60/7 = 8.57; plain mean 20/3 = 6.67; median 10."""
+    a = hw["a"]
+    a.grade_strategy, a.quality_share = strategy, 0.0
+    db.session.commit()
+    submit_all(hw)
+    later = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, later)
+    x = services.submission_of(a, hw["members"][0])
+    lazy, *diligent = [al.reviewer for al in services.allocations_of(x)]
+    lazy_al = next(al for al in services.allocations_of(x) if al.reviewer_id == lazy.id)
+    score_all(a, lazy_al, lazy, levels=(0, 0, 0), now=later)
+    for r in diligent:
+        for al in services.my_allocations(r, a):
+            score_all(a, al, r, levels=(3, 4, 3), now=later)
+    db.session.expire_all()
+    assert _grade(a, lazy).grade == pytest.approx(5 / 3, abs=0.01)
+    assert all(_grade(a, r).grade == 5.0 for r in diligent)
+    assert services.submission_of(a, hw["members"][0]).peer_grade == pytest.approx(expected, abs=0.01)
+
+
+def test_weighted_strategy_is_offered_and_validated(client, login_as, hw):
+    a = hw["a"]
+    page = login_as(hw["world"]["host"]).get(f"/homework/{a.id}/edit").get_data(as_text=True)
+    assert 'value="weighted"' in page and 'id="strategy-help"' in page
+    data = services.AssignmentInput(title="t", grade_strategy="weighted")
+    assert services._check_input(data)["grade_strategy"] == "weighted"
+    with pytest.raises(services.HomeworkError, match="bad_strategy"):
+        services._check_input(services.AssignmentInput(title="t", grade_strategy="mode"))
