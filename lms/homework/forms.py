@@ -22,8 +22,9 @@ class AssignmentForm(FlaskForm):
     accept_late = BooleanField(_l("Accept late first submissions during the review phase"))
     reviews_per_member = IntegerField(_l("Reviews each member must do"), default=5,
                                       validators=[NumberRange(0, 20)])  # fmt: skip
-    reviews_per_submission = IntegerField(_l("Reviews each submission should get (empty: as many as available)"),
-                                          validators=[Optional(), NumberRange(1, 20)])  # fmt: skip
+    reviews_per_submission = IntegerField(_l("Reviews each submission should get (empty: as many as each member "
+                                             "must do)"), validators=[Optional(), NumberRange(1, 20)])  # fmt: skip
+    reviewers_must_submit = BooleanField(_l("Participants without a submission do not review"), default=True)
     anonymous = BooleanField(_l("Anonymous reviews (authors and reviewers do not see each other's names)"),
                              default=True)  # fmt: skip
     exclude_own_group = BooleanField(_l("Do not allocate reviews within one's own study group (when possible)"),

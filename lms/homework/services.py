@@ -308,6 +308,7 @@ class AssignmentInput:
     accept_late: bool = False
     reviews_per_member: int = 5
     reviews_per_submission: int | None = None
+    reviewers_must_submit: bool = True
     anonymous: bool = True
     exclude_own_group: bool = True
     grade_strategy: str = "median"
@@ -347,6 +348,7 @@ def _check_input(data: AssignmentInput) -> dict:
         "accept_late": bool(data.accept_late),
         "reviews_per_member": int(data.reviews_per_member),
         "reviews_per_submission": data.reviews_per_submission,
+        "reviewers_must_submit": bool(data.reviewers_must_submit),
         "anonymous": bool(data.anonymous),
         "exclude_own_group": bool(data.exclude_own_group),
         "grade_strategy": data.grade_strategy,
@@ -630,6 +632,10 @@ def allocate_reviews(
     submitters = [Participant(author, group_of.get(author)) for author in sorted(sub_of)]
     # Reviewers: everyone who must review; authors who left the workshop keep their submission but review no more.
     reviewers = members
+    if a.reviewers_must_submit:
+        # Moodle's default: without it 87 members who never submitted were each told to review the
+        # 6 submissions of a 93-member workshop. A late submitter becomes a reviewer on submitting.
+        reviewers = [p for p in members if p.id in sub_of]
     author_of = {sid: author for sid, author in subs}
     if _reassign_window_passed(a, now):
         # Reviews nobody started are being moved away from the inactive: new work goes only to
@@ -654,11 +660,14 @@ def allocate_reviews(
     ]
     rng = random.Random(seed if seed is not None else hash((a.id, len(existing), now.timestamp())))  # noqa: S311
     quota = a.reviews_per_member
+    # Each submission gets what each member gives unless the host says otherwise: with no cap, 6
+    # submissions among 93 members got 77 reviews each while a late one got 5.
+    per_submission = a.reviews_per_submission or quota
     result = allocate(submitters, reviewers, reviews_per_reviewer=quota,
-                      reviews_per_submission=a.reviews_per_submission, existing=existing,
+                      reviews_per_submission=per_submission, existing=existing,
                       exclude_same_group=a.exclude_own_group, rng=rng, preferred=set(sub_of))  # fmt: skip
     pairs, fallbacks = list(result.pairs), set(result.fallbacks)
-    target = min(a.reviews_per_submission or quota, max(0, len(reviewers) - 1))
+    target = min(per_submission, max(0, len(reviewers) - 1))
     received = {author: 0 for author in sub_of}
     for p in existing + pairs:
         received[p.author] = received.get(p.author, 0) + 1
@@ -673,6 +682,23 @@ def allocate_reviews(
         for p in more.pairs:
             received[p.author] += 1
         short = [s for s in short if received[s.id] < target]
+        extra += 1
+    # A late submitter, late joiner or returning member (``include``) finds every submission at its
+    # target: they still get their quota, one review over the target at a time, to the submissions
+    # with the fewest reviews, so that they can earn the grade for reviewing like everyone else.
+    late = [p for p in reviewers if p.id in set(include)]
+    extra = 1
+    while late and extra <= quota:
+        load: dict[int, int] = {}
+        for p in existing + pairs:
+            load[p.reviewer] = load.get(p.reviewer, 0) + 1
+        late = [p for p in late if load.get(p.id, 0) < quota]
+        if not late:
+            break
+        more = allocate(submitters, late, reviews_per_reviewer=quota, reviews_per_submission=per_submission + extra,
+                        existing=existing + pairs, exclude_same_group=a.exclude_own_group, rng=rng)  # fmt: skip
+        pairs += more.pairs
+        fallbacks |= more.fallbacks
         extra += 1
     for p in pairs:
         db.session.add(ReviewAllocation(assignment_id=a.id, submission_id=sub_of[p.author], reviewer_id=p.reviewer,

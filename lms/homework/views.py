@@ -99,6 +99,7 @@ def _input(form: AssignmentForm, form_json: dict) -> services.AssignmentInput:
         accept_late=form.accept_late.data,
         reviews_per_member=form.reviews_per_member.data if form.reviews_per_member.data is not None else 5,
         reviews_per_submission=form.reviews_per_submission.data,
+        reviewers_must_submit=form.reviewers_must_submit.data,
         anonymous=form.anonymous.data,
         exclude_own_group=form.exclude_own_group.data,
         grade_strategy=form.grade_strategy.data,

@@ -216,3 +216,26 @@ def test_weighted_strategy_is_offered_and_validated(client, login_as, hw):
     assert services._check_input(data)["grade_strategy"] == "weighted"
     with pytest.raises(services.HomeworkError, match="bad_strategy"):
         services._check_input(services.AssignmentInput(title="t", grade_strategy="mode"))
+
+
+@pytest.mark.parametrize("must_submit", [True, False])
+def test_few_submissions_get_the_quota_not_everyone(hw, must_submit):
+    """3 of 8 submit, 3 reviews each (the audit: 6 of 93 got 77 each, 87 non-submitters told to do 5)."""
+    from collections import Counter
+
+    a = hw["a"]
+    assert a.reviewers_must_submit is True and a.reviews_per_submission is None  # the defaults
+    a.reviewers_must_submit = must_submit
+    db.session.commit()
+    submitters, idle = hw["members"][:3], hw["members"][3:]
+    submit_all(hw, who=submitters)
+    services.sync(a, a.submission_due_at + timedelta(minutes=1))
+    allocs = [al for m in hw["members"] for al in services.my_allocations(m, a)]
+    per_sub = Counter(al.submission_id for al in allocs)
+    if must_submit:
+        # Only the three review, each the two others: all they can.
+        assert sorted(per_sub.values()) == [2, 2, 2]
+        assert not any(services.my_allocations(m, a) for m in idle)
+    else:
+        assert sorted(per_sub.values()) == [3, 3, 3]  # the target, not everyone's quota piled on
+        assert len(allocs) == 9 and max(Counter(al.reviewer_id for al in allocs).values()) <= a.reviews_per_member
