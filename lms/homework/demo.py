@@ -31,11 +31,10 @@ def on_demo_built(result, rng=None, **_):
 
     rng = rng or random.Random(5)  # noqa: S311 - demo content
     from lms.access.models import RoleAssignment
+    from lms.accounts.models import User
     from lms.communities.models import Workshop, WorkshopMembership
     from lms.homework import services
     from lms.homework.models import Assignment
-
-    from lms.accounts.models import User
 
     # The workshop of the printed demo logins (demo_host hosts it, demo_teacher is a member), so that
     # they open the demo homework; else the first workshop large enough.
