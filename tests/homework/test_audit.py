@@ -239,3 +239,21 @@ def test_few_submissions_get_the_quota_not_everyone(hw, must_submit):
     else:
         assert sorted(per_sub.values()) == [3, 3, 3]  # the target, not everyone's quota piled on
         assert len(allocs) == 9 and max(Counter(al.reviewer_id for al in allocs).values()) <= a.reviews_per_member
+
+
+def test_editor_shows_only_the_chosen_kinds_fields_and_the_server_ignores_the_others(client, login_as, hw):
+    import re
+
+    from lms.homework.forms import rubric_from_form
+
+    a = hw["a"]
+    page = login_as(hw["world"]["host"]).get(f"/homework/{a.id}/edit").get_data(as_text=True)
+    assert "js/homework.js" in page
+    weighted = re.findall(r'<div class="row g-2 mt-1" data-hw-kind="weighted"( hidden)?>', page)
+    rubric = re.findall(r'<div data-hw-kind="rubric"( hidden)?>', page)
+    assert weighted and all(h == " hidden" for h in weighted)  # a rubric: the weighted inputs are hidden
+    assert rubric and all(h == "" for h in rubric)
+    data = {"c0_name": "结构", "c0_max": "10", "c0_weight": "2", "c0_l0_points": "3", "c0_l0_label": "好"}
+    assert rubric_from_form(data, "weighted")["criteria"][0] == {
+        "name": "结构", "description": "", "max_points": "10", "weight": "2"}  # fmt: skip
+    assert "max_points" not in rubric_from_form(data, "rubric")["criteria"][0]
