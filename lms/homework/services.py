@@ -1071,6 +1071,39 @@ def results(a: Assignment) -> list[ResultRow]:
     return rows
 
 
+RESULT_FILTERS = ("all", "unsubmitted", "ungraded", "missing")
+RESULT_SORTS = ("name", "status", "peer", "host", "final", "reviews", "reviewing")
+
+
+def filter_results(rows: list[ResultRow], show: str = "all", sort: str = "name", desc: bool = False):
+    """The results table's filter (not submitted / submitted but not graded by the host / reviews
+    missing) and sort, in memory on the rows results() loaded: no query per row. Rows without a
+    value for the sort key go last either way."""
+    if show == "unsubmitted":
+        rows = [r for r in rows if r.submission is None]
+    elif show == "ungraded":
+        rows = [r for r in rows if r.submission is not None and r.submission.host_grade is None
+                and r.submission.override_grade is None]  # fmt: skip
+    elif show == "missing":
+        rows = [r for r in rows if r.reviews_done < r.reviews_required]
+
+    def value(r: ResultRow):
+        s = r.submission
+        return {
+            "status": 0 if s is None else (2 if s.late else 1),
+            "peer": s.peer_grade if s else None,
+            "host": (s.override_grade if s.override_grade is not None else s.host_grade) if s else None,
+            "final": s.final_grade if s else None,
+            "reviews": (r.reviews_done / r.reviews_required) if r.reviews_required else None,
+            "reviewing": r.reviewing_grade,
+        }.get(sort)
+
+    if sort not in RESULT_SORTS or sort == "name":
+        return sorted(rows, key=lambda r: (r.name, r.user_id), reverse=desc)
+    known = sorted((r for r in rows if value(r) is not None), key=lambda r: (value(r), r.name), reverse=desc)
+    return known + [r for r in rows if value(r) is None]
+
+
 def status_for(user, a: Assignment) -> dict:
     """What a member sees: own submission, reviews to do and done, own grades."""
     s = submission_of(a, user)

@@ -346,10 +346,20 @@ def review(alloc_id):
 def results(aid):
     a = _assignment(aid, "homework.grade")
     services.sync(a)
+    show = request.args.get("show", "all")
+    show = show if show in services.RESULT_FILTERS else "all"
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in services.RESULT_SORTS else "name"
+    desc = request.args.get("desc") == "1"
+    everyone = services.results(a)
     return render_template(
         "homework/results.html",
         a=a,
-        rows=services.results(a),
+        everyone=everyone,
+        rows=services.filter_results(everyone, show, sort, desc),
+        show=show,
+        sort=sort,
+        desc=desc,
         labels=phase_labels(),
         publish=services.may_publish(current_user, a),
         form=GradeForm(),

@@ -257,3 +257,51 @@ def test_editor_shows_only_the_chosen_kinds_fields_and_the_server_ignores_the_ot
     assert rubric_from_form(data, "weighted")["criteria"][0] == {
         "name": "结构", "description": "", "max_points": "10", "weight": "2"}  # fmt: skip
     assert "max_points" not in rubric_from_form(data, "rubric")["criteria"][0]
+
+
+def test_results_table_filters_sorts_and_stays_n_plus_1_free(client, login_as, hw):
+    import re
+
+    from tests.sql_counting import counting
+
+    a, w = hw["a"], hw["world"]
+    a.accept_late = True
+    db.session.commit()
+    first, rest = hw["members"][:4], hw["members"][4:]
+    submit_all(hw, who=first)
+    later = a.submission_due_at + timedelta(minutes=1)
+    services.sync(a, later)
+    a.review_due_at = a.closes_at = None
+    db.session.commit()
+    s0 = services.submission_of(a, first[0])
+    services.set_host_grade(w["host"], s0, 9.0)
+    host = login_as(w["host"])
+    url = f"/homework/{a.id}/results"
+    page = host.get(url).get_data(as_text=True)
+    assert "<table" in page and "hw-results-table" in page and "d-md-none" in page
+    assert page.count("<tr") == len(hw["members"]) + 1
+
+    def names(query):
+        body = host.get(url + query).get_data(as_text=True)
+        table = body[body.index("<tbody>") : body.index("</tbody>")] if "<tbody>" in body else ""
+        return re.findall(r"<strong>([^<]+)</strong>\s*(?:<div|</th>)", table)
+
+    assert sorted(names("?show=unsubmitted")) == sorted(m.name for m in rest)
+    assert sorted(names("?show=ungraded")) == sorted(m.name for m in first[1:])
+    assert sorted(names("?show=missing")) == sorted(m.name for m in first)  # nobody has reviewed yet
+    by_host = names("?sort=host&desc=1")
+    assert by_host[0] == first[0].name  # the only host grade first, the rest after
+    assert names("?sort=name") == sorted(m.name for m in hw["members"])
+    assert names("?sort=name&desc=1") == sorted((m.name for m in hw["members"]), reverse=True)
+    assert host.get(url + "?show=nonsense&sort=nonsense").status_code == 200
+    # Statements do not grow with the rows.
+    host.get(url)
+    with counting() as few:
+        host.get(url)
+    for i, m in enumerate(rest):
+        services.submit(m, a, f"迟交{i}", "正文", now=later)
+    for al in services.my_allocations(first[1], a):
+        score_all(a, al, first[1], now=later)
+    with counting() as many:
+        host.get(url)
+    assert len(many) == len(few), "\n".join(many)
