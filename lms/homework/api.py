@@ -106,7 +106,9 @@ def homework_my_submission(aid):
         sub = {
             "id": s.id, "title": s.title, "body_html": s.body_html, "updated_at": _iso(s.updated_at), "late": s.late,
             "files": [{"id": sf.file_id, "filename": sf.file.filename, "size": sf.file.size} for sf in s.files],
-            "peer_grade": s.peer_grade, "host_grade": s.host_grade, "final_grade": s.final_grade,
+            # Grades and received reviews reach the author after the review phase (reviews_released).
+            **({"peer_grade": s.peer_grade, "host_grade": s.host_grade, "final_grade": s.final_grade}
+               if st["released"] else {"peer_grade": None, "host_grade": None, "final_grade": None}),
             "recommended": s.recommended_at is not None, "published": s.published_at is not None,
         }  # fmt: skip
     received = [

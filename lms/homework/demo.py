@@ -31,18 +31,29 @@ def on_demo_built(result, rng=None, **_):
 
     rng = rng or random.Random(5)  # noqa: S311 - demo content
     from lms.access.models import RoleAssignment
+    from lms.accounts.models import User
     from lms.communities.models import Workshop, WorkshopMembership
     from lms.homework import services
     from lms.homework.models import Assignment
 
+    # The workshop of the printed demo logins (demo_host hosts it, demo_teacher is a member), so that
+    # they open the demo homework; else the first workshop large enough.
     ws = db.session.scalar(
         select(Workshop)
-        .join(WorkshopMembership, WorkshopMembership.workshop_id == Workshop.id)
-        .group_by(Workshop.id)
-        .having(func.count(WorkshopMembership.id) >= 8)
-        .order_by(Workshop.id)
+        .join(RoleAssignment, RoleAssignment.context_id == Workshop.context_id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(User.username == "demo_host", RoleAssignment.role == "host")
         .limit(1)
     )
+    if ws is None:
+        ws = db.session.scalar(
+            select(Workshop)
+            .join(WorkshopMembership, WorkshopMembership.workshop_id == Workshop.id)
+            .group_by(Workshop.id)
+            .having(func.count(WorkshopMembership.id) >= 8)
+            .order_by(Workshop.id)
+            .limit(1)
+        )
     if ws is None:
         return
     host_id = db.session.scalar(
@@ -60,9 +71,11 @@ def on_demo_built(result, rng=None, **_):
     )  # fmt: skip
     db.session.add(a)
     db.session.flush()
+    # demo_teacher first: the printed teacher login has submitted and has reviews to do.
     members = list(db.session.scalars(
-        select(WorkshopMembership.user_id).where(WorkshopMembership.workshop_id == ws.id)
-        .order_by(WorkshopMembership.user_id).limit(len(TEXTS))))  # fmt: skip
+        select(WorkshopMembership.user_id).join(User, User.id == WorkshopMembership.user_id)
+        .where(WorkshopMembership.workshop_id == ws.id)
+        .order_by(User.username != "demo_teacher", WorkshopMembership.user_id).limit(len(TEXTS))))  # fmt: skip
     from lms.homework.models import Submission
 
     for uid, (title, body) in zip(members, TEXTS, strict=False):

@@ -22,14 +22,20 @@ class AssignmentForm(FlaskForm):
     accept_late = BooleanField(_l("Accept late first submissions during the review phase"))
     reviews_per_member = IntegerField(_l("Reviews each member must do"), default=5,
                                       validators=[NumberRange(0, 20)])  # fmt: skip
-    reviews_per_submission = IntegerField(_l("Reviews each submission should get (empty: as many as available)"),
-                                          validators=[Optional(), NumberRange(1, 20)])  # fmt: skip
+    reviews_per_submission = IntegerField(_l("Reviews each submission should get (empty: as many as each member "
+                                             "must do)"), validators=[Optional(), NumberRange(1, 20)])  # fmt: skip
+    reviewers_must_submit = BooleanField(_l("Participants without a submission do not review"), default=True)
     anonymous = BooleanField(_l("Anonymous reviews (authors and reviewers do not see each other's names)"),
                              default=True)  # fmt: skip
     exclude_own_group = BooleanField(_l("Do not allocate reviews within one's own study group (when possible)"),
                                      default=True)  # fmt: skip
     grade_strategy = SelectField(_l("Peer grade"), choices=choices(
-        {"median": _l("Median of the peer reviews"), "mean": _l("Mean of the peer reviews")}, blank=None))  # fmt: skip
+        {"median": _l("Median of the peer reviews"), "mean": _l("Mean of the peer reviews"),
+         "weighted": _l("Mean weighted by each reviewer's grade for reviewing")}, blank=None),
+        description=_l("Weighted: each review counts in proportion to its reviewer's grade for reviewing in this "
+                       "assignment (reviews done, agreement with the median of the reviews). That grade never "
+                       "depends on peer grades, so it is computed once, first; when every weight is 0 the plain "
+                       "mean is used."))  # fmt: skip
     host_weight = FloatField(_l("Weight of the host's grade (1 = the host's grade replaces the peer grade)"),
                              default=1.0, validators=[NumberRange(0, 1)])  # fmt: skip
     quality_share = FloatField(_l("Share of the grade for reviewing that depends on agreement with the consensus"),

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,7 +36,11 @@ class Assignment(TimestampMixin, db.Model):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accept_late: Mapped[bool] = mapped_column(Boolean, default=False)
     reviews_per_member: Mapped[int] = mapped_column(Integer, default=5)
+    #: None = as many as reviews_per_member (each submission gets what each member gives).
     reviews_per_submission: Mapped[int | None] = mapped_column(Integer)
+    #: Moodle's default: only members who submitted review. New assignments default to it; rows
+    #: made before the option existed keep their old rule (everyone reviews).
+    reviewers_must_submit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa.false())
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
     exclude_own_group: Mapped[bool] = mapped_column(Boolean, default=True)
     grade_strategy: Mapped[str] = mapped_column(String(8), default="median")
@@ -141,4 +146,7 @@ class ReviewerGrade(db.Model):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     reviews_done: Mapped[int] = mapped_column(Integer, default=0)
+    #: Reviews taken away from this reviewer because they had not started them (reassign_stale):
+    #: they still count as owed, or not doing them would lower the number needed for full marks.
+    reviews_moved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     grade: Mapped[float] = mapped_column(Float, default=0.0)

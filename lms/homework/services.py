@@ -7,6 +7,7 @@ Times are passed in (``now``) so tests and the tick command can move the clock.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,11 +43,14 @@ MAX_FILES = 5
 MAX_CRITERIA = 12
 MAX_LEVELS = 8
 REMIND_BEFORE = timedelta(hours=24)
-STRATEGIES = ("median", "mean")
+STRATEGIES = ("median", "mean", "weighted")  # weighted: by each reviewer's grade for reviewing
 
 
 def _(msg: str, **kw) -> str:
-    """gettext that also works outside a request (the tick command, demo data): default locale."""
+    """gettext that also works outside a request (the demo data): default locale. Only for what the
+    current reader sees (pages, exports): notification texts are stored once for another reader and
+    use site_gettext, so a reviewer's English UI never reaches a Chinese author (nor hints at who
+    reviewed)."""
     return gettext(msg, **kw) if has_request_context() else site_gettext(msg, **kw)
 
 
@@ -240,10 +244,22 @@ def may_view_submission(user, s: Submission) -> bool:
     )
 
 
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
+CODE_CHARS = 10
+
+
 def _pseudonym(a: Assignment, kind: str, ident: int) -> str:
-    secret = str(current_app.config.get("SECRET_KEY", ""))
-    digest = hashlib.sha256(f"{secret}:{kind}:{a.id}:{ident}".encode()).hexdigest()
-    return digest[:4].upper()
+    """A stable code for one person in one assignment, e.g. "7KQ2M-9XD3F".
+
+    50 bits (10 base32 characters) from an HMAC keyed by SECRET_KEY: the chance that two of the
+    11,140 people of a provincial assignment share a code is about 5e-8 (4 hex digits gave ~950
+    colliding pairs), and without the key nobody can tell whose code it is.
+    """
+    secret = str(current_app.config.get("SECRET_KEY", "")).encode()
+    digest = hmac.new(secret, f"{kind}:{a.id}:{ident}".encode(), hashlib.sha256).digest()
+    n = int.from_bytes(digest[:8], "big") >> (64 - 5 * CODE_CHARS)
+    chars = "".join(CODE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(CODE_CHARS)))
+    return f"{chars[:5]}-{chars[5:]}"
 
 
 def author_label(viewer, s: Submission) -> str:
@@ -292,6 +308,7 @@ class AssignmentInput:
     accept_late: bool = False
     reviews_per_member: int = 5
     reviews_per_submission: int | None = None
+    reviewers_must_submit: bool = True
     anonymous: bool = True
     exclude_own_group: bool = True
     grade_strategy: str = "median"
@@ -331,6 +348,7 @@ def _check_input(data: AssignmentInput) -> dict:
         "accept_late": bool(data.accept_late),
         "reviews_per_member": int(data.reviews_per_member),
         "reviews_per_submission": data.reviews_per_submission,
+        "reviewers_must_submit": bool(data.reviewers_must_submit),
         "anonymous": bool(data.anonymous),
         "exclude_own_group": bool(data.exclude_own_group),
         "grade_strategy": data.grade_strategy,
@@ -614,6 +632,10 @@ def allocate_reviews(
     submitters = [Participant(author, group_of.get(author)) for author in sorted(sub_of)]
     # Reviewers: everyone who must review; authors who left the workshop keep their submission but review no more.
     reviewers = members
+    if a.reviewers_must_submit:
+        # Moodle's default: without it 87 members who never submitted were each told to review the
+        # 6 submissions of a 93-member workshop. A late submitter becomes a reviewer on submitting.
+        reviewers = [p for p in members if p.id in sub_of]
     author_of = {sid: author for sid, author in subs}
     if _reassign_window_passed(a, now):
         # Reviews nobody started are being moved away from the inactive: new work goes only to
@@ -638,11 +660,14 @@ def allocate_reviews(
     ]
     rng = random.Random(seed if seed is not None else hash((a.id, len(existing), now.timestamp())))  # noqa: S311
     quota = a.reviews_per_member
+    # Each submission gets what each member gives unless the host says otherwise: with no cap, 6
+    # submissions among 93 members got 77 reviews each while a late one got 5.
+    per_submission = a.reviews_per_submission or quota
     result = allocate(submitters, reviewers, reviews_per_reviewer=quota,
-                      reviews_per_submission=a.reviews_per_submission, existing=existing,
+                      reviews_per_submission=per_submission, existing=existing,
                       exclude_same_group=a.exclude_own_group, rng=rng, preferred=set(sub_of))  # fmt: skip
     pairs, fallbacks = list(result.pairs), set(result.fallbacks)
-    target = min(a.reviews_per_submission or quota, max(0, len(reviewers) - 1))
+    target = min(per_submission, max(0, len(reviewers) - 1))
     received = {author: 0 for author in sub_of}
     for p in existing + pairs:
         received[p.author] = received.get(p.author, 0) + 1
@@ -658,6 +683,23 @@ def allocate_reviews(
             received[p.author] += 1
         short = [s for s in short if received[s.id] < target]
         extra += 1
+    # A late submitter, late joiner or returning member (``include``) finds every submission at its
+    # target: they still get their quota, one review over the target at a time, to the submissions
+    # with the fewest reviews, so that they can earn the grade for reviewing like everyone else.
+    late = [p for p in reviewers if p.id in set(include)]
+    extra = 1
+    while late and extra <= quota:
+        load: dict[int, int] = {}
+        for p in existing + pairs:
+            load[p.reviewer] = load.get(p.reviewer, 0) + 1
+        late = [p for p in late if load.get(p.id, 0) < quota]
+        if not late:
+            break
+        more = allocate(submitters, late, reviews_per_reviewer=quota, reviews_per_submission=per_submission + extra,
+                        existing=existing + pairs, exclude_same_group=a.exclude_own_group, rng=rng)  # fmt: skip
+        pairs += more.pairs
+        fallbacks |= more.fallbacks
+        extra += 1
     for p in pairs:
         db.session.add(ReviewAllocation(assignment_id=a.id, submission_id=sub_of[p.author], reviewer_id=p.reviewer,
                                         fallback=p in fallbacks))  # fmt: skip
@@ -672,8 +714,8 @@ def allocate_reviews(
         url = _url("homework.assignment", aid=a.id)
         for n in sorted(set(per_reviewer.values())):
             ids = [r for r, k in per_reviewer.items() if k == n]
-            notify(ids, "homework", _("You have %(n)s new submissions to review for “%(title)s”.", n=n, title=a.title),
-                   url=url)  # fmt: skip
+            text = site_gettext("You have %(n)s new submissions to review for “%(title)s”.", n=n, title=a.title)
+            notify(ids, "homework", text, url=url)
     return len(pairs)
 
 
@@ -733,13 +775,34 @@ def reassign_stale(a: Assignment, now: datetime | None = None, seed: int | None 
     rng = random.Random(seed if seed is not None else hash((a.id, len(existing), now.timestamp())))  # noqa: S311
     moved = reassign(list(stale), candidates, existing=existing, groups=group_of,
                      exclude_same_group=a.exclude_own_group, max_load=2 * a.reviews_per_member, rng=rng)  # fmt: skip
+    moved_from: dict[int, int] = {}
     for old, new in moved.items():
         alloc = stale[old]
         g = group_of.get(new.reviewer)
         alloc.reviewer_id = new.reviewer
         alloc.fallback = bool(a.exclude_own_group and g is not None and g == group_of.get(new.author))
         alloc.created_at = now  # the new reviewer gets the full grace period
+        moved_from[old.reviewer] = moved_from.get(old.reviewer, 0) + 1
+    if moved_from:
+        # What was taken away still counts as owed (reviews_required): handing over work one did not
+        # do must not lower the number needed for full marks.
+        known = {
+            g.user_id: g
+            for g in db.session.scalars(
+                select(ReviewerGrade).where(
+                    ReviewerGrade.assignment_id == a.id, ReviewerGrade.user_id.in_(sorted(moved_from))
+                )
+            )
+        }
+        for uid, n in sorted(moved_from.items()):
+            g = known.get(uid)
+            if g is None:
+                g = ReviewerGrade(assignment_id=a.id, user_id=uid, reviews_done=0, reviews_moved=0, grade=0.0)
+                db.session.add(g)
+            g.reviews_moved = (g.reviews_moved or 0) + n
     db.session.commit()
+    if moved:
+        recompute(a)
     if moved:
         from lms.notifications.services import notify
 
@@ -749,10 +812,13 @@ def reassign_stale(a: Assignment, now: datetime | None = None, seed: int | None 
         url = _url("homework.assignment", aid=a.id)
         for n in sorted(set(per_reviewer.values())):
             ids = sorted(r for r, k in per_reviewer.items() if k == n)
-            notify(ids, "homework",
-                   _("%(n)s more submissions to review for “%(title)s” were passed on to you: their reviewers "
-                     "had not started.", n=n, title=a.title),
-                   url=url)  # fmt: skip
+            text = site_gettext(
+                "%(n)s more submissions to review for “%(title)s” were passed on to you: their reviewers "
+                "had not started.",
+                n=n,
+                title=a.title,
+            )
+            notify(ids, "homework", text, url=url)
     return len(moved)
 
 
@@ -806,7 +872,8 @@ def save_review(user, alloc: ReviewAllocation, scores: dict, comment: str, now: 
         from lms.notifications.services import notify
 
         notify([alloc.submission.author_id], "homework",
-               _("A peer review of your homework “%(title)s” was submitted.", title=a.title),
+               site_gettext("A peer review of your homework “%(title)s” was submitted; you can read the "
+                            "reviews when the peer review phase ends.", title=a.title),
                url=_url("homework.assignment", aid=a.id))  # fmt: skip
     return review
 
@@ -829,11 +896,12 @@ def allocated_counts(a: Assignment) -> dict[int, int]:
     )
 
 
-def reviews_required(a: Assignment, allocated: int) -> int:
+def reviews_required(a: Assignment, allocated: int, moved: int = 0) -> int:
     """Reviews that earn the full grade for reviewing: the assignment's number, or fewer when
     allocation could not give that many (a small group, a cap per submission): nobody loses points
-    for reviews they were never given."""
-    return max(1, min(a.reviews_per_member, allocated))
+    for reviews they were never given. ``moved`` are reviews taken away because the reviewer had
+    not started them (reassign_stale): those were given, so they still count as owed."""
+    return max(1, min(a.reviews_per_member, allocated + moved))
 
 
 def recompute(a: Assignment) -> list[Submission]:
@@ -868,16 +936,6 @@ def recompute(a: Assignment) -> list[Submission]:
             uid = reviewer_of[review.id]
             qualities.setdefault(uid, []).append(q)
             done[uid] = done.get(uid, 0) + 1
-    before, after, author_of = {}, {}, {}
-    for s in subs:
-        author_of[s.id] = s.author_id
-        before[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
-        grades = [r.grade for r in by_sub.get(s.id, []) if r.grade is not None]
-        s.peer_grade = _r(grading.peer_grade(grades, a.grade_strategy))
-        s.final_grade = _r(
-            grading.submission_grade(s.peer_grade, s.host_grade, override=s.override_grade, host_weight=a.host_weight)
-        )
-        after[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
     existing = {
         g.user_id: g for g in db.session.scalars(select(ReviewerGrade).where(ReviewerGrade.assignment_id == a.id))
     }
@@ -889,11 +947,30 @@ def recompute(a: Assignment) -> list[Submission]:
         if g is None:
             g = ReviewerGrade(assignment_id=a.id, user_id=uid)
             db.session.add(g)
-        required = reviews_required(a, allocated.get(uid, 0))
+        required = reviews_required(a, allocated.get(uid, 0), g.reviews_moved or 0)
         g.reviews_done = done.get(uid, 0)
         g.grade = _r(grading.reviewing_grade(g.reviews_done, qualities.get(uid, ()), required=required,
                                              quality_share=a.quality_share))  # fmt: skip
         reviewing[uid] = (g.grade, g.reviews_done, required)
+    # Peer grades after the grades for reviewing: the "weighted" strategy weighs each review by its
+    # reviewer's grade for reviewing. Those depend only on counts and on agreement with the
+    # per-criterion median of the scores, never on peer grades, so one pass defines them: no
+    # iteration, no order dependence.
+    before, after, author_of = {}, {}, {}
+    for s in subs:
+        author_of[s.id] = s.author_id
+        before[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
+        given = [r for r in by_sub.get(s.id, []) if r.grade is not None]
+        grades = [r.grade for r in given]
+        if a.grade_strategy == "weighted":
+            weights = [reviewing[reviewer_of[r.id]][0] for r in given]
+            s.peer_grade = _r(grading.peer_grade(grades, grading.Aggregate.MEAN, weights=weights))
+        else:
+            s.peer_grade = _r(grading.peer_grade(grades, a.grade_strategy))
+        s.final_grade = _r(
+            grading.submission_grade(s.peer_grade, s.host_grade, override=s.override_grade, host_weight=a.host_weight)
+        )
+        after[s.id] = (s.peer_grade, s.host_grade, s.final_grade)
     ids = [s.id for s in subs]
     db.session.commit()  # what follows reads the values kept above: no reload per row
     changed_reviewing = {uid for uid, r in reviewing.items() if reviewing_before.get(uid) != r[:2]}
@@ -937,6 +1014,14 @@ def reviewer_grade(a: Assignment, user_id: int) -> ReviewerGrade | None:
     )
 
 
+def reviews_released(a: Assignment) -> bool:
+    """Whether authors may read the reviews they received, and the grades made from them: only once
+    the review phase is over, as in Moodle's Workshop and Open edX's ORA. Reviews read as they arrive
+    would sway the author's own reviewing still under way, and invite retaliation. Hosts see them
+    at any time."""
+    return a.phase_index > PHASES.index("review")
+
+
 def received_reviews(s: Submission) -> list[tuple[ReviewAllocation, Review]]:
     return [(al, al.review) for al in allocations_of(s) if al.review is not None and al.review.submitted_at]
 
@@ -953,6 +1038,8 @@ class ResultRow:
     reviews_done: int
     reviews_owed: int
     reviewing_grade: float | None
+    #: What full marks for reviewing need (reviews_required); 0 when nothing was ever allocated.
+    reviews_required: int = 0
 
 
 def results(a: Assignment) -> list[ResultRow]:
@@ -975,10 +1062,46 @@ def results(a: Assignment) -> list[ResultRow]:
     rows = []
     for uid in ids:
         g = grades.get(uid)
+        moved = g.reviews_moved if g else 0
+        given = owed.get(uid, 0) + moved
         rows.append(ResultRow(uid, names.get(uid, "?"), group_names.get(group_of.get(uid), ""), subs.get(uid),
-                              g.reviews_done if g else 0, owed.get(uid, 0), g.grade if g else None))  # fmt: skip
+                              g.reviews_done if g else 0, owed.get(uid, 0), g.grade if g else None,
+                              reviews_required(a, owed.get(uid, 0), moved) if given else 0))  # fmt: skip
     rows.sort(key=lambda r: (r.submission is None, r.name, r.user_id))
     return rows
+
+
+RESULT_FILTERS = ("all", "unsubmitted", "ungraded", "missing")
+RESULT_SORTS = ("name", "status", "peer", "host", "final", "reviews", "reviewing")
+
+
+def filter_results(rows: list[ResultRow], show: str = "all", sort: str = "name", desc: bool = False):
+    """The results table's filter (not submitted / submitted but not graded by the host / reviews
+    missing) and sort, in memory on the rows results() loaded: no query per row. Rows without a
+    value for the sort key go last either way."""
+    if show == "unsubmitted":
+        rows = [r for r in rows if r.submission is None]
+    elif show == "ungraded":
+        rows = [r for r in rows if r.submission is not None and r.submission.host_grade is None
+                and r.submission.override_grade is None]  # fmt: skip
+    elif show == "missing":
+        rows = [r for r in rows if r.reviews_done < r.reviews_required]
+
+    def value(r: ResultRow):
+        s = r.submission
+        return {
+            "status": 0 if s is None else (2 if s.late else 1),
+            "peer": s.peer_grade if s else None,
+            "host": (s.override_grade if s.override_grade is not None else s.host_grade) if s else None,
+            "final": s.final_grade if s else None,
+            "reviews": (r.reviews_done / r.reviews_required) if r.reviews_required else None,
+            "reviewing": r.reviewing_grade,
+        }.get(sort)
+
+    if sort not in RESULT_SORTS or sort == "name":
+        return sorted(rows, key=lambda r: (r.name, r.user_id), reverse=desc)
+    known = sorted((r for r in rows if value(r) is not None), key=lambda r: (value(r), r.name), reverse=desc)
+    return known + [r for r in rows if value(r) is None]
 
 
 def status_for(user, a: Assignment) -> dict:
@@ -994,9 +1117,13 @@ def status_for(user, a: Assignment) -> dict:
         "reviews_done": done,
         "reviews_todo": len(allocs) - done,
         # Before allocation the assignment's number; after it, what full marks need (reviews_required).
-        "reviews_required": reviews_required(a, len(allocs)) if allocs else a.reviews_per_member,
+        "reviews_required": reviews_required(a, len(allocs), g.reviews_moved if g else 0)
+        if allocs or (g and g.reviews_moved)
+        else a.reviews_per_member,
         "reviewing_grade": g.grade if g else None,
-        "received": received_reviews(s) if s else [],
+        # Reviews and the grades made from them reach the author after the review phase.
+        "released": reviews_released(a),
+        "received": received_reviews(s) if s and reviews_released(a) else [],
     }
 
 
@@ -1015,7 +1142,7 @@ def recommend(user, s: Submission, now: datetime | None = None) -> None:
 
     where = a.workshop.name if a.workshop is not None else a.context.name
     notify(expert_ids(a), "homework",
-           _("Excellent homework was recommended for “%(title)s” (%(where)s).", title=a.title, where=where),
+           site_gettext("Excellent homework was recommended for “%(title)s” (%(where)s).", title=a.title, where=where),
            url=_url("homework.excellent", _anchor=f"s{s.id}"), actor=user)  # fmt: skip
 
 
@@ -1043,7 +1170,7 @@ def publish(user, s: Submission, now: datetime | None = None) -> None:
     from lms.notifications.services import notify
 
     notify([s.author_id], "homework",
-           _("Your homework “%(title)s” was published as excellent work.", title=s.title or a.title),
+           site_gettext("Your homework “%(title)s” was published as excellent work.", title=s.title or a.title),
            url=_url("homework.assignment", aid=a.id))  # fmt: skip
 
 
@@ -1100,7 +1227,7 @@ def send_reminders(a: Assignment, now: datetime) -> int:
     if phase == "submission":
         submitted = set(db.session.scalars(select(Submission.author_id).where(Submission.assignment_id == a.id)))
         ids = [p.id for p in participants(a) if p.id not in submitted]
-        text = _("Reminder: your homework “%(title)s” is due by %(when)s.", title=a.title, when=when)
+        text = site_gettext("Reminder: your homework “%(title)s” is due by %(when)s.", title=a.title, when=when)
     else:
         ids = list(
             db.session.scalars(
@@ -1111,7 +1238,7 @@ def send_reminders(a: Assignment, now: datetime) -> int:
                 .distinct()
             )
         )
-        text = _("Reminder: finish your peer reviews for “%(title)s” by %(when)s.", title=a.title, when=when)
+        text = site_gettext("Reminder: finish your peer reviews for “%(title)s” by %(when)s.", title=a.title, when=when)
     a.reminded = [*(a.reminded or []), phase]
     db.session.commit()
     if ids:
@@ -1133,8 +1260,11 @@ def _url(endpoint: str, _anchor: str | None = None, **kw) -> str:
 
 
 def export_xlsx(user, a: Assignment) -> bytes:
-    """All scores and reviews. When the assignment is anonymous, reviewers appear under a code in the
-    review sheet: the file may travel, and it must not tell who reviewed whom."""
+    """All scores and reviews, for those who hold homework.grade ("see reviewers' names"): reviewers
+    are named, as on the results and submission pages those people see. A code in their place
+    protected nothing: joined with the Scores sheet (names with reviews done and grade for
+    reviewing) it gave the names back. Anonymity is between authors and peers, whose pages, API and
+    notifications never name the other side; nobody without homework.grade can download this."""
     from lms.accounts.excel import Sheet, write_workbook
 
     if not may_grade(user, a):
@@ -1197,16 +1327,12 @@ def export_xlsx(user, a: Assignment) -> bytes:
         .options(
             joinedload(ReviewAllocation.submission).joinedload(Submission.author),
             selectinload(ReviewAllocation.review),
-            *(() if a.anonymous else (selectinload(ReviewAllocation.reviewer),)),
+            selectinload(ReviewAllocation.reviewer),
         )
     )
     for al in db.session.scalars(stmt):
         r = al.review
-        reviewer = (
-            _("Anonymous reviewer %(code)s", code=_pseudonym(a, "r", al.reviewer_id))
-            if a.anonymous
-            else al.reviewer.name
-        )
+        reviewer = al.reviewer.name
         submitted = r is not None and r.submitted_at is not None
         review_rows.append(
             [

@@ -99,6 +99,7 @@ def _input(form: AssignmentForm, form_json: dict) -> services.AssignmentInput:
         accept_late=form.accept_late.data,
         reviews_per_member=form.reviews_per_member.data if form.reviews_per_member.data is not None else 5,
         reviews_per_submission=form.reviews_per_submission.data,
+        reviewers_must_submit=form.reviewers_must_submit.data,
         anonymous=form.anonymous.data,
         exclude_own_group=form.exclude_own_group.data,
         grade_strategy=form.grade_strategy.data,
@@ -286,15 +287,18 @@ def submission(sid):
     if not services.may_view_submission(current_user, s):
         abort(404)
     a = s.assignment
+    grade = services.may_grade(current_user, a)
+    released = grade or services.reviews_released(a)
     return render_template(
         "homework/submission.html",
         a=a,
         s=s,
-        received=services.received_reviews(s),
+        released=released,
+        received=services.received_reviews(s) if released else [],
         form=services.build_form(a.form),
         author=services.author_label(current_user, s),
         reviewer_label=lambda al, i=None: services.reviewer_label(current_user, al, i),
-        grade=services.may_grade(current_user, a),
+        grade=grade,
         publish=services.may_publish(current_user, a),
         names=services.sees_names(current_user, a),
     )
@@ -342,10 +346,20 @@ def review(alloc_id):
 def results(aid):
     a = _assignment(aid, "homework.grade")
     services.sync(a)
+    show = request.args.get("show", "all")
+    show = show if show in services.RESULT_FILTERS else "all"
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in services.RESULT_SORTS else "name"
+    desc = request.args.get("desc") == "1"
+    everyone = services.results(a)
     return render_template(
         "homework/results.html",
         a=a,
-        rows=services.results(a),
+        everyone=everyone,
+        rows=services.filter_results(everyone, show, sort, desc),
+        show=show,
+        sort=sort,
+        desc=desc,
         labels=phase_labels(),
         publish=services.may_publish(current_user, a),
         form=GradeForm(),

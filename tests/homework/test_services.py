@@ -128,7 +128,11 @@ def test_late_submission_and_late_joiner_are_allocated(hw):
     assert s.late
     got = db.session.scalars(select(ReviewAllocation).where(ReviewAllocation.submission_id == s.id)).all()
     assert len(got) >= 3  # nobody waits: reviewers take one more when everyone's quota was used
-    # A member joining during the review phase gets work on their first visit.
+    assert len(services.my_allocations(late_author, a)) == 3  # and reviews like everyone else
+    # A member joining during the review phase gets work on their first visit (when members who
+    # did not submit review too).
+    a.reviewers_must_submit = False
+    db.session.commit()
     newcomer = make_user("hw_new", "新成员", w.school_a)
     community.add_member(w.workshop_a, newcomer)
     db.session.commit()
@@ -227,7 +231,7 @@ def test_reminders_once_per_phase(hw):
     services.sync(a, a.review_due_at - timedelta(hours=1))
     services.sync(a, a.review_due_at - timedelta(minutes=30))
     rem2 = list(db.session.scalars(select(Notification).where(Notification.kind == "homework_reminder")))
-    assert len(rem2) == len(rem) + len(hw["members"])
+    assert len(rem2) == len(rem) + 3  # only the three who submitted review (reviewers_must_submit)
     for n in rem2:  # no names of anyone in reminder texts
         assert not any(m.name in n.text for m in hw["members"])
 
@@ -335,6 +339,8 @@ def test_fewer_reviews_allocated_than_required_can_still_earn_full_marks(client,
 def test_grade_for_reviewing_is_signalled_per_user_submitted_or_not(hw):
     a = hw["a"]
     quiet = hw["members"][-1]  # reviews, never submits
+    a.reviewers_must_submit = False
+    db.session.commit()
     submit_all(hw, who=hw["members"][:-1])
     later = a.submission_due_at + timedelta(minutes=1)
     services.sync(a, later)
