@@ -2,14 +2,14 @@
 count as owed, so a free-rider's grade for reviewing does not rise when their work is handed over.
 
 Revision ID: c7a1e5d3b9f2
-Revises: b5d7e2f4a913
+Revises: 5e7d2c1a9b40
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "c7a1e5d3b9f2"
-down_revision = "b5d7e2f4a913"
+down_revision = "5e7d2c1a9b40"
 branch_labels = None
 depends_on = None
 
