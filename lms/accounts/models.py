@@ -67,3 +67,21 @@ class ApiToken(TimestampMixin, db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user = relationship("User")
+
+
+class SignIn(db.Model):
+    """One browser sign-in: the Flask session (a signed cookie, readable until it expires) carries its
+    id, and the user loader accepts the cookie only while this row exists. Signing out deletes the row,
+    so a copy of the cookie saved before is worthless afterwards."""
+
+    __tablename__ = "sign_ins"
+
+    #: Random (secrets.token_urlsafe), unguessable: the cookie's proof of this sign-in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    #: Refreshed at most every accounts.services.LAST_SEEN_EVERY, with the user's last_seen_at.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    #: For the owner's list of devices: a short browser / system summary and the client address.
+    user_agent: Mapped[str] = mapped_column(String(160), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")

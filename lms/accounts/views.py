@@ -65,7 +65,7 @@ def login():
             session.clear()
             if locale:
                 session["locale"] = locale
-            login_user(user)
+            _sign_in(user)
             services.record_login(user)
             user_logged_in.send(user)
             if user.must_change_password:
@@ -75,8 +75,17 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
+def _sign_in(user) -> None:
+    """Flask-Login's sign-in, tied to a new server-side sign-in row (ended by signing out)."""
+    session[services.SIGN_IN_KEY] = services.start_sign_in(
+        user, request.headers.get("User-Agent", ""), request.remote_addr or ""
+    )
+    login_user(user)
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    services.end_sign_in(session.get(services.SIGN_IN_KEY))
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -94,8 +103,8 @@ def password():
             field = form.current if str(exc) == "wrong_password" else form.new
             field.errors = [*field.errors, error_text(exc)]
         else:
-            # The session version moved on: sign in again on this device with the new cookie id.
-            login_user(current_user._get_current_object())
+            # The session version moved on and every sign-in ended: sign in again on this device.
+            _sign_in(current_user._get_current_object())
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("communities.personal_space"))
     return render_template("accounts/password.html", form=form)

@@ -184,12 +184,77 @@ def test_logout_is_post_only(client, teacher):
         assert "_user_id" not in sess
 
 
-def test_old_cookie_is_dead_after_logout(client, app, teacher):
-    """Cookie sessions: a copy of the cookie taken before logout only lives until the password changes;
-    logout itself clears the browser's cookie."""
+def _replay(app, cookie: str):
+    """Another browser presenting a saved copy of a session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief
+
+
+def test_cookie_replayed_after_logout_opens_nothing(client, app, teacher):
+    """The session cookie is signed, not secret-bound to the server: a copy saved before signing out
+    would stay valid for weeks. The sign-in row it names is deleted at logout, so the copy is dead."""
+    from lms.accounts.models import SignIn
+
+    other = app.test_client()
+    login(other, "zhang")  # the same person on a second device
     login(client, "zhang")
+    saved = _session_cookie(client)
+    assert saved and signed_in(_replay(app, saved))
+    assert _db.session.query(SignIn).filter_by(user_id=teacher.id).count() == 2
     client.post("/logout")
-    assert _session_cookie(client) in (None, "") or not signed_in(client)
+    replayed = _replay(app, saved).get("/me")
+    assert replayed.status_code == 302 and urlsplit(replayed.headers["Location"]).path == "/login"
+    assert signed_in(other), "the other device's sign-in is untouched"
+    assert _db.session.query(SignIn).filter_by(user_id=teacher.id).count() == 1
+
+
+def test_sign_in_row_records_the_device(client, teacher):
+    from lms.accounts.models import SignIn
+
+    chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+    login(client, "zhang", headers={"User-Agent": chrome}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    row = _db.session.query(SignIn).filter_by(user_id=teacher.id).one()
+    assert (row.user_agent, row.ip) == ("Chrome / Windows", "10.1.2.3")
+    assert len(row.id) >= 40 and row.last_seen_at is not None
+
+
+def test_session_without_a_sign_in_row_is_refused(app, client, teacher):
+    """A cookie naming the user but no (or a forged) sign-in: not signed in."""
+    for sign_in in (None, "made-up"):
+        with client.session_transaction() as sess:
+            sess["_user_id"] = teacher.get_id()
+            if sign_in:
+                sess["_sign_in"] = sign_in
+        assert not signed_in(client)
+
+
+def test_last_seen_of_a_sign_in_is_throttled(client, teacher):
+    from datetime import timedelta
+
+    from lms.accounts.models import SignIn
+
+    login(client, "zhang")
+    row = _db.session.query(SignIn).filter_by(user_id=teacher.id).one()
+    old = row.last_seen_at - timedelta(hours=1)
+    row.last_seen_at = old
+    _db.session.commit()
+    assert signed_in(client)
+    _db.session.expire_all()
+    first = _db.session.get(SignIn, row.id).last_seen_at
+    assert first > old
+    assert signed_in(client)
+    _db.session.expire_all()
+    assert _db.session.get(SignIn, row.id).last_seen_at == first, "moved at most every few minutes"
+
+
+def test_deactivation_and_admin_reset_end_every_sign_in(app, client, teacher):
+    from lms.accounts.models import SignIn
+
+    login(client, "zhang")
+    services.reset_password(teacher)
+    assert not signed_in(client)
+    assert _db.session.query(SignIn).filter_by(user_id=teacher.id).count() == 0
 
 
 # --- rate limiting -------------------------------------------------------------------------------
