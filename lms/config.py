@@ -56,9 +56,12 @@ class Config:
     ROSTER_MAX_ROWS = 20000
     PAGE_SIZE = 20
     # Failed sign-ins only (lms.accounts.limits): per client address, generous because a school's
-    # teachers share one; per account, tight, against guessing one password from many addresses.
+    # teachers share one; per account from one address, tight, against guessing one password (keyed on
+    # the address too, so a stranger cannot lock the owner out); per account from anywhere, large, a
+    # brake on guessing one password from many addresses.
     LOGIN_RATE_LIMIT = "30 per minute;300 per hour"
     LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"
+    LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT = "100 per hour"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -137,6 +140,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     LOGIN_RATE_LIMIT = "1000 per minute"
     LOGIN_ACCOUNT_RATE_LIMIT = "1000 per minute"
+    LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT = "1000 per minute"
     SEARCH_INDEX_DIR = "memory"
     SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
     SEARCH_REPAIR_HOURS = 0  # other domains' run_due calls would run it (tests/search turns it on)
