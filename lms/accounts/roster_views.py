@@ -1,6 +1,7 @@
 """Roster import/export pages (Excel). Thin: parse the request, call accounts.roster, respond."""
 
 import io
+from urllib.parse import quote
 
 from flask import Blueprint, abort, make_response, render_template, send_file, url_for
 from flask_babel import gettext as _
@@ -54,15 +55,20 @@ def import_region(region_id):
     return _import_page(region, ancestors(region), url_for("communities.region", region_id=region.id))
 
 
-def _xlsx(data: bytes, name: str):
+def _xlsx(data: bytes, name: str, ascii_name: str):
+    """An .xlsx download named `name` (UTF-8, filename*) and `ascii_name` for clients that only read
+    the plain filename: Werkzeug's own fallback strips the Chinese, leaving " roster.xlsx" or a dotfile."""
     name = name.replace("/", "_").replace("\\", "_")
     resp = send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name)
+    resp.headers["Content-Disposition"] = f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(name, safe='')}"
     return _no_store(resp)
 
 
 def _export(scope):
     access.require(current_user, "roster.export", scope)
-    return _xlsx(roster.export_workbook(scope, current_user), _("%(name)s roster.xlsx", name=scope.name))
+    kind = "school" if isinstance(scope, School) else scope.level
+    return _xlsx(roster.export_workbook(scope, current_user), _("%(name)s roster.xlsx", name=scope.name),
+                 f"roster-{kind}-{scope.id}.xlsx")  # fmt: skip
 
 
 @bp.route("/schools/<int:school_id>/roster.xlsx")
@@ -82,4 +88,4 @@ def export_region(region_id):
 def template():
     if not access.holds_anywhere(current_user, "roster.import"):
         abort(404)
-    return _xlsx(roster.template_workbook(), _("roster template.xlsx"))
+    return _xlsx(roster.template_workbook(), _("roster template.xlsx"), "roster-template.xlsx")

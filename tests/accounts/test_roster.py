@@ -487,6 +487,26 @@ def test_export_guards_against_formula_injection(world, login_as, db):
         assert cell.value == "'" + original
 
 
+def test_export_file_names(world, login_as):
+    """The Chinese name in filename*, and a plain ASCII one (never a dotfile) for clients that only
+    read filename."""
+    from urllib.parse import quote
+
+    client = login_as(world["county_admin"])
+    for url, ascii_name, name in [
+        (f"/schools/{world.school_a.id}/roster.xlsx", f"roster-school-{world.school_a.id}.xlsx", "东湖小学名单.xlsx"),
+        (f"/regions/{world.county_a.id}/roster.xlsx", f"roster-county-{world.county_a.id}.xlsx", "东湖区名单.xlsx"),
+        ("/roster/template.xlsx", "roster-template.xlsx", None),
+    ]:
+        resp = client.get(url)
+        assert resp.status_code == 200
+        disposition = resp.headers["Content-Disposition"]
+        assert disposition.startswith(f"attachment; filename={ascii_name}; filename*=UTF-8''"), disposition
+        assert disposition.isascii()
+        if name:
+            assert disposition.endswith(quote(name, safe="")), disposition
+
+
 def test_export_permissions(world, login_as):
     assert login_as(world["teacher"]).get(f"/schools/{world.school_a.id}/roster.xlsx").status_code in (403, 404)
     assert login_as(world["school_admin_b"]).get(f"/schools/{world.school_a.id}/roster.xlsx").status_code == 404
