@@ -54,6 +54,8 @@ class Config:
     LANGUAGES = "zh_CN,en"
     ROSTER_MAX_BYTES = 5 * 1024 * 1024
     ROSTER_MAX_ROWS = 20000
+    # The initial passwords of a roster import wait this long for their one download (.xlsx).
+    ROSTER_PASSWORDS_MINUTES = 30
     PAGE_SIZE = 20
     # Failed sign-ins only (lms.accounts.limits): per client address, generous because a school's
     # teachers share one; per account from one address, tight, against guessing one password (keyed on

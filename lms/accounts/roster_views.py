@@ -3,7 +3,7 @@
 import io
 from urllib.parse import quote
 
-from flask import Blueprint, abort, make_response, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -33,7 +33,10 @@ def _import_page(scope, trail, back):
         except roster.RosterInvalid as exc:
             problems = exc.problems
         else:
-            html = render_template("accounts/roster_result.html", scope=scope, trail=trail, back=back, result=result)
+            sheet = roster.keep_password_sheet(result, current_user)
+            minutes = current_app.config["ROSTER_PASSWORDS_MINUTES"]
+            html = render_template("accounts/roster_result.html", scope=scope, trail=trail, back=back, result=result,
+                                   password_sheet=sheet, sheet_minutes=minutes)  # fmt: skip
             return _no_store(make_response(html))
     html = render_template(
         "accounts/roster_import.html", scope=scope, trail=trail, back=back, form=form, problems=problems
@@ -81,6 +84,19 @@ def export_school(school_id):
 @login_required
 def export_region(region_id):
     return _export(get_or_404(Region, region_id))
+
+
+@bp.route("/roster/passwords/<sheet_id>", methods=["POST"])
+@login_required
+def password_sheet(sheet_id):
+    """The new accounts' initial passwords as .xlsx: once, for the admin who imported them (POST, with
+    the CSRF token: a link prefetch must not use up the one download)."""
+    data = roster.take_password_sheet(sheet_id, current_user)
+    if data is None:
+        message = _("This list of initial passwords has already been downloaded, or has expired. Reset the "
+                    "password of a teacher who has none from their account page.")  # fmt: skip
+        return _no_store(make_response(render_template("errors/error.html", code=410, message=message), 410))
+    return _xlsx(data, _("initial passwords.xlsx"), "initial-passwords.xlsx")
 
 
 @bp.route("/roster/template.xlsx")

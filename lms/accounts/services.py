@@ -197,13 +197,24 @@ def start_sign_in(user: User, user_agent: str = "", ip: str = "") -> str:
     """A new sign-in row for `user` (the caller puts its id in the session); commits. Sign-ins of this
     user unused for longer than a session cookie lives are dropped on the way."""
     now = utcnow()
-    lifetime = current_app.permanent_session_lifetime
-    db.session.query(SignIn).filter(SignIn.user_id == user.id, SignIn.last_seen_at < now - lifetime).delete()
+    db.session.query(SignIn).filter(SignIn.user_id == user.id, SignIn.last_seen_at < _sign_in_cutoff()).delete()
     sign_in = SignIn(id=secrets.token_urlsafe(32), user_id=user.id, created_at=now, last_seen_at=now,
                      user_agent=summarize_agent(user_agent), ip=(ip or "")[:45])  # fmt: skip
     db.session.add(sign_in)
     db.session.commit()
     return sign_in.id
+
+
+def _sign_in_cutoff():
+    # A cookie is re-signed only by a request, which also moves last_seen_at (at most LAST_SEEN_EVERY late).
+    return utcnow() - current_app.permanent_session_lifetime - LAST_SEEN_EVERY
+
+
+def purge_sign_ins() -> int:
+    """Delete sign-ins unused for longer than a session cookie lives (their cookies are dead anyway)."""
+    gone = db.session.query(SignIn).filter(SignIn.last_seen_at < _sign_in_cutoff()).delete()
+    db.session.commit()
+    return gone
 
 
 def end_sign_in(sign_in: str | None) -> None:

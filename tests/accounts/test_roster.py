@@ -752,3 +752,82 @@ def test_export_rows_unit(world, db):
     rows = roster.export_rows(world.school_a, world["project_manager"])
     teacher = next(r for r in rows if r[8] == "teacher_a")
     assert "*" in teacher[3] and "*" in teacher[7]  # no idcard.view_full, no member.contact
+
+
+# --- the initial passwords as a one-time download ---------------------------------------------
+
+
+def _sheet_url(html: str) -> str:
+    import re
+
+    found = re.findall(r'<form method="post" action="(/roster/passwords/[^"]+)"', html)
+    assert len(found) == 1, "the result page offers the download"
+    return found[0]
+
+
+def test_initial_passwords_download_once_for_the_importer(world, login_as, db):
+    from lms.accounts.models import PasswordSheet
+
+    client = login_as(world["school_admin"])
+    upload = excel.write_workbook(excel.Sheet("s", COLUMNS, [person(1), person(2, name="=HYPERLINK(1)")]))
+    resp = post(client, school_url(world.school_a), upload)
+    html = resp.get_data(as_text=True)
+    assert "仅限您本人在 30 分钟内下载一次" in html
+    url = _sheet_url(html)
+    shown = _codes(html)
+    # Kept encrypted: no password in the stored bytes.
+    stored = db.session.scalars(select(PasswordSheet.sealed)).one()
+    assert all(p.encode() not in stored for p in shown) and b"13800000001" not in stored
+    # Another admin of the same school, or the teacher, cannot take it (and does not use it up).
+    assert login_as(world["county_admin"]).post(url).status_code == 410
+    assert client.get(url).status_code == 405, "POST only: a prefetched link must not use it up"
+    got = client.post(url)
+    assert got.status_code == 200 and got.mimetype == XLSX_MIME
+    assert got.headers["Cache-Control"] == "no-store"
+    assert got.headers["Content-Disposition"].startswith("attachment; filename=initial-passwords.xlsx;")
+    ws = load_workbook(io.BytesIO(got.data)).worksheets[0]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    assert rows[0] == ["用户名", "姓名", "学校", "初始密码"]
+    assert sorted(r[3] for r in rows[1:]) == sorted(shown)
+    by_user = {r[0]: r for r in rows[1:]}
+    assert by_user["13800000001"][1:3] == ["教师1", "东湖小学"]
+    guarded = ws.cell(3 if rows[2][1] == "=HYPERLINK(1)" else 2, 2)
+    assert (guarded.value, guarded.data_type, guarded.quotePrefix) == ("=HYPERLINK(1)", "s", True)
+    user = db.session.scalar(select(User).where(User.phone == "13800000001"))
+    assert check_password_hash(user.password_hash, by_user["13800000001"][3])
+    id_card = person(1)[3]
+    assert all(id_card not in str(v) for r in rows for v in r), "no ID numbers"
+    # Once: the second download finds nothing, and nothing is left stored.
+    again = client.post(url)
+    assert again.status_code == 410 and "已被下载过或已过期" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PasswordSheet)) == 0
+
+
+def test_initial_passwords_expire_unclaimed(world, login_as, db, app):
+    from datetime import timedelta
+
+    from lms.accounts import roster as roster_module
+    from lms.accounts.models import PasswordSheet
+
+    client = login_as(world["school_admin"])
+    url = _sheet_url(post(client, school_url(world.school_a), xlsx([person(1)])).get_data(as_text=True))
+    sheet = db.session.scalars(select(PasswordSheet)).one()
+    sheet.created_at -= timedelta(minutes=31)
+    db.session.commit()
+    assert roster_module.purge_password_sheets() == 1
+    assert client.post(url).status_code == 410
+    # Past its time but not yet purged: refused all the same, and deleted.
+    url = _sheet_url(post(client, school_url(world.school_a), xlsx([person(2)])).get_data(as_text=True))
+    db.session.expire_all()
+    sheet = db.session.scalars(select(PasswordSheet)).one()
+    sheet.created_at -= timedelta(minutes=31)
+    db.session.commit()
+    assert client.post(url).status_code == 410
+    assert db.session.scalar(select(func.count()).select_from(PasswordSheet)) == 0
+
+
+def test_no_download_offered_when_no_account_was_created(world, login_as, db):
+    client = login_as(world["county_admin"])
+    post(client, region_url(world.county_a), xlsx([person(1)]))
+    html = post(client, region_url(world.county_a), xlsx([person(1)])).get_data(as_text=True)
+    assert "/roster/passwords/" not in html
