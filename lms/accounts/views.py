@@ -107,7 +107,23 @@ def password():
             _sign_in(current_user._get_current_object())
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("communities.personal_space"))
-    return render_template("accounts/password.html", form=form)
+    return _password_page(form)
+
+
+def _password_page(form):
+    user = current_user._get_current_object()
+    devices = [] if user.must_change_password else services.sign_ins(user)
+    return render_template("accounts/password.html", form=form, devices=devices,
+                           this_device=session.get(services.SIGN_IN_KEY))  # fmt: skip
+
+
+@bp.route("/account/sign-ins/end-others", methods=["POST"])
+@login_required
+def end_other_sign_ins():
+    """Sign out every other browser of this account (a forgotten school computer, a lost phone)."""
+    ended = services.end_other_sign_ins(current_user, session.get(services.SIGN_IN_KEY))
+    flash(_("Signed out of %(n)s other devices.", n=ended), "success")
+    return redirect(url_for("accounts.password"))
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])

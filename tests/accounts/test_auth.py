@@ -248,6 +248,35 @@ def test_last_seen_of_a_sign_in_is_throttled(client, teacher):
     assert _db.session.get(SignIn, row.id).last_seen_at == first, "moved at most every few minutes"
 
 
+def test_sign_out_of_all_other_devices(app, client, teacher):
+    phone, laptop = app.test_client(), app.test_client()
+    # Each browser sends its User-Agent with every request (strong session protection compares it).
+    phone.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1"
+    laptop.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"
+    client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 Safari/537.36"
+    for browser in (phone, laptop, client):
+        login(browser, "zhang")
+    page = client.get("/account/password").get_data(as_text=True)
+    doc = parse(page)
+    items = [" ".join(li.text.split()) for li in doc.iter("li") if "list-group-item" in li.attrs.get("class", "")]
+    assert len(items) == 3
+    assert any("Chrome / Windows" in i and "本设备" in i for i in items)
+    assert any("Safari / iPhone" in i and "本设备" not in i for i in items)
+    assert "退出其他所有设备" in page
+    resp = client.post("/account/sign-ins/end-others", follow_redirects=True)
+    assert "已退出其他 2 台设备的登录。" in resp.get_data(as_text=True)
+    assert signed_in(client)
+    assert not signed_in(phone) and not signed_in(laptop)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "退出其他所有设备" not in page, "no button with no other device"
+    make_user("li", "李老师")
+    _db.session.commit()
+    li = app.test_client()
+    login(li, "li")
+    client.post("/account/sign-ins/end-others")
+    assert signed_in(li), "only the person's own sign-ins end"
+
+
 def test_deactivation_and_admin_reset_end_every_sign_in(app, client, teacher):
     from lms.accounts.models import SignIn
 
