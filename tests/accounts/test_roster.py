@@ -101,7 +101,7 @@ def test_import_creates_users_with_one_time_passwords_and_counters(world, login_
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert resp.headers["Cache-Control"] == "no-store"
-    assert "导入完成" in html and "仅显示这一次" in html
+    assert "导入完成" in html and "仅在本页显示这一次" in html
     assert user_count(db) == before + 2
 
     user = db.session.scalar(select(User).where(User.phone == "13800000001"))
