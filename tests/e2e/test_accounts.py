@@ -49,7 +49,9 @@ def test_roster_import_offers_the_passwords_once(page, e2e_world, tmp_path):
         form.get_by_role("button").click()
     download = info.value
     assert download.suggested_filename == "初始密码.xlsx"
-    rows = list(load_workbook(download.path()).worksheets[0].values)
+    saved = tmp_path / "passwords.xlsx"  # Playwright keeps the download under a name without extension
+    download.save_as(saved)
+    rows = list(load_workbook(saved).worksheets[0].values)
     assert rows[0] == ("用户名", "姓名", "学校", "初始密码") and len(rows) == 3
 
 
