@@ -248,6 +248,42 @@ def test_last_seen_of_a_sign_in_is_throttled(client, teacher):
     assert _db.session.get(SignIn, row.id).last_seen_at == first, "moved at most every few minutes"
 
 
+def test_loading_the_user_and_sign_in_is_one_query(app, client, teacher):
+    """The sign-in check is folded into the user lookup: one SELECT per request, as before."""
+    from tests.sql_counting import counting
+
+    login(client, "zhang")
+    assert signed_in(client)  # the first request records last_seen_at (the writes are throttled)
+    with client.session_transaction() as sess:
+        stored = dict(sess)
+    with app.test_request_context():
+        from flask import session
+
+        session.update(stored)
+        with counting() as statements:
+            user = services.load_session_user(stored["_user_id"])
+        assert user is not None and user.id == teacher.id
+    assert len(statements) == 1 and "sign_ins" in statements[0], statements
+
+
+def test_stale_sign_ins_are_purged(app, client, teacher):
+    from datetime import timedelta
+
+    from lms.accounts.models import SignIn
+    from lms.core import schedule
+
+    login(client, "zhang")
+    fresh = _db.session.query(SignIn).one()
+    old = SignIn(id="old-one", user_id=teacher.id, created_at=fresh.created_at, user_agent="", ip="",
+                 last_seen_at=fresh.last_seen_at - app.permanent_session_lifetime - timedelta(hours=1))  # fmt: skip
+    _db.session.add(old)
+    _db.session.commit()
+    assert "accounts.purge" in {t.name for t in schedule.tasks(app)}
+    assert services.purge_sign_ins() == 1
+    assert [s.id for s in _db.session.query(SignIn)] == [fresh.id]
+    assert signed_in(client)
+
+
 def test_sign_out_of_all_other_devices(app, client, teacher):
     phone, laptop = app.test_client(), app.test_client()
     # Each browser sends its User-Agent with every request (strong session protection compares it).
