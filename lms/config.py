@@ -57,6 +57,8 @@ class Config:
     LANGUAGES = "zh_CN,en"
     ROSTER_MAX_BYTES = 5 * 1024 * 1024
     ROSTER_MAX_ROWS = 20000
+    # The initial passwords of a roster import wait this long for their one download (.xlsx).
+    ROSTER_PASSWORDS_MINUTES = 30
     PAGE_SIZE = 20
     # Instant quizzes 即时测评: attempts per teacher and quiz, seconds between two attempts, and the
     # score (0-100) that passes. The key is shown after a pass or after the last attempt only.
@@ -64,9 +66,12 @@ class Config:
     COURSE_QUIZ_MIN_INTERVAL_SECONDS = 20
     COURSE_QUIZ_PASS_SCORE = 60
     # Failed sign-ins only (lms.accounts.limits): per client address, generous because a school's
-    # teachers share one; per account, tight, against guessing one password from many addresses.
+    # teachers share one; per account from one address, tight, against guessing one password (keyed on
+    # the address too, so a stranger cannot lock the owner out); per account from anywhere, large, a
+    # brake on guessing one password from many addresses.
     LOGIN_RATE_LIMIT = "30 per minute;300 per hour"
     LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"
+    LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT = "100 per hour"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -145,6 +150,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     LOGIN_RATE_LIMIT = "1000 per minute"
     LOGIN_ACCOUNT_RATE_LIMIT = "1000 per minute"
+    LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT = "1000 per minute"
     SEARCH_INDEX_DIR = "memory"
     SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
     SEARCH_REPAIR_HOURS = 0  # other domains' run_due calls would run it (tests/search turns it on)

@@ -1,8 +1,8 @@
 """Excel (.xlsx) adapter: the only module that imports openpyxl.
 
 Reading yields raw cell values row by row with their Excel row numbers; writing builds a workbook in
-memory with every text cell guarded against formula injection. Nothing here knows about rosters, and
-nothing here logs or puts cell values into exceptions (cells may hold ID-card numbers).
+memory with every text cell guarded against formula injection (string cells, quotePrefix). Nothing
+here knows about rosters, and nothing here logs or puts cell values into exceptions (cells may hold ID-card numbers).
 """
 
 import io
@@ -73,16 +73,13 @@ def iter_rows(data: bytes) -> Iterator[tuple[int, tuple]]:
         wb.close()
 
 
-def guard(value):
-    """A cell value safe to open in a spreadsheet: text that would start a formula gets a leading apostrophe."""
-    return _guard_text(value)[0] if isinstance(value, str) else value
-
-
 def _guard_text(text: str) -> tuple[str, bool]:
+    """The text XML can hold, and whether a spreadsheet would read it as a formula if typed in.
+
+    Such text is not changed (a leading apostrophe would be shown, and kept by a re-import): the cell
+    is written as a string, which Excel, WPS and LibreOffice never evaluate, with quotePrefix set."""
     text = ILLEGAL_CHARACTERS_RE.sub("", text)  # control characters XML cannot hold
-    if text.startswith(FORMULA_TRIGGERS):
-        return "'" + text, True
-    return text, False
+    return text, text.startswith(FORMULA_TRIGGERS)
 
 
 @dataclass
@@ -130,7 +127,8 @@ def _cell(ws, value, as_text: bool):
     cell = WriteOnlyCell(ws, text)
     # Always a string cell: openpyxl would otherwise store text starting with "=" as a formula.
     cell.data_type = "s"
-    # Also what Excel itself sets when someone types '=…: the cell stays text when edited.
+    # What Excel itself sets when someone types '=…: shown without the apostrophe, and the cell stays
+    # text when edited (without it, editing and confirming the cell would turn it into a formula).
     cell.quotePrefix = quoted
     if as_text:
         cell.number_format = TEXT_FORMAT

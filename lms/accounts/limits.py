@@ -1,11 +1,19 @@
 """Sign-in attempt limits, one budget shared by the sign-in form and the token endpoint.
 
 Only failed attempts count: a school's teachers often sign in from one address (the school's NAT),
-and the 11th successful sign-in of a lesson must not be refused. Two budgets: per client address
-(LOGIN_RATE_LIMIT), against one machine trying many accounts, and per account (LOGIN_ACCOUNT_RATE_LIMIT),
-against many machines guessing one password. Either, once spent, refuses every attempt, even the
-right password, until it refills: no guessing around the limit. The per-account budget is the
-person's (username and phone number share it).
+and the 11th successful sign-in of a lesson must not be refused. Three budgets, each of which, once
+spent, refuses every attempt it covers, even the right password, until it refills (no guessing
+around the limit):
+
+- per client address (LOGIN_RATE_LIMIT), against one machine trying many accounts;
+- per account *and* client address (LOGIN_ACCOUNT_RATE_LIMIT), tight, against one machine guessing
+  one password. Keyed on the pair so that a stranger spending it (usernames are sequential, anyone
+  can name any teacher) does not lock the owner out: the owner signs in from another address;
+- per account from anywhere (LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT), much larger, a brake on guessing one
+  password from many machines. Only a distributed attack can spend it, and then the account is
+  better locked for a while.
+
+The per-account budgets are the person's (username and phone number share them).
 
 Failures are counted after the answer (Flask-Limiter checks before the request, deducts after it),
 so attempts sent in parallel can exceed a budget by the number of requests served at once.
@@ -45,12 +53,23 @@ def _account() -> str:
     return f"user:{user.id}" if user is not None else "account:" + named.lower()
 
 
+def _account_from_address() -> str:
+    return f"{_account()}@{_address()}"
+
+
 def login_limits(view):
     view = limiter.shared_limit(
-        lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+        lambda: current_app.config["LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT"],
         scope="login.account",
         methods=["POST"],
         key_func=_account,
+        deduct_when=_failed,
+    )(view)
+    view = limiter.shared_limit(
+        lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+        scope="login.account_address",
+        methods=["POST"],
+        key_func=_account_from_address,
         deduct_when=_failed,
     )(view)
     return limiter.shared_limit(

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core import idcard
@@ -67,3 +67,37 @@ class ApiToken(TimestampMixin, db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user = relationship("User")
+
+
+class SignIn(db.Model):
+    """One browser sign-in: the Flask session (a signed cookie, readable until it expires) carries its
+    id, and the user loader accepts the cookie only while this row exists. Signing out deletes the row,
+    so a copy of the cookie saved before is worthless afterwards."""
+
+    __tablename__ = "sign_ins"
+
+    #: Random (secrets.token_urlsafe), unguessable: the cookie's proof of this sign-in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    #: Refreshed at most every accounts.services.LAST_SEEN_EVERY, with the user's last_seen_at.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    #: For the owner's list of devices: a short browser / system summary and the client address.
+    user_agent: Mapped[str] = mapped_column(String(160), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class PasswordSheet(db.Model):
+    """The initial passwords of a roster import's new accounts, kept so that the importing admin can
+    download them once as .xlsx (accounts.roster.keep_password_sheet): deleted at that download, or
+    unclaimed after ROSTER_PASSWORDS_MINUTES. Encrypted with a key derived from SECRET_KEY, so a
+    database copy alone does not reveal them."""
+
+    __tablename__ = "password_sheets"
+
+    #: Random (secrets.token_urlsafe): the download asks for it, and it is the cipher's associated data.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    importer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    #: Nonce and AES-GCM ciphertext of the JSON rows [[username, name, school, password], ...].
+    sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

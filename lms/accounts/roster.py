@@ -6,17 +6,20 @@ applied, in one transaction. ID-card numbers are personal data: they never reach
 exception message; problems carry row, column and a reason code only.
 """
 
+import hashlib
+import json
 import logging
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
@@ -28,6 +31,7 @@ from lms.accounts.services import PHONE_RE, generate_initial_password
 from lms.communities.models import Region, School
 from lms.communities.services import refresh_counters
 from lms.core import idcard, taxonomy
+from lms.core.db import utcnow
 from lms.core.text import normalize
 from lms.core.uploads import XLSX_MIME, UploadError, check_upload
 from lms.extensions import db
@@ -724,3 +728,69 @@ def template_workbook() -> bytes:
         [_("Importing the same file again updates the teachers instead of adding them twice.")],
     ]
     return excel.write_workbook(roster, excel.Sheet(_("Instructions"), [_("How to fill in the roster")], notes, (100,)))
+
+
+# --- the new accounts' initial passwords, downloadable once -------------------------------------
+# The result page shows them once (no-store); an admin importing hundreds of teachers needs them as a
+# file to print or hand on. Kept server-side, encrypted, for ROSTER_PASSWORDS_MINUTES, for the
+# importing admin only, and deleted by the one download.
+
+PASSWORD_SHEET_COLUMNS = ("username", "name", "school", "initial_password")
+
+
+def _sheet_cipher():
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return AESGCM(hashlib.sha256(b"yanxiu password sheet v1|" + secret).digest())
+
+
+def _sheet_lifetime() -> timedelta:
+    return timedelta(minutes=float(current_app.config["ROSTER_PASSWORDS_MINUTES"]))
+
+
+def keep_password_sheet(result: ImportResult, importer) -> str | None:
+    """Keep the new accounts' initial passwords for one download by `importer`; returns the sheet's
+    id (None when the import created no account). Commits."""
+    from lms.accounts.models import PasswordSheet
+
+    if not result.new_accounts:
+        return None
+    purge_password_sheets()
+    sheet_id = secrets.token_urlsafe(32)
+    rows = [[a.username, a.name, a.school, a.password] for a in result.new_accounts]
+    nonce = os.urandom(12)
+    sealed = nonce + _sheet_cipher().encrypt(nonce, json.dumps(rows).encode(), sheet_id.encode())
+    db.session.add(PasswordSheet(id=sheet_id, importer_id=importer.id, created_at=utcnow(), sealed=sealed))
+    db.session.commit()
+    return sheet_id
+
+
+def take_password_sheet(sheet_id: str, user) -> bytes | None:
+    """The .xlsx of a kept sheet, for the admin who imported it, once: the row is deleted here. None
+    when there is no such sheet for this user (never made, already downloaded, expired)."""
+    from lms.accounts.models import PasswordSheet
+
+    row = db.session.get(PasswordSheet, sheet_id) if isinstance(sheet_id, str) and len(sheet_id) <= 64 else None
+    if row is None or row.importer_id != user.id:
+        return None
+    expired = utcnow() - row.created_at > _sheet_lifetime()
+    sealed = row.sealed
+    # The DELETE decides who gets it: of two downloads at once, one deletes the row, the other nothing.
+    taken = db.session.execute(delete(PasswordSheet).where(PasswordSheet.id == sheet_id)).rowcount
+    db.session.commit()
+    if expired or taken != 1:
+        return None
+    rows = json.loads(_sheet_cipher().decrypt(sealed[:12], sealed[12:], sheet_id.encode()))
+    headers = [_("Username"), _("Name"), _("School"), _("Initial password")]
+    sheet = excel.Sheet(_("Initial passwords"), headers, rows, widths=(16, 12, 30, 16), text_columns={0, 3})
+    return excel.write_workbook(sheet)
+
+
+def purge_password_sheets() -> int:
+    """Delete the sheets nobody downloaded in time; returns how many. Commits."""
+    from lms.accounts.models import PasswordSheet
+
+    gone = db.session.execute(delete(PasswordSheet).where(PasswordSheet.created_at < utcnow() - _sheet_lifetime()))
+    db.session.commit()
+    return gone.rowcount

@@ -1,8 +1,9 @@
 """Roster import/export pages (Excel). Thin: parse the request, call accounts.roster, respond."""
 
 import io
+from urllib.parse import quote
 
-from flask import Blueprint, abort, make_response, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -32,7 +33,10 @@ def _import_page(scope, trail, back):
         except roster.RosterInvalid as exc:
             problems = exc.problems
         else:
-            html = render_template("accounts/roster_result.html", scope=scope, trail=trail, back=back, result=result)
+            sheet = roster.keep_password_sheet(result, current_user)
+            minutes = current_app.config["ROSTER_PASSWORDS_MINUTES"]
+            html = render_template("accounts/roster_result.html", scope=scope, trail=trail, back=back, result=result,
+                                   password_sheet=sheet, sheet_minutes=minutes)  # fmt: skip
             return _no_store(make_response(html))
     html = render_template(
         "accounts/roster_import.html", scope=scope, trail=trail, back=back, form=form, problems=problems
@@ -54,15 +58,20 @@ def import_region(region_id):
     return _import_page(region, ancestors(region), url_for("communities.region", region_id=region.id))
 
 
-def _xlsx(data: bytes, name: str):
+def _xlsx(data: bytes, name: str, ascii_name: str):
+    """An .xlsx download named `name` (UTF-8, filename*) and `ascii_name` for clients that only read
+    the plain filename: Werkzeug's own fallback strips the Chinese, leaving " roster.xlsx" or a dotfile."""
     name = name.replace("/", "_").replace("\\", "_")
     resp = send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name)
+    resp.headers["Content-Disposition"] = f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(name, safe='')}"
     return _no_store(resp)
 
 
 def _export(scope):
     access.require(current_user, "roster.export", scope)
-    return _xlsx(roster.export_workbook(scope, current_user), _("%(name)s roster.xlsx", name=scope.name))
+    kind = "school" if isinstance(scope, School) else scope.level
+    return _xlsx(roster.export_workbook(scope, current_user), _("%(name)s roster.xlsx", name=scope.name),
+                 f"roster-{kind}-{scope.id}.xlsx")  # fmt: skip
 
 
 @bp.route("/schools/<int:school_id>/roster.xlsx")
@@ -77,9 +86,22 @@ def export_region(region_id):
     return _export(get_or_404(Region, region_id))
 
 
+@bp.route("/roster/passwords/<sheet_id>", methods=["POST"])
+@login_required
+def password_sheet(sheet_id):
+    """The new accounts' initial passwords as .xlsx: once, for the admin who imported them (POST, with
+    the CSRF token: a link prefetch must not use up the one download)."""
+    data = roster.take_password_sheet(sheet_id, current_user)
+    if data is None:
+        message = _("This list of initial passwords has already been downloaded, or has expired. Reset the "
+                    "password of a teacher who has none from their account page.")  # fmt: skip
+        return _no_store(make_response(render_template("errors/error.html", code=410, message=message), 410))
+    return _xlsx(data, _("initial passwords.xlsx"), "initial-passwords.xlsx")
+
+
 @bp.route("/roster/template.xlsx")
 @login_required
 def template():
     if not access.holds_anywhere(current_user, "roster.import"):
         abort(404)
-    return _xlsx(roster.template_workbook(), _("roster template.xlsx"))
+    return _xlsx(roster.template_workbook(), _("roster template.xlsx"), "roster-template.xlsx")

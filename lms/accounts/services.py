@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, column, select, update
 from sqlalchemy import table as sa_table
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from lms.accounts.models import ApiToken, User
+from lms.accounts.models import ApiToken, SignIn, User
 from lms.core.db import utcnow
 from lms.extensions import db
 
@@ -88,22 +88,30 @@ def authenticate(identifier: str, password: str) -> User | None:
 LAST_SEEN_EVERY = timedelta(minutes=5)
 
 
-def touch_last_seen(user: User) -> None:
-    """Record that the user was active now, unless that was already recorded in the last few minutes.
+def touch_last_seen(user: User, sign_in: str | None = None, sign_in_seen=None) -> None:
+    """Record that the user (and their sign-in `sign_in`, last seen at `sign_in_seen`) was active now,
+    unless that was already recorded in the last few minutes.
 
     Called where a request loads its user (session or token), before the view has changed anything,
-    so the commit carries nothing but this; it costs one UPDATE per user every LAST_SEEN_EVERY."""
+    so the commit carries nothing but this; it costs one commit per user every LAST_SEEN_EVERY."""
     from sqlalchemy import inspect
 
     loaded = inspect(user).dict
-    if "last_seen_at" not in loaded:
-        return  # expired by a commit in this request: reading it back would cost a query; next time
     now = utcnow()
-    seen = loaded["last_seen_at"]
-    if seen is not None and now - seen < LAST_SEEN_EVERY:
-        return
-    db.session.execute(update(User).where(User.id == user.id).values(last_seen_at=now))
-    db.session.commit()
+    changed = False
+    # Not loaded: expired by a commit in this request; reading it back would cost a query; next time.
+    if "last_seen_at" in loaded and _stale(loaded["last_seen_at"], now):
+        db.session.execute(update(User).where(User.id == user.id).values(last_seen_at=now))
+        changed = True
+    if sign_in is not None and _stale(sign_in_seen, now):
+        db.session.execute(update(SignIn).where(SignIn.id == sign_in).values(last_seen_at=now))
+        changed = True
+    if changed:
+        db.session.commit()
+
+
+def _stale(seen, now) -> bool:
+    return seen is None or now - seen >= LAST_SEEN_EVERY
 
 
 def record_login(user: User) -> None:
@@ -124,6 +132,7 @@ def set_password(user: User, new: str, must_change: bool = False) -> None:
     # Invalidates every other session and all API tokens of this user.
     user.session_version = (user.session_version or 0) + 1
     db.session.query(ApiToken).filter(ApiToken.user_id == user.id).delete()
+    _end_all_sign_ins(user)
     db.session.commit()
 
 
@@ -157,17 +166,106 @@ def update_profile(user: User, *, name: str, phone: str | None, email: str | Non
     db.session.commit()
 
 
+#: The Flask session key holding the id of the browser's SignIn row.
+SIGN_IN_KEY = "_sign_in"
+
+
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login user_loader: the id carries the session version, so old cookies die on password change."""
+    """Flask-Login user_loader: the id carries the session version, so old cookies die on password change;
+    and the session's sign-in must still exist, so a cookie saved before signing out opens nothing.
+
+    One query: the user and their sign-in row, joined on the sign-in's primary key."""
+    from flask import session
+
+    sign_in = session.get(SIGN_IN_KEY)
     try:
         uid, version = session_id.split(":")
-        user = db.session.get(User, int(uid))
-    except (ValueError, TypeError):
+        uid = int(uid)
+    except (ValueError, TypeError, AttributeError):
         return None
-    if user is None or str(user.session_version) != version or not user.active:
+    if not isinstance(sign_in, str) or not sign_in:
         return None
-    touch_last_seen(user)
+    row = db.session.execute(
+        select(User, SignIn.last_seen_at)
+        .join(SignIn, SignIn.user_id == User.id)
+        .where(User.id == uid, SignIn.id == sign_in)
+    ).first()
+    if row is None:
+        return None
+    user, seen = row
+    if str(user.session_version) != version or not user.active:
+        return None
+    touch_last_seen(user, sign_in, seen)
     return user
+
+
+def start_sign_in(user: User, user_agent: str = "", ip: str = "") -> str:
+    """A new sign-in row for `user` (the caller puts its id in the session); commits. Sign-ins of this
+    user unused for longer than a session cookie lives are dropped on the way."""
+    now = utcnow()
+    db.session.query(SignIn).filter(SignIn.user_id == user.id, SignIn.last_seen_at < _sign_in_cutoff()).delete()
+    sign_in = SignIn(id=secrets.token_urlsafe(32), user_id=user.id, created_at=now, last_seen_at=now,
+                     user_agent=summarize_agent(user_agent), ip=(ip or "")[:45])  # fmt: skip
+    db.session.add(sign_in)
+    db.session.commit()
+    return sign_in.id
+
+
+def _sign_in_cutoff():
+    # A cookie is re-signed only by a request, which also moves last_seen_at (at most LAST_SEEN_EVERY late).
+    return utcnow() - current_app.permanent_session_lifetime - LAST_SEEN_EVERY
+
+
+def purge_sign_ins() -> int:
+    """Delete sign-ins unused for longer than a session cookie lives (their cookies are dead anyway)."""
+    gone = db.session.query(SignIn).filter(SignIn.last_seen_at < _sign_in_cutoff()).delete()
+    db.session.commit()
+    return gone
+
+
+def end_sign_in(sign_in: str | None) -> None:
+    """Sign-out: the row goes, and with it every copy of the session cookie that names it."""
+    if sign_in:
+        db.session.query(SignIn).filter(SignIn.id == sign_in).delete()
+        db.session.commit()
+
+
+def sign_ins(user: User) -> list[SignIn]:
+    """The user's sign-ins (devices), most recently used first."""
+    return list(db.session.scalars(select(SignIn).where(SignIn.user_id == user.id)
+                                   .order_by(SignIn.last_seen_at.desc(), SignIn.created_at.desc())))  # fmt: skip
+
+
+def end_other_sign_ins(user: User, keep: str | None) -> int:
+    """Sign out every other device of `user` (all but the sign-in `keep`); returns how many ended."""
+    query = db.session.query(SignIn).filter(SignIn.user_id == user.id)
+    if keep:
+        query = query.filter(SignIn.id != keep)
+    ended = query.delete()
+    db.session.commit()
+    return ended
+
+
+def _end_all_sign_ins(user: User) -> None:
+    # The session version already refuses their cookies; the rows would only clutter the device list.
+    db.session.query(SignIn).filter(SignIn.user_id == user.id).delete()
+
+
+_AGENTS = (("Edg/", "Edge"), ("MicroMessenger", "WeChat"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+           ("Chrome/", "Chrome"), ("Safari/", "Safari"))  # fmt: skip
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))  # fmt: skip
+
+
+def summarize_agent(agent: str) -> str:
+    """A summary such as "Chrome / Windows": enough for a person to recognise their device, without storing the full
+    User-Agent string (a fingerprint)."""
+    agent = agent or ""
+    browser = next((name for mark, name in _AGENTS if mark in agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in agent), "")
+    if browser and system:
+        return f"{browser} / {system}"
+    return browser or system or agent[:60]
 
 
 def _hash_token(token: str) -> str:
@@ -330,6 +428,7 @@ def set_active(actor: User, person: User, active: bool) -> None:
     if not active:
         person.session_version = (person.session_version or 0) + 1
         db.session.query(ApiToken).filter(ApiToken.user_id == person.id).delete()
+        _end_all_sign_ins(person)
     recount_person(person)
     db.session.commit()
     _audit("reactivated" if active else "deactivated", actor, person)

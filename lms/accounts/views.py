@@ -65,7 +65,7 @@ def login():
             session.clear()
             if locale:
                 session["locale"] = locale
-            login_user(user)
+            _sign_in(user)
             services.record_login(user)
             user_logged_in.send(user)
             if user.must_change_password:
@@ -75,8 +75,17 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
+def _sign_in(user) -> None:
+    """Flask-Login's sign-in, tied to a new server-side sign-in row (ended by signing out)."""
+    session[services.SIGN_IN_KEY] = services.start_sign_in(
+        user, request.headers.get("User-Agent", ""), request.remote_addr or ""
+    )
+    login_user(user)
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    services.end_sign_in(session.get(services.SIGN_IN_KEY))
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -94,11 +103,27 @@ def password():
             field = form.current if str(exc) == "wrong_password" else form.new
             field.errors = [*field.errors, error_text(exc)]
         else:
-            # The session version moved on: sign in again on this device with the new cookie id.
-            login_user(current_user._get_current_object())
+            # The session version moved on and every sign-in ended: sign in again on this device.
+            _sign_in(current_user._get_current_object())
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("communities.personal_space"))
-    return render_template("accounts/password.html", form=form)
+    return _password_page(form)
+
+
+def _password_page(form):
+    user = current_user._get_current_object()
+    devices = [] if user.must_change_password else services.sign_ins(user)
+    return render_template("accounts/password.html", form=form, devices=devices,
+                           this_device=session.get(services.SIGN_IN_KEY))  # fmt: skip
+
+
+@bp.route("/account/sign-ins/end-others", methods=["POST"])
+@login_required
+def end_other_sign_ins():
+    """Sign out every other browser of this account (a forgotten school computer, a lost phone)."""
+    ended = services.end_other_sign_ins(current_user, session.get(services.SIGN_IN_KEY))
+    flash(_("Signed out of %(n)s other devices.", n=ended), "success")
+    return redirect(url_for("accounts.password"))
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])

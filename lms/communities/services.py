@@ -487,25 +487,39 @@ def refresh_workshop(workshop: Workshop) -> None:
         group.member_count = counts.get(group.id, 0)
 
 
-def resolve_logins(text: str) -> tuple[list[User], list[str]]:
-    """Usernames or phone numbers, one per line (or separated by commas/spaces) → users, unknown."""
-    import re
+def resolve_logins(workshop: Workshop, text: str) -> tuple[list[User], list[str]]:
+    """Usernames or phone numbers, one per line (or separated by commas/spaces) → the users among
+    those who may join `workshop` (may_join), and the typed tokens that named nobody there.
 
+    Only within the workshop's region: resolving the whole site would let a host learn who, anywhere,
+    has a given username or phone number (and their name, from a refusal)."""
     tokens = [t for t in re.split(r"[\s,，;；]+", text or "") if t]
     tokens = list(dict.fromkeys(tokens))[:500]
     if not tokens:
         return [], []
-    found = list(db.session.scalars(select(User).where(or_(User.username.in_(tokens), User.phone.in_(tokens)))))
+    found = list(
+        db.session.scalars(
+            select(User)
+            .join(School, User.school_id == School.id)
+            .join(Context, School.context_id == Context.id)
+            .where(or_(User.username.in_(tokens), User.phone.in_(tokens)))
+            .where(Context.path.startswith(_join_scope(workshop).path))
+        )
+    )
     known = {u.username for u in found} | {u.phone for u in found if u.phone}
     return found, [t for t in tokens if t not in known]
+
+
+def _join_scope(workshop: Workshop):
+    """The context whose schools' teachers may join the workshop (its school, else its region)."""
+    return workshop.school.context if workshop.school else workshop.region.context
 
 
 def may_join(workshop: Workshop, user: User) -> bool:
     """A teacher may join a workshop whose region (or school) contains their school."""
     if user.school is None:
         return False
-    scope = workshop.school.context if workshop.school else workshop.region.context
-    return user.school.context.path.startswith(scope.path)
+    return user.school.context.path.startswith(_join_scope(workshop).path)
 
 
 def add_members(workshop: Workshop, users: list[User]) -> tuple[list[User], list[User]]:

@@ -126,14 +126,14 @@ def manage_workshop(workshop_id):
     action = request.form.get("action")
     try:
         if action == "add" and add_form.validate_on_submit():
-            users, unknown = services.resolve_logins(add_form.logins.data)
+            users, unknown = services.resolve_logins(ws, add_form.logins.data)
             added, refused = services.add_members(ws, users)
             flash(_("%(n)s members added.", n=len(added)), "success")
+            # Only what was typed is echoed: never the name of someone outside the host's reach.
+            unknown += [u.username for u in refused]
             if unknown:
-                flash(_("Not found: %(list)s", list="、".join(unknown[:20])), "warning")
-            if refused:
-                names = "、".join(u.name for u in refused[:20])
-                flash(_("Not in this workshop's region, not added: %(list)s", list=names), "warning")
+                flash(_("Not found or not in this workshop's region: %(list)s", list="、".join(unknown[:20])),
+                      "warning")  # fmt: skip
             return redirect(url_for(".manage_workshop", workshop_id=ws.id))
         if action == "group" and group_form.validate_on_submit():
             services.add_group(ws, group_form.name.data)

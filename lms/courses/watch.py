@@ -241,31 +241,39 @@ _ACCOUNTS: dict[str, tuple[bool, float]] = {}
 _ACCOUNTS_LOCK = threading.Lock()
 
 
-def account_ok(session_user: str | None, cached: bool = True) -> bool:
+def account_ok(session_user: str | None, sign_in: str | None = None, cached: bool = True) -> bool:
     """Whether the session's user key ("<id>:<session version>") still names an active account of that
-    session version (deactivated, or signed out everywhere by a password change: no).
+    session version (deactivated, or signed out everywhere by a password change: no), and the
+    session's sign-in (accounts.models.SignIn) still exists (signed out: no).
 
     The media and heartbeat paths read only the signed cookie, so this is their look at the account:
     one query per key and ACCOUNT_CHECK_SECONDS per process (not one per heartbeat or segment).
     """
-    if not session_user:
+    if not session_user or not isinstance(sign_in, str) or not sign_in:
         return False
     now = time.monotonic()
-    hit = _ACCOUNTS.get(session_user)
+    cache_key = f"{session_user}|{sign_in}"
+    hit = _ACCOUNTS.get(cache_key)
     if cached and hit is not None and now < hit[1]:
         return hit[0]
-    from lms.accounts.models import User
+    from sqlalchemy import and_
+
+    from lms.accounts.models import SignIn, User
 
     uid, _, version = session_user.partition(":")
     try:
-        row = db.session.execute(select(User.active, User.session_version).where(User.id == int(uid))).first()
+        row = db.session.execute(
+            select(User.active, User.session_version, SignIn.id)
+            .outerjoin(SignIn, and_(SignIn.user_id == User.id, SignIn.id == sign_in))
+            .where(User.id == int(uid))
+        ).first()
     except ValueError:
         return False
-    ok = row is not None and bool(row.active) and str(row.session_version) == version
+    ok = row is not None and bool(row.active) and str(row.session_version) == version and row.id is not None
     with _ACCOUNTS_LOCK:
         if len(_ACCOUNTS) > 20000:
             _ACCOUNTS.clear()
-        _ACCOUNTS[session_user] = (ok, now + ACCOUNT_CHECK_SECONDS)
+        _ACCOUNTS[cache_key] = (ok, now + ACCOUNT_CHECK_SECONDS)
     return ok
 
 

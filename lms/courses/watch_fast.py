@@ -106,10 +106,10 @@ class MediaFastPath:
         if not key or data.get("_id") != ident:
             key = None
         if key is not None:
-            # A deactivated account (or an old session version) earns and streams nothing: asked of
+            # A deactivated account, an old session version or an ended sign-in earns and streams nothing: asked of
             # the database here, once per cookie and VERIFIED_SECONDS, like the cookie's signature.
             with self.app.app_context():
-                if not watch.account_ok(key, cached=False):
+                if not watch.account_ok(key, data.get("_sign_in"), cached=False):
                     key = None
         left = signed_at.timestamp() + lifetime - time.time()
         _remember(self._sessions, (raw, ident), key, now + min(VERIFIED_SECONDS, left))

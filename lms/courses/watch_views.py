@@ -37,7 +37,7 @@ def session_user() -> str | None:
     """The signed-in user's key in the session cookie ("<id>:<session version>"), without loading the user.
 
     The same check Flask-Login's strong session protection makes (the cookie was issued to this
-    browser) is made here too, and the account must still be active with that session version
+    browser) is made here too, and the account must still be active with that session version and sign-in
     (watch.account_ok: a query once a minute per key, so heartbeats and segments stay query-free).
     """
     key = session.get("_user_id")
@@ -45,7 +45,7 @@ def session_user() -> str | None:
         return None
     if current_app.login_manager.session_protection and session.get("_id") != _create_identifier():
         return None
-    return key if watch.account_ok(key) else None
+    return key if watch.account_ok(key, session.get("_sign_in")) else None
 
 
 @limiter.exempt

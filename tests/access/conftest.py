@@ -30,4 +30,17 @@ def sign_in(app, user, client=None):
         sess["_user_id"] = user.get_id()
         sess["_fresh"] = True
         sess["_id"] = ident
+        sess["_sign_in"] = _new_sign_in(app, user)
     return client
+
+
+def _new_sign_in(app, user) -> str:
+    """A server-side sign-in row for `user`, as the sign-in form makes (the user loader requires one).
+    Made in an app context of its own: committing the test's session would expire its objects."""
+    from lms.accounts.models import User
+    from lms.accounts.services import start_sign_in
+    from lms.extensions import db
+
+    uid = user.id
+    with app.app_context():
+        return start_sign_in(db.session.get(User, uid), "test client", "127.0.0.1")

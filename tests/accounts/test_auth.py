@@ -184,12 +184,142 @@ def test_logout_is_post_only(client, teacher):
         assert "_user_id" not in sess
 
 
-def test_old_cookie_is_dead_after_logout(client, app, teacher):
-    """Cookie sessions: a copy of the cookie taken before logout only lives until the password changes;
-    logout itself clears the browser's cookie."""
+def _replay(app, cookie: str):
+    """Another browser presenting a saved copy of a session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief
+
+
+def test_cookie_replayed_after_logout_opens_nothing(client, app, teacher):
+    """The session cookie is signed, not secret-bound to the server: a copy saved before signing out
+    would stay valid for weeks. The sign-in row it names is deleted at logout, so the copy is dead."""
+    from lms.accounts.models import SignIn
+
+    other = app.test_client()
+    login(other, "zhang")  # the same person on a second device
     login(client, "zhang")
+    saved = _session_cookie(client)
+    assert saved and signed_in(_replay(app, saved))
+    assert _db.session.query(SignIn).filter_by(user_id=teacher.id).count() == 2
     client.post("/logout")
-    assert _session_cookie(client) in (None, "") or not signed_in(client)
+    replayed = _replay(app, saved).get("/me")
+    assert replayed.status_code == 302 and urlsplit(replayed.headers["Location"]).path == "/login"
+    assert signed_in(other), "the other device's sign-in is untouched"
+    assert _db.session.query(SignIn).filter_by(user_id=teacher.id).count() == 1
+
+
+def test_sign_in_row_records_the_device(client, teacher):
+    from lms.accounts.models import SignIn
+
+    chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+    login(client, "zhang", headers={"User-Agent": chrome}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    row = _db.session.query(SignIn).filter_by(user_id=teacher.id).one()
+    assert (row.user_agent, row.ip) == ("Chrome / Windows", "10.1.2.3")
+    assert len(row.id) >= 40 and row.last_seen_at is not None
+
+
+def test_session_without_a_sign_in_row_is_refused(app, client, teacher):
+    """A cookie naming the user but no (or a forged) sign-in: not signed in."""
+    for sign_in in (None, "made-up"):
+        with client.session_transaction() as sess:
+            sess["_user_id"] = teacher.get_id()
+            if sign_in:
+                sess["_sign_in"] = sign_in
+        assert not signed_in(client)
+
+
+def test_last_seen_of_a_sign_in_is_throttled(client, teacher):
+    from datetime import timedelta
+
+    from lms.accounts.models import SignIn
+
+    login(client, "zhang")
+    row = _db.session.query(SignIn).filter_by(user_id=teacher.id).one()
+    old = row.last_seen_at - timedelta(hours=1)
+    row.last_seen_at = old
+    _db.session.commit()
+    assert signed_in(client)
+    _db.session.expire_all()
+    first = _db.session.get(SignIn, row.id).last_seen_at
+    assert first > old
+    assert signed_in(client)
+    _db.session.expire_all()
+    assert _db.session.get(SignIn, row.id).last_seen_at == first, "moved at most every few minutes"
+
+
+def test_loading_the_user_and_sign_in_is_one_query(app, client, teacher):
+    """The sign-in check is folded into the user lookup: one SELECT per request, as before."""
+    from tests.sql_counting import counting
+
+    login(client, "zhang")
+    assert signed_in(client)  # the first request records last_seen_at (the writes are throttled)
+    with client.session_transaction() as sess:
+        stored = dict(sess)
+    with app.test_request_context():
+        from flask import session
+
+        session.update(stored)
+        with counting() as statements:
+            user = services.load_session_user(stored["_user_id"])
+        assert user is not None and user.id == teacher.id
+    assert len(statements) == 1 and "sign_ins" in statements[0], statements
+
+
+def test_stale_sign_ins_are_purged(app, client, teacher):
+    from datetime import timedelta
+
+    from lms.accounts.models import SignIn
+    from lms.core import schedule
+
+    login(client, "zhang")
+    fresh = _db.session.query(SignIn).one()
+    old = SignIn(id="old-one", user_id=teacher.id, created_at=fresh.created_at, user_agent="", ip="",
+                 last_seen_at=fresh.last_seen_at - app.permanent_session_lifetime - timedelta(hours=1))  # fmt: skip
+    _db.session.add(old)
+    _db.session.commit()
+    assert "accounts.purge" in {t.name for t in schedule.tasks(app)}
+    assert services.purge_sign_ins() == 1
+    assert [s.id for s in _db.session.query(SignIn)] == [fresh.id]
+    assert signed_in(client)
+
+
+def test_sign_out_of_all_other_devices(app, client, teacher):
+    phone, laptop = app.test_client(), app.test_client()
+    # Each browser sends its User-Agent with every request (strong session protection compares it).
+    phone.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1"
+    laptop.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"
+    client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 Safari/537.36"
+    for browser in (phone, laptop, client):
+        login(browser, "zhang")
+    page = client.get("/account/password").get_data(as_text=True)
+    doc = parse(page)
+    items = [" ".join(li.text.split()) for li in doc.iter("li") if "list-group-item" in li.attrs.get("class", "")]
+    assert len(items) == 3
+    assert any("Chrome / Windows" in i and "本设备" in i for i in items)
+    assert any("Safari / iPhone" in i and "本设备" not in i for i in items)
+    assert "退出其他所有设备" in page
+    resp = client.post("/account/sign-ins/end-others", follow_redirects=True)
+    assert "已退出其他 2 台设备的登录。" in resp.get_data(as_text=True)
+    assert signed_in(client)
+    assert not signed_in(phone) and not signed_in(laptop)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "退出其他所有设备" not in page, "no button with no other device"
+    make_user("li", "李老师")
+    _db.session.commit()
+    li = app.test_client()
+    login(li, "li")
+    client.post("/account/sign-ins/end-others")
+    assert signed_in(li), "only the person's own sign-ins end"
+
+
+def test_deactivation_and_admin_reset_end_every_sign_in(app, client, teacher):
+    from lms.accounts.models import SignIn
+
+    login(client, "zhang")
+    services.reset_password(teacher)
+    assert not signed_in(client)
+    assert _db.session.query(SignIn).filter_by(user_id=teacher.id).count() == 0
 
 
 # --- rate limiting -------------------------------------------------------------------------------
@@ -237,30 +367,53 @@ def test_successful_sign_ins_from_one_school_address_do_not_count(app, db, three
 
 @pytest.fixture
 def account_limit(app):
+    """A tight per-(account, address) budget and a larger per-account one, as in production."""
     from lms.extensions import limiter
 
-    old = app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+    old = app.config["LOGIN_ACCOUNT_RATE_LIMIT"], app.config["LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT"]
     app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per minute"
+    app.config["LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT"] = "8 per hour"
     limiter.reset()
     yield
-    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = old
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"], app.config["LOGIN_ACCOUNT_GLOBAL_RATE_LIMIT"] = old
     limiter.reset()
 
 
-def test_one_account_guessed_from_many_addresses_is_refused(app, client, teacher, account_limit):
-    """Each attempt from another address: the per-account budget still runs out, for that account only."""
-    for i in range(3):
-        resp = login(client, "zhang", "Wrong-passw0rd", environ_base={"REMOTE_ADDR": f"10.0.0.{i}"})
-        assert resp.status_code == 200
+def _from(address):
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_a_stranger_guessing_does_not_lock_the_owner_out(app, client, teacher, account_limit):
+    """Usernames are sequential: anyone can name any teacher. The attacker's address runs out of
+    attempts on that account (even with the right password); the owner at school signs in."""
+    attacker = app.test_client()
+    for _ in range(3):
+        assert login(attacker, "zhang", "Wrong-passw0rd", **_from("10.6.6.6")).status_code == 200
+    assert login(attacker, "zhang", "Wrong-passw0rd", **_from("10.6.6.6")).status_code == 429
+    assert login(attacker, "zhang", **_from("10.6.6.6")).status_code == 429, "no guessing around it"
+    assert login(attacker, " 13900001111 ", **_from("10.6.6.6")).status_code == 429, "phone shares it"
+    api = client.post("/api/v1/auth/token", json={"login": "zhang", "password": PASSWORD}, **_from("10.6.6.6"))
+    assert api.status_code == 429, "the token endpoint shares the budget"
+    # The owner, from the school's address: in, by the form and by the API.
+    assert login(client, "zhang", **_from("10.0.0.1")).status_code == 302
+    api = app.test_client().post("/api/v1/auth/token", json={"login": "zhang", "password": PASSWORD},
+                                 **_from("10.0.0.1"))  # fmt: skip
+    assert api.status_code == 201
+
+
+def test_one_account_guessed_from_many_addresses_is_braked(app, client, teacher, account_limit):
+    """Each address stays under its own budget, but the account's global budget runs out: then every
+    attempt on that account waits, from anywhere; other accounts are unaffected."""
+    for i in range(8):
+        resp = login(client, "zhang", "Wrong-passw0rd", **_from(f"10.0.0.{i}"))
+        assert resp.status_code == 200, i
     for ident in ("zhang", " 13900001111 "):  # the same account by username or by phone
-        assert login(client, ident, environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code == 429
-    # The same account through the API's token endpoint shares the budget.
-    api = client.post("/api/v1/auth/token", json={"login": "zhang", "password": PASSWORD},
-                      environ_base={"REMOTE_ADDR": "10.0.2.2"})  # fmt: skip
+        assert login(client, ident, **_from("10.0.1.1")).status_code == 429
+    api = client.post("/api/v1/auth/token", json={"login": "zhang", "password": PASSWORD}, **_from("10.0.2.2"))
     assert api.status_code == 429
     make_user("li", "李老师")
     _db.session.commit()
-    assert login(client, "li", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 302
+    assert login(client, "li", **_from("10.0.0.1")).status_code == 302
 
 
 # --- passwords -----------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def test_import_creates_users_with_one_time_passwords_and_counters(world, login_
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert resp.headers["Cache-Control"] == "no-store"
-    assert "导入完成" in html and "仅显示这一次" in html
+    assert "导入完成" in html and "仅在本页显示这一次" in html
     assert user_count(db) == before + 2
 
     user = db.session.scalar(select(User).where(User.phone == "13800000001"))
@@ -484,7 +484,28 @@ def test_export_guards_against_formula_injection(world, login_as, db):
                                ("evil3", "@SUM(1+1)")]:  # fmt: skip
         cell = names[username]
         assert cell.data_type == "s"
-        assert cell.value == "'" + original
+        assert cell.value == original, "no literal apostrophe: shown and re-imported as it was"
+        assert cell.quotePrefix, "stays text when edited in the spreadsheet"
+
+
+def test_export_file_names(world, login_as):
+    """The Chinese name in filename*, and a plain ASCII one (never a dotfile) for clients that only
+    read filename."""
+    from urllib.parse import quote
+
+    client = login_as(world["county_admin"])
+    for url, ascii_name, name in [
+        (f"/schools/{world.school_a.id}/roster.xlsx", f"roster-school-{world.school_a.id}.xlsx", "东湖小学名单.xlsx"),
+        (f"/regions/{world.county_a.id}/roster.xlsx", f"roster-county-{world.county_a.id}.xlsx", "东湖区名单.xlsx"),
+        ("/roster/template.xlsx", "roster-template.xlsx", None),
+    ]:
+        resp = client.get(url)
+        assert resp.status_code == 200
+        disposition = resp.headers["Content-Disposition"]
+        assert disposition.startswith(f"attachment; filename={ascii_name}; filename*=UTF-8''"), disposition
+        assert disposition.isascii()
+        if name:
+            assert disposition.endswith(quote(name, safe="")), disposition
 
 
 def test_export_permissions(world, login_as):
@@ -505,6 +526,62 @@ def test_exported_file_imports_back_unchanged(world, login_as, db):
     assert resp.status_code == 200
     assert user_count(db) == count
     assert "2 人未变" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
+def test_formula_guard_keeps_text_exact(trigger):
+    """Every formula-starting character: a string cell (never a formula), quotePrefix set, the text
+    unchanged when read back; ordinary text gets no quotePrefix."""
+    from lms.accounts import excel
+
+    text = f"{trigger}SUM(A1:A2)"
+    data = excel.write_workbook(excel.Sheet("s", ["a", "b"], [[text, "普通文字"]], text_columns={1}))
+    ws = load_workbook(io.BytesIO(data)).worksheets[0]
+    guarded, plain = ws["A2"], ws["B2"]
+    expected = text.replace("\r", "\n")  # XML itself reads a carriage return in text as a line feed
+    assert (guarded.value, guarded.data_type, guarded.quotePrefix) == (expected, "s", True)
+    assert (plain.value, plain.quotePrefix) == ("普通文字", False)
+    assert "<f>" not in zipfile_text(data, "xl/worksheets/sheet1.xml")
+    assert [v for _, v in excel.iter_rows(data)][1][0] == expected
+
+
+def zipfile_text(data: bytes, name: str) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return zf.read(name).decode()
+
+
+def test_exported_file_with_formula_like_names_imports_back_exactly(world, login_as, db):
+    """The exported workbook itself, uploaded again: names starting with =, +, -, @ come back exactly
+    (no apostrophe added), so nothing changes."""
+    client = login_as(world["county_admin"])
+    from lms.accounts import excel
+
+    names = ["=SUM(1+1)", "+86老师", "-李老师", "@王老师"]
+    rows = [person(i + 1, name=n) for i, n in enumerate(names)]
+    # Written as string cells (openpyxl's plain append would store "=SUM(1+1)" as a formula).
+    resp = post(client, region_url(world.county_a), excel.write_workbook(excel.Sheet("s", COLUMNS, rows)))
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    exported = client.get(f"/schools/{world.school_a.id}/roster.xlsx").data
+    ws = load_workbook(io.BytesIO(exported)).worksheets[0]
+    cells = {row[1].value: row[1] for row in ws.iter_rows(min_row=2)}
+    for name in names:
+        assert cells[name].data_type == "s" and cells[name].quotePrefix
+    # The downloaded file, less the rows of the test world's teachers (who have no ID numbers), edited
+    # and saved as a spreadsheet program would.
+    for row in range(ws.max_row, 1, -1):
+        if ws.cell(row, 2).value not in names:
+            ws.delete_rows(row)
+    buf = io.BytesIO()
+    ws.parent.save(buf)
+    count = user_count(db)
+    resp = post(client, region_url(world.county_a), buf.getvalue())
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert user_count(db) == count
+    assert "4 人未变" in resp.get_data(as_text=True)
+    stored = set(db.session.scalars(select(User.name).where(User.name.in_(names))))
+    assert stored == set(names)
 
 
 def test_blank_template(world, login_as):
@@ -662,13 +739,10 @@ def test_read_roster_reports_excel_row_numbers():
     assert header.row == 2 and [r.row for r in rows] == [3, 5]
 
 
-def test_formula_guard_unit():
-    assert excel.guard("=1+1") == "'=1+1"
-    assert excel.guard("-2") == "'-2"
-    assert excel.guard("\tx") == "'\tx"
-    assert excel.guard("张三") == "张三"
-    assert excel.guard(5) == 5
-    assert excel.guard("a\x01b") == "ab"
+def test_control_characters_are_dropped_from_cells():
+    data = excel.write_workbook(excel.Sheet("s", ["a"], [["a\x01b"], [5]]))
+    ws = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert (ws["A2"].value, ws["A2"].quotePrefix, ws["A3"].value) == ("ab", False, 5)
 
 
 def test_export_rows_unit(world, db):
@@ -678,3 +752,82 @@ def test_export_rows_unit(world, db):
     rows = roster.export_rows(world.school_a, world["project_manager"])
     teacher = next(r for r in rows if r[8] == "teacher_a")
     assert "*" in teacher[3] and "*" in teacher[7]  # no idcard.view_full, no member.contact
+
+
+# --- the initial passwords as a one-time download ---------------------------------------------
+
+
+def _sheet_url(html: str) -> str:
+    import re
+
+    found = re.findall(r'<form method="post" action="(/roster/passwords/[^"]+)"', html)
+    assert len(found) == 1, "the result page offers the download"
+    return found[0]
+
+
+def test_initial_passwords_download_once_for_the_importer(world, login_as, db):
+    from lms.accounts.models import PasswordSheet
+
+    client = login_as(world["school_admin"])
+    upload = excel.write_workbook(excel.Sheet("s", COLUMNS, [person(1), person(2, name="=HYPERLINK(1)")]))
+    resp = post(client, school_url(world.school_a), upload)
+    html = resp.get_data(as_text=True)
+    assert "仅限您本人在 30 分钟内下载一次" in html
+    url = _sheet_url(html)
+    shown = _codes(html)
+    # Kept encrypted: no password in the stored bytes.
+    stored = db.session.scalars(select(PasswordSheet.sealed)).one()
+    assert all(p.encode() not in stored for p in shown) and b"13800000001" not in stored
+    # Another admin of the same school, or the teacher, cannot take it (and does not use it up).
+    assert login_as(world["county_admin"]).post(url).status_code == 410
+    assert client.get(url).status_code == 405, "POST only: a prefetched link must not use it up"
+    got = client.post(url)
+    assert got.status_code == 200 and got.mimetype == XLSX_MIME
+    assert got.headers["Cache-Control"] == "no-store"
+    assert got.headers["Content-Disposition"].startswith("attachment; filename=initial-passwords.xlsx;")
+    ws = load_workbook(io.BytesIO(got.data)).worksheets[0]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    assert rows[0] == ["用户名", "姓名", "学校", "初始密码"]
+    assert sorted(r[3] for r in rows[1:]) == sorted(shown)
+    by_user = {r[0]: r for r in rows[1:]}
+    assert by_user["13800000001"][1:3] == ["教师1", "东湖小学"]
+    guarded = ws.cell(3 if rows[2][1] == "=HYPERLINK(1)" else 2, 2)
+    assert (guarded.value, guarded.data_type, guarded.quotePrefix) == ("=HYPERLINK(1)", "s", True)
+    user = db.session.scalar(select(User).where(User.phone == "13800000001"))
+    assert check_password_hash(user.password_hash, by_user["13800000001"][3])
+    id_card = person(1)[3]
+    assert all(id_card not in str(v) for r in rows for v in r), "no ID numbers"
+    # Once: the second download finds nothing, and nothing is left stored.
+    again = client.post(url)
+    assert again.status_code == 410 and "已被下载过或已过期" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PasswordSheet)) == 0
+
+
+def test_initial_passwords_expire_unclaimed(world, login_as, db, app):
+    from datetime import timedelta
+
+    from lms.accounts import roster as roster_module
+    from lms.accounts.models import PasswordSheet
+
+    client = login_as(world["school_admin"])
+    url = _sheet_url(post(client, school_url(world.school_a), xlsx([person(1)])).get_data(as_text=True))
+    sheet = db.session.scalars(select(PasswordSheet)).one()
+    sheet.created_at -= timedelta(minutes=31)
+    db.session.commit()
+    assert roster_module.purge_password_sheets() == 1
+    assert client.post(url).status_code == 410
+    # Past its time but not yet purged: refused all the same, and deleted.
+    url = _sheet_url(post(client, school_url(world.school_a), xlsx([person(2)])).get_data(as_text=True))
+    db.session.expire_all()
+    sheet = db.session.scalars(select(PasswordSheet)).one()
+    sheet.created_at -= timedelta(minutes=31)
+    db.session.commit()
+    assert client.post(url).status_code == 410
+    assert db.session.scalar(select(func.count()).select_from(PasswordSheet)) == 0
+
+
+def test_no_download_offered_when_no_account_was_created(world, login_as, db):
+    client = login_as(world["county_admin"])
+    post(client, region_url(world.county_a), xlsx([person(1)]))
+    html = post(client, region_url(world.county_a), xlsx([person(1)])).get_data(as_text=True)
+    assert "/roster/passwords/" not in html

@@ -18,12 +18,39 @@ def test_host_adds_members_by_username_and_phone(world, login_as, db):
     r = client.post(f"/workshops/{ws.id}/manage", data={"action": "add", "add-logins": body}, follow_redirects=True)
     html = r.get_data(as_text=True)
     assert "nobody_here" in html  # reported as not found
-    assert world["teacher_b"].name in html  # other county: refused, named
+    assert world["teacher_b"].username in html  # other county: refused as typed
     members = _members(db, ws)
     assert world["teacher"].id in members and world["school_admin"].id in members
     assert world["teacher_b"].id not in members
     db.session.refresh(ws)
     assert ws.member_count == 4
+
+
+def test_adding_members_does_not_reveal_people_outside_the_region(world, login_as, db):
+    """A host could otherwise type sequential usernames or phone numbers and read back the names of
+    teachers anywhere on the site: someone outside the workshop's region is "not found" like a
+    made-up login, and only the typed text is echoed."""
+    ws = world.workshop_a
+    outsider = world["teacher_b"]
+    outsider.phone = "13712345678"
+    homeless = make_user("drifter", "无校人员", phone="13787654321")  # no school: in nobody's region
+    db.session.commit()
+    client = login_as(world["host"])
+    typed = [outsider.username, outsider.phone, homeless.username, homeless.phone, "t999999"]
+    r = client.post(f"/workshops/{ws.id}/manage", data={"action": "add", "add-logins": "\n".join(typed)},
+                    follow_redirects=True)  # fmt: skip
+    html = r.get_data(as_text=True)
+    assert outsider.name not in html and homeless.name not in html
+    assert "未找到或不在本工作坊所属区域：" in html
+    for token in typed:
+        assert token in html
+    assert not {outsider.id, homeless.id} & set(_members(db, ws))
+    # The answer for a real outsider and a made-up login is the same message.
+    from lms.communities import services
+
+    assert services.resolve_logins(ws, "\n".join(typed)) == ([], typed)
+    users, unknown = services.resolve_logins(ws, f"{world['teacher'].username}\n{outsider.username}")
+    assert users == [world["teacher"]] and unknown == [outsider.username]
 
 
 def test_groups_and_leaders(world, login_as, db):

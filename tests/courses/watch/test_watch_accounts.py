@@ -69,6 +69,21 @@ def test_a_deactivated_account_earns_and_streams_nothing_more(app, world, video,
     assert client.get(seg_url(urls)).status_code == 200
 
 
+def test_a_cookie_replayed_after_signing_out_streams_and_earns_nothing(app, world, video, playing):
+    """Signing out deletes the session's sign-in row: a copy of the cookie saved before still carries
+    a valid user key, but the media and heartbeat paths refuse it (after their minute of trust)."""
+    client, urls, beat = playing
+    saved = client.get_cookie("session").value
+    assert beat(0).status_code == 200 and beat(15).json["credited"] == 15
+    client.post("/logout")
+    _minute_passes(app)
+    client.set_cookie("session", saved)
+    assert client.get(seg_url(urls)).status_code == 403
+    assert client.get(urls["master"]).status_code == 403
+    assert beat(30).status_code == 403
+    assert _credited(world["teacher"]) == 15
+
+
 def test_the_cached_answers_expire(app, world, playing, monkeypatch):
     """No forgetting by hand: with the trust windows at zero, deactivation takes effect at once."""
     from lms.courses import watch_fast
