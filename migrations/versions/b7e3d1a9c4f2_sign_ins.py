@@ -2,7 +2,7 @@
 and is accepted only while the row exists (signing out deletes it).
 
 Revision ID: b7e3d1a9c4f2
-Revises: a4f2c9d8e1b7
+Revises: d2b8f6a4c1e7
 Create Date: 2026-11-24 07:45:00.000000
 
 """
@@ -14,7 +14,7 @@ from lms.core.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "b7e3d1a9c4f2"
-down_revision = "a4f2c9d8e1b7"
+down_revision = "d2b8f6a4c1e7"
 branch_labels = None
 depends_on = None
 
