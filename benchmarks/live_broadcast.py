@@ -191,6 +191,7 @@ def _cookie(app, uid: int) -> str:
     from flask_login.utils import _create_identifier
 
     from lms.accounts.models import User
+    from lms.accounts.services import SIGN_IN_KEY, start_sign_in
     from lms.extensions import db
 
     client = app.test_client()
@@ -202,6 +203,7 @@ def _cookie(app, uid: int) -> str:
         sess["_user_id"] = user.get_id()
         sess["_fresh"] = True
         sess["_id"] = ident
+        sess[SIGN_IN_KEY] = start_sign_in(user, UA, "127.0.0.1")  # a real sign-in, as the login form makes
     return client.get_cookie("session").value
 
 

@@ -112,6 +112,8 @@ def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
                         duration_seconds=3600)  # fmt: skip
         db.session.add(lesson)
         db.session.commit()
+        from lms.accounts.services import SIGN_IN_KEY, start_sign_in
+
         users = list(db.session.scalars(db.select(User).where(User.username.like("bench%")).order_by(User.id)))
         serializer = app.session_interface.get_signing_serializer(app)
         with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": UA}):
@@ -119,7 +121,8 @@ def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
             cookies, tokens = [], []
             for u in users:
                 key = u.get_id()
-                session = serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident})
+                sign_in = start_sign_in(u, UA, "127.0.0.1")  # a real sign-in, as the login form makes
+                session = serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident, SIGN_IN_KEY: sign_in})
                 cookies.append(f"session={session}; {watch.WATCH_COOKIE}={watch.watch_cookie(key)}")
                 tokens.append(watch.start_viewing(key, lesson))
             grants = [watch.media_grant(u.get_id(), lesson.id, lesson.rendition_dir) for u in users]
