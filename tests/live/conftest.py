@@ -18,6 +18,21 @@ def session(world, db):
 
 
 @pytest.fixture
+def unlimited(app, monkeypatch):
+    """No flood limits: for tests that send many questions or messages on purpose."""
+    for name in services.LIMIT_DEFAULTS:
+        monkeypatch.setitem(app.config, name, 10_000)
+
+
+def go_live(session):
+    """The host went live (a broadcast needs it: video.feed refuses a scheduled session)."""
+    from lms.extensions import db
+
+    session.status = "live"
+    db.session.commit()
+
+
+@pytest.fixture
 def sock(app, login_as):
     """sock(user) -> a connected Socket.IO test client on /live (its own app context, as a real connection)."""
     clients = []

@@ -14,6 +14,7 @@ from lms.live import video
 from lms.live.models import LiveEvent, LiveSession
 from lms.media import live_hls
 from lms.media.ffmpeg import ffmpeg_exe, probe
+from tests.live.conftest import go_live
 
 SECONDS = 6
 
@@ -145,6 +146,7 @@ def test_to_vod_is_idempotent(tmp_path):
 
 def test_restarted_broadcast_continues_the_playlist(webm, world, session, app, db):
     """The host reloads the page: a new recording starts again at chunk 0 with a new WebM header."""
+    go_live(session)
     chunks = _chunks(webm)
     root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
     for _ in range(2):
@@ -163,6 +165,7 @@ def test_restarted_broadcast_continues_the_playlist(webm, world, session, app, d
 
 def test_stale_recording_in_the_directory_is_not_replayed(webm, world, session, app, db):
     """A directory left under the same id (a database reset) must not become part of the replay."""
+    go_live(session)
     root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
     root.mkdir(parents=True, exist_ok=True)
     (root / "index.m3u8").write_text("#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:9.0,\nseg_09999.ts\n#EXT-X-ENDLIST\n")
@@ -256,6 +259,7 @@ def test_a_recording_cannot_resume_without_its_header(webm, world, session, sock
     recording cannot be decoded: the host is told to start a new recording, nothing is started."""
     from tests.live.conftest import call
 
+    go_live(session)
     chunks = _chunks(webm)
     host = sock(world["expert"])
     res = call(host, "video", session_id=session.id, chunk=chunks[5], n=5, rec=3000)
