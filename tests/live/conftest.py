@@ -1,3 +1,4 @@
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -62,3 +63,22 @@ def call(sc, event, **data):
 def events(sc, kind=None):
     got = [e["args"][0] for e in sc.get_received(NS) if e["name"] == "event"]
     return [e for e in got if kind is None or e["kind"] == kind]
+
+
+WEBM_SECONDS = 6
+
+
+@pytest.fixture(scope="module")
+def webm(tmp_path_factory) -> bytes:
+    """A camera's WebM recording (VP8/Opus, as Chrome's MediaRecorder), made by ffmpeg."""
+    from lms.media.ffmpeg import ffmpeg_exe
+
+    out = tmp_path_factory.mktemp("webm") / "camera.webm"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+         f"testsrc2=size=640x360:rate=25:d={WEBM_SECONDS}", "-f", "lavfi", "-i",
+         f"sine=frequency=440:duration={WEBM_SECONDS}", "-c:v", "libvpx", "-deadline", "realtime",
+         "-cpu-used", "8", "-b:v", "600k", "-g", "50", "-c:a", "libopus", "-b:a", "48k", "-shortest", str(out)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return out.read_bytes()

@@ -2,34 +2,19 @@
 order, through ffmpeg into a live HLS playlist with 1-second segments, then a VOD replay on end."""
 
 import random
-import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from lms.extensions import db as _db
 from lms.live import video
 from lms.live.models import LiveEvent, LiveSession
 from lms.media import live_hls
-from lms.media.ffmpeg import ffmpeg_exe, probe
+from lms.media.ffmpeg import probe
 from tests.live.conftest import go_live
 
 SECONDS = 6
-
-
-@pytest.fixture(scope="module")
-def webm(tmp_path_factory) -> bytes:
-    out = tmp_path_factory.mktemp("webm") / "camera.webm"
-    subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-         f"testsrc2=size=640x360:rate=25:d={SECONDS}", "-f", "lavfi", "-i",
-         f"sine=frequency=440:duration={SECONDS}", "-c:v", "libvpx", "-deadline", "realtime",
-         "-cpu-used", "8", "-b:v", "600k", "-g", "50", "-c:a", "libopus", "-b:a", "48k", "-shortest", str(out)],
-        check=True, timeout=120,
-    )  # fmt: skip
-    return out.read_bytes()
 
 
 def _chunks(data: bytes, size: int = 24 * 1024) -> list[bytes]:
