@@ -148,20 +148,24 @@ CAPABILITIES["group.progress"] = _l("See the course progress of the members of t
 ROLE_CAPABILITIES["group_leader"].add("group.progress")
 ROLE_CAPABILITIES["site_admin"].add("group.progress")
 
-# Live Q&A (lms.live): watching, asking and voting reach up the tree like community.view (a teacher
-# follows the county's and the province's sessions); hosting and answering stay within the context.
+# Live Q&A (lms.live): watching (live.view) and taking part (live.ask: ask, vote, chat, post in the
+# Q&A area) reach up the tree like community.view (a teacher follows the county's and the province's
+# sessions); hosting and answering stay within the context. Supervisors 督导 only watch (read-only
+# inspection, DOMAIN.md §2).
 CAPABILITIES.update({
-    "live.view": _l("Watch live Q&A sessions, ask questions, vote and chat"),
+    "live.view": _l("Watch live Q&A sessions and read the Q&A area"),
+    "live.ask": _l("Ask questions, vote and chat in live Q&A sessions and the Q&A area"),
     "live.host": _l("Host live sessions: schedule, broadcast, answer, moderate"),
     "live.answer": _l("Answer in the Q&A area and keep on-duty slots"),
 })  # fmt: skip
-for _role in ("teacher", "member", "group_leader", "school_trainer", "school_admin", "supervisor"):
-    ROLE_CAPABILITIES[_role] |= {"live.view"}
+for _role in ("teacher", "member", "group_leader", "school_trainer", "school_admin"):
+    ROLE_CAPABILITIES[_role] |= {"live.view", "live.ask"}
+ROLE_CAPABILITIES["supervisor"] |= {"live.view"}
 for _role in ("host", "project_manager", "county_admin", "city_admin", "province_admin"):
-    ROLE_CAPABILITIES[_role] |= {"live.view", "live.host"}
-ROLE_CAPABILITIES["expert"] |= {"live.view", "live.host", "live.answer"}
-ROLE_CAPABILITIES["site_admin"] |= {"live.view", "live.host", "live.answer"}
-UPWARD.add("live.view")
+    ROLE_CAPABILITIES[_role] |= {"live.view", "live.ask", "live.host"}
+ROLE_CAPABILITIES["expert"] |= {"live.view", "live.ask", "live.host", "live.answer"}
+ROLE_CAPABILITIES["site_admin"] |= {"live.view", "live.ask", "live.host", "live.answer"}
+UPWARD |= {"live.view", "live.ask"}
 
 # Who appoints whom (DOMAIN.md §2, issue 2): an administrative role hands out, within its reach, the
 # roles below its own level, never its own level or one above it. A county admin appoints school

@@ -57,6 +57,23 @@ def _session(data, host: bool = False):
     return s
 
 
+def _text(data, key) -> str:
+    """A text field of an event: a string, or absent (""); anything else (a list, a number) is invalid."""
+    value = data.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise LiveError("invalid", field=key)
+    return value
+
+
+def _int(data, key) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise LiveError("invalid", field=key)
+    return int(value)
+
+
 def _question(data, key="question_id"):
     q = services.get_question(data.get(key))
     if q is None:
@@ -158,15 +175,18 @@ class LiveNamespace(Namespace):
         from flask import current_app
 
         s = _session(data)
+        last_seq = services.seq_arg(data["last_seq"]) if data.get("last_seq") is not None else None
         join_room(services.room(s.id))
+        if services.can_host(user, s):
+            join_room(services.host_room(s.id))  # host-only events (who was muted)
         services.join_presence(request.sid, s, user)
         app = current_app._get_current_object()
         sweeper.ensure(app)
         presence.changed(app, s.id)
         # The joiner counts at once; the coalesced broadcast tells the others a moment later.
         reply = {"ok": True, "seq": s.last_seq, "presence": services.presence_count(s.id)}
-        if data.get("last_seq") is not None:
-            reply["missed"] = services.events_after(s, int(data["last_seq"]))
+        if last_seq is not None:
+            reply["missed"] = services.events_after(s, last_seq, user)
         if data.get("state"):
             reply["state"] = services.session_state(s, user)
         return reply
@@ -177,6 +197,7 @@ class LiveNamespace(Namespace):
 
         s = _session(data)
         leave_room(services.room(s.id))
+        leave_room(services.host_room(s.id))
         app = current_app._get_current_object()
         for sid in services.leave_presence(request.sid):
             presence.changed(app, sid)
@@ -185,11 +206,11 @@ class LiveNamespace(Namespace):
     @_guard
     def on_replay(self, user, data):
         s = _session(data)
-        return {"ok": True, "events": services.events_after(s, int(data.get("after") or 0))}
+        return {"ok": True, "events": services.events_after(s, data.get("after", 0), user)}
 
     @_guard
     def on_ask(self, user, data):
-        q = services.ask(user, _session(data), data.get("body", ""))
+        q = services.ask(user, _session(data), _text(data, "body"))
         return {"ok": True, "id": q.id}
 
     @_guard
@@ -198,7 +219,7 @@ class LiveNamespace(Namespace):
 
     @_guard
     def on_mark(self, user, data):
-        return {"ok": True, **services.mark(user, _question(data), str(data.get("status", "")))}
+        return {"ok": True, **services.mark(user, _question(data), _text(data, "status"))}
 
     @_guard
     def on_merge(self, user, data):
@@ -207,7 +228,7 @@ class LiveNamespace(Namespace):
 
     @_guard
     def on_chat(self, user, data):
-        m = services.chat(user, _session(data), data.get("body", ""))
+        m = services.chat(user, _session(data), _text(data, "body"))
         return {"ok": True, "id": m.id}
 
     @_guard
@@ -226,15 +247,18 @@ class LiveNamespace(Namespace):
 
     @_guard
     def on_mute(self, user, data):
-        return {"ok": True, **services.mute(user, _session(data), int(data["user_id"]), bool(data.get("muted", True)))}
+        muted = data.get("muted", True)
+        if not isinstance(muted, bool):
+            raise LiveError("invalid", field="muted")
+        return {"ok": True, **services.mute(user, _session(data), _int(data, "user_id"), muted)}
 
     @_guard
     def on_slow_mode(self, user, data):
-        return {"ok": True, **services.set_slow_mode(user, _session(data), int(data.get("seconds", 0)))}
+        return {"ok": True, **services.set_slow_mode(user, _session(data), _int({"seconds": 0, **data}, "seconds"))}
 
     @_guard
     def on_status(self, user, data):
-        return {"ok": True, **services.set_status(user, _session(data), str(data.get("status", "")))}
+        return {"ok": True, **services.set_status(user, _session(data), _text(data, "status"))}
 
     @_guard
     def on_video(self, user, data):
@@ -242,12 +266,14 @@ class LiveNamespace(Namespace):
         from lms.live import video
 
         s = _session(data, host=True)
+        if data.get("stop"):  # the host stopped the camera: the broadcast is free at once
+            return {"ok": True, **video.release(s, user)}
         chunk = data.get("chunk")
         if not isinstance(chunk, bytes | bytearray):
             raise LiveError("invalid")
-        n, rec = data.get("n"), data.get("rec")
-        return {"ok": True, **video.feed(s, bytes(chunk), int(n) if n is not None else None,
-                                         int(rec) if rec is not None else None)}  # fmt: skip
+        n = _int(data, "n") if data.get("n") is not None else None
+        rec = _int(data, "rec") if data.get("rec") is not None else None
+        return {"ok": True, **video.feed(s, bytes(chunk), n, rec, user=user, container=_text(data, "type"))}
 
 
 def init_socketio(socketio_) -> None:

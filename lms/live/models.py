@@ -131,6 +131,8 @@ class LiveQuestion(TimestampMixin, db.Model):
     vote_count: Mapped[int] = mapped_column(Integer, default=0)  # maintained: one per distinct voter
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("live_questions.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the expert last started answering it (status "answering"): the replay seeks there.
+    answering_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The Q&A-area thread it was picked from (lms.live.services.pick_thread), if any.
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("live_qa_threads.id", ondelete="SET NULL"))
 

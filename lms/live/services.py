@@ -50,6 +50,16 @@ TITLE_MAX = 200
 SLOW_MODE_MAX = 600
 REPLAY_LIMIT = 1000
 REMIND_BEFORE = timedelta(minutes=30)
+# Flood limits (app config overrides): per person and session, hosts excepted.
+LIMIT_DEFAULTS = {
+    "LIVE_ASK_PER_MINUTE": 5,  # questions in any 60 seconds
+    "LIVE_CHAT_PER_MINUTE": 20,  # chat messages in any 60 seconds
+    "LIVE_OPEN_QUESTIONS_MAX": 5,  # one's questions still waiting (open) in a session
+}
+# Events only hosts see (who was muted): others get a placeholder with the same seq, so that their
+# sequence stays gap-free; the muted person gets their own.
+HOST_ONLY_KINDS = {"user.muted"}
+PLACEHOLDER = "hidden"
 
 
 class LiveError(Exception):
@@ -66,7 +76,24 @@ def room(session_id: int) -> str:
 
 
 def clean_text(text, limit: int) -> str:
+    """Plain text, at most `limit` characters. Only a string (or nothing) is text: a list or a
+    number from a socket event is refused, never stored as its repr."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise LiveError("invalid", field="body")
     return plain(text, limit, multiline=True)
+
+
+def seq_arg(value) -> int:
+    """A client's "last seq seen": a non-negative integer (or a string of digits), else invalid."""
+    if isinstance(value, bool):
+        raise LiveError("invalid")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or value < 0:
+        raise LiveError("invalid")
+    return value
 
 
 def _need(user, capability: str, obj) -> None:
@@ -80,6 +107,15 @@ def can_view(user, session: LiveSession) -> bool:
 
 def can_host(user, session: LiveSession) -> bool:
     return access.can(user, "live.host", session)
+
+
+def can_ask(user, session: LiveSession) -> bool:
+    """Asking, voting and chatting (live.ask); watching alone is live.view (supervisors only watch)."""
+    return access.can(user, "live.ask", session)
+
+
+def _limit(name: str) -> int:
+    return int(current_app.config.get(name, LIMIT_DEFAULTS[name]))
 
 
 # --- writing events -------------------------------------------------------------------------------
@@ -105,9 +141,32 @@ def record(session_id: int, kind: str, data: dict) -> dict:
     return {"seq": seq, "kind": kind, "data": data, "session_id": session_id}
 
 
+def host_room(session_id: int) -> str:
+    return f"session:{session_id}:hosts"
+
+
+def _placeholder(ev: dict) -> dict:
+    return {"seq": ev["seq"], "kind": PLACEHOLDER, "data": {}, "session_id": ev["session_id"]}
+
+
 def emit_events(events: list[dict]) -> None:
     for ev in events:
-        socketio.emit("event", ev, namespace=NAMESPACE, to=room(ev["session_id"]))
+        if ev["kind"] in HOST_ONLY_KINDS:
+            # The hosts (and the person concerned) get it first; the room's placeholder with the
+            # same seq then arrives as a repeat for them and fills the gap for everyone else.
+            socketio.emit("event", ev, namespace=NAMESPACE, to=host_room(ev["session_id"]))
+            for sid in _sids_of(ev["session_id"], ev["data"].get("user_id")):
+                socketio.emit("event", ev, namespace=NAMESPACE, to=sid)
+            socketio.emit("event", _placeholder(ev), namespace=NAMESPACE, to=room(ev["session_id"]))
+        else:
+            socketio.emit("event", ev, namespace=NAMESPACE, to=room(ev["session_id"]))
+
+
+def _sids_of(session_id: int, user_id) -> list[str]:
+    if not user_id:
+        return []
+    return list(db.session.scalars(select(LivePresence.sid).where(LivePresence.session_id == session_id,
+                                                                  LivePresence.user_id == user_id)))  # fmt: skip
 
 
 def _write(fn, attempts: int = 8):
@@ -133,14 +192,37 @@ def _write(fn, attempts: int = 8):
     return result
 
 
-def events_after(session: LiveSession, after: int, limit: int = REPLAY_LIMIT) -> list[dict]:
+def events_after(session: LiveSession, after, user, limit: int = REPLAY_LIMIT) -> list[dict]:
+    """The stored events after seq `after`, as `user` may see them: hidden questions' and removed
+    messages' texts were blanked when they were hidden (see _scrub_events); host-only events are
+    placeholders for everyone but hosts and the person concerned."""
+    after = seq_arg(after)
+    host = can_host(user, session)
     rows = db.session.execute(
         select(LiveEvent.seq, LiveEvent.kind, LiveEvent.data)
-        .where(LiveEvent.session_id == session.id, LiveEvent.seq > int(after or 0))
+        .where(LiveEvent.session_id == session.id, LiveEvent.seq > after)
         .order_by(LiveEvent.seq)
         .limit(limit)
     )
-    return [{"seq": s, "kind": k, "data": d, "session_id": session.id} for s, k, d in rows]
+    out = []
+    for s, k, d in rows:
+        ev = {"seq": s, "kind": k, "data": d, "session_id": session.id}
+        if k in HOST_ONLY_KINDS and not host and (d or {}).get("user_id") != user.id:
+            ev = _placeholder(ev)
+        out.append(ev)
+    return out
+
+
+def _scrub_events(session_id: int, kinds: tuple[str, ...], item_id: int, scrub) -> None:
+    """Rewrite the stored events of kinds `kinds` about item `item_id` (data.id, or data.message.id
+    for pins) with scrub(data): a replay must not bring back what a host took away. In the caller's
+    transaction, so the hiding and the rewriting commit together."""
+    rows = db.session.scalars(select(LiveEvent).where(LiveEvent.session_id == session_id, LiveEvent.kind.in_(kinds)))
+    for ev in rows:
+        data = dict(ev.data or {})
+        about = data.get("id") if "message" not in data else (data.get("message") or {}).get("id")
+        if about == item_id:
+            ev.data = scrub(data)
 
 
 # --- sessions -------------------------------------------------------------------------------------
@@ -153,12 +235,20 @@ def get_session(session_id) -> LiveSession | None:
         return None
 
 
-def host_contexts(user) -> list[Context]:
-    """Contexts where the user may schedule a session (where a role grants live.host)."""
-    paths = access.services.reach_paths(user, "live.host")
+def contexts_with(user, capability: str) -> list[Context]:
+    """Every context where the user holds `capability`: the tops of the subtrees their roles reach
+    and everything beneath (a province expert who also hosts a workshop gets the province, its
+    cities, counties, schools and workshops). One query."""
+    paths = access.services.reach_paths(user, capability)
     if not paths:
         return []
-    return list(db.session.scalars(select(Context).where(Context.path.in_(paths)).order_by(Context.path)))
+    under = or_(*(Context.path.startswith(p, autoescape=True) for p in paths))
+    return list(db.session.scalars(select(Context).where(under).order_by(Context.path)))
+
+
+def host_contexts(user) -> list[Context]:
+    """Contexts where the user may schedule a session (where a role grants live.host)."""
+    return contexts_with(user, "live.host")
 
 
 def schedule(user, context: Context, title: str, starts_at: datetime, ends_at: datetime, subject=None,
@@ -394,6 +484,7 @@ def session_state(session: LiveSession, user) -> dict:
         "pinned": message_dict(pinned) if pinned is not None and not pinned.removed else None,
         "voted": sorted(mine),
         "host": host,
+        "can_ask": bool(getattr(user, "is_authenticated", False) and can_ask(user, session)),
         "muted": bool(getattr(user, "is_authenticated", False) and is_muted(session, user.id)),
         "muted_users": muted_users(session) if host else [],
         "presence": presence_count(session.id),
@@ -409,6 +500,8 @@ def question_dict(q: LiveQuestion) -> dict:
 
 
 _STATUS_RANK = {"answering": 0, "open": 1, "answered": 2, "hidden": 3}  # live.js ranks the same
+#: Statuses counted in LiveSession.question_count (what the lists show): not merged or hidden ones.
+COUNTED = {"open", "answering", "answered"}
 
 
 def ranked_questions(session: LiveSession, include_hidden: bool = False) -> list[LiveQuestion]:
@@ -425,20 +518,61 @@ def _open_for_questions(session: LiveSession) -> None:
         raise LiveError("closed")
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _flood_check(session: LiveSession, user, model, per_minute: str, open_max: str | None = None) -> None:
+    """Slow mode, the per-minute limit and (questions) the cap on one's open questions, for
+    non-hosts. Called inside the write transaction after the session row is locked (the counter
+    UPDATE), so concurrent sends by the same person are counted one after the other."""
+    author = model.author_id if model is LiveQuestion else model.user_id
+    mine = (model.session_id == session.id, author == user.id)
+    now = utcnow()
+    slow = db.session.scalar(select(LiveSession.slow_mode_seconds).where(LiveSession.id == session.id)) or 0
+    if slow:
+        last = _aware(db.session.scalar(select(func.max(model.created_at)).where(*mine)))
+        if last is not None:
+            wait = (last + timedelta(seconds=slow) - now).total_seconds()
+            if wait > 0:
+                raise LiveError("slow_mode", wait=int(wait) + 1)
+    recent = select(model.created_at).where(*mine, model.created_at > now - timedelta(seconds=60))
+    times = sorted(_aware(t) for t in db.session.scalars(recent))
+    if len(times) >= _limit(per_minute):
+        wait = (times[-_limit(per_minute)] + timedelta(seconds=60) - now).total_seconds()
+        raise LiveError("rate_limited", wait=max(1, int(wait) + 1))
+    if open_max is not None:
+        waiting = db.session.scalar(select(func.count()).select_from(model).where(*mine, model.status == "open"))
+        if waiting >= _limit(open_max):
+            raise LiveError("too_many_open", limit=_limit(open_max))
+
+
+def _lock_session(session_id: int) -> None:
+    """Take the session row's write lock until commit (a no-op UPDATE)."""
+    db.session.execute(update(LiveSession).where(LiveSession.id == session_id)
+                       .values(last_seq=LiveSession.last_seq).execution_options(synchronize_session=False))  # fmt: skip
+
+
 def ask(user, session: LiveSession, body: str) -> LiveQuestion:
-    _need(user, "live.view", session)
+    _need(user, "live.ask", session)
     _open_for_questions(session)
     if is_muted(session, user.id):
         raise LiveError("muted")
     body = clean_text(body, QUESTION_MAX)
     if not body:
         raise LiveError("invalid", field="body")
+    host = can_host(user, session)
 
     def work():
-        q = LiveQuestion(session_id=session.id, author_id=user.id, body=body)
+        _count_questions(session.id, 1)  # also locks the session row for the checks below
+        if not host:
+            _flood_check(session, user, LiveQuestion, "LIVE_ASK_PER_MINUTE", "LIVE_OPEN_QUESTIONS_MAX")
+        q = LiveQuestion(session_id=session.id, author_id=user.id, body=body, created_at=utcnow())
         db.session.add(q)
-        db.session.execute(update(LiveSession).where(LiveSession.id == session.id)
-                           .values(question_count=LiveSession.question_count + 1))  # fmt: skip
         db.session.flush()
         q.author = user
         return q, [record(session.id, "question.new", question_dict(q))]
@@ -482,7 +616,7 @@ def vote(user, question: LiveQuestion) -> dict:
     committed a moment ago sends the vote to its target, and a merge still running waits for this
     vote (or this vote for it), so the vote is never left behind on the duplicate."""
     session = db.session.get(LiveSession, question.session_id)
-    _need(user, "live.view", session)
+    _need(user, "live.ask", session)
     _open_for_questions(session)
     qid = question.id
 
@@ -529,12 +663,31 @@ def mark(user, question: LiveQuestion, status: str) -> dict:
         if question.status == "hidden" and status != "hidden":
             # Viewers dropped a hidden question: the event brings it back whole.
             data["question"] = {**question_dict(question), "status": status}
+        if status == "hidden" and question.status != "hidden":
+            _scrub_events(session.id, ("question.new", "question.status"), question.id, _scrub_question)
+        counted = (question.status in COUNTED) - (status in COUNTED)
+        if counted:
+            _count_questions(session.id, -counted)
         question.status = status
-        question.answered_at = utcnow() if status == "answered" else None
+        now = utcnow()
+        if status == "answering":
+            question.answering_at = now  # where the replay's link for this answer starts
+        question.answered_at = now if status == "answered" else None
         events.append(record(session.id, "question.status", data))
         return {"id": question.id, "status": status}, events
 
     return _write(work)
+
+
+def _scrub_question(data: dict) -> dict:
+    if "question" in data:
+        return {**data, "question": {**data["question"], "body": "", "removed": True}}
+    return {**data, "body": "", "removed": True}
+
+
+def _count_questions(session_id: int, delta: int) -> None:
+    db.session.execute(update(LiveSession).where(LiveSession.id == session_id)
+                       .values(question_count=LiveSession.question_count + delta))  # fmt: skip
 
 
 def merge(user, duplicate: LiveQuestion, target: LiveQuestion) -> dict:
@@ -569,6 +722,8 @@ def merge(user, duplicate: LiveQuestion, target: LiveQuestion) -> dict:
             .returning(LiveQuestion.vote_count).execution_options(synchronize_session=False)
         ).scalar_one()  # fmt: skip
         dup.vote_count = 0
+        if dup.status in COUNTED:
+            _count_questions(session.id, -1)  # the list counts it once, as its target
         dup.status = "merged"
         dup.merged_into_id = into.id
         data = {"id": dup.id, "into": into.id, "votes": votes}
@@ -613,7 +768,7 @@ def is_muted(session: LiveSession, user_id: int) -> bool:
 
 
 def chat(user, session: LiveSession, body: str) -> LiveMessage:
-    _need(user, "live.view", session)
+    _need(user, "live.ask", session)
     _open_for_questions(session)
     host = can_host(user, session)
     if not host and is_muted(session, user.id):
@@ -621,19 +776,11 @@ def chat(user, session: LiveSession, body: str) -> LiveMessage:
     body = clean_text(body, CHAT_MAX)
     if not body:
         raise LiveError("invalid", field="body")
-    if session.slow_mode_seconds and not host:
-        last = db.session.scalar(select(func.max(LiveMessage.created_at)).where(
-            LiveMessage.session_id == session.id, LiveMessage.user_id == user.id))  # fmt: skip
-        if last is not None:
-            if last.tzinfo is None:
-                from datetime import UTC
-
-                last = last.replace(tzinfo=UTC)
-            wait = (last + timedelta(seconds=session.slow_mode_seconds) - utcnow()).total_seconds()
-            if wait > 0:
-                raise LiveError("slow_mode", wait=int(wait) + 1)
 
     def work():
+        if not host:
+            _lock_session(session.id)
+            _flood_check(session, user, LiveMessage, "LIVE_CHAT_PER_MINUTE")
         m = LiveMessage(session_id=session.id, user_id=user.id, body=body, created_at=utcnow())
         db.session.add(m)
         db.session.flush()
@@ -656,6 +803,7 @@ def remove_message(user, message: LiveMessage) -> dict:
 
     def work():
         message.removed = True
+        _scrub_events(session.id, ("chat.new", "chat.pinned"), message.id, _scrub_message)
         events = [record(session.id, "chat.removed", {"id": message.id})]
         if session.pinned_message_id == message.id:
             session.pinned_message_id = None
@@ -663,6 +811,12 @@ def remove_message(user, message: LiveMessage) -> dict:
         return {"id": message.id}, events
 
     return _write(work)
+
+
+def _scrub_message(data: dict) -> dict:
+    if "message" in data:
+        return {**data, "message": None}  # a replayed pin of a removed message unpins
+    return {**data, "body": "", "removed": True}
 
 
 def pin(user, session: LiveSession, message: LiveMessage | None) -> dict:
@@ -832,7 +986,7 @@ def on_duty_today(user, now: datetime | None = None) -> list[DutySlot]:
 
 
 def ask_thread(user, context: Context, title: str, body: str, subject=None) -> QaThread:
-    _need(user, "live.view", context)
+    _need(user, "live.ask", context)
     title = clean_text(title, TITLE_MAX).replace("\n", " ")
     if not title:
         raise LiveError("invalid", field="title")
@@ -872,8 +1026,8 @@ def _tell_experts(t: QaThread) -> None:
 
 
 def answer_thread(user, thread: QaThread, body: str) -> QaAnswer:
-    """Anyone who sees the thread may add to it; experts' answers are marked as such."""
-    _need(user, "live.view", thread.context)
+    """Anyone who may take part there adds to it; experts' answers are marked as such."""
+    _need(user, "live.ask", thread.context)
     body = clean_text(body, 5000)
     if not body:
         raise LiveError("invalid", field="body")
@@ -931,7 +1085,7 @@ def ask_contexts(user) -> list[Context]:
     regions above them."""
     ids = set()
     for g in access.services.grants(user):
-        if "live.view" in access.roles.ROLE_CAPABILITIES.get(g.role, ()):
+        if "live.ask" in access.roles.ROLE_CAPABILITIES.get(g.role, ()):
             ids.update(int(x) for x in g.path.strip("/").split("/") if x)
     if not ids:
         return []

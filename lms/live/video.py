@@ -55,6 +55,7 @@ class _Broadcast:
         self.lock = threading.Lock()
         self.last_chunk = time.monotonic()
         self.rec: int | None = None  # the host's recording now fed to ffmpeg (see feed)
+        self.owner: int | None = None  # the host broadcasting: others are refused until idle
         self.done = False  # popped from _running: a late chunk must not reach it
 
     def release(self) -> None:
@@ -98,7 +99,22 @@ def _claim(session_id: int):
     return f
 
 
-def feed(session: LiveSession, chunk: bytes, index: int | None = None, rec: int | None = None) -> dict:
+def container_of(mime: str | None) -> str:
+    """The container of a MediaRecorder's type: Safari records fragmented MP4, the others WebM."""
+    mime = (mime or "").strip().lower()
+    if not mime or mime.startswith("video/webm") or mime.startswith("audio/webm"):
+        return "webm"
+    if mime.startswith("video/mp4") or mime.startswith("audio/mp4"):
+        return "mp4"
+    raise LiveError("unsupported_type")
+
+
+def _idle() -> float:
+    return float(current_app.config["LIVE_INGEST_IDLE_SECONDS"])
+
+
+def feed(session: LiveSession, chunk: bytes, index: int | None = None, rec: int | None = None, user=None,
+         container: str | None = None) -> dict:  # fmt: skip
     """One WebM chunk from the host: `index` its order within its recording (from 0), `rec` the
     recording (each MediaRecorder the host's page starts has a greater number). Starts ffmpeg on
     the first chunk; a new recording (camera restarted, page reloaded) closes the old ffmpeg and
@@ -106,11 +122,21 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None, rec: int 
 
     Only the first chunk of a recording carries the WebM header: a recording cannot start here
     from a later chunk (after a pause, or its process stopped), and LiveError("restart") asks the
-    host's page to start a new recording."""
+    host's page to start a new recording.
+
+    Only a live session is broadcast ("not_live": the host goes live first; a camera test before
+    that would reach the viewers and the replay). One host owns a broadcast, `user`, the one whose
+    chunks started it: another host's chunks are refused ("other_host") until the owner stops
+    (release) or sends nothing for LIVE_INGEST_IDLE_SECONDS. `container` is the recorder's type
+    (webm, or mp4 from Safari), read when a recording starts."""
     if session.status in CLOSED_STATUSES:
         raise LiveError("closed")
+    if session.status != "live":
+        raise LiveError("not_live")
     if not chunk or len(chunk) > MAX_CHUNK:
         raise LiveError("invalid")
+    fmt = container_of(container)
+    uid = getattr(user, "id", user)
     out = _out(session.id)
     with _lock:
         b = _running.get(session.id)
@@ -129,7 +155,7 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None, rec: int 
             try:
                 if not append and out.exists():
                     shutil.rmtree(out)
-                b = _Broadcast(session.id, live_hls.LiveTranscoder(out, append=append), lock_file)
+                b = _Broadcast(session.id, live_hls.LiveTranscoder(out, append=append, container=fmt), lock_file)
             except Exception:
                 lock_file.close()
                 raise
@@ -139,19 +165,24 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None, rec: int 
     with b.lock:
         if b.done:
             raise LiveError("closed")
-        if rec is not None and b.rec is not None and rec < b.rec:
+        taken_over = False
+        if not started and uid != b.owner:
+            if time.monotonic() - b.last_chunk <= _idle():
+                raise LiveError("other_host")
+            taken_over = True  # the owner went quiet: this host's recording continues the playlist
+        if not taken_over and rec is not None and b.rec is not None and rec < b.rec:
             return {"written": b.tr.written}  # a late chunk of the recording that was replaced
         if started:
-            b.rec = rec
-        elif (rec is not None and rec != b.rec) or (rec is None and index == 0 and b.tr.written > 0):
+            b.rec, b.owner = rec, uid
+        elif taken_over or (rec is not None and rec != b.rec) or (rec is None and index == 0 and b.tr.written > 0):
             # A new recording (its chunks may come before its chunk 0; the new ffmpeg waits for it):
             # close the old ffmpeg, then continue the playlist after a discontinuity.
             try:
                 b.tr.finish(timeout=20, vod=False)
             except Exception:  # noqa: BLE001 - a broken previous run must not stop the new one
                 log.exception("restarting the broadcast of session %s", session.id)
-            b.tr = live_hls.LiveTranscoder(out, append=True)
-            b.rec = rec
+            b.tr = live_hls.LiveTranscoder(out, append=True, container=fmt)
+            b.rec, b.owner = rec, uid
         b.last_chunk = time.monotonic()
         idx = index if index is not None else b.tr._next
         written = b.tr.feed(int(idx), chunk)
@@ -171,6 +202,47 @@ def feed(session: LiveSession, chunk: bytes, index: int | None = None, rec: int 
         services._write(work)
         db.session.expire(session)
     return {"written": written}
+
+
+def release(session: LiveSession, user) -> dict:
+    """The owner stopped the camera: close its ffmpeg now ("paused"), so another host may start
+    at once instead of after LIVE_INGEST_IDLE_SECONDS. Nothing to do for anyone else."""
+    uid = getattr(user, "id", user)
+    with _lock:
+        b = _running.get(session.id)
+        if b is None or b.owner != uid:
+            return {"released": False}
+    if _stop(session.id) is None:
+        return {"released": False}
+    _close(current_app._get_current_object(), b)
+    db.session.expire(session)
+    return {"released": True}
+
+
+def answer_offsets(session: LiveSession, questions) -> dict[int, float]:
+    """Where each question's answer starts in the replay, in seconds: from when it went "answering"
+    (else when it was marked answered) and the wall-clock time of each recorded segment, so the
+    time before the first chunk and the pauses between recordings do not count."""
+    if not session.video_path:
+        return {}
+    playlist = storage.root(current_app.config) / session.video_path / live_hls.PLAYLIST
+    try:
+        segments = live_hls.timeline(playlist)
+    except OSError:
+        return {}
+    out = {}
+    for q in questions:
+        when = q.answering_at or q.answered_at
+        at = live_hls.video_offset(segments, when) if when is not None else None
+        if at is not None:
+            out[q.id] = at
+    return out
+
+
+def owner(session_id: int) -> int | None:
+    """The host whose broadcast this process runs, if any."""
+    b = _running.get(session_id)
+    return b.owner if b is not None else None
 
 
 def running(session_id: int) -> bool:

@@ -3,7 +3,6 @@
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from lms import access
 from lms.access.models import Context
@@ -39,6 +38,8 @@ ERRORS = {
         "This question cannot be picked for this session: it is for another audience or subject, or an expert "
         "has answered it already."
     ),
+    "rate_limited": lambda: _("You are sending too fast: please wait a moment."),
+    "too_many_open": lambda: _("You have enough questions waiting; wait until the expert takes one of them."),
     "not_scheduled": lambda: _("Only a session that has not started can be cancelled; end a live one instead."),
 }
 
@@ -61,6 +62,24 @@ def _context_choices(contexts):
     return choices({c.id: c.name for c in contexts}, blank=None)
 
 
+def _grouped_choices(contexts) -> dict:
+    """Options grouped by kind (<optgroup>): regions, schools, workshops…; a school or workshop
+    also names the context above it when that is in the list (two schools may share a name)."""
+    groups = {
+        "site": _("Whole site"), "region": _("Regions"), "school": _("Schools"), "workshop": _("Workshops"),
+        "project": _("Projects"),
+    }  # fmt: skip
+    by_path = {c.path: c for c in contexts}
+    out: dict[str, list] = {}
+    for c in contexts:
+        label = c.name
+        parent = by_path.get(c.path[: c.path.rstrip("/").rfind("/") + 1])
+        if parent is not None and c.kind in ("school", "workshop"):
+            label = f"{c.name} · {parent.name}"
+        out.setdefault(groups.get(c.kind, c.kind), []).append((c.id, label))
+    return out
+
+
 @bp.route("/live")
 @login_required
 def index():
@@ -80,7 +99,7 @@ def new():
     if not contexts:
         abort(403)
     form = SessionForm()
-    form.context_id.choices = _context_choices(contexts)
+    form.context_id.choices = _grouped_choices(contexts)
     if form.validate_on_submit():
         ctx = db.session.get(Context, form.context_id.data)
         from lms.communities.services import find_login
@@ -270,9 +289,11 @@ def ingest(session_id):
     access.require(current_user, "live.host", s)
     data = request.get_data(cache=False)
     try:
-        out = video.feed(s, data, request.args.get("n", type=int), request.args.get("rec", type=int))
+        out = video.feed(s, data, request.args.get("n", type=int), request.args.get("rec", type=int),
+                         user=current_user, container=request.args.get("type", ""))  # fmt: skip
     except LiveError as err:
-        return jsonify(ok=False, error=err.code), 409 if err.code in ("closed", "elsewhere", "restart") else 400
+        conflict = ("closed", "elsewhere", "restart", "other_host", "not_live")
+        return jsonify(ok=False, error=err.code), 409 if err.code in conflict else 400
     return jsonify(ok=True, **out)
 
 
@@ -303,10 +324,12 @@ def hls(session_id, name):
 def replay(session_id):
     s = _session_or_404(session_id)
     questions = services.ranked_questions(s)
+    ready = s.video_status == "ready"
     return render_template(
         "live/replay.html",
         s=s,
         questions=questions,
+        offsets=video.answer_offsets(s, questions) if ready else {},
         hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if s.video_status == "ready" else None,
     )
 
@@ -361,10 +384,9 @@ def thread(thread_id):
 @bp.route("/live/rota", methods=["GET", "POST"])
 @login_required
 def rota():
-    paths = access.services.reach_paths(current_user, "live.answer")
-    contexts = list(db.session.scalars(select(Context).where(Context.path.in_(paths)))) if paths else []
+    contexts = services.contexts_with(current_user, "live.answer")
     form = SlotForm()
-    form.context_id.choices = _context_choices(contexts)
+    form.context_id.choices = _grouped_choices(contexts)
     if contexts and form.validate_on_submit():
         try:
             services.add_slot(current_user, db.session.get(Context, form.context_id.data), form.subject.data,

@@ -14,6 +14,7 @@ import os
 import queue
 import subprocess
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lms.media.ffmpeg import MediaError, _last_line, ffmpeg_exe
@@ -23,11 +24,15 @@ PLAYLIST = "index.m3u8"
 MAX_PENDING = 256  # chunks held while waiting for a missing one, before giving up on it
 
 
-def command(out_dir: Path, append: bool = False) -> list[str]:
+CONTAINERS = {"webm": "webm", "mp4": "mp4"}  # MediaRecorder's: WebM, or fragmented MP4 (Safari)
+
+
+def command(out_dir: Path, append: bool = False, container: str = "webm") -> list[str]:
+    demuxer = CONTAINERS[container]  # a KeyError for anything else: never an argument from outside
     gop = ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})", "-sc_threshold", "0"]
     return [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-fflags", "+genpts+discardcorrupt", "-f", "webm", "-i", "pipe:0",
+        "-fflags", "+genpts+discardcorrupt", "-f", demuxer, "-i", "pipe:0",
         "-map", "0:v:0", "-map", "0:a:0?",
         "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "main",
         "-pix_fmt", "yuv420p", "-vf", "scale=-2:'min(720,ih)'", "-b:v", "1200k", "-maxrate", "1500k",
@@ -35,8 +40,11 @@ def command(out_dir: Path, append: bool = False) -> list[str]:
         "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-ar", "44100",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", "0",
         "-hls_playlist_type", "event",
-        # A restarted broadcast continues the same playlist after a discontinuity.
-        "-hls_flags", "independent_segments+temp_file" + ("+append_list+discont_start" if append else ""),
+        # A restarted broadcast continues the same playlist after a discontinuity. Each segment
+        # carries its wall-clock time (#EXT-X-PROGRAM-DATE-TIME): the replay finds the moment an
+        # answer started in the video, pauses included (video_offset).
+        "-hls_flags", "independent_segments+temp_file+program_date_time"
+        + ("+append_list+discont_start" if append else ""),
         "-hls_segment_filename", str(out_dir / "seg_%05d.ts"), str(out_dir / PLAYLIST),
     ]  # fmt: skip
 
@@ -44,13 +52,13 @@ def command(out_dir: Path, append: bool = False) -> list[str]:
 class LiveTranscoder:
     """One running ffmpeg: feed(index, bytes) in any order, finish() to end and get the VOD."""
 
-    def __init__(self, out_dir, append: bool = False):
+    def __init__(self, out_dir, append: bool = False, container: str = "webm"):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         append = append and (self.out_dir / PLAYLIST).is_file()
         # ffmpeg's stdin/stdout/stderr are ours; the arguments are built above, the only outside
         # input is the directory under MEDIA_ROOT.
-        self.proc = subprocess.Popen(command(self.out_dir, append), stdin=subprocess.PIPE,  # noqa: S603
+        self.proc = subprocess.Popen(command(self.out_dir, append, container), stdin=subprocess.PIPE,  # noqa: S603
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         self._next = 0
         self._pending: dict[int, bytes] = {}
@@ -168,3 +176,55 @@ def strip_endlist(playlist: Path) -> None:
 
 def segments(playlist: Path) -> list[str]:
     return [ln for ln in playlist.read_text().splitlines() if ln and not ln.startswith("#")]
+
+
+def timeline(playlist: Path) -> list[tuple[float, datetime | None, float]]:
+    """The playlist's segments as (start in the video, wall-clock start or None, duration). A
+    #EXT-X-PROGRAM-DATE-TIME names the wall-clock of the next segment; the following ones follow on
+    from it, until a discontinuity (a paused or restarted broadcast) without one."""
+    out: list[tuple[float, datetime | None, float]] = []
+    at, clock, duration = 0.0, None, None
+    for line in playlist.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            clock = _parse_clock(line.split(":", 1)[1])
+        elif line.startswith("#EXT-X-DISCONTINUITY") and not line.startswith("#EXT-X-DISCONTINUITY-"):
+            clock = None
+        elif line.startswith("#EXTINF:"):
+            try:
+                duration = float(line.split(":", 1)[1].split(",", 1)[0])
+            except ValueError:
+                duration = None
+        elif line and not line.startswith("#") and duration is not None:
+            out.append((at, clock, duration))
+            at += duration
+            clock = clock + timedelta(seconds=duration) if clock is not None else None
+            duration = None
+    return out
+
+
+def _parse_clock(text: str) -> datetime | None:
+    text = text.strip()
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = f"{text[:-2]}:{text[-2:]}"  # ffmpeg writes +0000; fromisoformat wants +00:00
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def video_offset(segments: list[tuple[float, datetime | None, float]], when: datetime) -> float | None:
+    """Where in the recording the wall-clock moment `when` is: inside a segment, its place there;
+    during a pause (between segments), the start of what was recorded next; None after the end,
+    or when the playlist has no wall-clock times."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    for at, clock, duration in segments:
+        if clock is None:
+            continue
+        if when < clock:
+            return at  # before this segment and after the previous one: a pause, or before the first
+        if when < clock + timedelta(seconds=duration):
+            return at + (when - clock).total_seconds()
+    return None

@@ -61,6 +61,7 @@ ALL = {
     "course.manage",
     "course.assign",
     "live.view",
+    "live.ask",
     "live.host",
     "live.answer",
     "writing.view",
@@ -199,13 +200,15 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 }
 
 
-# Live Q&A: live.view everywhere a role sees the page (it looks up the tree like community.view);
-# live.host where a host, expert, project manager or region admin works; live.answer for experts.
+# Live Q&A: live.view (and live.ask, but for supervisors) everywhere a role sees the page (it looks
+# up the tree like community.view); live.host where a host, expert, project manager or region admin
+# works; live.answer for experts.
 # (New sets, not add(): the rows share the sets above.)
 for _role, _row in EXPECTED.items():
     for _obj, _caps in list(_row.items()):
         if "community.view" in _caps:
-            _row[_obj] = _caps | {"live.view"}
+            # Supervisors only watch: asking, voting and chatting (live.ask) is taking part.
+            _row[_obj] = _caps | ({"live.view"} if _role == "supervisor" else {"live.view", "live.ask"})
 for _role, _objs in {
     "host": ["workshop_a"],
     "expert": ["workshop_a"],

@@ -14,7 +14,7 @@ from lms.live import services, video
 from lms.live.models import LiveEvent, LiveSession
 from lms.media import live_hls
 from lms.notifications.models import Notification
-from tests.live.test_video import _chunks, webm  # noqa: F401 - the module's stream fixture
+from tests.live.test_video import _chunks
 
 
 def _schedule(world, title, starts_in, hours=1.0, user="expert"):

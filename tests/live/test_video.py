@@ -2,33 +2,19 @@
 order, through ffmpeg into a live HLS playlist with 1-second segments, then a VOD replay on end."""
 
 import random
-import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from lms.extensions import db as _db
 from lms.live import video
 from lms.live.models import LiveEvent, LiveSession
 from lms.media import live_hls
-from lms.media.ffmpeg import ffmpeg_exe, probe
+from lms.media.ffmpeg import probe
+from tests.live.conftest import go_live
 
 SECONDS = 6
-
-
-@pytest.fixture(scope="module")
-def webm(tmp_path_factory) -> bytes:
-    out = tmp_path_factory.mktemp("webm") / "camera.webm"
-    subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-         f"testsrc2=size=640x360:rate=25:d={SECONDS}", "-f", "lavfi", "-i",
-         f"sine=frequency=440:duration={SECONDS}", "-c:v", "libvpx", "-deadline", "realtime",
-         "-cpu-used", "8", "-b:v", "600k", "-g", "50", "-c:a", "libopus", "-b:a", "48k", "-shortest", str(out)],
-        check=True, timeout=120,
-    )  # fmt: skip
-    return out.read_bytes()
 
 
 def _chunks(data: bytes, size: int = 24 * 1024) -> list[bytes]:
@@ -145,6 +131,7 @@ def test_to_vod_is_idempotent(tmp_path):
 
 def test_restarted_broadcast_continues_the_playlist(webm, world, session, app, db):
     """The host reloads the page: a new recording starts again at chunk 0 with a new WebM header."""
+    go_live(session)
     chunks = _chunks(webm)
     root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
     for _ in range(2):
@@ -163,6 +150,7 @@ def test_restarted_broadcast_continues_the_playlist(webm, world, session, app, d
 
 def test_stale_recording_in_the_directory_is_not_replayed(webm, world, session, app, db):
     """A directory left under the same id (a database reset) must not become part of the replay."""
+    go_live(session)
     root = Path(app.config["MEDIA_ROOT"]) / video.relpath(session.id)
     root.mkdir(parents=True, exist_ok=True)
     (root / "index.m3u8").write_text("#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:9.0,\nseg_09999.ts\n#EXT-X-ENDLIST\n")
@@ -256,6 +244,7 @@ def test_a_recording_cannot_resume_without_its_header(webm, world, session, sock
     recording cannot be decoded: the host is told to start a new recording, nothing is started."""
     from tests.live.conftest import call
 
+    go_live(session)
     chunks = _chunks(webm)
     host = sock(world["expert"])
     res = call(host, "video", session_id=session.id, chunk=chunks[5], n=5, rec=3000)

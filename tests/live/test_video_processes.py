@@ -14,7 +14,7 @@ from lms.media import live_hls
 from lms.media.ffmpeg import probe
 from tests.live.server import running
 from tests.live.test_server import Client, _env, cookie_for, free_port
-from tests.live.test_video import SECONDS, _chunks, webm  # noqa: F401 - the module's stream fixture
+from tests.live.test_video import SECONDS, _chunks
 
 IDLE = 3  # seconds without a chunk before the owning process closes its ffmpeg
 

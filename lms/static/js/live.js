@@ -11,6 +11,7 @@
   var me = Number(root.dataset.me);
   var host = !!root.dataset.host;
   var seq = Number(root.dataset.seq) || 0;
+  var canAsk = !!root.dataset.canAsk;
   var qList = document.getElementById("live-questions");
   var chat = document.getElementById("live-chat");
   var socket = null;
@@ -61,6 +62,7 @@
     btn.appendChild(el("span", "live-votes", q.votes));
     var body = el("div", "flex-grow-1 min-w-0");
     body.appendChild(el("div", "live-q-body", q.body));
+    if (!canAsk) btn.disabled = true;
     var meta = el("div", "small text-muted");
     if (host) { meta.appendChild(el("span", "live-q-id", "#" + q.id)); meta.appendChild(document.createTextNode(" ")); }
     meta.appendChild(el("span", "live-q-author", q.author));
@@ -95,6 +97,39 @@
     li.dataset.status = q.status || "open";
     qList.appendChild(li);
     setStatus(li, q.status || "open");
+    clamp(li);
+  }
+  // Long questions (up to 500 characters) are clamped to a few lines (live.css), with "展开".
+  function clamp(li) {
+    var b = li.querySelector(".live-q-body");
+    if (!b || li.querySelector(".live-q-more") || b.scrollHeight <= b.clientHeight + 2) return;
+    var more = el("button", "btn btn-link btn-sm p-0 live-q-more", T.expand);
+    more.type = "button";
+    more.setAttribute("aria-expanded", "false");
+    b.insertAdjacentElement("afterend", more);
+  }
+
+  // Merging: a select of the session's other questions (open or being answered), not a typed number.
+  function mergePicker(li) {
+    var old = li.querySelector(".live-merge");
+    if (old) { old.remove(); return; }
+    var box = el("div", "live-merge d-flex gap-1 mt-1");
+    var sel = el("select", "form-select form-select-sm live-merge-select");
+    sel.setAttribute("aria-label", T.merge_into);
+    sel.appendChild(el("option", "", T.merge_into)).value = "";
+    qList.querySelectorAll("[data-qid]").forEach(function (o) {
+      if (o === li || ["open", "answering", "answered"].indexOf(o.dataset.status) < 0) return;
+      var text = o.querySelector(".live-q-body").textContent;
+      var opt = el("option", "", "#" + o.dataset.qid + " " + (text.length > 40 ? text.slice(0, 40) + "…" : text));
+      opt.value = o.dataset.qid;
+      sel.appendChild(opt);
+    });
+    var go = el("button", "btn btn-sm btn-warning text-nowrap", T.merge_go);
+    go.type = "button";
+    go.dataset.mergeGo = "";
+    box.appendChild(sel);
+    box.appendChild(go);
+    li.querySelector(".live-host-tools").insertAdjacentElement("afterend", box);
   }
 
   // --- chat ----------------------------------------------------------------------------------
@@ -144,7 +179,7 @@
   function showPinned(m) {
     var box = document.getElementById("live-pinned");
     box.hidden = !m;
-    box.querySelector(".live-pinned-user").textContent = m ? m.user : "";
+    box.querySelector(".live-pinned-user").textContent = m ? T.pinned_user.replace("%(user)s", m.user) : "";
     box.querySelector(".live-pinned-body").textContent = m ? m.body : "";
   }
   function chatError(code) {
@@ -159,7 +194,7 @@
     var d = ev.data || {};
     var li;
     switch (ev.kind) {
-      case "question.new": newQuestion(d); sortQuestions(); break;
+      case "question.new": if (!d.removed) { newQuestion(d); sortQuestions(); } break;  // removed: hidden since
       case "question.votes": if ((li = qItem(d.id))) { setVotes(li, d.votes); sortQuestions(); } break;
       case "question.status":
         li = qItem(d.id);
@@ -173,7 +208,7 @@
         if ((li = qItem(d.into))) setVotes(li, d.votes);
         sortQuestions();
         break;
-      case "chat.new": chatItem(d); break;
+      case "chat.new": if (!d.removed) chatItem(d); break;
       case "chat.removed": if ((li = chat.querySelector('[data-mid="' + Number(d.id) + '"]'))) li.remove(); break;
       case "chat.pinned": showPinned(d.message); break;
       case "user.muted":
@@ -251,6 +286,13 @@
       send("ask", { body: ta.value }, function (res) { if (res.ok) ta.value = ""; else alert(T[res.error] || T.invalid); });
     });
     qList.addEventListener("click", function (e) {
+      var more = e.target.closest(".live-q-more");
+      if (more) {
+        var open = more.parentNode.classList.toggle("live-q-open-body");
+        more.textContent = open ? T.collapse : T.expand;
+        more.setAttribute("aria-expanded", String(open));
+        return;
+      }
       var t = e.target.closest("button");
       if (!t || !socket.connected) return;
       var li = t.closest("[data-qid]");
@@ -262,8 +304,10 @@
       } else if (t.dataset.mark) {
         send("mark", { question_id: Number(li.dataset.qid), status: t.dataset.mark }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
       } else if (t.dataset.merge !== undefined) {
-        var into = prompt(T.merge_prompt);
-        if (into) send("merge", { question_id: Number(li.dataset.qid), into_id: Number(into) }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
+        mergePicker(li);
+      } else if (t.dataset.mergeGo !== undefined) {
+        var sel = li.querySelector(".live-merge-select");
+        if (sel && sel.value) send("merge", { question_id: Number(li.dataset.qid), into_id: Number(sel.value) }, function (res) { if (!res.ok) alert(T[res.error] || T.invalid); });
       }
     });
     var chatForm = document.getElementById("live-chat-form");
@@ -300,6 +344,7 @@
     if (bc) bc.addEventListener("click", toggleBroadcast);
     var end = document.getElementById("live-end");
     if (end) end.addEventListener("submit", function (e) {
+      if (e.defaultPrevented) return;  // the host did not confirm (confirm.js)
       // Over the socket when it is up: it reaches the process that runs this broadcast's ffmpeg,
       // which then finishes the replay at once. Otherwise the form posts (that process notices the
       // end in the database a few seconds later).
@@ -344,14 +389,19 @@
   // late chunk of the previous recording.
   var recorder = null, stream = null, chunkNo = 0, rec = 0;
   var lastSend = Promise.resolve();  // the last chunk's sending, so that "End" goes after it
+  // WebM where the browser records it; Safari / iOS records fragmented MP4. The type goes with
+  // every chunk: the server starts ffmpeg for the right container with whichever chunk comes first.
   function mimeType() {
-    var types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm"];
-    for (var i = 0; i < types.length; i++) if (window.MediaRecorder && MediaRecorder.isTypeSupported(types[i])) return types[i];
-    return "";
+    var types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm", "video/mp4;codecs=avc1,mp4a",
+      "video/mp4"];
+    if (!window.MediaRecorder || typeof MediaRecorder.isTypeSupported !== "function") return null;
+    for (var i = 0; i < types.length; i++) if (MediaRecorder.isTypeSupported(types[i])) return types[i];
+    return null;
   }
+  var recType = "";
   function upload(buf, n, r) {
     // Chunked HTTP upload when the socket is down; chunks carry their index, the server orders them.
-    return fetch(root.dataset.ingest + "?n=" + n + "&rec=" + r, { method: "POST", body: buf, credentials: "same-origin",
+    return fetch(root.dataset.ingest + "?n=" + n + "&rec=" + r + "&type=" + encodeURIComponent(recType), { method: "POST", body: buf, credentials: "same-origin",
       headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": root.dataset.csrf } })
       .then(function (resp) { return resp.json(); }).then(function (res) { chunkSent(res, r); });
   }
@@ -359,6 +409,15 @@
     // The server cannot continue this recording (it paused it, or its process changed): a new
     // recording on the same camera, once.
     if (res && res.error === "restart" && recorder && r === rec) startRecorder();
+    // Another host is broadcasting, or the server cannot take this recording: stop, say why.
+    else if (res && ["other_host", "not_live", "closed", "unsupported_type"].indexOf(res.error) >= 0 && recorder && r === rec) {
+      stopBroadcast(true).then(function () { broadcastError(res.error); });
+    }
+  }
+  function broadcastError(code) {
+    var state = document.getElementById("live-broadcast-state");
+    state.textContent = T[code] || T.invalid;
+    state.classList.add("text-danger");
   }
   function startRecorder() {
     if (recorder && recorder.state !== "inactive") { recorder.ondataavailable = null; recorder.stop(); }
@@ -366,18 +425,20 @@
     rec = Math.max(Date.now(), rec + 1);
     var r = rec;
     recorder = new MediaRecorder(stream, { mimeType: mimeType(), videoBitsPerSecond: 900000, audioBitsPerSecond: 64000 });
+    recType = recorder.mimeType || mimeType();
     recorder.ondataavailable = function (e) {
       if (!e.data || !e.data.size) return;
       var n = chunkNo++;
       lastSend = e.data.arrayBuffer().then(function (buf) {
-        if (socket && socket.connected) send("video", { chunk: buf, n: n, rec: r }, function (res) { chunkSent(res, r); });
+        if (socket && socket.connected) send("video", { chunk: buf, n: n, rec: r, type: recType }, function (res) { chunkSent(res, r); });
         else return upload(buf, n, r);
       }).catch(function () {});
     };
     recorder.start(1000);
   }
-  function stopBroadcast() {
-    // Resolves once the recorder's last chunk is on its way.
+  function stopBroadcast(refused) {
+    // Resolves once the recorder's last chunk is on its way; then the broadcast is given up at
+    // once (another host may start), unless the server refused it anyway.
     if (!recorder) return lastSend;
     var btn = document.getElementById("live-broadcast");
     var state = document.getElementById("live-broadcast-state");
@@ -389,12 +450,25 @@
     btn.textContent = btn.dataset.label || btn.textContent;
     state.textContent = "";
     state.classList.remove("text-danger");
-    return stopped.then(function () { return lastSend; });
+    return stopped.then(function () { return lastSend; }).then(function () {
+      if (!refused && socket && socket.connected) send("video", { stop: true });
+    });
   }
   function toggleBroadcast() {
     var btn = document.getElementById("live-broadcast");
     var state = document.getElementById("live-broadcast-state");
     if (recorder) { stopBroadcast(); return; }
+    if (!mimeType() || !navigator.mediaDevices) { broadcastError("no_recorder"); return; }
+    if (root.dataset.status === "scheduled") {
+      // Video is broadcast and recorded only once the session is live: the host goes live first.
+      if (!window.confirm(T.confirm_go_live)) return;
+      send("status", { status: "live" }, function (res) {
+        if (!res.ok && root.dataset.status !== "live") { broadcastError(res.error); return; }
+        root.dataset.status = "live";
+        toggleBroadcast();
+      });
+      return;
+    }
     navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 25 } }, audio: true })
       .then(function (s) {
         stream = s;
@@ -413,6 +487,7 @@
 
   function init() {
     start();
+    qList.querySelectorAll("[data-qid]").forEach(clamp);
     if (["live", "paused", "ready"].indexOf(root.dataset.video) >= 0) play();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
