@@ -92,6 +92,11 @@ class Config:
     # A session still scheduled or live this long after its end time is ended by the scheduler
     # (the host can extend the end time on the edit page).
     LIVE_END_GRACE_MINUTES = 60
+    # Flood limits in a live session, per person (hosts excepted): questions and chat messages in
+    # any 60 seconds, and one's questions still waiting to be answered.
+    LIVE_ASK_PER_MINUTE = 5
+    LIVE_CHAT_PER_MINUTE = 20
+    LIVE_OPEN_QUESTIONS_MAX = 5
     COMPRESS_MIN_SIZE = 500
     # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-* headers are then
     # trusted, so rate limits see the client's address, not the proxy's. 0 = no proxy.

@@ -3,7 +3,7 @@ live_sessions.question_count recounted as the lists mean it: open, answering and
 not merged or hidden ones.
 
 Revision ID: c7a1e5d3f208
-Revises: b5d7e2f4a913
+Revises: c2d8f4a61e93
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from lms.core.db import UTCDateTime
 
 revision = "c7a1e5d3f208"
-down_revision = "b5d7e2f4a913"
+down_revision = "c2d8f4a61e93"
 branch_labels = None
 depends_on = None
 
