@@ -25,7 +25,32 @@ LADDER = [
 
 
 class MediaError(Exception):
-    """The file is not a video ffmpeg can read, or transcoding failed."""
+    """The file is not a video ffmpeg can read, or transcoding failed.
+
+    `code` is what the uploader is told (lms.media.services.job_error_message) and whether a retry
+    can help (lms.media.tasks.RETRYABLE): "missing", "unreadable" (corrupt, truncated, not a video),
+    "disk_full", "failed" (anything else ffmpeg refused). The message keeps ffmpeg's own words, for
+    the logs only.
+    """
+
+    def __init__(self, message: str, code: str = "failed"):
+        super().__init__(message)
+        self.code = code
+
+
+#: ffmpeg's words for input it cannot decode: the same file fails the same way every time.
+_UNREADABLE = ("Invalid data found when processing input", "moov atom not found", "partial file",
+               "Error while decoding", "Invalid NAL unit", "corrupt", "could not find codec parameters",
+               "Error splitting the input")  # fmt: skip
+
+
+def classify(stderr: str) -> str:
+    """The MediaError code of a failed ffmpeg run, from what it printed."""
+    if "No space left on device" in stderr:
+        return "disk_full"
+    if any(word.lower() in stderr.lower() for word in _UNREADABLE):
+        return "unreadable"
+    return "failed"
 
 
 @dataclass
@@ -53,24 +78,24 @@ def probe(path) -> ProbeResult:
     """Duration (s), size and audio presence; MediaError for a corrupt file or one that is no video."""
     path = str(path)
     if not os.path.isfile(path):
-        raise MediaError("file not found")
+        raise MediaError("file not found", "missing")
     probe_exe = ffprobe_exe()
     if probe_exe:
         try:
             info = ffmpeg_python.probe(path, cmd=probe_exe)
         except ffmpeg_python.Error as err:
-            raise MediaError(f"not a readable video: {_last_line(err.stderr)}") from None
+            raise MediaError(f"not a readable video: {_last_line(err.stderr)}", "unreadable") from None
         streams = info.get("streams", [])
         video = next((s for s in streams if s.get("codec_type") == "video"), None)
         if video is None or video.get("disposition", {}).get("attached_pic"):
-            raise MediaError("not a video: no video stream")
+            raise MediaError("not a video: no video stream", "unreadable")
         duration = float(info.get("format", {}).get("duration") or video.get("duration") or 0)
         result = ProbeResult(duration, int(video["width"]), int(video["height"]),
                              any(s.get("codec_type") == "audio" for s in streams))  # fmt: skip
     else:
         result = _probe_with_ffmpeg(path)
     if result.duration <= 0 or result.width <= 0 or result.height <= 0:
-        raise MediaError("not a video: no duration or size")
+        raise MediaError("not a video: no duration or size", "unreadable")
     return result
 
 
@@ -80,7 +105,7 @@ def _probe_with_ffmpeg(path: str) -> ProbeResult:
     err = proc.stderr
     video = re.search(r"Stream #\S+.*?: Video: .*?(\d{2,5})x(\d{2,5})", err)
     if not video:
-        raise MediaError(f"not a video: {_last_line(err)}")
+        raise MediaError(f"not a video: {_last_line(err)}", "unreadable")
     dur = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", err)
     duration = int(dur[1]) * 3600 + int(dur[2]) * 60 + float(dur[3]) if dur else 0.0
     return ProbeResult(duration, int(video[1]), int(video[2]), bool(re.search(r"Stream #\S+.*?: Audio:", err)))
@@ -221,7 +246,8 @@ def _run(cmd: list[str], duration: float, on_progress, cwd=None) -> None:
                 on_progress(round(pct, 1))
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.wait() != 0:
-        raise MediaError(f"ffmpeg failed: {_last_line(stderr)}")
+        # Killed (a signal) is no verdict on the file: a retry may succeed.
+        raise MediaError(f"ffmpeg failed: {_last_line(stderr)}", classify(stderr) if proc.returncode > 0 else "failed")
 
 
 def _write_master(work: Path, info: ProbeResult) -> None:

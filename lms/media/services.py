@@ -67,8 +67,28 @@ def matching_filename(name: str, mime: str) -> str:
     return clean_filename((stem if dot else name) + wanted)
 
 
-def upload_error_message(err: UploadError) -> str:
-    """A sentence for the user from an UploadError code."""
+def _kind_name(mime: str) -> str:
+    """What a sniffed type is, in the user's words: never the MIME code itself."""
+    if mime in IMAGES:
+        return _("an image")
+    if mime in PDF:
+        return _("a PDF document")
+    if mime in OFFICE:
+        return _("an Office document")
+    if mime in TEXT:
+        return _("a text file")
+    if mime in AUDIO:
+        return _("an audio file")
+    if mime in VIDEO:
+        return _("a video")
+    if mime == "application/zip":
+        return _("a ZIP archive")
+    return _("a file of a format we do not recognise")
+
+
+def upload_error_message(err: UploadError, expected: str | None = None) -> str:
+    """A sentence for the user from an UploadError code; `expected="video"` words a refused type for
+    the video uploader."""
     code = str(err)
     if code == "missing":
         return _("Choose a file to upload.")
@@ -78,22 +98,38 @@ def upload_error_message(err: UploadError) -> str:
         mb = int(code.split(":", 1)[1]) / (1024 * 1024)
         return _("The file is larger than the limit of %(mb)s MB.", mb=f"{mb:g}")
     if code.startswith("type:"):
-        return _("This type of file is not accepted (%(type)s).", type=code.split(":", 1)[1])
+        kind = _kind_name(code.split(":", 1)[1])
+        if expected == "video":
+            return _("This file is not a video we can use: it is %(kind)s. Upload an MP4, MOV, MKV, WebM, AVI or "
+                     "FLV video.", kind=kind)  # fmt: skip
+        return _("This type of file is not accepted here: it is %(kind)s.", kind=kind)
+    if code.startswith("busy:"):
+        return _("You already have %(n)s video uploads in progress. Finish or cancel one of them first.",
+                 n=code.split(":", 1)[1])  # fmt: skip
+    if code == "disk_full":
+        return _("The server does not have enough free space for this file at the moment. Try again later, or "
+                 "tell the administrator.")  # fmt: skip
     return _("The upload failed.")
 
 
 def job_error_message(error: str | None) -> str:
-    """A sentence for the uploader from a failed MediaJob's error (lms.media.tasks, lms.media.ffmpeg)."""
-    error = error or ""
-    if error.startswith("not a"):
+    """A sentence for the uploader from a failed MediaJob's error code (lms.media.tasks.error_code)."""
+    from lms.media.tasks import error_code
+
+    code = error_code(error)
+    if code == "unreadable":
         return _(
-            "The file is not a video that can be read: it may be damaged, or in a format the converter does not know."
+            "The file is not a video that can be read: it may be damaged or incomplete (an interrupted copy), "
+            "or in a format the converter does not know. Upload the video again, or another file."
         )
-    if error.startswith("file not found"):
+    if code == "missing":
         return _("The uploaded file is no longer on the server. Upload the video again.")
-    if error.startswith("interrupted"):
+    if code == "interrupted":
         return _("The transcoding was interrupted too many times (the server stopped while it was running).")
-    if error.startswith(("ffmpeg failed", "transcoding produced no output")):
+    if code == "disk_full":
+        return _("The server ran out of disk space while converting the video. Try again later; if it happens "
+                 "again, tell the administrator.")  # fmt: skip
+    if code == "failed":
         return _("The converter could not convert this video.")
     return _("An unexpected error stopped the transcoding.")
 

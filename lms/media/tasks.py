@@ -34,6 +34,29 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 #: MediaJob.error of a job given up after MAX_ATTEMPTS interrupted starts.
 INTERRUPTED = "interrupted"
+#: MediaJob.error holds a code (lms.media.ffmpeg.MediaError.code, INTERRUPTED, or "error" for an
+#: unexpected exception); ffmpeg's own words go to the log only. A retry may get past these (space
+#: freed, a process no longer killed); "unreadable" and "missing" files fail the same way again.
+RETRYABLE = {"failed", "disk_full", INTERRUPTED, "error"}
+
+
+def error_code(error: str | None) -> str:
+    """The code of a failed job's error, also for rows written before errors were codes."""
+    error = (error or "").strip()
+    if error.startswith("not a"):
+        return "unreadable"
+    if error.startswith("file not found"):
+        return "missing"
+    if error.startswith("ffmpeg failed"):
+        return ffmpeg.classify(error)
+    if error.startswith("transcoding produced no output"):
+        return "failed"
+    return error.split(":", 1)[0] or "error"
+
+
+def can_retry(job: MediaJob) -> bool:
+    """Whether running the failed job again may help: attempts left, and not a file that cannot be read."""
+    return job.status == "failed" and (job.attempts or 0) < MAX_ATTEMPTS and error_code(job.error) in RETRYABLE
 
 
 class _Worker:
@@ -329,13 +352,12 @@ def _transcode_claimed(job_id: int) -> None:
         db.session.rollback()
         job = db.session.get(MediaJob, job_id)
         job.status = "failed"
-        # ffmpeg quotes the file: the uploader sees this, so the name they gave, not a server path.
-        message = str(err)
-        for path in {str(src), str(src.resolve())}:
-            message = message.replace(path, job.stored_file.filename)
-        job.error = message[:500]
+        # Only the code is kept for the uploader (worded by lms.media.services.job_error_message);
+        # ffmpeg's English (with server paths) is for the administrator's log.
+        job.error = err.code if isinstance(err, ffmpeg.MediaError) else "error"
         db.session.commit()
-        log.warning("media job %s failed: %s", job_id, err)
+        log.warning("media job %s (file %s) failed: %s: %s", job_id, job.stored_file_id, job.error, err,
+                    exc_info=not isinstance(err, ffmpeg.MediaError))  # fmt: skip
         media_job_finished.send(job)
         return
     job = db.session.get(MediaJob, job_id)
@@ -346,7 +368,9 @@ def _transcode_claimed(job_id: int) -> None:
 
 def retry(job: MediaJob) -> bool:
     """Queue a failed job again, up to MAX_ATTEMPTS starts in all; False when it is not failed (any
-    more: two clicks at once queue it once) or has had its attempts."""
+    more: two clicks at once queue it once), has had its attempts, or failed on an unreadable file."""
+    if error_code(job.error) not in RETRYABLE:
+        return False
     queued = db.session.execute(
         update(MediaJob).where(MediaJob.id == job.id, MediaJob.status == "failed", MediaJob.attempts < MAX_ATTEMPTS)
         .values(status="queued", progress=0.0)
