@@ -2,13 +2,16 @@
 
 import logging
 import mimetypes
+import re
 import unicodedata
 from pathlib import PurePath
 
-from flask import Response, abort, current_app, send_file
+from flask import Response, abort, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import event, or_, select
+from werkzeug.http import parse_range_header
+from werkzeug.utils import send_file as werkzeug_send_file
 
 from lms.core.uploads import UploadError, sniff
 from lms.extensions import db
@@ -302,20 +305,37 @@ def path_of(stored: StoredFile):
 
 
 def send(stored: StoredFile, *, inline: bool | None = None, max_age: int = 3600) -> Response:
-    """Serve a stored file after the caller has checked permission.
-
-    Range requests (206/416) and conditional requests come from Werkzeug. With MEDIA_ACCEL_REDIRECT
-    set (e.g. "/_protected/"), the answer is an empty response with X-Accel-Redirect so nginx sends
-    the bytes from an `internal` location mapped onto MEDIA_ROOT.
-    """
+    """Serve a stored file after the caller has checked permission (see send_path)."""
     inline = stored.inline_ok if inline is None else inline and stored.inline_ok
     return send_path(stored.path, mimetype=stored.mime, download_name=stored.filename, inline=inline,
                      max_age=max_age)  # fmt: skip
 
 
+#: `bytes=-0`: a valid range of nothing, which no representation can satisfy (416, not ignored).
+_EMPTY_SUFFIX = re.compile(r"^\s*bytes\s*=\s*-0+\s*$", re.IGNORECASE)
+
+
+def _range_to_ignore(header: str | None) -> bool:
+    """Whether a Range header is to be ignored (a 200 with the whole file) rather than answered: a
+    unit other than bytes, a malformed or invalid range (`bytes=5-2`), or several ranges (RFC 9110
+    §14.2 lets a server ignore Range; players never ask for multipart answers, and Werkzeug would
+    refuse them with 416). A single range, a suffix range, or one beyond the end (416) is answered."""
+    if header is None or _EMPTY_SUFFIX.match(header):
+        return False
+    parsed = parse_range_header(header)
+    return parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1
+
+
 def send_path(relpath: str, *, mimetype: str | None = None, download_name: str | None = None,
               inline: bool = True, max_age: int = 3600) -> Response:  # fmt: skip
-    """Serve any file under MEDIA_ROOT (a stored file, an HLS segment or playlist, a poster)."""
+    """Serve any file under MEDIA_ROOT (a stored file, an HLS segment or playlist, a poster).
+
+    A strong ETag (storage.etag: size and modification time, the same the playback fast path
+    sends) answers If-None-Match with 304 and decides If-Range; single byte ranges get 206, a range
+    past the end 416 (Werkzeug). With MEDIA_ACCEL_REDIRECT set (e.g. "/_protected/"), the answer is
+    an empty response with X-Accel-Redirect and nginx sends the bytes (and does all of the above)
+    from an `internal` location mapped onto MEDIA_ROOT.
+    """
     config = current_app.config
     accel = config.get("MEDIA_ACCEL_REDIRECT")
     mimetype = mimetype or mimetypes.guess_type(relpath)[0] or "application/octet-stream"
@@ -329,14 +349,20 @@ def send_path(relpath: str, *, mimetype: str | None = None, download_name: str |
         if download_name:
             resp.headers.set("Content-Disposition", "inline" if inline else "attachment", filename=download_name)
         return resp
-    resp = send_file(
-        path,
+    environ = request.environ
+    if _range_to_ignore(environ.get("HTTP_RANGE")):
+        environ = {k: v for k, v in environ.items() if k not in ("HTTP_RANGE", "HTTP_IF_RANGE")}
+    resp = werkzeug_send_file(
+        str(path),
+        environ,
         mimetype=mimetype,
         as_attachment=not inline,
         download_name=download_name or path.name,
         conditional=True,
-        etag=True,
+        etag=storage.etag(path.stat()),
         max_age=max_age,
+        use_x_sendfile=False,
+        response_class=current_app.response_class,
     )
     resp.headers["Cache-Control"] = f"private, max-age={max_age}"
     return resp

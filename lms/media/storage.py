@@ -93,6 +93,13 @@ def absolute(config, relpath: str) -> Path:
     return p
 
 
+def etag(st: os.stat_result) -> str:
+    """A strong entity tag of a file under MEDIA_ROOT: its size and modification time. Files are
+    never rewritten in place (uploads and transcodes are moved into place, under a new name), so
+    the same tag means the same bytes; every path that serves a file sends this one."""
+    return f"{st.st_size:x}-{st.st_mtime_ns:x}"
+
+
 def remove(config, relpath: str) -> None:
     absolute(config, relpath).unlink(missing_ok=True)
 
