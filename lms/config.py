@@ -39,6 +39,11 @@ class Config:
     # Notifications to more people than this (an announcement to a county) are stored in the
     # background, not in the request (lms.notifications.services).
     NOTIFY_INLINE_MAX = 500
+    # Chunked video uploads one user may have open at once (one per lesson: a new one replaces it); 0 = no cap.
+    VIDEO_UPLOAD_MAX_OPEN_PER_USER = 3
+    # An upload begins only if its size, what the open uploads still expect and this much more fit
+    # in the free space under MEDIA_ROOT (room for the transcodes and everything else on the disk).
+    VIDEO_UPLOAD_FREE_MARGIN_BYTES = 2 * 1024 * 1024 * 1024
     # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, `rq worker media`).
     MEDIA_QUEUE = "thread"
     # A running transcode whose process has not refreshed it for this long was interrupted (process

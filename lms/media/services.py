@@ -383,18 +383,43 @@ def begin_chunked(*, owner, filename: str, size: int, allowed: set[str] = VIDEO,
                   purpose: str = "video", ref: dict | None = None) -> str:  # fmt: skip
     """Open a resumable upload of `size` bytes; returns its id. Nothing is stored until finish_chunked.
 
-    `ref` is the caller's own note (e.g. {"lesson_id": 3}), given back by chunked_status.
+    `ref` is the caller's own note (e.g. {"lesson_id": 3}), given back by chunked_status; one upload
+    per owner and ref is open at a time (a new one discards the older partial file). Refused with
+    UploadError "busy:<n>" when the owner has VIDEO_UPLOAD_MAX_OPEN_PER_USER others open, "disk_full"
+    when `size`, the bytes the open uploads still expect and VIDEO_UPLOAD_FREE_MARGIN_BYTES would
+    not fit on the disk. Uploads nobody resumes are purged (lms.media.purge_abandoned_uploads).
     """
-    cap = max_bytes or current_app.config["VIDEO_UPLOAD_MAX_BYTES"]
+    config = current_app.config
+    cap = max_bytes or config["VIDEO_UPLOAD_MAX_BYTES"]
     if not filename:
         raise UploadError("missing")
     if size <= 0:
         raise UploadError("empty")
     if size > cap:
         raise UploadError(f"too_large:{cap}")
-    meta = {"owner_id": getattr(owner, "id", owner), "filename": clean_filename(filename), "size": int(size),
+    owner_id = getattr(owner, "id", owner)
+    meta = {"owner_id": owner_id, "filename": clean_filename(filename), "size": int(size),
             "allowed": sorted(allowed), "purpose": purpose, "ref": ref or {}}  # fmt: skip
-    return storage.chunk_begin(current_app.config, meta)
+    with storage.chunk_lock(config):
+        open_uploads = []
+        for upload_id, other, received in storage.chunk_list(config):
+            if other.get("owner_id") == owner_id and ref and other.get("ref") == ref:
+                # One open upload per user and target (a lesson): a new file replaces the partial one.
+                storage.chunk_discard(config, upload_id)
+            else:
+                open_uploads.append((other, received))
+        per_user = int(config.get("VIDEO_UPLOAD_MAX_OPEN_PER_USER") or 0)
+        if per_user and sum(1 for other, _o in open_uploads if other.get("owner_id") == owner_id) >= per_user:
+            raise UploadError(f"busy:{per_user}")
+        # The bytes the other uploads still have to send are promised already; the margin leaves room
+        # for the transcodes (renditions are written beside the uploads) and everything else on the disk.
+        promised = sum(max(0, int(other.get("size", 0)) - received) for other, received in open_uploads)
+        margin = int(config.get("VIDEO_UPLOAD_FREE_MARGIN_BYTES") or 0)
+        if size + promised + margin > storage.free_bytes(config):
+            log.warning("video upload of %d bytes refused: %d free, %d promised to open uploads, margin %d",
+                        size, storage.free_bytes(config), promised, margin)  # fmt: skip
+            raise UploadError("disk_full")
+        return storage.chunk_begin(config, meta)
 
 
 def chunked_status(upload_id: str, owner) -> dict | None:

@@ -108,6 +108,80 @@ def test_range_beyond_size_and_other_users(world, login_as, video_lesson):
     assert _begin(login_as(world["teacher"]), video_lesson, 10).status_code == 403
 
 
+def _chunk_files(app):
+    tmp = os.path.join(app.config["MEDIA_ROOT"], "tmp")
+    return sorted(n for n in os.listdir(tmp) if n.startswith("chunk-"))
+
+
+def test_a_new_upload_on_a_lesson_replaces_the_partial_one(world, login_as, video_lesson, app):
+    c = login_as(world["province_admin"])
+    first = _begin(c, video_lesson, 1000).json["url"]
+    assert _put(c, first, b"\x00" * 100, 0, 1000).status_code == 200
+    second = _begin(c, video_lesson, 2000, "other.mp4").json["url"]
+    assert c.get(first).status_code == 404 and c.get(second).json["offset"] == 0
+    upload_id = second.rsplit("/", 1)[1]
+    assert _chunk_files(app) == [f"chunk-{upload_id}.json", f"chunk-{upload_id}.part"]  # the old bytes are gone
+    # Another uploader's upload for the same lesson is theirs: left alone.
+    from lms.media import services as media
+
+    with app.test_request_context():
+        theirs = media.begin_chunked(owner=world["county_admin"], filename="x.mp4", size=10,
+                                     ref={"lesson_id": video_lesson.id})  # fmt: skip
+        assert c.get(second).status_code == 200
+        assert media.cancel_chunked(theirs, world["county_admin"])
+    c.delete(second)
+
+
+def test_open_uploads_per_user_are_capped(world, login_as, app, monkeypatch):
+    monkeypatch.setitem(app.config, "VIDEO_UPLOAD_MAX_OPEN_PER_USER", 2)
+    course = make_course(world.province.context, "多个视频")
+    lessons = [services.add_lesson(world["province_admin"], course, f"第{i}讲", "video") for i in range(3)]
+    c = login_as(world["province_admin"])
+    urls = [_begin(c, lessons[i], 1000).json["url"] for i in range(2)]
+    r = _begin(c, lessons[2], 1000)
+    assert r.status_code == 429 and r.json["error"] == "busy:2"
+    assert "已有 2 个视频正在上传" in r.json["message"]
+    assert len(_chunk_files(app)) == 4  # nothing reserved for the refused one
+    # A new file for a lesson already uploading replaces that upload: not one more.
+    assert _begin(c, lessons[0], 500).status_code == 200
+    # Finishing or cancelling one makes room.
+    assert c.delete(urls[1]).status_code == 200
+    third = _begin(c, lessons[2], 1000)
+    assert third.status_code == 200
+    for lesson in lessons:
+        st = c.post(f"/courses/lessons/{lesson.id}/video/uploads", json={"filename": "x.mp4", "size": 1})
+        c.delete(st.json["url"])
+    assert _chunk_files(app) == []
+
+
+def test_an_upload_that_would_not_fit_on_the_disk_is_refused(world, login_as, video_lesson, app, monkeypatch):
+    """Against the real free space (shutil.disk_usage); the sizes leave the other processes on this
+    machine hundreds of MB to write or delete meanwhile."""
+    import shutil
+
+    from lms.media import storage
+
+    mb = 1024 * 1024
+    c = login_as(world["province_admin"])
+    free = shutil.disk_usage(storage.tmp_dir(app.config)).free
+    # The margin left for transcodes and the rest of the disk: here all but 1.5 GB of the free space.
+    monkeypatch.setitem(app.config, "VIDEO_UPLOAD_FREE_MARGIN_BYTES", free - 1536 * mb)
+    r = _begin(c, video_lesson, 3072 * mb)
+    assert r.status_code == 507 and r.json["error"] == "disk_full"
+    assert "没有足够的空闲空间" in r.json["message"]
+    assert _chunk_files(app) == []
+    first = _begin(c, video_lesson, 1024 * mb)  # fits
+    assert first.status_code == 200
+    # The open upload's missing gigabyte is promised: another one that would need it is refused.
+    course = make_course(world.province.context, "另一门课")
+    other = services.add_lesson(world["province_admin"], course, "视频", "video")
+    assert _begin(c, other, 800 * mb).status_code == 507
+    c.delete(first.json["url"])
+    second = _begin(c, other, 800 * mb)
+    assert second.status_code == 200
+    c.delete(second.json["url"])
+
+
 def test_rq_queue_runs_job_on_redis(world, app, video_lesson, tmp_path):
     redis_url = os.environ.get("LMS_REDIS_URL") or "redis://127.0.0.1:6379/1"
     from redis import Redis
