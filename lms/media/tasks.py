@@ -9,8 +9,8 @@ With several processes each may requeue the same rows; the claim in _run_job (an
 status='queued') makes sure only one of them runs a job. App start also purges chunked uploads
 nobody resumed (storage.chunk_purge).
 
-With MEDIA_QUEUE = "rq" and REDIS_URL set, jobs go to the RQ queue "media" on Redis instead, run by
-`rq worker media` processes (each builds the app from the same LMS_* environment); the job row
+With REDIS_URL set (and MEDIA_QUEUE not "thread"), jobs go to the RQ queue "media" on Redis instead,
+run by `rq worker media` processes (each job builds the app from the same LMS_* environment); the job row
 stays the source of truth for status and progress. When a job finishes, `media_job_finished` is sent.
 """
 
@@ -121,9 +121,18 @@ def _worker(app=None) -> _Worker:
 RQ_QUEUE = "media"
 
 
-def uses_rq(config=None) -> bool:
+def queue_kind(config=None) -> str:
+    """ "rq" or "thread": MEDIA_QUEUE, or when it is empty RQ wherever Redis is configured, so that
+    a production deployment never transcodes inside its web workers by default."""
     config = config or current_app.config
-    return config.get("MEDIA_QUEUE") == "rq" and bool(config.get("REDIS_URL"))
+    kind = (config.get("MEDIA_QUEUE") or "").strip().lower()
+    if not kind:
+        kind = "rq" if config.get("REDIS_URL") else "thread"
+    return "rq" if kind == "rq" and config.get("REDIS_URL") else "thread"
+
+
+def uses_rq(config=None) -> bool:
+    return queue_kind(config) == "rq"
 
 
 def rq_queue(config=None):
