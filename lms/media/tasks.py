@@ -151,9 +151,16 @@ def rq_job_id(job_id: int) -> str:
 def _dispatch(job_id: int, app=None) -> None:
     config = app.config if app is not None else current_app.config
     if uses_rq(config):
+        from rq import Worker
+
+        queue = rq_queue(config)
         # Long videos: RQ's default timeout of 3 minutes would kill the transcode.
-        rq_queue(config).enqueue(rq_run_job, job_id, job_id=rq_job_id(job_id), job_timeout=6 * 3600,
-                                 result_ttl=3600, failure_ttl=7 * 86400)  # fmt: skip
+        queue.enqueue(rq_run_job, job_id, job_id=rq_job_id(job_id), job_timeout=6 * 3600,
+                      result_ttl=3600, failure_ttl=7 * 86400)  # fmt: skip
+        if not Worker.count(queue=queue):
+            # RQ is the default wherever LMS_REDIS_URL is set: say why videos would wait forever.
+            log.warning("media job %s is queued on RQ but no worker listens on queue %r: run `rq worker %s "
+                        "--url $LMS_REDIS_URL` (README, Transcoding workers)", job_id, RQ_QUEUE, RQ_QUEUE)  # fmt: skip
     else:
         _worker(app).put(job_id)
 

@@ -148,7 +148,7 @@ def test_the_queue_is_rq_wherever_redis_is_configured():
     assert Config.MEDIA_QUEUE == ""
 
 
-def test_the_documented_rq_worker_command_runs_a_job(app, db, clips, rq_app):
+def test_the_documented_rq_worker_command_runs_a_job(app, db, clips, rq_app, caplog):
     """`rq worker media --url $LMS_REDIS_URL` (README, "Transcoding workers"), as a real process that
     builds the app from the same LMS_* environment."""
     import subprocess
@@ -159,6 +159,8 @@ def test_the_documented_rq_worker_command_runs_a_job(app, db, clips, rq_app):
     db.session.add(job)
     db.session.commit()
     tasks._dispatch(job.id, rq_app)
+    # No worker yet: the log says what to run.
+    assert any("no worker listens" in r.getMessage() and "rq worker media" in r.getMessage() for r in caplog.records)
     cfg = rq_app.config
     env = {**os.environ, "LMS_DATABASE_URL": cfg["DATABASE_URL"], "LMS_REDIS_URL": cfg["REDIS_URL"],
            "LMS_MEDIA_ROOT": cfg["MEDIA_ROOT"], "LMS_SECRET_KEY": cfg["SECRET_KEY"], "LMS_SCHEDULER": "0",
