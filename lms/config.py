@@ -39,8 +39,15 @@ class Config:
     # Notifications to more people than this (an announcement to a county) are stored in the
     # background, not in the request (lms.notifications.services).
     NOTIFY_INLINE_MAX = 500
-    # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, `rq worker media`).
-    MEDIA_QUEUE = "thread"
+    # Chunked video uploads one user may have open at once (one per lesson: a new one replaces it); 0 = no cap.
+    VIDEO_UPLOAD_MAX_OPEN_PER_USER = 3
+    # An upload begins only if its size, what the open uploads still expect and this much more fit
+    # in the free space under MEDIA_ROOT (room for the transcodes and everything else on the disk).
+    VIDEO_UPLOAD_FREE_MARGIN_BYTES = 2 * 1024 * 1024 * 1024
+    # Transcoding jobs: "thread" (in-process worker) or "rq" (RQ on LMS_REDIS_URL, run by `rq worker
+    # media` processes: README, "Transcoding workers"). Empty: "rq" when LMS_REDIS_URL is set (ffmpeg
+    # then never runs inside the web workers), else "thread".
+    MEDIA_QUEUE = ""
     # A running transcode whose process has not refreshed it for this long was interrupted (process
     # killed, host rebooted): app start, or an idle media worker, queues it again.
     MEDIA_JOB_STALE_SECONDS = 120
@@ -151,6 +158,9 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    # The in-process worker (tasks.wait_idle) even when the suite runs with LMS_REDIS_URL; the RQ
+    # tests set "rq" themselves.
+    MEDIA_QUEUE = "thread"
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     LOGIN_RATE_LIMIT = "1000 per minute"

@@ -20,6 +20,9 @@ def wants_json() -> bool:
 def init_web(app: Flask) -> None:
     # Request bodies are capped per view (@body_limit) before they are read; see lms.core.uploads.
     app.request_class = uploads.LimitedRequest
+    from lms.core.static import init_static
+
+    init_static(app)  # versioned /static/ URLs, cached for a year
 
     @app.get("/healthz")
     def healthz():

@@ -721,6 +721,8 @@ def retry_transcode(user, lesson: Lesson):
         raise CourseError("not_failed")
     if (job.attempts or 0) >= tasks.MAX_ATTEMPTS:
         raise CourseError("no_attempts_left")
+    if tasks.error_code(job.error) not in tasks.RETRYABLE:
+        raise CourseError("not_retryable")
     if not tasks.retry(job):  # another click got there first
         raise CourseError("not_failed")
     return job
@@ -738,7 +740,7 @@ def transcode_status(lesson: Lesson) -> dict:
     if job is not None and job.status == "done" and lesson.rendition_dir != job.output_dir:
         record_job(job)
         db.session.refresh(lesson)
-    from lms.media.tasks import MAX_ATTEMPTS
+    from lms.media.tasks import MAX_ATTEMPTS, can_retry, error_code
 
     ready = bool(lesson.rendition_dir) and (job is None or lesson.rendition_dir == job.output_dir)
     failed = bool(job and job.status == "failed")
@@ -747,10 +749,12 @@ def transcode_status(lesson: Lesson) -> dict:
         "status": job.status if job else ("done" if lesson.rendition_dir else "none"),
         "progress": round(job.progress or 0, 1) if job else (100.0 if lesson.rendition_dir else 0.0),
         "error": failed,
-        #: The failed job's own error (English, technical); lms.media.services.job_error_message words it.
-        "reason": job.error if failed else None,
+        #: The failed job's error code (lms.media.tasks.error_code); lms.media.services.job_error_message words it.
+        "reason": error_code(job.error) if failed else None,
         "attempts": job.attempts if job else 0,
-        "can_retry": failed and (job.attempts or 0) < MAX_ATTEMPTS,
+        #: A retry may help (not for a file that cannot be read) and attempts are left.
+        "can_retry": failed and can_retry(job),
+        "attempts_left": failed and (job.attempts or 0) < MAX_ATTEMPTS,
         "duration_seconds": lesson.duration_seconds,
         "ready": ready,
         "previous": bool(lesson.rendition_dir) and not ready,

@@ -46,6 +46,9 @@ ERRORS = {
     "no_attempts_left": lambda: _(
         "This video has been tried %(n)s times. Upload it again, or another file.", n=_max_attempts()
     ),
+    "not_retryable": lambda: _(
+        "Converting this file again would fail the same way. Upload the video again, or another file."
+    ),
 }
 
 
@@ -389,7 +392,7 @@ def _transcode(ls: Lesson) -> dict:
     from lms.media.services import job_error_message
 
     st = services.transcode_status(ls)
-    st["message"] = job_error_message(st["reason"]) if st["error"] else None
+    st["message"] = job_error_message(st.pop("reason")) if st["error"] else None
     return st
 
 
@@ -455,10 +458,11 @@ def _upload_error(err: UploadError, status: int = 400):
         status = 413
     elif code.startswith("type:"):
         status = 415
-        msg = _("This file is not a video we can use (%(type)s). Upload an MP4, MOV, MKV, WebM, AVI or FLV video.",
-                type=code.split(":", 1)[1])  # fmt: skip
-        return jsonify(error=code, message=msg), status
-    return jsonify(error=code, message=upload_error_message(err)), status
+    elif code.startswith("busy:"):
+        status = 429
+    elif code == "disk_full":
+        status = 507
+    return jsonify(error=code, message=upload_error_message(err, expected="video")), status
 
 
 @bp.post("/lessons/<int:lesson_id>/video/uploads")

@@ -35,6 +35,7 @@ import time
 from email.utils import formatdate
 
 from lms.courses import watch
+from lms.media.storage import etag
 
 PATH = re.compile(r"^/watch/(\d{1,12})/([0-9A-Za-z_.-]{26,120})/(.{1,80})$")
 SKIP = ("HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_IF_MATCH")
@@ -200,6 +201,7 @@ class MediaFastPath:
             return "200 OK", headers, [b""]
         headers += [
             ("Content-Length", str(st.st_size)),
+            ("ETag", f'"{etag(st)}"'),  # the Flask view's (lms.media.services.send_path): it answers If-None-Match
             ("Last-Modified", formatdate(st.st_mtime, usegmt=True)),
             ("Accept-Ranges", "bytes"),
         ]

@@ -2,13 +2,16 @@
 
 import logging
 import mimetypes
+import re
 import unicodedata
 from pathlib import PurePath
 
-from flask import Response, abort, current_app, send_file
+from flask import Response, abort, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import event, or_, select
+from werkzeug.http import parse_range_header
+from werkzeug.utils import send_file as werkzeug_send_file
 
 from lms.core.uploads import UploadError, sniff
 from lms.extensions import db
@@ -67,8 +70,28 @@ def matching_filename(name: str, mime: str) -> str:
     return clean_filename((stem if dot else name) + wanted)
 
 
-def upload_error_message(err: UploadError) -> str:
-    """A sentence for the user from an UploadError code."""
+def _kind_name(mime: str) -> str:
+    """What a sniffed type is, in the user's words: never the MIME code itself."""
+    if mime in IMAGES:
+        return _("an image")
+    if mime in PDF:
+        return _("a PDF document")
+    if mime in OFFICE:
+        return _("an Office document")
+    if mime in TEXT:
+        return _("a text file")
+    if mime in AUDIO:
+        return _("an audio file")
+    if mime in VIDEO:
+        return _("a video")
+    if mime == "application/zip":
+        return _("a ZIP archive")
+    return _("a file of a format we do not recognise")
+
+
+def upload_error_message(err: UploadError, expected: str | None = None) -> str:
+    """A sentence for the user from an UploadError code; `expected="video"` words a refused type for
+    the video uploader."""
     code = str(err)
     if code == "missing":
         return _("Choose a file to upload.")
@@ -78,22 +101,38 @@ def upload_error_message(err: UploadError) -> str:
         mb = int(code.split(":", 1)[1]) / (1024 * 1024)
         return _("The file is larger than the limit of %(mb)s MB.", mb=f"{mb:g}")
     if code.startswith("type:"):
-        return _("This type of file is not accepted (%(type)s).", type=code.split(":", 1)[1])
+        kind = _kind_name(code.split(":", 1)[1])
+        if expected == "video":
+            return _("This file is not a video we can use: it is %(kind)s. Upload an MP4, MOV, MKV, WebM, AVI or "
+                     "FLV video.", kind=kind)  # fmt: skip
+        return _("This type of file is not accepted here: it is %(kind)s.", kind=kind)
+    if code.startswith("busy:"):
+        return _("You already have %(n)s video uploads in progress. Finish or cancel one of them first.",
+                 n=code.split(":", 1)[1])  # fmt: skip
+    if code == "disk_full":
+        return _("The server does not have enough free space for this file at the moment. Try again later, or "
+                 "tell the administrator.")  # fmt: skip
     return _("The upload failed.")
 
 
 def job_error_message(error: str | None) -> str:
-    """A sentence for the uploader from a failed MediaJob's error (lms.media.tasks, lms.media.ffmpeg)."""
-    error = error or ""
-    if error.startswith("not a"):
+    """A sentence for the uploader from a failed MediaJob's error code (lms.media.tasks.error_code)."""
+    from lms.media.tasks import error_code
+
+    code = error_code(error)
+    if code == "unreadable":
         return _(
-            "The file is not a video that can be read: it may be damaged, or in a format the converter does not know."
+            "The file is not a video that can be read: it may be damaged or incomplete (an interrupted copy), "
+            "or in a format the converter does not know. Upload the video again, or another file."
         )
-    if error.startswith("file not found"):
+    if code == "missing":
         return _("The uploaded file is no longer on the server. Upload the video again.")
-    if error.startswith("interrupted"):
+    if code == "interrupted":
         return _("The transcoding was interrupted too many times (the server stopped while it was running).")
-    if error.startswith(("ffmpeg failed", "transcoding produced no output")):
+    if code == "disk_full":
+        return _("The server ran out of disk space while converting the video. Try again later; if it happens "
+                 "again, tell the administrator.")  # fmt: skip
+    if code == "failed":
         return _("The converter could not convert this video.")
     return _("An unexpected error stopped the transcoding.")
 
@@ -266,20 +305,37 @@ def path_of(stored: StoredFile):
 
 
 def send(stored: StoredFile, *, inline: bool | None = None, max_age: int = 3600) -> Response:
-    """Serve a stored file after the caller has checked permission.
-
-    Range requests (206/416) and conditional requests come from Werkzeug. With MEDIA_ACCEL_REDIRECT
-    set (e.g. "/_protected/"), the answer is an empty response with X-Accel-Redirect so nginx sends
-    the bytes from an `internal` location mapped onto MEDIA_ROOT.
-    """
+    """Serve a stored file after the caller has checked permission (see send_path)."""
     inline = stored.inline_ok if inline is None else inline and stored.inline_ok
     return send_path(stored.path, mimetype=stored.mime, download_name=stored.filename, inline=inline,
                      max_age=max_age)  # fmt: skip
 
 
+#: `bytes=-0`: a valid range of nothing, which no representation can satisfy (416, not ignored).
+_EMPTY_SUFFIX = re.compile(r"^\s*bytes\s*=\s*-0+\s*$", re.IGNORECASE)
+
+
+def _range_to_ignore(header: str | None) -> bool:
+    """Whether a Range header is to be ignored (a 200 with the whole file) rather than answered: a
+    unit other than bytes, a malformed or invalid range (`bytes=5-2`), or several ranges (RFC 9110
+    §14.2 lets a server ignore Range; players never ask for multipart answers, and Werkzeug would
+    refuse them with 416). A single range, a suffix range, or one beyond the end (416) is answered."""
+    if header is None or _EMPTY_SUFFIX.match(header):
+        return False
+    parsed = parse_range_header(header)
+    return parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1
+
+
 def send_path(relpath: str, *, mimetype: str | None = None, download_name: str | None = None,
               inline: bool = True, max_age: int = 3600) -> Response:  # fmt: skip
-    """Serve any file under MEDIA_ROOT (a stored file, an HLS segment or playlist, a poster)."""
+    """Serve any file under MEDIA_ROOT (a stored file, an HLS segment or playlist, a poster).
+
+    A strong ETag (storage.etag: size and modification time, the same the playback fast path
+    sends) answers If-None-Match with 304 and decides If-Range; single byte ranges get 206, a range
+    past the end 416 (Werkzeug). With MEDIA_ACCEL_REDIRECT set (e.g. "/_protected/"), the answer is
+    an empty response with X-Accel-Redirect and nginx sends the bytes (and does all of the above)
+    from an `internal` location mapped onto MEDIA_ROOT.
+    """
     config = current_app.config
     accel = config.get("MEDIA_ACCEL_REDIRECT")
     mimetype = mimetype or mimetypes.guess_type(relpath)[0] or "application/octet-stream"
@@ -293,14 +349,20 @@ def send_path(relpath: str, *, mimetype: str | None = None, download_name: str |
         if download_name:
             resp.headers.set("Content-Disposition", "inline" if inline else "attachment", filename=download_name)
         return resp
-    resp = send_file(
-        path,
+    environ = request.environ
+    if _range_to_ignore(environ.get("HTTP_RANGE")):
+        environ = {k: v for k, v in environ.items() if k not in ("HTTP_RANGE", "HTTP_IF_RANGE")}
+    resp = werkzeug_send_file(
+        str(path),
+        environ,
         mimetype=mimetype,
         as_attachment=not inline,
         download_name=download_name or path.name,
         conditional=True,
-        etag=True,
+        etag=storage.etag(path.stat()),
         max_age=max_age,
+        use_x_sendfile=False,
+        response_class=current_app.response_class,
     )
     resp.headers["Cache-Control"] = f"private, max-age={max_age}"
     return resp
@@ -321,18 +383,43 @@ def begin_chunked(*, owner, filename: str, size: int, allowed: set[str] = VIDEO,
                   purpose: str = "video", ref: dict | None = None) -> str:  # fmt: skip
     """Open a resumable upload of `size` bytes; returns its id. Nothing is stored until finish_chunked.
 
-    `ref` is the caller's own note (e.g. {"lesson_id": 3}), given back by chunked_status.
+    `ref` is the caller's own note (e.g. {"lesson_id": 3}), given back by chunked_status; one upload
+    per owner and ref is open at a time (a new one discards the older partial file). Refused with
+    UploadError "busy:<n>" when the owner has VIDEO_UPLOAD_MAX_OPEN_PER_USER others open, "disk_full"
+    when `size`, the bytes the open uploads still expect and VIDEO_UPLOAD_FREE_MARGIN_BYTES would
+    not fit on the disk. Uploads nobody resumes are purged (lms.media.purge_abandoned_uploads).
     """
-    cap = max_bytes or current_app.config["VIDEO_UPLOAD_MAX_BYTES"]
+    config = current_app.config
+    cap = max_bytes or config["VIDEO_UPLOAD_MAX_BYTES"]
     if not filename:
         raise UploadError("missing")
     if size <= 0:
         raise UploadError("empty")
     if size > cap:
         raise UploadError(f"too_large:{cap}")
-    meta = {"owner_id": getattr(owner, "id", owner), "filename": clean_filename(filename), "size": int(size),
+    owner_id = getattr(owner, "id", owner)
+    meta = {"owner_id": owner_id, "filename": clean_filename(filename), "size": int(size),
             "allowed": sorted(allowed), "purpose": purpose, "ref": ref or {}}  # fmt: skip
-    return storage.chunk_begin(current_app.config, meta)
+    with storage.chunk_lock(config):
+        open_uploads = []
+        for upload_id, other, received in storage.chunk_list(config):
+            if other.get("owner_id") == owner_id and ref and other.get("ref") == ref:
+                # One open upload per user and target (a lesson): a new file replaces the partial one.
+                storage.chunk_discard(config, upload_id)
+            else:
+                open_uploads.append((other, received))
+        per_user = int(config.get("VIDEO_UPLOAD_MAX_OPEN_PER_USER") or 0)
+        if per_user and sum(1 for other, _o in open_uploads if other.get("owner_id") == owner_id) >= per_user:
+            raise UploadError(f"busy:{per_user}")
+        # The bytes the other uploads still have to send are promised already; the margin leaves room
+        # for the transcodes (renditions are written beside the uploads) and everything else on the disk.
+        promised = sum(max(0, int(other.get("size", 0)) - received) for other, received in open_uploads)
+        margin = int(config.get("VIDEO_UPLOAD_FREE_MARGIN_BYTES") or 0)
+        if size + promised + margin > storage.free_bytes(config):
+            log.warning("video upload of %d bytes refused: %d free, %d promised to open uploads, margin %d",
+                        size, storage.free_bytes(config), promised, margin)  # fmt: skip
+            raise UploadError("disk_full")
+        return storage.chunk_begin(config, meta)
 
 
 def chunked_status(upload_id: str, owner) -> dict | None:

@@ -3,6 +3,7 @@
 Nothing else in the code base writes under MEDIA_ROOT directly.
 """
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -93,6 +94,13 @@ def absolute(config, relpath: str) -> Path:
     return p
 
 
+def etag(st: os.stat_result) -> str:
+    """A strong entity tag of a file under MEDIA_ROOT: its size and modification time. Files are
+    never rewritten in place (uploads and transcodes are moved into place, under a new name), so
+    the same tag means the same bytes; every path that serves a file sends this one."""
+    return f"{st.st_size:x}-{st.st_mtime_ns:x}"
+
+
 def remove(config, relpath: str) -> None:
     absolute(config, relpath).unlink(missing_ok=True)
 
@@ -124,6 +132,34 @@ def _chunk_paths(config, upload_id: str) -> tuple[Path, Path]:
         raise KeyError(upload_id)
     d = tmp_dir(config)
     return d / f"chunk-{upload_id}.part", d / f"chunk-{upload_id}.json"
+
+
+@contextlib.contextmanager
+def chunk_lock(config):
+    """Exclusive across processes while uploads are listed and one is opened (the limits in
+    lms.media.services.begin_chunked are then checked once, not raced by two requests)."""
+    with open(tmp_dir(config) / "chunks.lock", "a") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def chunk_list(config) -> list[tuple[str, dict, int]]:
+    """(id, meta, bytes received) of every upload in progress."""
+    out = []
+    for info in tmp_dir(config).glob("chunk-*.json"):
+        upload_id = info.stem.removeprefix("chunk-")
+        state = chunk_state(config, upload_id)
+        if state is not None:
+            out.append((upload_id, *state))
+    return out
+
+
+def free_bytes(config) -> int:
+    """Free space on the filesystem uploads are received on (and placed: the same one)."""
+    return shutil.disk_usage(tmp_dir(config)).free
 
 
 def chunk_begin(config, meta: dict) -> str:

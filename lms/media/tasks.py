@@ -9,8 +9,8 @@ With several processes each may requeue the same rows; the claim in _run_job (an
 status='queued') makes sure only one of them runs a job. App start also purges chunked uploads
 nobody resumed (storage.chunk_purge).
 
-With MEDIA_QUEUE = "rq" and REDIS_URL set, jobs go to the RQ queue "media" on Redis instead, run by
-`rq worker media` processes (each builds the app from the same LMS_* environment); the job row
+With REDIS_URL set (and MEDIA_QUEUE not "thread"), jobs go to the RQ queue "media" on Redis instead,
+run by `rq worker media` processes (each job builds the app from the same LMS_* environment); the job row
 stays the source of truth for status and progress. When a job finishes, `media_job_finished` is sent.
 """
 
@@ -34,6 +34,29 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 #: MediaJob.error of a job given up after MAX_ATTEMPTS interrupted starts.
 INTERRUPTED = "interrupted"
+#: MediaJob.error holds a code (lms.media.ffmpeg.MediaError.code, INTERRUPTED, or "error" for an
+#: unexpected exception); ffmpeg's own words go to the log only. A retry may get past these (space
+#: freed, a process no longer killed); "unreadable" and "missing" files fail the same way again.
+RETRYABLE = {"failed", "disk_full", INTERRUPTED, "error"}
+
+
+def error_code(error: str | None) -> str:
+    """The code of a failed job's error, also for rows written before errors were codes."""
+    error = (error or "").strip()
+    if error.startswith("not a"):
+        return "unreadable"
+    if error.startswith("file not found"):
+        return "missing"
+    if error.startswith("ffmpeg failed"):
+        return ffmpeg.classify(error)
+    if error.startswith("transcoding produced no output"):
+        return "failed"
+    return error.split(":", 1)[0] or "error"
+
+
+def can_retry(job: MediaJob) -> bool:
+    """Whether running the failed job again may help: attempts left, and not a file that cannot be read."""
+    return job.status == "failed" and (job.attempts or 0) < MAX_ATTEMPTS and error_code(job.error) in RETRYABLE
 
 
 class _Worker:
@@ -98,9 +121,18 @@ def _worker(app=None) -> _Worker:
 RQ_QUEUE = "media"
 
 
-def uses_rq(config=None) -> bool:
+def queue_kind(config=None) -> str:
+    """ "rq" or "thread": MEDIA_QUEUE, or when it is empty RQ wherever Redis is configured, so that
+    a production deployment never transcodes inside its web workers by default."""
     config = config or current_app.config
-    return config.get("MEDIA_QUEUE") == "rq" and bool(config.get("REDIS_URL"))
+    kind = (config.get("MEDIA_QUEUE") or "").strip().lower()
+    if not kind:
+        kind = "rq" if config.get("REDIS_URL") else "thread"
+    return "rq" if kind == "rq" and config.get("REDIS_URL") else "thread"
+
+
+def uses_rq(config=None) -> bool:
+    return queue_kind(config) == "rq"
 
 
 def rq_queue(config=None):
@@ -119,9 +151,16 @@ def rq_job_id(job_id: int) -> str:
 def _dispatch(job_id: int, app=None) -> None:
     config = app.config if app is not None else current_app.config
     if uses_rq(config):
+        from rq import Worker
+
+        queue = rq_queue(config)
         # Long videos: RQ's default timeout of 3 minutes would kill the transcode.
-        rq_queue(config).enqueue(rq_run_job, job_id, job_id=rq_job_id(job_id), job_timeout=6 * 3600,
-                                 result_ttl=3600, failure_ttl=7 * 86400)  # fmt: skip
+        queue.enqueue(rq_run_job, job_id, job_id=rq_job_id(job_id), job_timeout=6 * 3600,
+                      result_ttl=3600, failure_ttl=7 * 86400)  # fmt: skip
+        if not Worker.count(queue=queue):
+            # RQ is the default wherever LMS_REDIS_URL is set: say why videos would wait forever.
+            log.warning("media job %s is queued on RQ but no worker listens on queue %r: run `rq worker %s "
+                        "--url $LMS_REDIS_URL` (README, Transcoding workers)", job_id, RQ_QUEUE, RQ_QUEUE)  # fmt: skip
     else:
         _worker(app).put(job_id)
 
@@ -329,13 +368,12 @@ def _transcode_claimed(job_id: int) -> None:
         db.session.rollback()
         job = db.session.get(MediaJob, job_id)
         job.status = "failed"
-        # ffmpeg quotes the file: the uploader sees this, so the name they gave, not a server path.
-        message = str(err)
-        for path in {str(src), str(src.resolve())}:
-            message = message.replace(path, job.stored_file.filename)
-        job.error = message[:500]
+        # Only the code is kept for the uploader (worded by lms.media.services.job_error_message);
+        # ffmpeg's English (with server paths) is for the administrator's log.
+        job.error = err.code if isinstance(err, ffmpeg.MediaError) else "error"
         db.session.commit()
-        log.warning("media job %s failed: %s", job_id, err)
+        log.warning("media job %s (file %s) failed: %s: %s", job_id, job.stored_file_id, job.error, err,
+                    exc_info=not isinstance(err, ffmpeg.MediaError))  # fmt: skip
         media_job_finished.send(job)
         return
     job = db.session.get(MediaJob, job_id)
@@ -346,7 +384,9 @@ def _transcode_claimed(job_id: int) -> None:
 
 def retry(job: MediaJob) -> bool:
     """Queue a failed job again, up to MAX_ATTEMPTS starts in all; False when it is not failed (any
-    more: two clicks at once queue it once) or has had its attempts."""
+    more: two clicks at once queue it once), has had its attempts, or failed on an unreadable file."""
+    if error_code(job.error) not in RETRYABLE:
+        return False
     queued = db.session.execute(
         update(MediaJob).where(MediaJob.id == job.id, MediaJob.status == "failed", MediaJob.attempts < MAX_ATTEMPTS)
         .values(status="queued", progress=0.0)

@@ -33,3 +33,45 @@ def test_a_pdf_named_mp4_is_refused_with_a_message(page, lesson, e2e_world, tmp_
     assert no_horizontal_scroll(page)
     snap(page, "lesson-upload-refused")
     page.errors.clear()  # Chromium logs the 415 answer as a console error
+
+
+def test_a_fake_mp4_of_no_known_format_is_refused_in_plain_words(page, lesson, e2e_world, tmp_path):
+    import os
+
+    login(page, e2e_world["province_admin"].username)
+    page.goto(f"/courses/lessons/{lesson.id}/edit")
+    fake = tmp_path / "课堂实录.mp4"
+    fake.write_bytes(os.urandom(300_000))
+    page.locator(".video-uploader [data-role=file]").set_input_files(str(fake))
+    status = page.locator(".video-uploader [data-role=status]")
+    status.filter(has_text="无法识别的格式").wait_for()
+    text = status.inner_text()
+    assert "unknown" not in text and "application/" not in text
+    assert no_horizontal_scroll(page)
+    snap(page, "lesson-upload-unknown-format")
+    page.errors.clear()  # Chromium logs the 415 answer as a console error
+
+
+def test_an_unreadable_video_fails_with_advice_and_no_retry(page, lesson, e2e_world, tmp_path):
+    """A truncated MP4 (its index never arrived) passes the type check, then cannot be transcoded:
+    the uploader reads why in Chinese, without ffmpeg's English, and is not offered a pointless retry."""
+    from tests.media.conftest import make_clip
+
+    clip = make_clip(tmp_path / "full.mp4", seconds=2).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip[: len(clip) // 2])
+    login(page, e2e_world["province_admin"].username)
+    page.goto(f"/courses/lessons/{lesson.id}/edit")
+    page.locator(".video-uploader [data-role=file]").set_input_files(str(cut))
+    failed = page.locator(".video-uploader [data-role=failed]")
+    failed.filter(has_text="不是可以读取的视频").wait_for(timeout=60_000)
+    text = failed.inner_text()
+    assert "重新上传" in text and "Invalid data" not in text and "moov" not in text
+    assert page.locator(".video-uploader [data-role=retry]").is_hidden()
+    assert page.locator(".video-uploader [data-role=current]").is_hidden()  # "no video yet" is stale
+    assert no_horizontal_scroll(page)
+    snap(page, "lesson-transcode-unreadable")
+    page.reload()  # the page as rendered by the server says the same
+    failed.filter(has_text="不是可以读取的视频").wait_for()
+    assert page.locator(".video-uploader [data-role=retry]").is_hidden()
+    snap(page, "lesson-transcode-unreadable-reloaded")

@@ -45,7 +45,16 @@ def test_ladder_rungs_follow_source_height():
     assert [r[0] for r in ffmpeg.rungs_for(720)] == ["720p", "360p", "240p"]
     assert [r[0] for r in ffmpeg.rungs_for(480)] == ["360p", "240p"]
     assert [r[0] for r in ffmpeg.rungs_for(240)] == ["240p"]
-    assert [r[0] for r in ffmpeg.rungs_for(144)] == ["240p"]
+    # Below the bottom rung: the source's own height, never upscaled, at the bottom rung's rates.
+    assert ffmpeg.rungs_for(144) == [("144p", 144, *ffmpeg.LADDER[-1][2:])]
+    assert ffmpeg.rungs_for(181)[0][:2] == ("180p", 180)  # an even height for the encoder
+
+
+def test_the_bottom_rung_fits_a_512_kbit_line():
+    """Video max rate + audio with the TS overhead stays under 300 kbit/s: room on a 512k line."""
+    _name, _h, rate, maxrate, arate = ffmpeg.LADDER[-1]
+    assert int(rate[:-1]) <= int(maxrate[:-1])
+    assert (int(maxrate[:-1]) + int(arate[:-1])) * 1000 * ffmpeg.TS_OVERHEAD <= 300_000
 
 
 def _segments(playlist):
@@ -69,10 +78,18 @@ def test_transcode_hd(clips, tmp_path):
     # Poster: a JPEG of the top rung's height.
     assert (out / "poster.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
     assert ffmpeg.probe(out / "poster.jpg").height == 720
-    # MP4 fallback with +faststart: the moov atom precedes mdat.
+    # MP4 fallback with +faststart: the moov atom precedes mdat. 360p: the phones that need it
+    # cannot switch rungs (ffmpeg.MP4_RUNG).
     mp4 = (out / "video.mp4").read_bytes()
     assert 0 < mp4.find(b"moov") < mp4.find(b"mdat")
-    assert ffmpeg.probe(out / "video.mp4").height == 720
+    assert ffmpeg.probe(out / "video.mp4").height == 360
+    # Declared BANDWIDTH covers each rung's most demanding segment; the bottom one stays < 300 kbit/s.
+    declared = [int(x) for x in re.findall(r"BANDWIDTH=(\d+),AVERAGE", master)]
+    for rung, bw in zip(result.rungs, declared, strict=True):
+        peak, average = ffmpeg.segment_rates(out / rung / "index.m3u8")
+        assert 0 < average <= peak <= bw, rung
+    assert declared[-1] <= 300_000
+    assert f"AVERAGE-BANDWIDTH={ffmpeg.segment_rates(out / '240p' / 'index.m3u8')[1]}," in master
     # Nothing left behind from the temporary directory.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -83,6 +100,17 @@ def test_transcode_small_has_only_the_rungs_below_its_height(clips, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["240p", "master.m3u8", "poster.jpg", "video.mp4"]
     segs = _segments(tmp_path / "out" / "240p" / "index.m3u8")
     assert segs[0] == pytest.approx(2, abs=0.1) and sum(segs) == pytest.approx(3, abs=0.2)
+
+
+def test_a_source_below_the_bottom_rung_is_not_upscaled(tmp_path):
+    src = make_clip(tmp_path / "tiny.mp4", size="176x144", seconds=2)
+    result = ffmpeg.transcode(src, tmp_path / "out")
+    out = tmp_path / "out"
+    assert result.rungs == ["144p"]
+    assert "RESOLUTION=176x144" in (out / "master.m3u8").read_text()
+    for f in (out / "144p" / "seg_0000.ts", out / "video.mp4", out / "poster.jpg"):
+        info = ffmpeg.probe(f)
+        assert (info.width, info.height) == (176, 144), f.name
 
 
 def test_transcode_without_audio(clips, tmp_path):
@@ -112,8 +140,10 @@ def test_each_rung_is_encoded_once_from_one_decode(clips):
     with tempfile.TemporaryDirectory() as work:
         cmd = ffmpeg._command(str(clips["hd"]), Path(work), info)
     assert cmd.count("-i") == 1  # one input, decoded once
-    assert cmd.count("libx264") == 3  # one encoder per rung: the MP4 reuses the 720p encoder's packets
-    assert cmd[cmd.index("-f", cmd.index("libx264")) + 1] == "tee"
+    assert cmd.count("libx264") == 3  # one encoder per rung: the MP4 reuses the 360p encoder's packets
+    second = cmd.index("libx264", cmd.index("libx264") + 1)
+    assert cmd[cmd.index("-f", second) + 1] == "tee" and cmd.count("tee") == 1
+    assert "360p/index.m3u8" in cmd[cmd.index("tee") + 1]
     assert "video.mp4" in cmd[cmd.index("tee") + 1] and "movflags=+faststart" in cmd[cmd.index("tee") + 1]
     assert cmd.count("-sc_threshold") == 3 and cmd[cmd.index("-sc_threshold") + 1] == "0"
 
@@ -141,6 +171,9 @@ def test_mp4_fallback_plays_from_the_start(ladder):
     assert 0 < data.find(b"moov") < data.find(b"mdat")  # faststart
     streams = _ffprobe("-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", str(mp4)).split()
     assert streams == ["h264,640,360", "aac"]
+    # The bottom rung's 48k audio is mono; the others stereo.
+    assert set(_ffprobe("-select_streams", "a", "-show_entries", "stream=channels", "-of", "csv=p=0",
+                    str(ladder.out_dir / "240p" / "seg_0000.ts")).split()) == {"1"}  # fmt: skip
     assert ffmpeg.probe(mp4).duration == pytest.approx(5, abs=0.2)
     # Decodes to the end without errors.
     proc = subprocess.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-i", str(mp4), "-f", "null", "-"],

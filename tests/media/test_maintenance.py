@@ -134,3 +134,41 @@ def test_rq_restart_requeues_what_rq_lost_and_leaves_what_it_holds(app, db, clip
         job = _reload(db, job_id)
         assert job.status == "done", (job_id, job.status, job.error)
     assert (_reload(db, ids[1]).attempts, _reload(db, ids[0]).attempts) == (2, 1)
+
+
+def test_the_queue_is_rq_wherever_redis_is_configured():
+    """Production with LMS_REDIS_URL transcodes in `rq worker media`, never in gunicorn's web workers,
+    unless LMS_MEDIA_QUEUE says otherwise."""
+    assert tasks.queue_kind({"MEDIA_QUEUE": "", "REDIS_URL": ""}) == "thread"
+    assert tasks.queue_kind({"MEDIA_QUEUE": "", "REDIS_URL": "redis://x"}) == "rq"
+    assert tasks.queue_kind({"MEDIA_QUEUE": "thread", "REDIS_URL": "redis://x"}) == "thread"
+    assert tasks.queue_kind({"MEDIA_QUEUE": "rq", "REDIS_URL": ""}) == "thread"  # nothing to queue on
+    from lms.config import Config
+
+    assert Config.MEDIA_QUEUE == ""
+
+
+def test_the_documented_rq_worker_command_runs_a_job(app, db, clips, rq_app, caplog):
+    """`rq worker media --url $LMS_REDIS_URL` (README, "Transcoding workers"), as a real process that
+    builds the app from the same LMS_* environment."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    job = MediaJob(stored_file_id=_stored(app, db, clips["small"]).id, status="queued")
+    db.session.add(job)
+    db.session.commit()
+    tasks._dispatch(job.id, rq_app)
+    # No worker yet: the log says what to run.
+    assert any("no worker listens" in r.getMessage() and "rq worker media" in r.getMessage() for r in caplog.records)
+    cfg = rq_app.config
+    env = {**os.environ, "LMS_DATABASE_URL": cfg["DATABASE_URL"], "LMS_REDIS_URL": cfg["REDIS_URL"],
+           "LMS_MEDIA_ROOT": cfg["MEDIA_ROOT"], "LMS_SECRET_KEY": cfg["SECRET_KEY"], "LMS_SCHEDULER": "0",
+           "LMS_SEARCH_INDEX_DIR": "memory"}  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    rq = Path(sys.executable).parent / "rq"
+    proc = subprocess.run([str(rq), "worker", "media", "--burst", "--url", cfg["REDIS_URL"]], cwd=root, env=env,  # noqa: S603
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    job = _reload(db, job.id)
+    assert (job.status, job.attempts) == ("done", 1), proc.stderr[-2000:]

@@ -1,4 +1,5 @@
 import io
+import os
 
 import pytest
 from werkzeug.datastructures import FileStorage
@@ -55,6 +56,49 @@ def test_range_out_of_bounds(app, relpath):
     resp = err.value.get_response()
     assert resp.status_code == 416
     assert resp.headers["Content-Range"] == f"bytes */{len(DATA)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=0-0,10-20", "bytes=5-2", "bytes=abc", "items=0-5", "bytes=0-1,-5"])
+def test_multi_invalid_and_foreign_ranges_are_ignored(app, relpath, header):
+    """RFC 9110 lets a server ignore Range: several ranges, an invalid one (last before first) or
+    another unit get the whole file with 200, not a 416 a player would give up on."""
+    resp, body = _send(app, relpath, {"Range": header})
+    assert resp.status_code == 200 and body == DATA and "Content-Range" not in resp.headers
+
+
+def test_empty_suffix_range_is_unsatisfiable(app, relpath):
+    from werkzeug.exceptions import RequestedRangeNotSatisfiable
+
+    with pytest.raises(RequestedRangeNotSatisfiable):
+        _send(app, relpath, {"Range": "bytes=-0"})
+
+
+def test_strong_etag_and_if_none_match(app, relpath):
+    resp, _body = _send(app, relpath)
+    etag = resp.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    st = (storage.root(app.config) / relpath).stat()
+    assert etag == f'"{storage.etag(st)}"'
+    resp, body = _send(app, relpath, {"If-None-Match": etag})
+    assert resp.status_code == 304 and resp.headers["ETag"] == etag  # (the WSGI answer has no body)
+    assert resp.headers["Cache-Control"].startswith("private")
+    resp, body = _send(app, relpath, {"If-None-Match": '"something-else"'})
+    assert resp.status_code == 200 and body == DATA
+    # Another file under the same name (new bytes, new mtime): another tag, so a cached copy is refreshed.
+    path = storage.root(app.config) / relpath
+    path.write_bytes(DATA[::-1])
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    resp, body = _send(app, relpath, {"If-None-Match": etag})
+    assert resp.status_code == 200 and body == DATA[::-1] and resp.headers["ETag"] != etag
+
+
+def test_if_range(app, relpath):
+    etag = _send(app, relpath)[0].headers["ETag"]
+    resp, body = _send(app, relpath, {"Range": "bytes=0-9", "If-Range": etag})
+    assert resp.status_code == 206 and body == DATA[:10]
+    # The client's copy is of another version: the whole current file, not a piece of it.
+    resp, body = _send(app, relpath, {"Range": "bytes=0-9", "If-Range": '"old-version"'})
+    assert resp.status_code == 200 and body == DATA
 
 
 def test_missing_file_and_escaping_path(app):

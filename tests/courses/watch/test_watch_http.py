@@ -63,6 +63,28 @@ def test_range_requests_on_a_segment(watcher, rendition):
     assert r.status_code == 416
 
 
+def test_mp4_ranges_etag_and_revalidation(watcher, rendition):
+    """The MP4 fallback as browsers fetch it: one range at a time, whole file for a multi-range or
+    invalid Range, and a strong ETag (the fast path's and the view's agree) that revalidates with 304."""
+    client, urls, _v, _l = watcher
+    data = (rendition / "video.mp4").read_bytes()
+    plain = client.get(urls["mp4"])  # the fast path
+    etag = plain.headers["ETag"]
+    assert plain.status_code == 200 and etag.startswith('"') and not etag.startswith("W/")
+    assert client.get(urls["mp4"], headers={"Range": "bytes=0-0"}).headers["ETag"] == etag  # the view
+    for header in ("bytes=0-0,10-20", "bytes=5-2"):
+        r = client.get(urls["mp4"], headers={"Range": header})
+        assert r.status_code == 200 and r.get_data() == data, header
+    r = client.get(urls["mp4"], headers={"If-None-Match": etag})
+    assert r.status_code == 304 and r.get_data() == b"" and r.headers["ETag"] == etag
+    assert r.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    r = client.get(urls["mp4"], headers={"Range": "bytes=100-199", "If-Range": etag})
+    assert r.status_code == 206 and r.get_data() == data[100:200]
+    r = client.get(urls["mp4"], headers={"Range": "bytes=100-199", "If-Range": '"stale"'})
+    assert r.status_code == 200 and r.get_data() == data
+    assert client.get(urls["mp4"], headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+
+
 def test_accel_redirect(app, watcher, monkeypatch):
     client, urls, _v, _l = watcher
     monkeypatch.setitem(app.config, "MEDIA_ACCEL_REDIRECT", "/_protected/")

@@ -83,6 +83,8 @@
         show(100, d.msgTranscodeFailed, "bg-danger");
         // The reason (in the page's language) and, while attempts are left, the retry button.
         var box = root.querySelector("[data-role=failed]");
+        var current = root.querySelector("[data-role=current]");
+        if (current) current.hidden = true;  // the status the page was rendered with is stale now
         if (box) {
           box.hidden = false;
           box.querySelector("[data-role=reason]").textContent = j.message || "";
@@ -101,6 +103,8 @@
     if (!file) return;
     if (maxBytes && file.size > maxBytes) { show(0, d.msgTooLarge, "bg-danger"); return; }
     input.disabled = true;
+    // A new file: the previous failure (and the status the page was rendered with) no longer apply.
+    root.querySelectorAll("[data-role=failed], [data-role=current]").forEach(function (el) { el.hidden = true; });
     show(0, d.msgUploading);
     begin(file).then(function (up) {
       show(100 * up.offset / file.size);
