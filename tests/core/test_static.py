@@ -107,6 +107,14 @@ def test_nginx_static_conf(app, tmp_path):
         assert body == (Path(app.static_folder) / "css" / "app.css").read_bytes()
         status, headers, _body = get("/static/css/app.css")
         assert status == 200 and headers["Cache-Control"] == "no-cache" and headers.get("ETag")
+        # pdf.js modules: only run by browsers when sent as JavaScript, still cached by version.
+        pdfjs = Path(app.static_folder) / "vendor" / "pdfjs" / "pdf.min.mjs"
+        if pdfjs.exists():
+            with app.test_request_context():
+                module = url_for("static", filename="vendor/pdfjs/pdf.min.mjs")
+            status, headers, body = get(module)
+            assert status == 200 and headers["Content-Type"] == "text/javascript"
+            assert headers["Cache-Control"] == IMMUTABLE and body == pdfjs.read_bytes()
     finally:
         proc.send_signal(signal.SIGQUIT)
         proc.wait(timeout=10)
