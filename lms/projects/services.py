@@ -314,6 +314,8 @@ def enrol_school(actor, project: Project, school: School) -> int:
         raise ProjectError("forbidden")
     if school is None or not _in_scope(project, school):
         raise ProjectError("school_out_of_scope")
+    if not access.can(actor, "project.enrol", project) and not access.can(actor, "project.nominate", school):
+        raise ProjectError("school_out_of_scope")  # a school admin's neighbour school
     teachers = list(
         db.session.scalars(
             select(User).where(User.school_id == school.id, User.active.is_(True)).order_by(User.id).limit(MAX_BULK + 1)
