@@ -131,7 +131,10 @@ def _require_courses(manager: User, project: Project) -> None:
     """Two courses of the supermarket made required for the project by its manager (if courses exist)."""
     from lms.courses import services as courses
 
-    picked = [c for c in courses.catalogue(manager, per_page=40).items if c.published][:3]
+    # IT methods and integration first: what a rural-teacher workshop project makes required.
+    picked = [c for kind in ("it_methods", "integration", None)
+              for c in courses.catalogue(manager, kind=kind, per_page=10).items if c.published]  # fmt: skip
+    picked = list(dict.fromkeys(picked))[:3]
     for i, course in enumerate(picked):
         try:
             courses.assign(manager, course, project.context, required=i < 2)
