@@ -155,6 +155,8 @@ def enrolment(project_id):
         q=q,
         school_id=school_id,
         schools=services.schools_in_scope(user, project),
+        # A school admin nominates their own school's teachers only (调训).
+        own_school_only=not access.can(user, "project.enrol", project),
         candidates=services.candidates(user, project, q=q, school_id=school_id, page=page_arg(request)),
         enrolled=services.enrolled(user, project, page=request.args.get("epage", 1, type=int)),
     )

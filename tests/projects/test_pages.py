@@ -87,6 +87,7 @@ def test_school_admin_sees_only_own_school(world, projects, login_as):
     c = login_as(world["school_admin"])
     html = _html(c.get(f"/projects/{projects.city.id}/enrolment"))
     assert "东湖小学" in html and "西湖中学" not in html and "赵老师" not in html
+    assert "本校教师" in html
     r = c.post(f"/projects/{projects.city.id}/enrolment", data={"action": "enrol", "user_id": [world["teacher_b"].id]})
     assert r.status_code == 302
     assert db.session.scalar(select(ProjectEnrolment).where(ProjectEnrolment.user_id == world["teacher_b"].id)) is None
