@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from lms import access
 from lms.access.models import Context
@@ -202,7 +203,8 @@ def _visible_ids(user):
 
 def visible_projects(user, q: str = "", page: int = 1, per_page: int = 20) -> Page:
     """The projects the user may see, newest start first, optionally by part of the name."""
-    stmt = select(Project).where(Project.id.in_(_visible_ids(user)))
+    # The list shows each project's region: loaded with it, not one query per row.
+    stmt = select(Project).options(selectinload(Project.region)).where(Project.id.in_(_visible_ids(user)))
     q = (q or "").strip()[:100]
     if q:
         stmt = stmt.where(Project.name.contains(q, autoescape=True))

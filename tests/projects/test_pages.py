@@ -126,3 +126,22 @@ def test_xss_in_name_and_description_is_inert(world, login_as, xss_payloads):
         assert live_markup(html) == []
     # The text itself is kept, shown escaped, not dropped.
     assert "&lt;SCRIPT&gt;alert(" in _html(c.get(f"/projects/{made[0].id}"))
+
+
+def test_list_queries_do_not_grow_with_projects(world, projects, login_as):
+    from lms.projects import services
+    from tests.projects.conftest import facts
+    from tests.sql_counting import counting
+
+    c = login_as(world["city_admin"])
+    c.get("/projects")
+    with counting() as few:
+        assert c.get("/projects").status_code == 200
+        assert c.get("/api/v1/projects").status_code == 200
+    for i in range(8):
+        region = world.county_a if i % 2 else world.county_b
+        services.create(world["city_admin"], region, facts(f"追加项目{i}"))
+    with counting() as many:
+        assert c.get("/projects").status_code == 200
+        assert c.get("/api/v1/projects").status_code == 200
+    assert len(many) == len(few)
