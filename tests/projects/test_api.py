@@ -58,3 +58,10 @@ def test_the_session_cookie_cannot_enrol(world, projects, login_as):
     c = login_as(world["county_admin"])
     r = c.post(f"{API}/projects/{projects.a.id}/enrolments", json={"user_ids": [world["member"].id]})
     assert r.status_code == 401
+
+
+def test_me_lists_the_trainee_role(world, projects, api_as, conforms):  # noqa: F811
+    body = conforms(api_as(world["teacher"]).get(f"{API}/me"), "Me")
+    assert {"role": "trainee", "context": {"kind": "project", "id": None, "name": projects.a.name}} in body["roles"]
+    body = conforms(api_as(projects.pm_a).get(f"{API}/me"), "Me")
+    assert [r["role"] for r in body["roles"]] == ["project_manager"]

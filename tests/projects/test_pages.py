@@ -145,3 +145,8 @@ def test_list_queries_do_not_grow_with_projects(world, projects, login_as):
         assert c.get("/projects").status_code == 200
         assert c.get("/api/v1/projects").status_code == 200
     assert len(many) == len(few)
+
+
+def test_account_page_names_the_project_a_manager_holds(world, projects, login_as):
+    html = _html(login_as(world["county_admin"]).get(f"/manage/people/{projects.pm_a.id}"))
+    assert projects.a.name in html and "全站" not in html.split("项目管理员", 1)[-1][:400]
