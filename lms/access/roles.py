@@ -104,6 +104,7 @@ ROLE_LABELS = {
     "city_admin": _l("City admin"),
     "province_admin": _l("Province admin"),
     "site_admin": _l("Site admin"),
+    "trainee": _l("Trainee"),
 }
 
 # Where an explicit role may be held: (context kind, region level or None).
@@ -113,7 +114,8 @@ ROLE_CONTEXTS = {
     "school_trainer": {("school", None)},
     "school_admin": {("school", None)},
     "supervisor": {("region", "province"), ("region", "city"), ("region", "county")},
-    "project_manager": {("region", "province"), ("region", "city"), ("region", "county")},
+    # In one training project (lms.projects), or, as before projects existed, over a whole region.
+    "project_manager": {("project", None), ("region", "province"), ("region", "city"), ("region", "county")},
     "county_admin": {("region", "county")},
     "city_admin": {("region", "city")},
     "province_admin": {("region", "province")},
@@ -183,3 +185,25 @@ ASSIGNABLE: dict[str, set[str]] = {
 }
 # A school admin names the school's trainers (whose capabilities are a subset of its own).
 ROLE_CAPABILITIES["school_admin"].add("role.assign")
+
+# Training projects 培训项目 (lms.projects, DOMAIN.md §3). A project's context hangs under the region
+# that runs it. Region admins create and edit projects and enrol teachers of their region; a project
+# manager, appointed for one project, enrols into it and makes courses required or elective for it;
+# enrolled teachers are its trainees (an implied role, like a workshop's members) and see it; a
+# supervisor inspects. A school admin nominates the school's own teachers (调训) into the projects of
+# the regions above the school: `project.nominate` looks up the tree, so holding it at the school
+# answers for the county, city and province that run projects, and downward only for that school.
+CAPABILITIES.update({
+    "project.view": _l("See a training project"),
+    "project.manage": _l("Create and edit training projects"),
+    "project.enrol": _l("Enrol the teachers of a project's region into a training project"),
+    "project.nominate": _l("Nominate the school's teachers for the training projects above it"),
+})  # fmt: skip
+ROLE_CAPABILITIES["trainee"] = {"community.view", "project.view"}
+for _role in ("county_admin", "city_admin", "province_admin"):
+    ROLE_CAPABILITIES[_role] |= {"project.view", "project.manage", "project.enrol"}
+ROLE_CAPABILITIES["project_manager"] |= {"project.view", "project.enrol", "course.assign"}
+ROLE_CAPABILITIES["supervisor"].add("project.view")
+ROLE_CAPABILITIES["school_admin"].add("project.nominate")
+ROLE_CAPABILITIES["site_admin"] |= set(CAPABILITIES)
+UPWARD.add("project.nominate")

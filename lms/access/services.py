@@ -91,13 +91,15 @@ def _site_row() -> Context | None:
 
 @cache
 def _grants_stmt():
-    """One prebuilt statement for every page's first question: explicit roles, school, workshops.
+    """One prebuilt statement for every page's first question: explicit roles, school, workshops,
+    training projects.
 
     Built once with a bound user id: building and cache-keying three selects per request cost more
     than running them.
     """
     from lms.accounts.models import User
     from lms.communities.models import School, StudyGroup, Workshop, WorkshopMembership
+    from lms.projects.models import Project, ProjectEnrolment
 
     uid = bindparam("uid")
     no_leader = cast(null(), Integer)  # typed NULL: PostgreSQL will not UNION an untyped one with an integer
@@ -121,7 +123,15 @@ def _grants_stmt():
         .outerjoin(StudyGroup, WorkshopMembership.group_id == StudyGroup.id)
         .where(WorkshopMembership.user_id == uid)
     )
-    return union_all(explicit, school, workshops)
+    # A teacher enrolled in a training project is its trainee 学员 there, as a workshop's member is.
+    projects = (
+        select(literal("trainee", String), Context.path, Context.id, no_leader)
+        .select_from(ProjectEnrolment)
+        .join(Project, ProjectEnrolment.project_id == Project.id)
+        .join(Context, Project.context_id == Context.id)
+        .where(ProjectEnrolment.user_id == uid)
+    )
+    return union_all(explicit, school, workshops, projects)
 
 
 def grants(user) -> list[Grant]:

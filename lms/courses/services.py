@@ -74,6 +74,11 @@ def manage_contexts(user) -> list[Context]:
     return list(db.session.scalars(select(Context).where(Context.path.in_(paths)).order_by(Context.path)))
 
 
+#: Where a course may be assigned: a training project (lms.projects) too, whose trainees then find
+#: its required courses required for them (their enrolment is a grant in the project's context).
+ASSIGNABLE_KINDS = ("site", "region", "workshop", "project")
+
+
 def assignable_contexts(user, course: Course | None = None, limit: int = 300) -> list[Context]:
     """Regions and workshops the user may assign courses to (inside the subtrees `course.assign`
     reaches); with a course, only those whose members can see it (see audience_sees)."""
@@ -82,7 +87,7 @@ def assignable_contexts(user, course: Course | None = None, limit: int = 300) ->
         return []
     stmt = (
         select(Context)
-        .where(Context.kind.in_(("site", "region", "workshop")))
+        .where(Context.kind.in_(ASSIGNABLE_KINDS))
         .where(or_(*[Context.path.startswith(p, autoescape=True) for p in paths]))
         .order_by(Context.path)
         .limit(limit)
@@ -393,7 +398,7 @@ def assign(user, course: Course, context: Context, required: bool = True) -> Cou
     to see the course too."""
     if not may_view(user, course) or not access.can(user, "course.assign", context):
         raise CourseError("forbidden")
-    if context.kind not in ("site", "region", "workshop"):
+    if context.kind not in ASSIGNABLE_KINDS:
         raise CourseError("bad_context")
     if not audience_sees(course, context):
         raise CourseError("audience_cannot_see")

@@ -77,6 +77,10 @@ ALL = {
     "homework.grade",
     "homework.publish",
     "group.progress",
+    "project.view",
+    "project.manage",
+    "project.enrol",
+    "project.nominate",
 }
 
 # Resource library: whoever belongs to a community may post into its library; hosts, experts and
@@ -156,6 +160,16 @@ PROJECT_MANAGER |= {"homework.view", "homework.manage", "homework.grade"}
 # Administration (issue 2): a school admin names the school's trainers, so holds role.assign there.
 SCHOOL_ADMIN |= {"role.assign"}
 
+# Training projects (lms.projects): region admins create, edit and enrol in the projects of their region;
+# a project manager enrols and assigns courses where they hold the role (here the province: the
+# project-held manager is covered in test_projects_matrix); a supervisor sees; a school admin
+# nominates their school's teachers into the projects of the regions above the school (looking up).
+REGION_ADMIN |= {"project.view", "project.manage", "project.enrol"}
+SUPERVISOR |= {"project.view"}
+PROJECT_MANAGER |= {"project.view", "project.enrol", "course.assign"}
+SCHOOL_ADMIN |= {"project.nominate"}
+_NOMINATE_UP = VIEW | {"project.nominate"}
+
 # Regions above school A / workshop A: a member of those may open the pages, nothing more.
 _UP_A = {"county_a": VIEW, "city": VIEW, "province": VIEW}
 
@@ -168,7 +182,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "host": {"school_a": LIST, "workshop_a": HOST, **_UP_A},
     "expert": {"workshop_a": EXPERT, **_UP_A},
     "school_trainer": {"school_a": TRAINER, **_UP_A},
-    "school_admin": {"school_a": SCHOOL_ADMIN, **_UP_A},
+    "school_admin": {
+        "school_a": SCHOOL_ADMIN,
+        "county_a": _NOMINATE_UP,
+        "city": _NOMINATE_UP,
+        "province": _NOMINATE_UP,
+    },
     "county_admin": {
         "county_a": REGION_ADMIN,
         "school_a": REGION_ADMIN,

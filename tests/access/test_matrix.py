@@ -29,8 +29,9 @@ def test_every_role_of_the_table_has_a_label_and_known_capabilities():
     assert set(ROLE_CAPABILITIES) == set(ROLE_LABELS)
     for role, caps in ROLE_CAPABILITIES.items():
         assert caps <= set(CAPABILITIES), role
-    # Explicit roles may be held somewhere; teacher/member/group_leader are implied by membership.
-    assert set(ROLE_CONTEXTS) == set(ROLE_CAPABILITIES) - {"teacher", "member", "group_leader"}
+    # Explicit roles may be held somewhere; teacher/member/group_leader/trainee are implied by membership
+    # and enrolment.
+    assert set(ROLE_CONTEXTS) == set(ROLE_CAPABILITIES) - {"teacher", "member", "group_leader", "trainee"}
 
 
 @pytest.mark.parametrize("obj", OBJECTS)
