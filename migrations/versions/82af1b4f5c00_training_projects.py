@@ -1,7 +1,7 @@
 """training projects and their enrolments
 
 Revision ID: 82af1b4f5c00
-Revises: d2b8f6a4c1e7
+Revises: c7a1e5d3f208
 Create Date: 2026-11-24 07:48:06.359271
 
 """
@@ -14,7 +14,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = "82af1b4f5c00"
-down_revision = "d2b8f6a4c1e7"
+down_revision = "c7a1e5d3f208"
 branch_labels = None
 depends_on = None
 
