@@ -100,10 +100,10 @@ def create_workshop(region_id, body):
 
 
 @route("/workshops/<int:workshop_id>/members", methods=("POST",), body="NewMembers", response="MembersAdded",
-       errors=_ERRORS, summary="Add members by username or phone; people of other regions are refused")  # fmt: skip
+       errors=_ERRORS, summary="Add members by username or phone (people outside its region: unknown)")  # fmt: skip
 def add_workshop_members(workshop_id, body):
     ws = _managed(workshop_id)
-    users, unknown = services.resolve_logins("\n".join(body["logins"]))
+    users, unknown = services.resolve_logins(ws, "\n".join(body["logins"]))
     added, refused = services.add_members(ws, users)
     return jsonify(added=[person_ref(u) for u in added], refused=[person_ref(u) for u in refused], unknown=unknown)
 
