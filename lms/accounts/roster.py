@@ -774,17 +774,26 @@ def take_password_sheet(sheet_id: str, user) -> bytes | None:
     row = db.session.get(PasswordSheet, sheet_id) if isinstance(sheet_id, str) and len(sheet_id) <= 64 else None
     if row is None or row.importer_id != user.id:
         return None
-    expired = utcnow() - row.created_at > _sheet_lifetime()
+    if utcnow() - row.created_at > _sheet_lifetime():
+        db.session.execute(delete(PasswordSheet).where(PasswordSheet.id == sheet_id))
+        db.session.commit()
+        return None
+    # The file is made first: a failure here (a rotated key, a worker killed) keeps the sheet for a
+    # second try instead of losing the passwords.
+    from cryptography.exceptions import InvalidTag
+
     sealed = row.sealed
+    try:
+        rows = json.loads(_sheet_cipher().decrypt(sealed[:12], sealed[12:], sheet_id.encode()))
+    except InvalidTag:  # sealed under another SECRET_KEY: nobody can open it any more
+        return None
+    headers = [_("Username"), _("Name"), _("School"), _("Initial password")]
+    sheet = excel.Sheet(_("Initial passwords"), headers, rows, widths=(16, 12, 30, 16), text_columns={0, 3})
+    data = excel.write_workbook(sheet)
     # The DELETE decides who gets it: of two downloads at once, one deletes the row, the other nothing.
     taken = db.session.execute(delete(PasswordSheet).where(PasswordSheet.id == sheet_id)).rowcount
     db.session.commit()
-    if expired or taken != 1:
-        return None
-    rows = json.loads(_sheet_cipher().decrypt(sealed[:12], sealed[12:], sheet_id.encode()))
-    headers = [_("Username"), _("Name"), _("School"), _("Initial password")]
-    sheet = excel.Sheet(_("Initial passwords"), headers, rows, widths=(16, 12, 30, 16), text_columns={0, 3})
-    return excel.write_workbook(sheet)
+    return data if taken == 1 else None
 
 
 def purge_password_sheets() -> int:
