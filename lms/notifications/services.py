@@ -350,10 +350,16 @@ def _dispatch_fanout(payload: dict) -> None:
 
     app = current_app._get_current_object()
     if uses_rq(app.config):
-        # The media queue's workers run it; at the front, so it does not wait behind queued transcodes.
-        rq_queue(app.config).enqueue(rq_run_fanout, payload, at_front=True, job_timeout=3600, result_ttl=3600,
-                                     failure_ttl=7 * 86400)  # fmt: skip
-        return
+        from rq import Worker
+
+        queue = rq_queue(app.config)
+        if Worker.count(queue=queue):
+            # The media queue's workers run it; at the front, so it waits behind no queued transcode.
+            queue.enqueue(rq_run_fanout, payload, at_front=True, job_timeout=3600, result_ttl=3600,
+                          failure_ttl=7 * 86400)  # fmt: skip
+            return
+        # Nobody would ever run it there: an announcement must not wait for a worker to be started.
+        log.warning("no RQ worker listens on queue %r: notification fan-out runs in this process", queue.name)
     # In-process default: a Socket.IO background task (a thread, or a greenlet under gevent).
     task = socketio.start_background_task(_in_app, app, payload)
     tasks = app.extensions.setdefault("notify_fanouts", [])

@@ -102,10 +102,29 @@ def test_with_rq_the_fan_out_is_a_job_on_the_media_queue(world, db, rq_app):
     from lms.media import tasks
 
     with rq_app.test_request_context():
-        announcements.post(world["county_admin"], world.county_a.context, "全县通知", "")
         queue = tasks.rq_queue(rq_app.config)
-        assert len(queue.job_ids) == 1
-        assert _told(db) == []
+        worker = SimpleWorker([queue], connection=queue.connection)
+        worker.register_birth()  # a worker listens: the job goes to it
+        try:
+            announcements.post(world["county_admin"], world.county_a.context, "全县通知", "")
+            assert len(queue.job_ids) == 1
+            assert _told(db) == []
+        finally:
+            worker.register_death()
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    expected = services.members_under(world.county_a.context, exclude=world["county_admin"].id)
+    assert sorted(_told(db)) == expected
+
+
+def test_with_rq_but_no_worker_the_fan_out_runs_here(world, db, rq_app):
+    """Nobody would ever run a job on a queue no worker listens to: the announcement still reaches
+    everyone, from this process."""
+    from lms.activities import services as announcements
+    from lms.media import tasks
+
+    with rq_app.test_request_context():
+        announcements.post(world["county_admin"], world.county_a.context, "全县通知", "")
+        assert tasks.rq_queue(rq_app.config).job_ids == []
+        services.wait_fanouts(rq_app)
     expected = services.members_under(world.county_a.context, exclude=world["county_admin"].id)
     assert sorted(_told(db)) == expected
