@@ -60,10 +60,14 @@ _UNREADABLE = ("Invalid data found when processing input", "moov atom not found"
 
 
 def classify(stderr: str) -> str:
-    """The MediaError code of a failed ffmpeg run, from what it printed."""
+    """The MediaError code of a failed ffmpeg run, from what it printed. "unreadable" (no retry)
+    only from its last lines, where the error that stopped it stands: playable phone videos print
+    "corrupt decoded frame" or "Invalid NAL unit size" as warnings on the way, and a run that then
+    failed for another reason (the disk, a killed encoder) deserves a retry."""
     if "No space left on device" in stderr:
         return "disk_full"
-    if any(word.lower() in stderr.lower() for word in _UNREADABLE):
+    tail = "\n".join(stderr.strip().splitlines()[-2:]).lower()  # the error, then "Conversion failed!"
+    if any(word.lower() in tail for word in _UNREADABLE):
         return "unreadable"
     return "failed"
 

@@ -186,3 +186,13 @@ def test_poster_is_a_frame_of_the_top_rung(ladder):
     assert poster.read_bytes()[:3] == b"\xff\xd8\xff"
     info = ffmpeg.probe(poster)
     assert (info.width, info.height) == (640, 360)
+
+
+def test_a_failure_is_unreadable_only_by_its_last_words():
+    """Decoder warnings on the way do not make a later, other failure final (no retry)."""
+    from lms.media.ffmpeg import classify
+
+    warnings = "[h264 @ 0x1] Invalid NAL unit size (1234 > 99).\n[h264 @ 0x1] corrupt decoded frame\n" * 50
+    assert classify(warnings + "av_interleaved_write_frame(): Input/output error\nConversion failed!") == "failed"
+    assert classify("moov atom not found\nx.mp4: Invalid data found when processing input") == "unreadable"
+    assert classify(warnings + "Error writing trailer: No space left on device") == "disk_full"
