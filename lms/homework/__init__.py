@@ -60,7 +60,10 @@ def _space_panel(user, **_):
     # appear; people in no workshop (admins) have nothing to do here.
     if not rows and not services.in_a_workshop(user):
         return None
-    return {"rows": rows, "labels": _labels()}
+    # Grades made from peer reviews show once reviews are released to authors (after the review
+    # phase), as on the homework's own page.
+    return {"rows": rows, "labels": _labels(), "released": {r["assignment"].id for r in rows
+                                                          if services.reviews_released(r["assignment"])}}  # fmt: skip
 
 
 def _workshop_panel(user, workshop, **_):

@@ -376,3 +376,17 @@ def test_space_panel_shows_empty_state_to_workshop_members_only(client, login_as
     for who in ("teacher", "county_admin"):  # in no workshop: nothing to show
         r = login_as(world[who]).get("/me")
         assert r.status_code in (200, 302) and 'id="my-homework"' not in r.get_data(as_text=True)
+
+
+def test_space_panel_shows_the_grade_only_once_reviews_are_released(login_as, hw, db):
+    """As the homework's own page: a grade made from peer reviews is not shown while they come in."""
+    a, member = hw["a"], hw["world"]["member"]
+    a.phase = "submission"
+    db.session.commit()
+    s = services.submit(member, a, "我的案例", "正文")
+    for phase in ("review", "grading"):
+        a.phase = phase
+        s.final_grade = 7.5
+        db.session.commit()
+        page = login_as(member).get("/me").get_data(as_text=True)
+        assert ("7.5 / 10" in page) is (phase == "grading"), phase
