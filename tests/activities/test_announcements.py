@@ -74,7 +74,7 @@ def test_delete_by_author_only(world, login_as, db):
     assert _count(db) == 0
 
 
-def test_edit_by_whoever_may_post_there(world, login_as, db):
+def test_edit_by_its_author(world, login_as, db):
     admin = login_as(world["county_admin"])
     admin.post(f"/regions/{world.county_a.id}/announcements/new", data={"title": "暑期安排", "body": "初稿"})
     item = db.session.scalar(select(Announcement))
@@ -95,8 +95,11 @@ def test_edit_by_whoever_may_post_there(world, login_as, db):
 
     told = db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == world["teacher"].id))
     assert told == 1
-    # A role above (city) may post there, so may edit; readers and other counties may not.
-    assert login_as(world["city_admin"]).get(f"/announcements/{item.id}/edit").status_code == 200
+    # Only its author: the page names them. A role above (city) may post there, and withdraw it,
+    # but not put words under the county admin's name; readers and other counties may not either.
+    city = login_as(world["city_admin"])
+    assert city.get(f"/announcements/{item.id}/edit").status_code == 403
+    assert f"/announcements/{item.id}/edit" not in city.get(f"/announcements/{item.id}").get_data(as_text=True)
     assert teacher.get(f"/announcements/{item.id}/edit").status_code == 403
     assert f"/announcements/{item.id}/edit" not in teacher.get(f"/announcements/{item.id}").get_data(as_text=True)
     assert teacher.post(f"/announcements/{item.id}/edit", data={"title": "篡改", "body": ""}).status_code == 403
