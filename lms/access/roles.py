@@ -199,7 +199,9 @@ CAPABILITIES.update({
     "project.enrol": _l("Enrol the teachers of a project's region into a training project"),
     "project.nominate": _l("Nominate the school's teachers for the training projects above it"),
 })  # fmt: skip
-ROLE_CAPABILITIES["trainee"] = {"community.view", "project.view"}
+# Trainees also follow the live Q&A sessions held for their project (DOMAIN §7: sessions for a
+# project), asking and voting as in their workshop's.
+ROLE_CAPABILITIES["trainee"] = {"community.view", "project.view", "live.view", "live.ask"}
 for _role in ("county_admin", "city_admin", "province_admin"):
     ROLE_CAPABILITIES[_role] |= {"project.view", "project.manage", "project.enrol"}
 ROLE_CAPABILITIES["project_manager"] |= {"project.view", "project.enrol", "course.assign"}

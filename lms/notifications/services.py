@@ -266,7 +266,9 @@ def _under(context, exclude: int | None = None, subject: str | None = None):
         .join(Context, RoleAssignment.context_id == Context.id)
         .where(Context.path.like(prefix))
     )
-    sub = union(teachers, members, roles).subquery()
+    from lms.projects.services import enrolled_under
+
+    sub = union(teachers, members, roles, enrolled_under(prefix)).subquery()
     stmt = select(User.id).where(User.id.in_(select(sub.c.uid)), User.active.is_(True))
     if exclude is not None:
         stmt = stmt.where(User.id != exclude)

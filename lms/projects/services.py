@@ -438,3 +438,14 @@ def courses_of(project: Project) -> list:
     from lms.courses import services as courses
 
     return courses.workshop_courses(project)
+
+
+def enrolled_under(path_like: str):
+    """A select of the ids (column "uid") of teachers enrolled in projects whose context path is
+    LIKE `path_like`: the audience of what is posted or scheduled there (lms.notifications)."""
+    return (
+        select(ProjectEnrolment.user_id.label("uid"))
+        .join(Project, ProjectEnrolment.project_id == Project.id)
+        .join(Context, Project.context_id == Context.id)
+        .where(Context.path.like(path_like))
+    )

@@ -23,7 +23,7 @@ ADMIN = {"community.view", "member.list", "project.view", "project.manage", "pro
          "roster.export", "user.manage"}  # fmt: skip
 MANAGER = {"community.view", "member.list", "project.view", "project.enrol", "course.assign", "roster.export",
            "homework.grade"}  # fmt: skip
-TRAINEE = {"community.view", "project.view"}
+TRAINEE = {"community.view", "project.view"}  # of CAPS; also live.view and live.ask (tests/projects)
 SUPERVISOR = {"community.view", "member.list", "project.view"}
 
 EXPECTED = {
