@@ -108,8 +108,8 @@ def test_county_region_for_its_admin(world, api_as, conforms):
 def test_city_lists_only_the_counties_the_caller_may_see(world, api_as):
     teacher = api_as(world["teacher"]).get(f"{API}/regions/{world.city.id}").get_json()
     assert [c["name"] for c in teacher["children"]] == ["东湖区"]
-    # A teacher looks up the tree: the city page, and its live Q&A sessions (DOMAIN.md §7), nothing to manage.
-    assert teacher["capabilities"] == ["community.view", "live.view"]
+    # A teacher looks up the tree: the city page and its live Q&A (DOMAIN.md §7: watch, ask), nothing to manage.
+    assert teacher["capabilities"] == ["community.view", "live.view", "live.ask"]
     city_admin = api_as(world["city_admin"]).get(f"{API}/regions/{world.city.id}").get_json()
     assert [c["name"] for c in city_admin["children"]] == ["东湖区", "西湖区"]
     assert city_admin["admins"]["city_admin"][0]["name"] == "蒋市管"

@@ -49,13 +49,17 @@ def _open(browser, base_url, device, username):
     context = browser.new_context(base_url=base_url, **DEVICES[device])
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.errors, page.console = [], []
+    page.errors, page.console, page.confirms = [], [], 0
     # Script errors and alerts fail the test. Console lines are kept for the failure message only
     # ("Failed to load resource" is normal: a live playlist can be a moment behind the player).
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     page.on("console", lambda msg: page.console.append(f"{msg.type}: {msg.text}"))
 
     def _dialog(dialog):
+        if dialog.type == "confirm" and page.confirms:  # a confirmation the test means to give
+            page.confirms -= 1
+            dialog.accept()
+            return
         page.errors.append(f"alert: {dialog.message}")
         dialog.dismiss()
 
@@ -159,6 +163,7 @@ def test_expert_broadcasts_teacher_watches_and_asks(media_browser, live_server, 
         assert _wait(lambda: _session(sid).video_status == "live", timeout=20), "the page did not start again"
         assert _wait(lambda: (root / live_hls.PLAYLIST).read_text().count("#EXT-X-DISCONTINUITY") > marks, 30)
         # "End session" while broadcasting: the page stops the camera, then ends over the socket.
+        expert.confirms = 1  # "End the session?" (confirm.js)
         expert.locator("#live-end button").click()
         expert.locator("#live-status .live-status-ended").wait_for()
         assert _wait(lambda: _session(sid).video_status in ("ready", "failed"), timeout=90)

@@ -163,9 +163,9 @@ def test_save_upload_size_cap_and_empty(app, db):
             services.save_upload(_upload(b"", "empty.pdf"), allowed=services.PDF)
         with pytest.raises(UploadError, match="^missing$"):
             services.save_upload(None)
-    # No temporary file left behind (resumable chunked uploads of other tests, chunk-*, may sit
-    # there meanwhile: the session's media folder is shared).
-    assert [p for p in storage.tmp_dir(app.config).iterdir() if not p.name.startswith("chunk-")] == []
+    # No temporary file left behind (resumable chunked uploads of other tests, chunk-*, and their
+    # lock file, chunks.lock, may sit there meanwhile: the session's media folder is shared).
+    assert [p for p in storage.tmp_dir(app.config).iterdir() if not p.name.startswith("chunk")] == []
 
 
 def _stored_on_disk(app, db, name):

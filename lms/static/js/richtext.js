@@ -45,6 +45,8 @@
     }
     // The hidden textarea can no longer take focus: the editor does its required check.
     var required = ta.required;
+    // A reply may be only an image: its text is needed unless a file is attached.
+    var orFiles = ta.hasAttribute("data-required-unless-files");
     ta.required = false;
     ta.removeAttribute("maxlength");
     ta.hidden = true;
@@ -76,7 +78,9 @@
     if (ta.form) {
       ta.form.addEventListener("submit", function (ev) {
         sync();
-        if (required && !ta.value) {
+        var files = orFiles && Array.prototype.some.call(ta.form.querySelectorAll("input[type=file]"),
+          function (input) { return input.files && input.files.length > 0; });
+        if ((required || orFiles) && !ta.value && !files) {
           ev.preventDefault();
           box.classList.add("is-invalid");
           feedback.textContent = me.getAttribute("data-msg-required") || "";
