@@ -251,6 +251,12 @@ def host_contexts(user) -> list[Context]:
     return contexts_with(user, "live.host")
 
 
+def may_schedule(user) -> bool:
+    """Whether to offer "Schedule a session" at all: from the user's grants, not by loading every
+    context under a province admin's reach on each view of the sessions page."""
+    return access.services.holds_anywhere(user, "live.host")
+
+
 def schedule(user, context: Context, title: str, starts_at: datetime, ends_at: datetime, subject=None,
              description: str = "", experts=()) -> LiveSession:  # fmt: skip
     _need(user, "live.host", context)

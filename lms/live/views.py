@@ -88,7 +88,7 @@ def index():
         sessions=services.visible_sessions(current_user),
         past=services.visible_sessions(current_user, statuses=("ended",), limit=10, held=True),
         today=services.on_duty_today(current_user),
-        may_schedule=bool(services.host_contexts(current_user)),
+        may_schedule=services.may_schedule(current_user),
     )
 
 
