@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from lms import access
@@ -281,7 +282,7 @@ def _bump(project: Project, delta: int) -> None:
         )
 
 
-def enrol(actor, project: Project, teachers: list[User]) -> int:
+def enrol(actor, project: Project, teachers: list[User], retry: bool = True) -> int:
     """Enrol these teachers; returns how many were newly enrolled. All-or-nothing: one teacher the
     actor may not enrol (outside the project's region, another school's, inactive) refuses the lot."""
     if not may_enrol(actor, project):
@@ -304,7 +305,14 @@ def enrol(actor, project: Project, teachers: list[User]) -> int:
     new = [uid for uid in wanted if uid not in have]
     db.session.add_all(ProjectEnrolment(project_id=project.id, user_id=uid, enrolled_by=actor.id) for uid in new)
     _bump(project, len(new))
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another admin enrolled some of them meanwhile (a double-sent form): enrol the rest.
+        db.session.rollback()
+        if retry:
+            return enrol(actor, project, list(wanted.values()), retry=False)
+        raise
     access.services.forget()
     db.session.refresh(project)
     return len(new)
@@ -335,7 +343,9 @@ def unenrol(actor, project: Project, teacher: User) -> bool:
     row = enrolment_of(teacher, project) if teacher is not None else None
     if row is None:
         return False
-    if not may_enrol_teacher(actor, project, teacher):
+    # Whoever enrols for the whole project withdraws anyone, one who moved away included (their
+    # school no longer in scope, or none); a school's nominator only its own teachers.
+    if not access.can(actor, "project.enrol", project) and not may_enrol_teacher(actor, project, teacher):
         raise ProjectError("teacher_out_of_scope")
     db.session.delete(row)
     _bump(project, -1)

@@ -82,6 +82,22 @@ def test_enrol_is_counted_once_and_withdrawn(world, projects):
     assert a.enrolled_count == 1 and _rows(a) == 1
 
 
+def test_a_teacher_who_moved_away_can_still_be_withdrawn(world, projects, db):
+    """Enrolled in county A's project, then moved to county B (or left without a school): those who
+    enrol for the project still withdraw them, so the grant does not outlive the enrolment."""
+    w, a = world, projects.a
+    w["teacher"].school_id = w.school_b.id
+    db.session.commit()
+    assert services.unenrol(w["county_admin"], a, w["teacher"]) is True
+    assert a.enrolled_count == 0 and _rows(a) == 0
+    services.enrol(w["county_admin"], a, [w["member"]])
+    w["member"].school_id = None
+    db.session.commit()
+    with pytest.raises(services.ProjectError):
+        services.unenrol(w["school_admin"], a, w["member"])  # a nominator: own school's teachers only
+    assert services.unenrol(projects.pm_a, a, w["member"]) is True
+
+
 def test_only_teachers_of_the_scope_and_all_or_nothing(world, projects):
     w, a = world, projects.a
     before = _rows(a)
@@ -202,3 +218,23 @@ def test_a_region_admin_appoints_a_manager_for_one_project(world, projects):
     assert not access.can(w["host"], "homework.grade", w.workshop_b)
     with pytest.raises(access.AccessError):
         access.appoint(w["school_admin"], w["member"], "project_manager", projects.q)
+
+
+def test_two_admins_enrolling_at_once_enrol_each_teacher_once(app, world, projects):
+    from tests.conftest import at_once
+
+    w, a = world, projects.a
+    ids = (w["county_admin"].id, w["member"].id, w["leader"].id, a.id)
+
+    def go():
+        from lms.accounts.models import User
+        from lms.projects.models import Project
+
+        admin, member, leader, project = (db.session.get(User, ids[0]), db.session.get(User, ids[1]),
+                                          db.session.get(User, ids[2]), db.session.get(Project, ids[3]))  # fmt: skip
+        return services.enrol(admin, project, [member, leader])
+
+    got = at_once(app, 4, go)
+    assert len(got) == 4 and sum(got) == 2
+    db.session.expire_all()
+    assert _rows(a) == 3 and db.session.get(type(a), a.id).enrolled_count == 3
