@@ -3,6 +3,7 @@
 import logging
 import mimetypes
 import re
+import time
 import unicodedata
 from pathlib import PurePath
 
@@ -401,12 +402,17 @@ def begin_chunked(*, owner, filename: str, size: int, allowed: set[str] = VIDEO,
     meta = {"owner_id": owner_id, "filename": clean_filename(filename), "size": int(size),
             "allowed": sorted(allowed), "purpose": purpose, "ref": ref or {}}  # fmt: skip
     with storage.chunk_lock(config):
-        open_uploads = []
+        open_uploads, replaced = [], []
+        # Uploads that received nothing for an hour (a closed tab, a phone gone offline) count for
+        # neither the per-user cap nor the promised bytes: the uploader cannot cancel them, and
+        # they are purged after UPLOAD_CHUNK_MAX_AGE_HOURS.
+        active_since = time.time() - 3600
         for upload_id, other, received in storage.chunk_list(config):
             if other.get("owner_id") == owner_id and ref and other.get("ref") == ref:
-                # One open upload per user and target (a lesson): a new file replaces the partial one.
-                storage.chunk_discard(config, upload_id)
-            else:
+                # One open upload per user and target (a lesson): a new file replaces the partial
+                # one, once this one is accepted (a refused begin keeps it resumable).
+                replaced.append(upload_id)
+            elif storage.chunk_touched(config, upload_id) >= active_since:
                 open_uploads.append((other, received))
         per_user = int(config.get("VIDEO_UPLOAD_MAX_OPEN_PER_USER") or 0)
         if per_user and sum(1 for other, _o in open_uploads if other.get("owner_id") == owner_id) >= per_user:
@@ -419,6 +425,8 @@ def begin_chunked(*, owner, filename: str, size: int, allowed: set[str] = VIDEO,
             log.warning("video upload of %d bytes refused: %d free, %d promised to open uploads, margin %d",
                         size, storage.free_bytes(config), promised, margin)  # fmt: skip
             raise UploadError("disk_full")
+        for upload_id in replaced:
+            storage.chunk_discard(config, upload_id)
         return storage.chunk_begin(config, meta)
 
 

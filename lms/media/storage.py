@@ -157,6 +157,14 @@ def chunk_list(config) -> list[tuple[str, dict, int]]:
     return out
 
 
+def chunk_touched(config, upload_id: str) -> float:
+    """When the upload last received bytes (or began): its part file's modification time."""
+    try:
+        return _chunk_paths(config, upload_id)[0].stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def free_bytes(config) -> int:
     """Free space on the filesystem uploads are received on (and placed: the same one)."""
     return shutil.disk_usage(tmp_dir(config)).free

@@ -154,6 +154,34 @@ def test_open_uploads_per_user_are_capped(world, login_as, app, monkeypatch):
     assert _chunk_files(app) == []
 
 
+def test_uploads_left_for_an_hour_do_not_block_new_ones(world, login_as, app, monkeypatch):
+    """The uploader cannot cancel an upload whose tab was closed: after an hour without a byte it
+    no longer counts against the cap; and a begin that is refused keeps the lesson's upload."""
+    import os
+    import time
+
+    from lms.media import storage
+
+    monkeypatch.setitem(app.config, "VIDEO_UPLOAD_MAX_OPEN_PER_USER", 1)
+    course = make_course(world.province.context, "搁置的上传")
+    lessons = [services.add_lesson(world["province_admin"], course, f"第{i}讲", "video") for i in range(3)]
+    c = login_as(world["province_admin"])
+    first = _begin(c, lessons[0], 1000).json["url"]
+    assert _begin(c, lessons[1], 1000).status_code == 429
+    part = storage.tmp_dir(app.config) / f"chunk-{first.rsplit('/', 1)[1]}.part"
+    old = time.time() - 2 * 3600
+    os.utime(part, (old, old))
+    second = _begin(c, lessons[1], 1000)
+    assert second.status_code == 200
+    assert _begin(c, lessons[2], 1000).status_code == 429  # the second one is active: it counts
+    # A new file for the second lesson that is refused (no room on the disk) leaves its upload be.
+    monkeypatch.setitem(app.config, "VIDEO_UPLOAD_FREE_MARGIN_BYTES", 10**18)
+    assert _begin(c, lessons[1], 1000).status_code == 507
+    assert c.get(second.json["url"]).status_code == 200 and c.get(first).status_code == 200
+    for url in (first, second.json["url"]):
+        c.delete(url)
+
+
 def test_an_upload_that_would_not_fit_on_the_disk_is_refused(world, login_as, video_lesson, app, monkeypatch):
     """Against the real free space (shutil.disk_usage); the sizes leave the other processes on this
     machine hundreds of MB to write or delete meanwhile."""
