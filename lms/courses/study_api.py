@@ -200,16 +200,18 @@ def my_study():
 
 @route("/workshops/<int:workshop_id>/course-progress", response="MemberStudyPage", params=PAGING_PARAMS,
        errors=(400, 403, 404),
-       summary="A workshop's members with their study totals and per-course progress (stats.view; paged)")  # fmt: skip
+       summary="Members' study totals and progress (stats.view; a group leader: their groups)")  # fmt: skip
 def workshop_study(workshop_id):
     from lms.communities.api import person_ref
     from lms.communities.models import Workshop
     from lms.communities.services import get_or_404
 
     ws = get_or_404(Workshop, workshop_id)
-    access.require(api_user(), "stats.view", ws)
+    groups = watch.progress_groups(api_user(), ws)  # a group leader: the groups they lead
+    if groups is None:
+        access.require(api_user(), "stats.view", ws)
     page, per_page = paging_args()
-    d = watch.workshop_progress(ws, page=page, per_page=per_page)
+    d = watch.workshop_progress(ws, page=page, per_page=per_page, groups=[g.id for g in groups] if groups else None)
     items = [{"user": person_ref(r["user"])} | _study(r) for r in d["rows"]]
     return jsonify(page_body(d["members"], items) | {"full_minutes": d["full_minutes"],
                                                      "full_points": d["full_points"]})  # fmt: skip

@@ -678,6 +678,20 @@ def _course_row(course_id, title, lessons, seconds, completed) -> dict:
             "minutes": seconds // 60, "percent": _pct(completed, lessons)}  # fmt: skip
 
 
+def progress_groups(user, workshop):
+    """Whose progress the user may see in this workshop: [] for everyone (stats.view), the study groups
+    they lead (group.progress, checked in the workshop, then narrowed to their own groups), or None.
+    The one rule of the progress page, its panel and the API."""
+    from lms import access
+    from lms.communities.services import led_groups
+
+    if access.can(user, "stats.view", workshop):
+        return []
+    if access.can(user, "group.progress", workshop):
+        return led_groups(user, workshop) or None
+    return None
+
+
 def workshop_progress(workshop, page: int = 1, per_page: int = 20, groups: list[int] | None = None) -> dict:
     """One page of a workshop's members with their study totals and per-course progress (3 queries);
     `groups`: only the members of these study groups (what a group leader sees)."""

@@ -163,24 +163,12 @@ def workshop_progress(workshop_id):
     from lms.communities.services import get_or_404
 
     ws = get_or_404(Workshop, workshop_id)
-    groups = progress_groups(current_user, ws)
+    groups = watch.progress_groups(current_user, ws)
     if groups is None:
         access.require(current_user, "stats.view", ws)  # 403 for a member who sees the workshop, else 404
     data = watch.workshop_progress(ws, page=page_arg(request), per_page=current_app.config["PAGE_SIZE"],
                                    groups=[g.id for g in groups] if groups else None)  # fmt: skip
     return render_template("courses/workshop_progress.html", workshop=ws, groups=groups, **data)
-
-
-def progress_groups(user, workshop):
-    """Whose progress the user may see in this workshop: [] for everyone (stats.view), the study groups
-    they lead (group.progress, checked in the workshop, then narrowed to their own groups), or None."""
-    from lms.communities.services import led_groups
-
-    if access.can(user, "stats.view", workshop):
-        return []
-    if access.can(user, "group.progress", workshop):
-        return led_groups(user, workshop) or None
-    return None
 
 
 def study_time(seconds) -> str:
@@ -202,7 +190,7 @@ def _study_panel(user=None, **_):
 def _workshop_panel(user=None, workshop=None, **_):
     if workshop is None:
         return None
-    groups = progress_groups(user, workshop)
+    groups = watch.progress_groups(user, workshop)
     if groups is None:
         return None
     return {"url": url_for("watch.workshop_progress", workshop_id=workshop.id), "groups": groups}

@@ -314,3 +314,18 @@ def test_video_upload_is_documented_on_the_lesson_endpoint(client):
     doc = client.get(f"{API}/openapi.json").get_json()
     summary = doc["paths"]["/courses/{course_id}/lessons"]["post"]["summary"]
     assert "/courses/lessons/{lesson_id}/video/uploads" in summary and "Content-Range" in summary
+
+
+def test_a_group_leader_sees_their_own_group_only(world, study, api_as, db):
+    """As on the page: 小组长 follow their group's progress, nobody else's."""
+    from lms.communities import services as community
+    from tests.factories import make_user
+
+    other = community.create_group(world.workshop_a, "第二组")
+    stranger = make_user("g2_member", "孙老师", world.school_a, subject="math")
+    community.add_member(world.workshop_a, stranger, other)
+    db.session.commit()
+    url = f"{API}/workshops/{world.workshop_a.id}/course-progress"
+    names = {r["user"]["name"] for r in api_as(world["leader"]).get(url).get_json()["items"]}
+    assert names == {"李老师", "王组长"}
+    assert "孙老师" in {r["user"]["name"] for r in api_as(world["host"]).get(url).get_json()["items"]}
