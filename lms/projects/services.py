@@ -303,9 +303,10 @@ def enrol(actor, project: Project, teachers: list[User], retry: bool = True) -> 
         )
     )
     new = [uid for uid in wanted if uid not in have]
-    db.session.add_all(ProjectEnrolment(project_id=project.id, user_id=uid, enrolled_by=actor.id) for uid in new)
-    _bump(project, len(new))
     try:
+        db.session.add_all(ProjectEnrolment(project_id=project.id, user_id=uid, enrolled_by=actor.id) for uid in new)
+        db.session.flush()
+        _bump(project, len(new))
         db.session.commit()
     except IntegrityError:
         # Another admin enrolled some of them meanwhile (a double-sent form): enrol the rest.
