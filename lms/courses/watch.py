@@ -541,6 +541,26 @@ def total_seconds(user_id: int) -> float:
     return db.session.scalar(select(WatchState.seconds).where(WatchState.user_id == user_id)) or 0.0
 
 
+def study_select():
+    """Credited study time per teacher as a SELECT (user_id, seconds) that other domains (learning
+    statistics) join to their own, without reading this domain's tables."""
+    return select(WatchState.user_id.label("user_id"), WatchState.seconds.label("seconds"))
+
+
+def course_progress_select():
+    """Per teacher and course: user_id, course_id, seconds, finished (every lesson done), for
+    course-choice statistics."""
+    from lms.courses.models import Course
+
+    finished = case((CourseProgress.lessons_completed >= func.coalesce(Course.lesson_count, 0), 1), else_=0)
+    return select(
+        CourseProgress.user_id.label("user_id"),
+        CourseProgress.course_id.label("course_id"),
+        CourseProgress.seconds.label("seconds"),
+        finished.label("finished"),
+    ).join(Course, Course.id == CourseProgress.course_id)
+
+
 def done_lessons(user_col, course_id):
     """The number of lessons of a course done by the teacher in `user_col` (a correlated subquery): the
     lesson's content completed (video watched to COMPLETION_SHARE, text or document opened) and, for
