@@ -242,7 +242,7 @@ def test_the_export_holds_every_unit_and_the_total(app, login_as, studied):
 
 def test_a_teacher_name_that_looks_like_a_formula_stays_text_in_the_export(app, login_as, studied):
     w = studied
-    make_user("evil", "=HYPERLINK(\"http://x\")", w.school_a)
+    make_user("evil", '=HYPERLINK("http://x")', w.school_a)
     db.session.commit()
     resp = login_as(w["school_admin"]).get(f"/schools/{w.school_a.id}/stats.xlsx")
     sheet = load_workbook(io.BytesIO(resp.data)).worksheets[1]
