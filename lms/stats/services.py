@@ -294,6 +294,48 @@ def export_workbook(unit) -> bytes:
     return write_workbook(*sheets)
 
 
+def bulletin(unit, now: datetime | None = None) -> dict:
+    """A draft learning bulletin 学情通报 of a region or school (a brief's title and HTML body) from its
+    report: the totals in a sentence, a line per sub-unit, the three ahead and the units below 80%
+    learning to urge on. The author edits it before publishing; nothing is stored here."""
+    from flask_babel import format_date
+    from flask_babel import gettext as _
+    from markupsafe import escape
+
+    report = region_report(unit, now) if isinstance(unit, Region) else school_report(unit, now)
+    t = report["total"]
+    day = format_date(today(now), "long")
+    pct = "{:g}%".format
+    # Paragraphs and a list only: the brief editor (Quill) keeps no tables.
+    parts = [
+        _("As of %(day)s, of %(teachers)s teachers %(signed_in)s have signed in (participation %(p)s), "
+          "%(studying)s have started course study (learning %(l)s) and %(completed)s have reached the "
+          "full study time (%(c)s); %(minutes)s minutes of study per teacher.",
+          day=day, teachers=t.teachers, signed_in=t.signed_in, p=pct(t.participation), studying=t.studying,
+          l=pct(t.learning), completed=t.completed, c=pct(t.completion), minutes=t.avg_minutes)
+    ]  # fmt: skip
+    rows = [r for r in report["rows"] if r["figures"].teachers]
+    items = [
+        _("%(name)s: %(teachers)s teachers, participation %(p)s, learning %(l)s, full study time %(c)s, "
+          "%(minutes)s minutes per teacher", name=r["unit"].name, teachers=f.teachers, p=pct(f.participation),
+          l=pct(f.learning), c=pct(f.completion), minutes=f.avg_minutes)
+        for r in rows
+        for f in (r["figures"],)
+    ]  # fmt: skip
+    ranked = sorted(rows, key=lambda r: (-r["figures"].learning, r["unit"].name))
+    tail = []
+    if rows:
+        tail.append(_("Ahead in learning: %(names)s.", names="、".join(r["unit"].name for r in ranked[:3])))
+        low = [r["unit"].name for r in ranked if r["figures"].learning < 80]
+        if low:
+            tail.append(_("Learning below 80%%: %(names)s. Please urge your teachers on.", names="、".join(low)))
+    html = "".join(f"<p>{escape(p)}</p>" for p in parts)
+    if items:
+        html += "<ol>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>"
+    html += "".join(f"<p>{escape(p)}</p>" for p in tail)
+    return {"title": _("Learning bulletin of %(name)s (%(day)s)", name=unit.name, day=day), "body": html}
+
+
 # --- the daily snapshot ---------------------------------------------------------------------------
 
 

@@ -277,3 +277,32 @@ def test_xss_in_unit_and_teacher_names_is_inert(app, login_as, studied, xss_payl
         resp = client.get(path)
         assert resp.status_code == 200, path
         assert live_markup(resp.get_data(as_text=True)) == [], path
+
+
+def test_a_learning_bulletin_is_drafted_from_the_figures(app, login_as, studied):
+    w = studied
+    client = login_as(w["city_admin"])
+    page = client.get(f"/regions/{w.city.id}/stats").get_data(as_text=True)
+    assert 'id="stats-bulletin"' in page
+    form = client.get(f"/regions/{w.city.id}/briefs/new?draft=stats").get_data(as_text=True)
+    assert "南昌市" in form and "东湖区" in form and "西湖区" in form and "&lt;ol&gt;&lt;li&gt;" in form
+    # published as any brief: the list survives sanitizing
+    from lms.activities import briefs
+
+    with app.test_request_context():
+        draft = services.bulletin(w.city)
+    item = briefs.post(w["city_admin"], w.city.context, draft["title"], draft["body"])
+    assert "<ol><li>东湖区" in item.body_html and "<p>&lt;" not in item.body_html
+    # a school's bulletin has no list, only the sentence
+    with app.test_request_context():
+        assert "<ol>" not in services.bulletin(w.school_a)["body"]
+
+
+def test_no_bulletin_draft_without_the_statistics(app, login_as, studied):
+    w = studied
+    # a host composes briefs in their workshop, never a draft from statistics it may not read
+    resp = login_as(w["host"]).get(f"/workshops/{w.workshop_a.id}/briefs/new?draft=stats")
+    assert resp.status_code == 200 and "东湖区" not in resp.get_data(as_text=True)
+    # the school trainer may post briefs at the school and read its statistics
+    html = login_as(w["school_trainer"]).get(f"/schools/{w.school_a.id}/briefs/new?draft=stats").get_data(as_text=True)
+    assert "33.3%" in html
