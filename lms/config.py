@@ -39,6 +39,9 @@ class Config:
     # Notifications to more people than this (an announcement to a county) are stored in the
     # background, not in the request (lms.notifications.services).
     NOTIFY_INLINE_MAX = 500
+    # Learning statistics (lms.stats): a region's or school's figures are computed at most this often
+    # per process (every teacher of a province is aggregated); 0 computes them on every request.
+    STATS_CACHE_SECONDS = 60
     # Chunked video uploads one user may have open at once (one per lesson: a new one replaces it); 0 = no cap.
     VIDEO_UPLOAD_MAX_OPEN_PER_USER = 3
     # An upload begins only if its size, what the open uploads still expect and this much more fit
@@ -169,6 +172,7 @@ class TestConfig(Config):
     SEARCH_INDEX_DIR = "memory"
     SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
     SEARCH_REPAIR_HOURS = 0  # other domains' run_due calls would run it (tests/search turns it on)
+    STATS_CACHE_SECONDS = 0  # figures follow the data at once (tests/stats turns the cache on)
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -17,9 +17,12 @@ reads no other domain's tables, and no page's query count grows with the units o
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 
+from cachetools import TTLCache
+from flask import current_app
 from sqlalchemy import case, delete, func, insert, select
 
 from lms import access
@@ -127,6 +130,36 @@ def per_school(school_ids=None, now: datetime | None = None) -> dict[int, Figure
     }
 
 
+_cache_lock = threading.Lock()
+
+
+def _memo(key: tuple, compute):
+    """compute() kept STATS_CACHE_SECONDS in this process: a region's figures aggregate every teacher
+    under it, and its page and the panel of its community page are opened again and again."""
+    seconds = current_app.config["STATS_CACHE_SECONDS"]
+    if not seconds:
+        return compute()
+    cache = current_app.extensions.get("stats_cache")
+    if cache is None or cache.ttl != seconds:
+        cache = current_app.extensions["stats_cache"] = TTLCache(maxsize=2048, ttl=seconds)
+    with _cache_lock:
+        hit = cache.get(key)
+    if hit is not None:
+        return hit
+    value = compute()
+    with _cache_lock:
+        cache[key] = value
+    return value
+
+
+def forget() -> None:
+    """Drop the kept figures (after a snapshot; tests)."""
+    cache = current_app.extensions.get("stats_cache")
+    if cache is not None:
+        with _cache_lock:
+            cache.clear()
+
+
 def _snapshots(kind: str, ids: list[int], day: date) -> dict[int, LearningSnapshot]:
     if not ids:
         return {}
@@ -183,7 +216,7 @@ def region_report(region: Region, now: datetime | None = None) -> dict:
     """A region's figures, per child region (a county: per school), with yesterday's learners beside
     today's, the daily trend and the course choice."""
     units, school_unit = communities.units_below(region)
-    by_school = per_school(list(school_unit), now) if school_unit else {}
+    by_school = _region_schools(region, school_unit, now)
     child_kind = "school" if region.level == "county" else "region"
     figures = {u.id: Figures() for u in units}
     for sid, f in by_school.items():
@@ -199,24 +232,39 @@ def region_report(region: Region, now: datetime | None = None) -> dict:
         rows.append({"unit": u, "kind": child_kind, "figures": f,
                      "new_learners": f.studying - prev.studying if prev is not None else None})  # fmt: skip
     return {"unit": region, "kind": "region", "child_kind": child_kind, "total": total, "rows": rows,
-            "trend": trend("region", region.id, now=now), "courses": _courses(list(school_unit) or [0])}  # fmt: skip
+            "trend": trend("region", region.id, now=now),
+            "courses": _memo(("courses", "region", region.id), lambda: _courses(list(school_unit) or [0]))}  # fmt: skip
 
 
 def totals(unit) -> Figures:
     """The figures of a whole region or school (the pages' summary panel)."""
     if isinstance(unit, School):
-        return per_school([unit.id]).get(unit.id, Figures())
+        return _school_figures(unit)
     _units, school_unit = communities.units_below(unit)
     total = Figures()
-    for f in (per_school(list(school_unit)) if school_unit else {}).values():
+    for f in _region_schools(unit, school_unit).values():
         total.add(f)
     return total
 
 
+def _region_schools(region: Region, school_unit: dict, now: datetime | None = None) -> dict[int, Figures]:
+    if not school_unit:
+        return {}
+    if now is not None:  # a report as of another time is never kept
+        return per_school(list(school_unit), now)
+    return _memo(("schools", "region", region.id), lambda: per_school(list(school_unit)))
+
+
+def _school_figures(school: School, now: datetime | None = None) -> Figures:
+    if now is not None:
+        return per_school([school.id], now).get(school.id, Figures())
+    return _memo(("schools", "school", school.id), lambda: per_school([school.id]).get(school.id, Figures()))
+
+
 def school_report(school: School, now: datetime | None = None) -> dict:
-    total = per_school([school.id], now).get(school.id, Figures())
-    return {"unit": school, "kind": "school", "child_kind": None, "total": total, "rows": [],
-            "trend": trend("school", school.id, now=now), "courses": _courses([school.id])}  # fmt: skip
+    return {"unit": school, "kind": "school", "child_kind": None, "total": _school_figures(school, now), "rows": [],
+            "trend": trend("school", school.id, now=now),
+            "courses": _memo(("courses", "school", school.id), lambda: _courses([school.id]))}  # fmt: skip
 
 
 def _people_rows(school: School, which: str, now: datetime | None):
@@ -363,4 +411,5 @@ def take_snapshot(now: datetime | None = None) -> int:
             [{"unit_kind": k, "unit_id": i, "day": day, "taken_at": now, **asdict(f)} for k, i, f in rows],
         )
     db.session.commit()
+    forget()
     return len(rows)

@@ -306,3 +306,27 @@ def test_no_bulletin_draft_without_the_statistics(app, login_as, studied):
     # the school trainer may post briefs at the school and read its statistics
     html = login_as(w["school_trainer"]).get(f"/schools/{w.school_a.id}/briefs/new?draft=stats").get_data(as_text=True)
     assert "33.3%" in html
+
+
+def test_figures_are_kept_a_minute_per_unit(app, studied):
+    w = studied
+    app.config["STATS_CACHE_SECONDS"] = 60
+    try:
+        with app.test_request_context():
+            services.forget()
+            assert services.totals(w.county_a).studying == 2
+            assert services.totals(w.school_b).studying == 1
+            _study(w["leader"], 50)
+            db.session.commit()
+            # kept: the county's figures are a minute old at most; another unit has its own entry
+            assert services.totals(w.county_a).studying == 2
+            assert services.totals(w.school_a).studying == 3
+            assert services.region_report(w.county_a)["total"].studying == 2
+            # a report as of another time is computed afresh
+            assert services.region_report(w.county_a, now=NOW)["total"].studying == 3
+            services.take_snapshot()  # a snapshot has just computed everything: kept figures go
+            assert services.totals(w.county_a).studying == 3
+    finally:
+        app.config["STATS_CACHE_SECONDS"] = 0
+        with app.app_context():
+            services.forget()
