@@ -42,6 +42,11 @@ class Config:
     # Learning statistics (lms.stats): a region's or school's figures are computed at most this often
     # per process (every teacher of a province is aggregated); 0 computes them on every request.
     STATS_CACHE_SECONDS = 60
+    # Assessment (lms.assessment): the scheme's name (a plugin may register others) and the pass and
+    # excellent marks (0: the scheme's own, 60 and 90 for the trainee scheme of DOMAIN.md §9).
+    ASSESSMENT_SCHEME = "trainee"
+    ASSESSMENT_PASS = 0.0
+    ASSESSMENT_EXCELLENT = 0.0
     # Chunked video uploads one user may have open at once (one per lesson: a new one replaces it); 0 = no cap.
     VIDEO_UPLOAD_MAX_OPEN_PER_USER = 3
     # An upload begins only if its size, what the open uploads still expect and this much more fit

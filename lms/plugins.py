@@ -111,6 +111,13 @@ class PluginAPI:
 
         register_kind(kind)
 
+    def register_assessment_scheme(self, scheme) -> None:
+        """Add an assessment scheme (lms.assessment.schemes.Scheme: items with points and how each is
+        scored from a member's inputs); a site picks it with LMS_ASSESSMENT_SCHEME."""
+        from lms.assessment.schemes import register
+
+        register(scheme)
+
 
 def load_plugins(app: Flask) -> list[str]:
     enabled = app.config.get("PLUGINS")

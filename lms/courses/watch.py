@@ -541,6 +541,20 @@ def total_seconds(user_id: int) -> float:
     return db.session.scalar(select(WatchState.seconds).where(WatchState.user_id == user_id)) or 0.0
 
 
+def seconds_of(user_ids) -> dict[int, float]:
+    """Credited study seconds of each of these teachers (0 for those who never studied), one query."""
+    ids = list({int(u) for u in user_ids})
+    out = dict.fromkeys(ids, 0.0)
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        out.update(
+            db.session.execute(
+                select(WatchState.user_id, WatchState.seconds).where(WatchState.user_id.in_(chunk))
+            ).all()
+        )
+    return out
+
+
 def study_select():
     """Credited study time per teacher as a SELECT (user_id, seconds) that other domains (learning
     statistics) join to their own, without reading this domain's tables."""
