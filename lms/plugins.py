@@ -14,6 +14,8 @@ from pathlib import Path
 from flask import Blueprint, Flask
 
 from lms.activities.kinds import ActivityKind  # re-exported: plugins build kinds from lms.plugins only
+from lms.assessment.schemes import Item as AssessmentItem  # noqa: F401 - re-exported, as ActivityKind
+from lms.assessment.schemes import Scheme as AssessmentScheme  # noqa: F401
 from lms.config import BASE_DIR
 
 __all__ = ["ActivityKind", "Notifier", "OutgoingNotification", "PluginAPI", "load_plugins"]
@@ -112,8 +114,8 @@ class PluginAPI:
         register_kind(kind)
 
     def register_assessment_scheme(self, scheme) -> None:
-        """Add an assessment scheme (lms.assessment.schemes.Scheme: items with points and how each is
-        scored from a member's inputs); a site picks it with LMS_ASSESSMENT_SCHEME."""
+        """Add an assessment scheme (AssessmentScheme of AssessmentItems: points, and how each is scored
+        from a member's inputs, lms.assessment.schemes); a site picks it with LMS_ASSESSMENT_SCHEME."""
         from lms.assessment.schemes import register
 
         register(scheme)

@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 
 from lms.activities import workshop_services as svc
 from lms.activities import writing
-from lms.assessment import schemes, services
+from lms.assessment import services
 from lms.communities import services as community
 from lms.core.db import utcnow
 from lms.courses.watch_models import WatchState
@@ -193,11 +193,11 @@ def test_queries_do_not_grow_with_members(app, login_as, did_things):
 
 
 def test_a_plugin_scheme_replaces_the_default(app, login_as, did_things):
-    from lms.plugins import PluginAPI
+    from lms.plugins import AssessmentItem, AssessmentScheme, PluginAPI
 
     w = did_things
-    scheme = schemes.Scheme("posts_only", "只看研讨", (
-        schemes.Item("activities", "研讨", 100, "auto", lambda i: min(1.0, i["effective_posts"] / 12)),
+    scheme = AssessmentScheme("posts_only", "只看研讨", (
+        AssessmentItem("activities", "研讨", 100, "auto", lambda i: min(1.0, i["effective_posts"] / 12)),
     ), pass_mark=50)  # fmt: skip
     PluginAPI(app, "test").register_assessment_scheme(scheme)
     app.config["ASSESSMENT_SCHEME"] = "posts_only"
