@@ -14,11 +14,19 @@ from pathlib import Path
 from flask import Blueprint, Flask
 
 from lms.activities.kinds import ActivityKind  # re-exported: plugins build kinds from lms.plugins only
-from lms.assessment.schemes import Item as AssessmentItem  # noqa: F401 - re-exported, as ActivityKind
-from lms.assessment.schemes import Scheme as AssessmentScheme  # noqa: F401
+from lms.assessment.schemes import Item as AssessmentItem  # re-exported, as ActivityKind
+from lms.assessment.schemes import Scheme as AssessmentScheme
 from lms.config import BASE_DIR
 
-__all__ = ["ActivityKind", "Notifier", "OutgoingNotification", "PluginAPI", "load_plugins"]
+__all__ = [
+    "ActivityKind",
+    "AssessmentItem",
+    "AssessmentScheme",
+    "Notifier",
+    "OutgoingNotification",
+    "PluginAPI",
+    "load_plugins",
+]
 
 log = logging.getLogger(__name__)
 
