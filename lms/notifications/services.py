@@ -471,7 +471,6 @@ def resume_fanouts(now=None, here: bool = False) -> list[int]:
     if ids and not here and uses_rq(config):
         alive = rq_alive(config, ids, rq_fanout_id)
         ids = [i for i in ids if i not in alive]
-    db.session.remove()
     for fanout_id in ids:
         if here:
             try:
