@@ -68,7 +68,14 @@ def _resume_fanouts(app) -> None:
 def resume_fanouts_command():
     """Run, in this process, the notification fan-outs nobody is running (also done in the background
     at app start and every minute)."""
+    from flask import current_app
+
     from lms.notifications import services
 
+    app = current_app._get_current_object()
+    # Building this command's app resumed lapsed fan-outs already, in threads: wait for those too.
+    before = len(app.extensions.get("notify_fanouts", []))
     ids = services.resume_fanouts(here=True)
-    click.echo(f"{len(ids)} notification fan-out(s) resumed.")
+    services.wait_fanouts(app, timeout=3600)
+    click.echo(f"{len(ids)} notification fan-out(s) resumed."
+               + (f" {before} more were resumed when the app started, and waited for." if before else ""))  # fmt: skip

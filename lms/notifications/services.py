@@ -9,6 +9,7 @@ wrapped in a NotifierChannel here); `register_channel` is the core's own hook.
 import contextlib
 import logging
 import secrets
+import threading
 import unicodedata
 from datetime import timedelta
 
@@ -547,10 +548,20 @@ def _dispatch_fanout(fanout_id: int, app=None) -> None:
             return
         # Nobody would ever run it there: an announcement must not wait for a worker to be started.
         log.warning("no RQ worker listens on queue %r: notification fan-out runs in this process", queue.name)
-    # In-process default: a Socket.IO background task (a thread, or a greenlet under gevent).
-    task = socketio.start_background_task(_in_app, app, fanout_id)
+    task = _start_task(_in_app, app, fanout_id)
     tasks = app.extensions.setdefault("notify_fanouts", [])
-    tasks[:] = [t for t in tasks if _alive(t)] + [task]
+    tasks[:] = [t for t in tasks if _alive(t)] + ([task] if task is not None else [])
+
+
+def _start_task(target, *args):
+    """The in-process default: a thread that is not a daemon, so a process that ends normally (a CLI
+    command, `lms run-due` from cron, a recycled worker) finishes the job before it exits instead of
+    leaving it for a lease to lapse; under gevent a Socket.IO background task (a greenlet)."""
+    if socketio.async_mode == "threading":
+        task = threading.Thread(target=target, args=args, name="notify-fanout")
+        task.start()
+        return task
+    return socketio.start_background_task(target, *args)
 
 
 def _alive(task) -> bool:

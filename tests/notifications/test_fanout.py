@@ -26,7 +26,7 @@ def small_inline(app):
 
 def test_small_audience_is_notified_inline(world, login_as, db, monkeypatch):
     started = []
-    monkeypatch.setattr(services.socketio, "start_background_task", lambda *a: started.append(a))
+    monkeypatch.setattr(services, "_start_task", lambda *a: started.append(a))
     host = login_as(world["host"])
     r = host.post(f"/workshops/{world.workshop_a.id}/announcements/new", data={"title": "坊内通知", "body": ""})
     assert r.status_code == 302
@@ -37,7 +37,7 @@ def test_small_audience_is_notified_inline(world, login_as, db, monkeypatch):
 
 def test_large_audience_is_not_fanned_out_in_the_request(app, world, login_as, db, monkeypatch, small_inline):
     started = []
-    monkeypatch.setattr(services.socketio, "start_background_task", lambda *a: started.append(a))
+    monkeypatch.setattr(services, "_start_task", lambda *a: started.append(a))
     admin = login_as(world["county_admin"])
     r = admin.post(f"/regions/{world.county_a.id}/announcements/new", data={"title": "全县通知", "body": "内容"})
     assert r.status_code == 302

@@ -27,7 +27,7 @@ def fanout_world(app, world, db, monkeypatch):
     county's audience takes several batches."""
     app.config["NOTIFY_INLINE_MAX"] = 3
     started = []
-    monkeypatch.setattr(services.socketio, "start_background_task", lambda *a: started.append(a))
+    monkeypatch.setattr(services, "_start_task", lambda *a: started.append(a))
     monkeypatch.setattr(services, "CHUNK", 2)
     with app.test_request_context():
         announcements.post(world["county_admin"], world.county_a.context, "全县通知", "")
@@ -210,6 +210,10 @@ def test_app_start_resumes_an_interrupted_fan_out(app, fanout_world, db, monkeyp
     cfg = {k: v for k, v in app.config.items() if k.isupper()}
     cfg.update(MEDIA_REQUEUE_ON_START=True, NOTIFY_INLINE_MAX=3)
     started = create_app(cfg)
+    # Not daemon threads: a short-lived process (a CLI command, cron's run-due) finishes the job
+    # before it exits, rather than being cut off in the middle.
+    threads = started.extensions["notify_fanouts"]
+    assert len(threads) == 1 and not threads[0].daemon
     services.wait_fanouts(started)
     assert _told(db) == expected
     assert _fanout(db, fanout_id).state == "done"
@@ -218,7 +222,7 @@ def test_app_start_resumes_an_interrupted_fan_out(app, fanout_world, db, monkeyp
 def test_a_county_brief_is_fanned_out_in_the_background(app, world, db, monkeypatch):
     app.config["NOTIFY_INLINE_MAX"] = 3
     started = []
-    monkeypatch.setattr(services.socketio, "start_background_task", lambda *a: started.append(a))
+    monkeypatch.setattr(services, "_start_task", lambda *a: started.append(a))
     try:
         with app.test_request_context():
             brief = briefs.post(world["county_admin"], world.county_a.context, "东湖区简报", "<p>内容</p>")
