@@ -47,6 +47,9 @@ class Config:
     ASSESSMENT_SCHEME = "trainee"
     ASSESSMENT_PASS = 0.0
     ASSESSMENT_EXCELLENT = 0.0
+    # A background fan-out whose process stored no batch for this long (each batch renews the lease)
+    # was interrupted: app start, the scheduler or `flask lms resume-fanouts` runs it on from there.
+    NOTIFY_FANOUT_LEASE_SECONDS = 300
     # Chunked video uploads one user may have open at once (one per lesson: a new one replaces it); 0 = no cap.
     VIDEO_UPLOAD_MAX_OPEN_PER_USER = 3
     # An upload begins only if its size, what the open uploads still expect and this much more fit

@@ -644,6 +644,21 @@ def begin_video_upload(user, lesson: Lesson, filename: str, size: int) -> str:
     return media.begin_chunked(owner=user, filename=filename, size=size, ref={"lesson_id": lesson.id})
 
 
+def open_video_uploads(user) -> list[dict]:
+    """The user's unfinished video uploads (lms.media.services.open_uploads), each with "lesson": the
+    lesson it is for when it still exists and the user may still manage it (a link to resume from),
+    else None."""
+    from lms.media import services as media
+
+    uploads = media.open_uploads(user)
+    ids = {int(u["ref"].get("lesson_id") or 0) for u in uploads} - {0}
+    lessons = {ls.id: ls for ls in db.session.scalars(select(Lesson).where(Lesson.id.in_(ids)))} if ids else {}
+    for u in uploads:
+        ls = lessons.get(int(u["ref"].get("lesson_id") or 0))
+        u["lesson"] = ls if ls is not None and may_manage(user, ls.course) else None
+    return uploads
+
+
 def finish_video_upload(user, lesson: Lesson, upload_id: str):
     """Store the complete upload as the lesson's new video and queue its transcode; returns the MediaJob.
 

@@ -4,7 +4,6 @@ the daily trend from stored snapshots, the courses chosen; pages, an .xlsx expor
 
 def init_app(app) -> None:
     import click
-    from flask_babel import lazy_gettext as _l
 
     from lms.cli import lms_cli
     from lms.core import schedule
@@ -18,8 +17,9 @@ def init_app(app) -> None:
     schedule.every(app, "stats.snapshot", 3600, _snapshot)
     demo_built.connect(demo.on_demo_built, weak=False)
 
-    @lms_cli.command("stats-snapshot", help=str(_l("Store today's learning figures of every region and school.")))
+    @lms_cli.command("stats-snapshot")
     def stats_snapshot():
+        """Store today's learning figures of every region and school."""
         from lms.stats import services
 
         click.echo(f"{services.take_snapshot()} rows stored")
