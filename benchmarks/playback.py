@@ -118,14 +118,18 @@ def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
         serializer = app.session_interface.get_signing_serializer(app)
         with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": UA}):
             ident = _create_identifier()
-            cookies, tokens = [], []
+            cookies, tokens, grants = [], [], []
             for u in users:
                 key = u.get_id()
                 sign_in = start_sign_in(u, UA, "127.0.0.1")  # a real sign-in, as the login form makes
                 session = serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident, SIGN_IN_KEY: sign_in})
-                cookies.append(f"session={session}; {watch.WATCH_COOKIE}={watch.watch_cookie(key)}")
+                holder = watch.holder(key, sign_in)
+                cookies.append(f"session={session}; {watch.WATCH_COOKIE}={watch.watch_cookie(holder)}")
                 tokens.append(watch.start_viewing(key, lesson))
-            grants = [watch.media_grant(u.get_id(), lesson.id, lesson.rendition_dir) for u in users]
+                # Grants for the whole run: a player renews its grant through the app every few minutes
+                # (LMS_WATCH_GRANT_SECONDS), i.e. 1,000 viewers ask the app about 4 times a second, which
+                # the heartbeats' figures below dwarf; the segments themselves are what is measured here.
+                grants.append(watch.media_grant(holder, lesson.id, lesson.rendition_dir, seconds=6 * 3600))
         segs = sorted(p.name for p in (media_root / "hls/bench/1/720p").glob("seg_*.ts"))
         sizes = [(media_root / "hls/bench/1/720p" / s).stat().st_size for s in segs]
         return {"lesson": lesson.id, "cookies": cookies, "tokens": tokens, "grants": grants, "segments": segs,

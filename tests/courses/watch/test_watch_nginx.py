@@ -189,10 +189,57 @@ def test_what_nginx_refuses_the_app_answers(nginx, app_server, app, db, world, v
 def test_an_expired_grant_goes_to_the_app_which_refuses_it(nginx, app_server, app, viewer, world):
     cookies, urls, lesson = viewer
     with app.test_request_context():
-        old = watch.media_grant(world["teacher"].get_id(), lesson.id, lesson.rendition_dir,
+        old = watch.media_grant(watch.holder(world["teacher"].get_id(), "x"), lesson.id, lesson.rendition_dir,
                                 now=time.time() - 4 * 3600, seconds=60)  # fmt: skip
     path = urls["master"].replace(urls["master"].split("/")[3], old)
     asked = app_server[1]
     asked.clear()
     assert get(nginx, path, cookies)[0] == 403
     assert asked == [path]
+
+
+def test_a_signed_out_grant_stops_at_nginx_within_the_grant_life(nginx, app_server, app, world, video, login_as,
+                                                                 rendition, monkeypatch):  # fmt: skip
+    """Cookies and URLs copied before signing out: nginx cannot know the sign-in ended, so it serves them
+    until the grant lapses (WATCH_GRANT_SECONDS, here 3 s), then hands them to the app, which refuses;
+    the app itself refuses them at once."""
+    monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", 3)
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["teacher"], client)
+    _course, lesson = video
+    urls = client.get(f"/watch/lessons/{lesson.id}/sources").json
+    assert 1 <= urls["ttl"] <= 3
+    copied = {"session": client.get_cookie("session").value,
+              "lms_watch": client.get_cookie("lms_watch", path="/watch/").value}  # fmt: skip
+    client.post("/logout")
+    asked = app_server[1]
+    asked.clear()
+    if time.time() < urls["expires"] - 0.5:  # (a slow machine may already be past it)
+        assert get(nginx, segment(urls), copied)[0] == 200 and asked == []  # nginx alone: still inside the window
+    # The app, asked directly, refuses the copy at once.
+    assert get(app_server[0], segment(urls), copied)[0] == 403
+    time.sleep(max(0.0, urls["expires"] + 1.1 - time.time()))
+    asked.clear()
+    assert get(nginx, segment(urls), copied)[0] == 403 and asked == [segment(urls)]
+    # And no renewal: the sources endpoint sends the copy to the sign-in page.
+    assert get(nginx, f"/watch/lessons/{lesson.id}/sources", copied)[0] in (302, 401)
+
+
+def test_a_renewed_grant_is_a_new_url_nginx_serves(nginx, app_server, app, world, video, login_as, rendition,
+                                                   monkeypatch):  # fmt: skip
+    """What the player does during playback: renew before the grant lapses, fetch on with the new one."""
+    monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", 5)
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["teacher"], client)
+    _course, lesson = video
+    first = client.get(f"/watch/lessons/{lesson.id}/sources").json
+    time.sleep(max(0.0, first["expires"] - time.time() + 0.1))  # the next step: another grant
+    second = client.get(f"/watch/lessons/{lesson.id}/sources").json
+    assert second["grant"] != first["grant"] and second["expires"] > first["expires"]
+    cookies = {"session": client.get_cookie("session").value,
+               "lms_watch": client.get_cookie("lms_watch", path="/watch/").value}  # fmt: skip
+    asked = app_server[1]
+    asked.clear()
+    assert get(nginx, segment(second), cookies)[0] == 200 and asked == []
