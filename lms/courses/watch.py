@@ -199,6 +199,84 @@ def check_grant(holder: str | None, lesson_id: int, grant: str, now: float | Non
     return f"hls/{m[2]}/{m[3]}"
 
 
+# --- live video grants (lms.live.video uses them; the same key, cookie and nginx secret) ------------------
+
+#: <expires>.<signature> of a live session's grant: the session id is in the URL, its folder is
+#: live/<id> (lms.live.video.relpath), so the grant needs to name nothing else.
+LIVE_GRANT = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{22})$")
+#: What a live folder holds (lms.media.live_hls): the playlist and 1-second segments.
+LIVE_NAME = re.compile(r"^(?:index\.m3u8|seg_\d{1,6}\.ts)$")
+
+
+def live_grant(holder: str, session_id: int, now: float | None = None, seconds: int | None = None) -> str:
+    """A grant for this sign-in to fetch a live session's playlist and segments (the caller checked
+    live.view); as short-lived as a lesson's (grant_expires)."""
+    expires = grant_expires(now, seconds)
+    key = _key()
+    return f"{expires}.{_sign(str(expires), f'live{session_id}', watch_cookie(holder, key), key)}"
+
+
+def check_live_grant(holder: str | None, session_id: int, grant: str, now: float | None = None) -> bool:
+    """Whether the grant is genuine, unexpired, this sign-in's and this session's."""
+    m = LIVE_GRANT.match(grant or "")
+    if not holder or m is None or int(m[1]) < (time.time() if now is None else now):
+        return False
+    key = _key()
+    return hmac.compare_digest(m[2], _sign(m[1], f"live{session_id}", watch_cookie(holder, key), key))
+
+
+# --- who is asking: the session cookie, without loading the user ------------------------------------------
+
+
+def session_user() -> str | None:
+    """The signed-in user's key in the session cookie ("<id>:<session version>"), without loading the user.
+
+    The same check Flask-Login's strong session protection makes (the cookie was issued to this
+    browser) is made here too, and the account must still be active with that session version and sign-in
+    (account_ok: a query once a minute per key, so heartbeats and segments stay query-free).
+    """
+    from flask import session
+    from flask_login.utils import _create_identifier
+
+    key = session.get("_user_id")
+    if not key:
+        return None
+    if current_app.login_manager.session_protection and session.get("_id") != _create_identifier():
+        return None
+    return key if account_ok(key, session.get("_sign_in")) else None
+
+
+def request_holder() -> str | None:
+    """Whom this browser's grants are for (holder(): the user key and the sign-in), if its session
+    passes session_user()."""
+    from flask import session
+
+    key = session_user()
+    return holder(key, session["_sign_in"]) if key else None
+
+
+#: The paths WATCH_COOKIE is sent to: course video (/watch/) and live video (/live/).
+WATCH_COOKIE_PATHS = ("/watch/", "/live/")
+
+
+def set_watch_cookie(holder: str, path: str = "/watch/") -> None:
+    """Bind this browser's grants for nginx (WATCH_COOKIE, on the response to this request; the app
+    itself reads the session)."""
+    from flask import after_this_request, request
+
+    value = watch_cookie(holder)
+    if request.cookies.get(WATCH_COOKIE) == value:  # sent to this request's path: set there already
+        return
+
+    @after_this_request
+    def _set(resp):
+        config = current_app.config
+        resp.set_cookie(WATCH_COOKIE, value, path=path, httponly=True, samesite="Lax",
+                        secure=config["SESSION_COOKIE_SECURE"],
+                        max_age=int(current_app.permanent_session_lifetime.total_seconds()))  # fmt: skip
+        return resp
+
+
 _RENDITIONS: dict[int, tuple[str | None, float]] = {}
 _RENDITIONS_LOCK = threading.Lock()
 RENDITION_CACHE_SECONDS = 30

@@ -22,7 +22,6 @@ from flask import (
 )
 from flask.cli import with_appcontext
 from flask_login import current_user, login_required, user_logged_out
-from flask_login.utils import _create_identifier
 from werkzeug.routing import BuildError
 
 from lms import access
@@ -33,26 +32,8 @@ from lms.extensions import csrf, limiter
 bp = Blueprint("watch", __name__)
 
 
-def session_user() -> str | None:
-    """The signed-in user's key in the session cookie ("<id>:<session version>"), without loading the user.
-
-    The same check Flask-Login's strong session protection makes (the cookie was issued to this
-    browser) is made here too, and the account must still be active with that session version and sign-in
-    (watch.account_ok: a query once a minute per key, so heartbeats and segments stay query-free).
-    """
-    key = session.get("_user_id")
-    if not key:
-        return None
-    if current_app.login_manager.session_protection and session.get("_id") != _create_identifier():
-        return None
-    return key if watch.account_ok(key, session.get("_sign_in")) else None
-
-
-def holder() -> str | None:
-    """Whom this browser's grants are for (watch.holder: the user key and the sign-in), if its session
-    passes session_user()."""
-    key = session_user()
-    return watch.holder(key, session["_sign_in"]) if key else None
+session_user = watch.session_user
+holder = watch.request_holder
 
 
 @limiter.exempt
@@ -69,23 +50,7 @@ def media(lesson_id, grant, name):
     return watch.media_response(lesson_id, folder, name)
 
 
-#: The paths WATCH_COOKIE is sent to: course video and live video (lms.live.video's grants).
-WATCH_COOKIE_PATHS = ("/watch/", "/live/")
-
-
-def set_watch_cookie(holder: str, path: str = "/watch/") -> None:
-    """Bind this browser's grants for nginx (WATCH_COOKIE; the app itself reads the session)."""
-    value = watch.watch_cookie(holder)
-    if request.cookies.get(watch.WATCH_COOKIE) == value:  # sent to this path: set there already
-        return
-
-    @after_this_request
-    def _set(resp):
-        config = current_app.config
-        resp.set_cookie(watch.WATCH_COOKIE, value, path=path, httponly=True, samesite="Lax",
-                        secure=config["SESSION_COOKIE_SECURE"],
-                        max_age=int(current_app.permanent_session_lifetime.total_seconds()))  # fmt: skip
-        return resp
+set_watch_cookie = watch.set_watch_cookie
 
 
 @user_logged_out.connect
@@ -95,7 +60,7 @@ def _forget_watch_cookie(_app, user=None, **_):
 
     @after_this_request
     def _drop(resp):
-        for path in WATCH_COOKIE_PATHS:
+        for path in watch.WATCH_COOKIE_PATHS:
             resp.delete_cookie(watch.WATCH_COOKIE, path=path)
         return resp
 

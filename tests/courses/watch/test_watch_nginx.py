@@ -243,3 +243,87 @@ def test_a_renewed_grant_is_a_new_url_nginx_serves(nginx, app_server, app, world
     asked = app_server[1]
     asked.clear()
     assert get(nginx, segment(second), cookies)[0] == 200 and asked == []
+
+
+# --- live video (lms.live.playback) through the same configuration ------------------------------------
+
+
+@pytest.fixture
+def live_viewer(app, world, login_as):
+    """A live session of workshop A with a playlist and a segment on disk, and a member's browser with
+    its grant: (cookies, grant JSON, session id)."""
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+    from lms.live import services
+
+    start = utcnow() + timedelta(hours=1)
+    s = services.schedule(world["expert"], world.workshop_a.context, "直播答疑", start, start + timedelta(hours=1),
+                          "math")  # fmt: skip
+    root = Path(app.config["MEDIA_ROOT"]) / "live" / str(s.id)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "index.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg_00000.ts\n")
+    (root / "seg_00000.ts").write_bytes(b"\x47" * 188 * 8)
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["member"], client)
+    r = client.get(f"/live/{s.id}/video-grant")
+    assert r.status_code == 200
+    cookies = {"session": client.get_cookie("session").value,
+               "lms_watch": client.get_cookie("lms_watch", path="/live/").value}  # fmt: skip
+    return cookies, r.json, s.id
+
+
+def test_nginx_serves_live_video_on_the_grant(nginx, app_server, live_viewer):
+    cookies, g, _sid = live_viewer
+    asked = app_server[1]
+    asked.clear()
+    status, headers, body = get(nginx, g["playlist"], cookies)
+    assert status == 200 and b"seg_00000.ts" in body and asked == []
+    assert (
+        headers["Cache-Control"] == "private, no-cache" and headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    )
+    # Unchanged since the player's last poll: 304 from nginx (the ETag), still without the app.
+    status, _h, body = get(nginx, g["playlist"], cookies, {"If-None-Match": headers["ETag"]})
+    assert status == 304 and body == b"" and asked == []
+    seg = g["playlist"].replace("index.m3u8", "seg_00000.ts")
+    status, headers, body = get(nginx, seg, cookies)
+    assert status == 200 and len(body) == 188 * 8 and headers["Content-Type"] == "video/mp2t"
+    assert headers["Cache-Control"] == "private, max-age=86400" and asked == []
+    assert get(nginx, g["playlist"].replace("index.m3u8", "seg_00001.ts"), cookies)[0] == 404  # not yet written
+
+
+def test_what_nginx_refuses_of_live_video_the_app_refuses(nginx, app_server, app, world, login_as, live_viewer):
+    cookies, g, sid = live_viewer
+    asked = app_server[1]
+    url, grant = g["playlist"], g["grant"]
+    head, _, sig = grant.partition(".")
+    other = app.test_client()
+    other.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["teacher"], other)
+    other_cookies = {"session": other.get_cookie("session").value, "lms_watch": "x"}
+    for path, jar in ((url, {"session": cookies["session"]}),  # no lms_watch: the app checks, serves
+                      (url.replace(grant, f"{head}.{sig[::-1]}"), cookies),  # forged
+                      (url.replace(grant, f"{int(head) + 60}.{sig}"), cookies),  # a later expiry
+                      (url.replace(f"/live/{sid}/", f"/live/{sid + 1}/"), cookies),  # another session
+                      (url, other_cookies),  # another browser
+                      (url, {})):  # fmt: skip
+        asked.clear()
+        status = get(nginx, path, jar)[0]
+        assert asked == [path], path
+        assert status == (200 if jar == {"session": cookies["session"]} else 403), path
+
+
+def test_an_expired_live_grant_stops_at_nginx(nginx, app_server, app, world, login_as, live_viewer, monkeypatch):
+    monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", 2)
+    _cookies, _g, sid = live_viewer
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["member"], client)
+    short = client.get(f"/live/{sid}/video-grant").json
+    cookies = {"session": client.get_cookie("session").value,
+               "lms_watch": client.get_cookie("lms_watch", path="/live/").value}  # fmt: skip
+    time.sleep(max(0.0, short["expires"] + 1.1 - time.time()))
+    asked = app_server[1]
+    asked.clear()
+    assert get(nginx, short["playlist"], cookies)[0] == 403 and asked == [short["playlist"]]
