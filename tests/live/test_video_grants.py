@@ -3,6 +3,7 @@ then the playlist and segments need only the grant and the sign-in it was issued
 them: tests/courses/watch/test_watch_nginx.py runs the real configuration)."""
 
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -17,7 +18,8 @@ PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\ns
 def files(app, session):
     """The live folder as ffmpeg writes it: a playlist and one segment."""
     root = Path(app.config["MEDIA_ROOT"]) / "live" / str(session.id)
-    root.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(root, ignore_errors=True)  # an earlier test's session of the same id
+    root.mkdir(parents=True)
     (root / "index.m3u8").write_bytes(PLAYLIST)
     (root / "seg_00000.ts").write_bytes(b"\x47" * 188 * 4)
     return root

@@ -261,7 +261,8 @@ def live_viewer(app, world, login_as):
     s = services.schedule(world["expert"], world.workshop_a.context, "直播答疑", start, start + timedelta(hours=1),
                           "math")  # fmt: skip
     root = Path(app.config["MEDIA_ROOT"]) / "live" / str(s.id)
-    root.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(root, ignore_errors=True)  # an earlier test's session of the same id
+    root.mkdir(parents=True)
     (root / "index.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg_00000.ts\n")
     (root / "seg_00000.ts").write_bytes(b"\x47" * 188 * 8)
     client = app.test_client()
