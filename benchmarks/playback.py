@@ -576,31 +576,47 @@ def run_live(args, data: dict, tmp: Path, ngx_port: int, app_port: int) -> None:
         f"1-second segments ({LIVE_SEGMENT_BYTES // 1024} KiB) alternately, {args.duration} s per run:"
     )
 
-    def run(port, bases):
-        return lambda: wrk(port, live_script(bases, cookies, LIVE_WINDOW), tmp, args.connections, args.duration)
+    def run(port, bases, seconds=args.duration):
+        return lambda: wrk(port, live_script(bases, cookies, LIVE_WINDOW), tmp, args.connections, seconds)
 
-    results: dict[str, list[dict]] = {}
-    runs = {"plain nginx (the live folder)": run(ngx_port, direct),
-            "nginx-watch.conf (live grants)": run(ngx_port, granted),
-            "app /live/<id>/hls/ (gunicorn)": run(app_port, via_app)}  # fmt: skip
-    for i in range(args.rounds):
-        print(f" round {i + 1}/{args.rounds}:")
-        order = list(runs) if i % 2 == 0 else list(reversed(runs))
-        got = {label: runs[label]() for label in order}
-        base = got["plain nginx (the live folder)"]
-        for label in runs:
-            show(label, got[label], None if label.startswith("plain") else base)
-            results.setdefault(label, []).append(got[label])
-    base_label = "plain nginx (the live folder)"
+    # As for segments: nginx against nginx in many short interleaved pairs (the machine's other load
+    # drifts less within a pair), then the app against nginx in full-length rounds.
+    plain, signed, app = (
+        "plain nginx (the live folder)",
+        "nginx-watch.conf (live grants)",
+        "app /live/<id>/hls/ (gunicorn)",
+    )
+    pair = max(2, args.duration // 2)
+    results = _live_rounds(args.pairs, {plain: run(ngx_port, direct, pair), signed: run(ngx_port, granted, pair)},
+                           plain)  # fmt: skip
+    with_app = _live_rounds(args.rounds, {plain: run(ngx_port, direct), app: run(app_port, via_app)}, plain)
+    results[app] = with_app[app]
+    results["_base"][app] = with_app["_base"][app]
+    bases = results.pop("_base")
     for label, rs in results.items():
         rps = statistics.median(r["rps"] for r in rs)
         p50, p95, p99 = (statistics.median(r[k] for r in rs) for k in ("p50", "p95", "p99"))
         line = (f"  median of {len(rs)}: {label:<32} {rps:6.0f} req/s p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:7.2f} ms"
                 f"  = {rps / 2:,.0f} viewers at 2 requests/s")  # fmt: skip
-        if label != base_label:
-            shares = [100 * r["rps"] / b["rps"] for r, b in zip(rs, results[base_label], strict=True)]
-            line += f"; {statistics.median(shares):.1f}% of plain nginx"
+        if label in bases:
+            shares = [100 * r["rps"] / b["rps"] for r, b in zip(rs, bases[label], strict=True)]
+            line += f"; {statistics.median(shares):.1f}% of plain nginx in the same rounds"
         print(line)
+
+
+def _live_rounds(n: int, runs: dict, base_label: str) -> dict:
+    """Each run of `runs` n times, interleaved (every other round reversed); the results by label, and
+    under "_base" the baseline's results of the same rounds for each other label."""
+    results: dict = {label: [] for label in runs}
+    for i in range(n):
+        print(f" round {i + 1}/{n}:")
+        order = list(runs) if i % 2 == 0 else list(reversed(runs))
+        got = {label: runs[label]() for label in order}
+        for label in runs:
+            show(label, got[label], None if label == base_label else got[base_label])
+            results[label].append(got[label])
+    results["_base"] = {label: results[base_label] for label in runs if label != base_label}
+    return results
 
 
 def _summarise_credit(env: dict) -> None:
