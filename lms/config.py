@@ -64,9 +64,10 @@ class Config:
     MEDIA_JOB_STALE_SECONDS = 120
     # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.
     MEDIA_ACCEL_REDIRECT = ""
-    # Life of a video grant (lms.courses.watch), at least; rounded up to the half hour. Behind nginx
-    # (deploy/nginx-watch.conf) this is how long a revoked viewer can still fetch segments.
-    WATCH_GRANT_SECONDS = 3600
+    # Life of a video grant (lms.courses.watch.grant_expires: at most this, at least 4/5 of it); the
+    # player renews it through the app well before. Behind nginx (deploy/nginx-watch.conf) this is how
+    # long a signed-out, deactivated or otherwise revoked sign-in can still fetch segments.
+    WATCH_GRANT_SECONDS = 300
     # The secret nginx's secure_link_md5 shares with the app; empty: derived from SECRET_KEY
     # (`flask --app wsgi lms nginx-watch-secret` prints nginx's line either way).
     WATCH_LINK_SECRET = ""
