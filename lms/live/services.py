@@ -1150,7 +1150,7 @@ def ask_contexts(user) -> list[Context]:
     regions above them."""
     ids = set()
     for g in access.services.grants(user):
-        if "live.ask" in access.roles.ROLE_CAPABILITIES.get(g.role, ()):
+        if access.services.carries(g, "live.ask"):
             ids.update(int(x) for x in g.path.strip("/").split("/") if x)
     if not ids:
         return []

@@ -158,3 +158,20 @@ def test_region_wide_manager_revoked_from_the_admin_page(world, login_as):
     r = c.post(url, data={"action": "revoke", "assignment_id": held_id})
     db.session.expire_all()
     assert r.status_code == 302 and db.session.get(RoleAssignment, held_id) is None
+
+
+def test_shell_grants_a_project_manager_in_a_project_only(app, world, projects):
+    def run(*args):
+        return app.test_cli_runner().invoke(args=["lms", "grant-role", *args])
+
+    r = run("member_a", "project_manager", "--region", str(world.county_a.id))
+    assert r.exit_code != 0 and not access.can(world["member"], "project.enrol", projects.a)
+    r = run("member_a", "project_manager", "--project", str(projects.q.id))
+    assert r.exit_code == 0, r.output
+    db.session.expire_all()
+    assert services.may_enrol(world["member"], projects.q) and not services.may_enrol(world["member"], projects.a)
+    assert run("member_a", "project_manager", "--project", "999999").exit_code != 0
+    assert run("member_a", "project_manager", "--project", str(projects.q.id), "--region", "1").exit_code != 0
+    # The province-wide holder of before projects is revoked from the shell too.
+    r = run("pm", "project_manager", "--region", str(world.province.id), "--revoke")
+    assert r.exit_code == 0, r.output
