@@ -650,8 +650,13 @@ def vote(user, question: LiveQuestion) -> dict:
     _open_for_questions(session)
     qid = question.id
 
+    host = can_host(user, session)
+
     def work():
         q = _follow_merges(_lock_questions(qid)[qid])
+        if q.status == "hidden" and not host:
+            # Not there for viewers: a vote would confirm it exists and bring its count back.
+            raise LiveError("not_found")
         try:
             with db.session.begin_nested():
                 db.session.execute(insert(LiveVote).values(question_id=q.id, user_id=user.id))

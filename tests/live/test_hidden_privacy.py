@@ -111,6 +111,15 @@ def test_a_picked_thread_leaves_the_qa_area_when_hidden_live(world, sock, sessio
     assert login_as(world["leader"]).get(f"/live/qa/{t.id}").status_code == 200
 
 
+def test_viewers_cannot_vote_for_a_hidden_question(world, sock, session):
+    member, expert, leader, qid = _hidden(world, sock, session)
+    for sc in (member, leader):
+        sc.get_received(NS)
+    assert call(leader, "vote", question_id=qid) == {"ok": False, "error": "not_found"}
+    assert events(leader) == [] and events(member) == []
+    assert call(expert, "vote", question_id=qid)["ok"]  # the moderators still see it, and may
+
+
 def test_no_json_endpoint_lists_live_questions(app):
     """The JSON API (/api/v1) has no live-question endpoint today: a new one must go through
     services.ranked_questions (hidden ones for hosts only) or events_after."""
