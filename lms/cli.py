@@ -95,13 +95,15 @@ def create_school(name, county, stage):
 @click.option("--region", "region_ref", help="Region where the role is held (id, code or name).")
 @click.option("--school", "school_ref", help="School where the role is held (id or name).")
 @click.option("--workshop", "workshop_id", type=int, help="Workshop id where the role is held.")
+@click.option("--project", "project_id", type=int, help="Training project id (project_manager is held in one).")
 @click.option("--new-name", help="Create the account USERNAME with this name if it does not exist.")
 @click.option("--revoke", is_flag=True, help="Take the role away instead.")
-def grant_role(username, role, region_ref, school_ref, workshop_id, new_name, revoke):
-    """Give USERNAME a ROLE at a region, school or workshop (site_admin: at the site, no place).
+def grant_role(username, role, region_ref, school_ref, workshop_id, project_id, new_name, revoke):
+    """Give USERNAME a ROLE at a region, school, workshop or project (site_admin: at the site, no place).
 
-    Roles: province_admin, city_admin, county_admin, supervisor, project_manager, expert,
-    school_admin, school_trainer, host, site_admin. A new account gets a one-time password, printed
+    Roles: province_admin, city_admin, county_admin, supervisor, expert, school_admin,
+    school_trainer, host, site_admin; project_manager in a project (--project; a region-wide one
+    from before projects can still be revoked with --region). A new account gets a one-time password, printed
     once, that must be changed at the first sign-in."""
     from lms.access import services as access
     from lms.access.roles import ROLE_CONTEXTS
@@ -111,8 +113,8 @@ def grant_role(username, role, region_ref, school_ref, workshop_id, new_name, re
 
     if role not in ROLE_CONTEXTS:
         raise click.BadParameter(f"one of {', '.join(ROLE_CONTEXTS)}", param_hint="ROLE")
-    if sum(x is not None for x in (region_ref, school_ref, workshop_id)) > 1:
-        raise click.UsageError("give one place: --region, --school or --workshop")
+    if sum(x is not None for x in (region_ref, school_ref, workshop_id, project_id)) > 1:
+        raise click.UsageError("give one place: --region, --school, --workshop or --project")
     if region_ref:
         place = _place(Region, region_ref, "region", "regions").context
     elif school_ref:
@@ -122,6 +124,13 @@ def grant_role(username, role, region_ref, school_ref, workshop_id, new_name, re
         if ws is None:
             raise click.ClickException(f"no workshop {workshop_id}")
         place = ws.context
+    elif project_id is not None:
+        from lms.projects.models import Project
+
+        project = db.session.get(Project, project_id)
+        if project is None:
+            raise click.ClickException(f"no project {project_id}")
+        place = project.context
     else:
         place = access.site_context()
     user = accounts.find_by_login(username)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.security import generate_password_hash
 
+from lms.access.models import RoleAssignment
 from lms.access.services import assign, site_context
 from lms.accounts.models import User
 from lms.communities import services as community
@@ -106,7 +107,10 @@ def build_world() -> World:
     assign(u["city_admin"], "city_admin", w.city.context)
     assign(u["province_admin"], "province_admin", w.province.context)
     assign(u["supervisor"], "supervisor", w.county_a.context)
-    assign(u["project_manager"], "project_manager", w.province.context)
+    # A province-wide project manager, as appointed before projects existed (no longer appointable:
+    # roles.LEGACY_CONTEXTS); the rows are still there on upgraded installations.
+    db.session.add(RoleAssignment(user_id=u["project_manager"].id, role="project_manager",
+                                  context_id=w.province.context_id))  # fmt: skip
     assign(u["site_admin"], "site_admin", site_context())
     community.refresh_counters()
     db.session.commit()

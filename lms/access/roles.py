@@ -114,8 +114,8 @@ ROLE_CONTEXTS = {
     "school_trainer": {("school", None)},
     "school_admin": {("school", None)},
     "supervisor": {("region", "province"), ("region", "city"), ("region", "county")},
-    # In one training project (lms.projects), or, as before projects existed, over a whole region.
-    "project_manager": {("project", None), ("region", "province"), ("region", "city"), ("region", "county")},
+    # In one training project (lms.projects) only: see HELD_IN below for the older region-wide holders.
+    "project_manager": {("project", None)},
     "county_admin": {("region", "county")},
     "city_admin": {("region", "city")},
     "province_admin": {("region", "province")},
@@ -171,16 +171,25 @@ UPWARD |= {"live.view", "live.ask"}
 
 # Who appoints whom (DOMAIN.md §2, issue 2): an administrative role hands out, within its reach, the
 # roles below its own level, never its own level or one above it. A county admin appoints school
-# admins, trainers, hosts, experts, supervisors and project managers of the county; a school admin
-# names the school's trainers. site_admin is granted only from the shell (`flask lms grant-role`),
-# so no web session can make another site admin. The same table bounds whose account one may reset
-# or deactivate (access.services.can on a person): only people all of whose roles one could have given.
+# admins, trainers, hosts, supervisors and project managers of the county (in one of its projects:
+# ROLE_CONTEXTS); a school admin names the school's trainers. site_admin is granted only from the
+# shell (`flask lms grant-role`), so no web session can make another site admin. The same table bounds
+# whose account one may reset or deactivate (access.services.can on a person): only people all of
+# whose roles one could have given.
+#
+# Subject experts 学科专家 are appointed by city and province admins only (in their region, one of its
+# counties or one of its workshops), never by a county admin: DOMAIN.md §1–2 has them lead subject
+# workshops across a project (004: 37 experts for 19 counties), with a chief expert per subject, and
+# the role carries powers beyond a county's own (homework.publish into the regional library, courses
+# for the supermarket, answering in the Q&A area). A county's teaching researcher 县教研员 who leads
+# the county's workshop is its host 坊主, which the county admin does appoint. Expert rows already
+# held in a county stay valid (a city admin may name an expert for one county's workshops).
 _BELOW_COUNTY = {"supervisor", "project_manager", "expert", "school_admin", "school_trainer", "host"}
 ASSIGNABLE: dict[str, set[str]] = {
     "site_admin": {"province_admin", "city_admin", "county_admin"} | _BELOW_COUNTY,
     "province_admin": {"city_admin", "county_admin"} | _BELOW_COUNTY,
     "city_admin": {"county_admin"} | _BELOW_COUNTY,
-    "county_admin": set(_BELOW_COUNTY),
+    "county_admin": _BELOW_COUNTY - {"expert"},
     "school_admin": {"school_trainer"},
 }
 # A school admin names the school's trainers (whose capabilities are a subset of its own).
@@ -205,6 +214,23 @@ ROLE_CAPABILITIES["trainee"] = {"community.view", "project.view", "live.view", "
 for _role in ("county_admin", "city_admin", "province_admin"):
     ROLE_CAPABILITIES[_role] |= {"project.view", "project.manage", "project.enrol"}
 ROLE_CAPABILITIES["project_manager"] |= {"project.view", "project.enrol", "course.assign"}
+
+# A project manager 项目管理员 is the training institution running one project (DOMAIN.md §2–3).
+# Before projects existed the role was held over a whole region, where it made courses required for
+# every workshop and enrolled into every project of the region: another institution's projects
+# included. It is now appointed in a project only (ROLE_CONTEXTS); the region-wide assignments still
+# stored keep the inspection and communication they had (lists, statistics, announcements, briefs,
+# homework, live sessions: the assessments other pages rely on) but not these, which a role carries
+# only where it is held in a context of the kind named here. access.services applies this in every
+# check (can, require, visible, scope, reach_paths), so a list never shows what can() refuses.
+HELD_IN: dict[str, tuple[str, frozenset[str]]] = {
+    "project_manager": ("project", frozenset({"project.view", "project.enrol", "course.assign"})),
+}
+#: Where a role could be held once and no longer may be appointed: existing rows still count (as
+#: HELD_IN narrows them) and may be revoked, never given anew.
+LEGACY_CONTEXTS = {
+    "project_manager": {("region", "province"), ("region", "city"), ("region", "county")},
+}
 ROLE_CAPABILITIES["supervisor"].add("project.view")
 ROLE_CAPABILITIES["school_admin"].add("project.nominate")
 ROLE_CAPABILITIES["site_admin"] |= set(CAPABILITIES)

@@ -8,7 +8,15 @@ from flask import abort, g, has_request_context
 from sqlalchemy import Integer, String, bindparam, cast, false, literal, null, or_, select, union_all
 
 from lms.access.models import Context, RoleAssignment
-from lms.access.roles import ASSIGNABLE, ROLE_CAPABILITIES, ROLE_CONTEXTS, ROLE_LABELS, UPWARD
+from lms.access.roles import (
+    ASSIGNABLE,
+    HELD_IN,
+    LEGACY_CONTEXTS,
+    ROLE_CAPABILITIES,
+    ROLE_CONTEXTS,
+    ROLE_LABELS,
+    UPWARD,
+)
 from lms.extensions import db
 
 #: Appointments, revocations and account changes, one line each (who, what, where; never an ID number).
@@ -28,6 +36,19 @@ class Grant:
     role: str
     path: str
     context_id: int
+    #: The kind of context it is held in (site, region, school, workshop, project): some
+    #: capabilities of a role hold only in one kind (roles.HELD_IN).
+    kind: str = ""
+
+
+def carries(grant: Grant, capability: str) -> bool:
+    """Whether this grant gives the capability: its role's (roles.ROLE_CAPABILITIES), less those the
+    role carries only where held in another kind of context (roles.HELD_IN: a project manager's
+    project.* and course.assign, in its project only). Every check below asks this."""
+    if capability not in ROLE_CAPABILITIES.get(grant.role, ()):
+        return False
+    bound = HELD_IN.get(grant.role)
+    return bound is None or grant.kind == bound[0] or capability not in bound[1]
 
 
 def new_context(kind: str, name: str, parent: Context | None) -> Context:
@@ -104,19 +125,19 @@ def _grants_stmt():
     uid = bindparam("uid")
     no_leader = cast(null(), Integer)  # typed NULL: PostgreSQL will not UNION an untyped one with an integer
     explicit = (
-        select(RoleAssignment.role, Context.path, Context.id, no_leader)
+        select(RoleAssignment.role, Context.path, Context.id, no_leader, Context.kind)
         .join(Context, RoleAssignment.context_id == Context.id)
         .where(RoleAssignment.user_id == uid)
     )
     school = (
-        select(literal("teacher", String), Context.path, Context.id, no_leader)
+        select(literal("teacher", String), Context.path, Context.id, no_leader, Context.kind)
         .select_from(User)
         .join(School, User.school_id == School.id)
         .join(Context, School.context_id == Context.id)
         .where(User.id == uid)
     )
     workshops = (
-        select(literal("member", String), Context.path, Context.id, StudyGroup.leader_id)
+        select(literal("member", String), Context.path, Context.id, StudyGroup.leader_id, Context.kind)
         .select_from(WorkshopMembership)
         .join(Workshop, WorkshopMembership.workshop_id == Workshop.id)
         .join(Context, Workshop.context_id == Context.id)
@@ -125,7 +146,7 @@ def _grants_stmt():
     )
     # A teacher enrolled in a training project is its trainee 学员 there, as a workshop's member is.
     projects = (
-        select(literal("trainee", String), Context.path, Context.id, no_leader)
+        select(literal("trainee", String), Context.path, Context.id, no_leader, Context.kind)
         .select_from(ProjectEnrolment)
         .join(Project, ProjectEnrolment.project_id == Project.id)
         .join(Context, Project.context_id == Context.id)
@@ -143,10 +164,10 @@ def grants(user) -> list[Grant]:
     if user.id in cache:
         return cache[user.id]
     result = []
-    for role, path, cid, leader_id in db.session.execute(_grants_stmt(), {"uid": user.id}):
-        result.append(Grant(role, path, cid))
+    for role, path, cid, leader_id, kind in db.session.execute(_grants_stmt(), {"uid": user.id}):
+        result.append(Grant(role, path, cid, kind))
         if role == "member" and leader_id == user.id:
-            result.append(Grant("group_leader", path, cid))
+            result.append(Grant("group_leader", path, cid, kind))
     cache[user.id] = result
     return result
 
@@ -185,12 +206,15 @@ def _manages(user, capability: str, home: Context | None, held: list) -> bool:
     `held` their explicit roles as (role, context, region level or a function giving it)."""
     if home is not None and not _can(user, capability, home):
         return False
-    return all(_can(user, capability, ctx) and role in _assignable_at(user, ctx, level) for role, ctx, level in held)
+    return all(
+        _can(user, capability, ctx) and role in _assignable_at(user, ctx, level, legacy=True)
+        for role, ctx, level in held
+    )
 
 
 def _can(user, capability: str, ctx: Context | None) -> bool:
     for grant in grants(user):
-        if capability not in ROLE_CAPABILITIES.get(grant.role, ()):
+        if not carries(grant, capability):
             continue
         if ctx is None or ctx.path.startswith(grant.path):
             return True
@@ -209,12 +233,12 @@ def require(user, capability: str, obj=None) -> None:
 
 
 def holds_anywhere(user, capability: str) -> bool:
-    return any(capability in ROLE_CAPABILITIES.get(gr.role, ()) for gr in grants(user))
+    return any(carries(gr, capability) for gr in grants(user))
 
 
 def reach_paths(user, capability: str) -> list[str]:
     """Context paths whose subtrees the capability reaches (downward only), minimal set."""
-    paths = sorted({gr.path for gr in grants(user) if capability in ROLE_CAPABILITIES.get(gr.role, ())}, key=len)
+    paths = sorted({gr.path for gr in grants(user) if carries(gr, capability)}, key=len)
     minimal: list[str] = []
     for p in paths:
         if not any(p.startswith(m) for m in minimal):
@@ -244,7 +268,7 @@ def scope(user, capability: str) -> Scope:
     exact: set[str] = set()
     if capability in UPWARD:
         for gr in grants(user):
-            if capability in ROLE_CAPABILITIES.get(gr.role, ()):
+            if carries(gr, capability):
                 exact.update(_ancestor_paths(gr.path))
     exact = {p for p in exact if not any(p.startswith(r) for r in prefixes)}
     return Scope(tuple(prefixes), tuple(sorted(exact)))
@@ -262,15 +286,39 @@ def visible(stmt, user, capability: str, path_column):
     return stmt.where(or_(*clauses) if clauses else false())
 
 
+def context_ids(user, capability: str):
+    """A select of the ids of the contexts where the capability holds for the user (as `visible`
+    decides), for other domains to filter their rows by a context id column without our tables:
+    `.where(Project.context_id.in_(access.context_ids(user, "project.view")))`."""
+    return visible(select(Context.id), user, capability, Context.path)
+
+
+def context_ids_like(path_like: str):
+    """A select of the ids of the contexts whose path is LIKE `path_like` ("/1/4/%": a subtree)."""
+    return select(Context.id).where(Context.path.like(path_like))
+
+
+def find_assignment(assignment_id, obj) -> RoleAssignment | None:
+    """The explicit role `assignment_id` if it is held exactly at this object's context, else None
+    (a form naming an assignment of another place)."""
+    try:
+        ra = db.session.get(RoleAssignment, int(assignment_id))
+    except (TypeError, ValueError):
+        return None
+    ctx = context_of(obj)
+    return ra if ra is not None and ctx is not None and ra.context_id == ctx.id else None
+
+
 def _ancestor_paths(path: str) -> list[str]:
     ids = [x for x in path.strip("/").split("/") if x]
     return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
 
 
-def may_hold(role: str, context: Context, level: str | None = None) -> bool:
+def may_hold(role: str, context: Context, level: str | None = None, legacy: bool = False) -> bool:
     """Whether `role` may be held at this kind of context (a county admin only in a county…);
-    `level` is the region level of a region context (looked up when not given)."""
-    allowed = ROLE_CONTEXTS.get(role, ())
+    `level` is the region level of a region context (looked up when not given). With `legacy`,
+    also where it once could be and is still held (roles.LEGACY_CONTEXTS): to revoke it there."""
+    allowed = ROLE_CONTEXTS.get(role, set()) | (LEGACY_CONTEXTS.get(role, set()) if legacy else set())
     if context.kind == "region" and level is None:
         level = _region_level(context)
     return (context.kind, level) in allowed or (context.kind, None) in allowed
@@ -339,17 +387,25 @@ def assignable_roles(user, obj) -> list[str]:
     return _assignable_at(user, ctx, lambda: _region_level(ctx))
 
 
-def _assignable_at(user, ctx: Context, level) -> list[str]:
-    """assignable_roles() with the region level given (a value, or a function asked only if needed)."""
+def revocable_roles(user, obj) -> list[str]:
+    """The roles `user` may revoke here: those it may appoint, and those it could have given where
+    they may no longer be appointed but are still held (a region-wide project manager)."""
+    ctx = context_of(obj)
+    return _assignable_at(user, ctx, lambda: _region_level(ctx), legacy=True)
+
+
+def _assignable_at(user, ctx: Context, level, legacy: bool = False) -> list[str]:
+    """assignable_roles() with the region level given (a value, or a function asked only if needed);
+    `legacy`: revocable_roles()."""
     given: set[str] = set()
     for gr in grants(user):
-        if "role.assign" in ROLE_CAPABILITIES.get(gr.role, ()) and ctx.path.startswith(gr.path):
+        if carries(gr, "role.assign") and ctx.path.startswith(gr.path):
             given |= ASSIGNABLE.get(gr.role, set())
     if not given:
         return []
     if callable(level):
         level = level() if ctx.kind == "region" else None
-    return [role for role in ROLE_LABELS if role in given and may_hold(role, ctx, level)]
+    return [role for role in ROLE_LABELS if role in given and may_hold(role, ctx, level, legacy)]
 
 
 def _roles_of(user_ids: list[int]) -> dict[int, list[tuple[str, Context, str | None]]]:
@@ -445,14 +501,15 @@ def assignments_at(obj) -> list[RoleAssignment]:
     return sorted(rows, key=lambda ra: (order.get(ra.role, 99), ra.user.name, ra.user_id))
 
 
-def check_appointment(actor, role: str, obj) -> Context:
-    """Raise AccessError unless `actor` may appoint (or revoke) `role` at `obj`; returns its context."""
+def check_appointment(actor, role: str, obj, revoking: bool = False) -> Context:
+    """Raise AccessError unless `actor` may appoint (or, `revoking`, revoke) `role` at `obj`;
+    returns its context. A role held where it may no longer be given is revoked, never appointed."""
     ctx = context_of(obj)
     if role not in ROLE_CONTEXTS:
         raise AccessError("unknown_role")
-    if not may_hold(role, ctx):
+    if not may_hold(role, ctx, legacy=revoking):
         raise AccessError("role_not_here")
-    if role not in assignable_roles(actor, ctx):
+    if role not in (revocable_roles if revoking else assignable_roles)(actor, ctx):
         raise AccessError("role_above_you")
     return ctx
 
@@ -492,7 +549,7 @@ def appoint(actor, person, role: str, obj) -> RoleAssignment:
 
 def dismiss(actor, assignment: RoleAssignment) -> None:
     """`actor` takes a role away; only a role the actor could have given at that place."""
-    ctx = check_appointment(actor, assignment.role, assignment.context)
+    ctx = check_appointment(actor, assignment.role, assignment.context, revoking=True)
     person, role = assignment.user, assignment.role
     db.session.delete(assignment)
     db.session.commit()

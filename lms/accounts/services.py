@@ -446,3 +446,54 @@ def teachers_select(school_ids=None):
         User.name.label("name"),
     ).where(User.active.is_(True), User.school_id.is_not(None))
     return stmt if school_ids is None else stmt.where(User.school_id.in_(school_ids))
+
+
+# --- for other domains: people by id, by school, in pages ------------------------------------------
+
+
+def find_user(user_id) -> User | None:
+    """The account with this id (from a form or the API: anything not an integer is None)."""
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def active_teachers_of(school, limit: int) -> list[User]:
+    """The school's active teachers, oldest account first, at most `limit`."""
+    stmt = select(User).where(User.school_id == school.id, User.active.is_(True)).order_by(User.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def teachers_page(user_ids=None, school_ids=None, q: str = "", school_id: int | None = None,
+                  active_only: bool = False, page: int = 1, per_page: int = 20):  # fmt: skip
+    """A page of (user, school) rows by school name, then name: the people among `user_ids` (a
+    select), or of the schools among `school_ids` (a select) — both may be given; with neither,
+    nobody. `q` is part of a name or a whole username. People without a school are listed (school
+    None) only when `school_ids` is not given."""
+    from sqlalchemy import func, or_
+
+    from lms.communities.models import School
+    from lms.core.pagination import Page
+
+    if user_ids is None and school_ids is None:
+        return Page(items=[], page=1, per_page=per_page, total=0)
+    stmt = select(User, School)
+    if school_ids is None:
+        stmt = stmt.outerjoin(School, User.school_id == School.id)
+    else:
+        stmt = stmt.join(School, User.school_id == School.id).where(School.id.in_(school_ids))
+    if user_ids is not None:
+        stmt = stmt.where(User.id.in_(user_ids))
+    if active_only:
+        stmt = stmt.where(User.active.is_(True))
+    if school_id:
+        stmt = stmt.where(School.id == school_id)
+    q = (q or "").strip()[:64]
+    if q:
+        stmt = stmt.where(or_(User.name.contains(q, autoescape=True), User.username == q))
+    stmt = stmt.order_by(School.name, User.name, User.id)
+    page = max(1, page)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=[tuple(r) for r in rows], page=page, per_page=per_page, total=total or 0)

@@ -183,6 +183,8 @@ def _roles_data(obj) -> dict:
     return {
         "assignments": access.assignments_at(obj),
         "assignable": assignable,
+        # Also roles still held where they are no longer given (a region-wide project manager).
+        "revocable": access.revocable_roles(current_user, obj),
         "who": who,
         "candidates": candidates,
     }

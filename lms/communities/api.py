@@ -410,9 +410,10 @@ def person_summary(user) -> dict:
 
 def _role_list(place):
     assignable = access.assignable_roles(api_user(), place)
+    revocable = set(access.revocable_roles(api_user(), place))
     items = [
         {"id": ra.id, "role": ra.role, "user": person_summary(ra.user), "granted_at": ra.created_at.isoformat(),
-         "revocable": ra.role in assignable}
+         "revocable": ra.role in revocable}
         for ra in access.assignments_at(place)
     ]  # fmt: skip
     return jsonify(items=items, assignable=assignable)

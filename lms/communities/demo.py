@@ -23,7 +23,7 @@ from werkzeug.security import generate_password_hash
 
 from lms import signals
 from lms.access.models import Context, RoleAssignment
-from lms.access.roles import ROLE_CONTEXTS
+from lms.access.roles import LEGACY_CONTEXTS, ROLE_CONTEXTS
 from lms.access.services import site_context
 from lms.accounts.models import User
 from lms.activities.models import Announcement
@@ -284,7 +284,10 @@ def _pick(rng: random.Random, table: dict[str, int]) -> str:
 
 
 def _role_ok(role: str, kind: str, level: str | None) -> None:
-    allowed = ROLE_CONTEXTS[role]
+    # Also where a role is no longer appointed but still held (roles.LEGACY_CONTEXTS): the demo's
+    # province-wide project manager (demo_manager, the whole-staff training's briefs and notices) is
+    # such a holder, as upgraded installations have; the projects demo adds a project's own (demo_pm).
+    allowed = ROLE_CONTEXTS[role] | LEGACY_CONTEXTS.get(role, set())
     if (kind, level) not in allowed and (kind, None) not in allowed:
         raise ValueError(f"{role} cannot be held in {kind}/{level}")
 

@@ -3,7 +3,7 @@
 import re
 from functools import cache
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, false, func, or_, select, update
 
 from lms import access
 from lms.access.models import Context
@@ -1031,3 +1031,62 @@ def region_parents() -> dict[int, int | None]:
 def member_workshops(user) -> list[Workshop]:
     """The workshops the user is a member of (not those they host), in one query."""
     return [ws for ws, _group in db.session.execute(_stmt("memberships"), {"uid": user.id}).all()]
+
+
+# --- for other domains: regions and schools by id, by context, by place in the tree ----------------
+
+
+def find_region(region_id) -> Region | None:
+    """The region with this id (from a form or the API: anything not an integer is None)."""
+    try:
+        return db.session.get(Region, int(region_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def find_school(school_id) -> School | None:
+    try:
+        return db.session.get(School, int(school_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def regions_in(context_ids, limit: int = 500) -> list[Region]:
+    """The regions whose context is among `context_ids` (a select, e.g. access.context_ids), down
+    the tree in path order."""
+    stmt = (
+        select(Region)
+        .join(Context, Region.context_id == Context.id)
+        .where(Region.context_id.in_(context_ids))
+        .order_by(Context.path)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def region_ids_in(context_ids):
+    """A select of the ids of the regions whose context is among `context_ids` (a select)."""
+    return select(Region.id).where(Region.context_id.in_(context_ids))
+
+
+def school_in_region(school: School | None, region: Region) -> bool:
+    """Whether the school lies in the region (at any depth)."""
+    return school is not None and school.context.path.startswith(region.context.path)
+
+
+def school_ids_under(region: Region, within: list[str] | None = None):
+    """A select of the ids of the schools in the region; with `within` (context paths, e.g.
+    access.reach_paths), only those also under one of them."""
+    stmt = (
+        select(School.id)
+        .join(Context, School.context_id == Context.id)
+        .where(Context.path.startswith(region.context.path, autoescape=True))
+    )
+    if within is not None:
+        stmt = stmt.where(or_(false(), *[Context.path.startswith(p, autoescape=True) for p in within]))
+    return stmt
+
+
+def schools_by_name(school_ids, limit: int = 500) -> list[School]:
+    """The schools among `school_ids` (a select), by name."""
+    return list(db.session.scalars(select(School).where(School.id.in_(school_ids)).order_by(School.name).limit(limit)))

@@ -204,13 +204,37 @@ def events_after(session: LiveSession, after, user, limit: int = REPLAY_LIMIT) -
         .order_by(LiveEvent.seq)
         .limit(limit)
     )
+    rows = list(rows)
+    hidden = set() if host else _hidden_question_ids(session.id, rows)
     out = []
     for s, k, d in rows:
         ev = {"seq": s, "kind": k, "data": d, "session_id": session.id}
         if k in HOST_ONLY_KINDS and not host and (d or {}).get("user_id") != user.id:
             ev = _placeholder(ev)
+        elif not host and k in QUESTION_KINDS and _about_hidden(d or {}, hidden):
+            # Scrubbed when hidden (_scrub_question); scrubbed again here for events stored before
+            # the author was scrubbed too, or by any path that missed it: a hidden question's text
+            # and asker reach its moderators only.
+            ev = {**ev, "data": _scrub_question(d or {})}
         out.append(ev)
     return out
+
+
+#: Stored events that carry a question's text and asker (question_dict).
+QUESTION_KINDS = ("question.new", "question.status")
+
+
+def _hidden_question_ids(session_id: int, rows) -> set[int]:
+    """Ids of the session's questions hidden now, asked only when the replay holds question events."""
+    if not any(k in QUESTION_KINDS for _s, k, _d in rows):
+        return set()
+    return set(db.session.scalars(select(LiveQuestion.id).where(LiveQuestion.session_id == session_id,
+                                                                LiveQuestion.status == "hidden")))  # fmt: skip
+
+
+def _about_hidden(data: dict, hidden: set[int]) -> bool:
+    inner = data.get("question") or {}
+    return data.get("id") in hidden or bool(data.get("removed") or inner.get("removed"))
 
 
 def _scrub_events(session_id: int, kinds: tuple[str, ...], item_id: int, scrub) -> None:
@@ -626,8 +650,13 @@ def vote(user, question: LiveQuestion) -> dict:
     _open_for_questions(session)
     qid = question.id
 
+    host = can_host(user, session)
+
     def work():
         q = _follow_merges(_lock_questions(qid)[qid])
+        if q.status == "hidden" and not host:
+            # Not there for viewers: a vote would confirm it exists and bring its count back.
+            raise LiveError("not_found")
         try:
             with db.session.begin_nested():
                 db.session.execute(insert(LiveVote).values(question_id=q.id, user_id=user.id))
@@ -687,8 +716,19 @@ def mark(user, question: LiveQuestion, status: str) -> dict:
 
 def _scrub_question(data: dict) -> dict:
     if "question" in data:
-        return {**data, "question": {**data["question"], "body": "", "removed": True}}
-    return {**data, "body": "", "removed": True}
+        return {**data, "question": _blank_question(data["question"] or {})}
+    return _blank_question(data)
+
+
+def _blank_question(data: dict) -> dict:
+    """What a hidden question keeps in stored events: enough to place it (id, status, votes), never
+    its text or who asked (the asker's name, nor the Q&A-area thread that names them)."""
+    out = {**data, "body": "", "removed": True}
+    if "author" in out:
+        out["author"] = ""
+    if "thread" in out:
+        out["thread"] = None
+    return out
 
 
 def _count_questions(session_id: int, delta: int) -> None:
@@ -1073,6 +1113,7 @@ def threads(user, page: int = 1, per_page: int = 20, awaiting: bool = False, sub
     stmt = select(QaThread).join(Context, QaThread.context_id == Context.id)
     stmt = stmt.options(contains_eager(QaThread.context), joinedload(QaThread.author))
     stmt = access.visible(stmt, user, "live.view", Context.path)
+    stmt = stmt.where(_not_hidden_from(user))
     if awaiting:
         stmt = stmt.where(~_expert_answered(QaThread.id))
     if subject:
@@ -1086,12 +1127,35 @@ def threads(user, page: int = 1, per_page: int = 20, awaiting: bool = False, sub
     return result
 
 
+def _hidden_in_live(thread_id):
+    """Whether the thread was picked into a live session and its question hidden there."""
+    return select(LiveQuestion.id).where(LiveQuestion.thread_id == thread_id, LiveQuestion.status == "hidden").exists()
+
+
+def _not_hidden_from(user):
+    """A condition on QaThread (joined with its Context): not picked-and-hidden, or the user asked it
+    or moderates where it was asked. A question a moderator hid in a live session is the thread's
+    own text under its asker's name: it leaves the Q&A area with it."""
+    hosts = access.scope(user, "live.host").prefixes
+    return or_(~_hidden_in_live(QaThread.id), QaThread.author_id == user.id,
+               *[Context.path.startswith(p, autoescape=True) for p in hosts])  # fmt: skip
+
+
+def thread_hidden_from(user, thread: QaThread) -> bool:
+    """The thread page's check, agreeing with `threads`: its picked live question is hidden, and the
+    user neither asked it nor moderates the thread's context or the session it was hidden in."""
+    picked = thread_live_question(thread)
+    if picked is None or picked[0].status != "hidden" or thread.author_id == user.id:
+        return False
+    return not (can_host_in(user, thread.context) or can_host(user, picked[1]))
+
+
 def ask_contexts(user) -> list[Context]:
     """Where a user may ask in the Q&A area: their own communities (school, workshops) and the
     regions above them."""
     ids = set()
     for g in access.services.grants(user):
-        if "live.ask" in access.roles.ROLE_CAPABILITIES.get(g.role, ()):
+        if access.services.carries(g, "live.ask"):
             ids.update(int(x) for x in g.path.strip("/").split("/") if x)
     if not ids:
         return []

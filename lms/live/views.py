@@ -394,6 +394,8 @@ def thread(thread_id):
     if t is None:
         abort(404)
     access.require(current_user, "live.view", t.context)
+    if services.thread_hidden_from(current_user, t):
+        abort(404)  # a moderator hid it in a live session (services.threads leaves it out too)
     form = AnswerForm()
     if form.validate_on_submit():
         try:

@@ -10,23 +10,29 @@ Who may do what, through lms.access only:
   regions above the school and enrols or withdraws the teachers of the school(s) where they hold it.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from lms import access
-from lms.access.models import Context
 from lms.access.services import new_context
-from lms.accounts.models import User
-from lms.communities.models import Region, School
+from lms.accounts import services as accounts
+from lms.communities import services as communities
 from lms.core.pagination import Page, paginate
 from lms.core.text import plain
 from lms.extensions import db
 from lms.projects.models import MODES, Project, ProjectEnrolment
+
+if TYPE_CHECKING:  # annotations only: other domains' rows come through their services (DESIGN.md)
+    from lms.accounts.models import User
+    from lms.communities.models import Region, School
 
 MAX_HOURS = Decimal("2000")
 MAX_PLACES = 1_000_000
@@ -126,17 +132,9 @@ def _int_or_none(value, low: int, high: int, code: str) -> int | None:
 
 def regions_for_new(user) -> list[Region]:
     """The regions in which the user may create projects (those `project.manage` reaches)."""
-    paths = access.reach_paths(user, "project.manage")
-    if not paths:
+    if not access.reach_paths(user, "project.manage"):
         return []
-    stmt = (
-        select(Region)
-        .join(Context, Region.context_id == Context.id)
-        .where(or_(*[Context.path.startswith(p, autoescape=True) for p in paths]))
-        .order_by(Context.path)
-        .limit(500)
-    )
-    return list(db.session.scalars(stmt))
+    return communities.regions_in(access.context_ids(user, "project.manage"), limit=500)
 
 
 def create(actor, region: Region, facts: Facts) -> Project:
@@ -185,21 +183,11 @@ def get_visible(user, project_id: int) -> Project | None:
 def _visible_ids(user):
     """A select of the ids of the projects the user may see: `project.view` on the project, or
     `project.nominate` on the region that runs it (a school admin, for the regions above the school)."""
-    seen = access.visible(
-        select(Project.id).join(Context, Project.context_id == Context.id), user, "project.view", Context.path
-    )
+    seen = select(Project.id).where(Project.context_id.in_(access.context_ids(user, "project.view")))
     if not access.holds_anywhere(user, "project.nominate"):
         return seen
-    region_ctx = Context.__table__.alias("region_ctx")
-    nominated = access.visible(
-        select(Project.id)
-        .join(Region, Project.region_id == Region.id)
-        .join(region_ctx, Region.context_id == region_ctx.c.id),
-        user,
-        "project.nominate",
-        region_ctx.c.path,
-    )
-    return seen.union(nominated)
+    regions = communities.region_ids_in(access.context_ids(user, "project.nominate"))
+    return seen.union(select(Project.id).where(Project.region_id.in_(regions)))
 
 
 def visible_projects(user, q: str = "", page: int = 1, per_page: int = 20) -> Page:
@@ -248,7 +236,7 @@ def trainee_context_ids(user) -> set[int]:
 
 
 def _in_scope(project: Project, school: School | None) -> bool:
-    return school is not None and school.context.path.startswith(project.region.context.path)
+    return communities.school_in_region(school, project.region)
 
 
 def may_enrol_teacher(actor, project: Project, teacher: User) -> bool:
@@ -263,16 +251,14 @@ def may_enrol_teacher(actor, project: Project, teacher: User) -> bool:
     )
 
 
-def _scope_clause(actor, project: Project):
-    """Schools whose teachers the actor may enrol into the project, as a condition on School via its
-    context (joined by the caller as `Context`); None when the actor may enrol nobody."""
-    under = Context.path.startswith(project.region.context.path, autoescape=True)
+def _scope_school_ids(actor, project: Project):
+    """A select of the ids of the schools whose teachers the actor may enrol into the project; None
+    when the actor may enrol nobody."""
     if access.can(actor, "project.enrol", project):
-        return under
+        return communities.school_ids_under(project.region)
     if not access.can(actor, "project.nominate", project.region):
         return None
-    paths = access.reach_paths(actor, "project.nominate")
-    return under & or_(*[Context.path.startswith(p, autoescape=True) for p in paths])
+    return communities.school_ids_under(project.region, within=access.reach_paths(actor, "project.nominate"))
 
 
 def _bump(project: Project, delta: int) -> None:
@@ -327,11 +313,7 @@ def enrol_school(actor, project: Project, school: School) -> int:
         raise ProjectError("school_out_of_scope")
     if not access.can(actor, "project.enrol", project) and not access.can(actor, "project.nominate", school):
         raise ProjectError("school_out_of_scope")  # a school admin's neighbour school
-    teachers = list(
-        db.session.scalars(
-            select(User).where(User.school_id == school.id, User.active.is_(True)).order_by(User.id).limit(MAX_BULK + 1)
-        )
-    )
+    teachers = accounts.active_teachers_of(school, MAX_BULK + 1)
     if not teachers:
         raise ProjectError("nobody")
     return enrol(actor, project, teachers)
@@ -360,85 +342,62 @@ def candidates(actor, project: Project, q: str = "", school_id: int | None = Non
                per_page: int = 20) -> Page:  # fmt: skip
     """Active teachers the actor may enrol into the project, by name or username, optionally of one
     school; each row is (user, school, enrolled)."""
-    clause = _scope_clause(actor, project)
-    if clause is None:
+    school_ids = _scope_school_ids(actor, project)
+    if school_ids is None:
         return Page(items=[], page=1, per_page=per_page, total=0)
-    enrolled = (
-        select(ProjectEnrolment.id)
-        .where(ProjectEnrolment.project_id == project.id, ProjectEnrolment.user_id == User.id)
-        .exists()
-    )
-    stmt = (
-        select(User, School, enrolled)
-        .join(School, User.school_id == School.id)
-        .join(Context, School.context_id == Context.id)
-        .where(clause, User.active.is_(True))
-    )
-    if school_id:
-        stmt = stmt.where(School.id == school_id)
-    q = (q or "").strip()[:64]
-    if q:
-        stmt = stmt.where(or_(User.name.contains(q, autoescape=True), User.username == q))
-    stmt = stmt.order_by(School.name, User.name, User.id)
-    page = max(1, page)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=[tuple(r) for r in rows], page=page, per_page=per_page, total=total or 0)
+    result = accounts.teachers_page(school_ids=school_ids, q=q, school_id=school_id, active_only=True, page=page,
+                                    per_page=per_page)  # fmt: skip
+    ids = [user.id for user, _school in result.items]
+    have = set(
+        db.session.scalars(
+            select(ProjectEnrolment.user_id).where(ProjectEnrolment.project_id == project.id,
+                                                   ProjectEnrolment.user_id.in_(ids))
+        )
+    ) if ids else set()  # fmt: skip
+    result.items = [(user, school, user.id in have) for user, school in result.items]
+    return result
 
 
 def schools_in_scope(actor, project: Project, limit: int = 500) -> list[School]:
     """Schools whose teachers the actor may enrol, for the bulk form."""
-    clause = _scope_clause(actor, project)
-    if clause is None:
+    school_ids = _scope_school_ids(actor, project)
+    if school_ids is None:
         return []
-    stmt = select(School).join(Context, School.context_id == Context.id).where(clause)
-    stmt = stmt.order_by(School.name).limit(limit)
-    return list(db.session.scalars(stmt))
+    return communities.schools_by_name(school_ids, limit)
 
 
 def enrolled(actor, project: Project, q: str = "", page: int = 1, per_page: int = 20) -> Page:
     """The enrolled teachers the actor may list: all of them for whoever enrols into the project or
     lists its members (its managers, the admins above it); a school admin, their own school's."""
-    stmt = (
-        select(User, School, ProjectEnrolment.created_at)
-        .join(ProjectEnrolment, ProjectEnrolment.user_id == User.id)
-        .outerjoin(School, User.school_id == School.id)
-        .where(ProjectEnrolment.project_id == project.id)
-    )
+    user_ids = select(ProjectEnrolment.user_id).where(ProjectEnrolment.project_id == project.id)
+    school_ids = None
     if not (access.can(actor, "project.enrol", project) or access.can(actor, "member.list", project)):
-        clause = _scope_clause(actor, project)
-        if clause is None:
+        school_ids = _scope_school_ids(actor, project)
+        if school_ids is None:
             return Page(items=[], page=1, per_page=per_page, total=0)
-        stmt = stmt.join(Context, School.context_id == Context.id).where(clause)
-    q = (q or "").strip()[:64]
-    if q:
-        stmt = stmt.where(or_(User.name.contains(q, autoescape=True), User.username == q))
-    stmt = stmt.order_by(School.name, User.name, User.id)
-    page = max(1, page)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=[tuple(r) for r in rows], page=page, per_page=per_page, total=total or 0)
+    result = accounts.teachers_page(user_ids=user_ids, school_ids=school_ids, q=q, page=page, per_page=per_page)
+    ids = [user.id for user, _school in result.items]
+    since = dict(
+        db.session.execute(
+            select(ProjectEnrolment.user_id, ProjectEnrolment.created_at).where(
+                ProjectEnrolment.project_id == project.id, ProjectEnrolment.user_id.in_(ids)
+            )
+        ).all()
+    ) if ids else {}  # fmt: skip
+    result.items = [(user, school, since.get(user.id)) for user, school in result.items]
+    return result
 
 
 def find_teacher(user_id) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
+    return accounts.find_user(user_id)
 
 
 def find_school(school_id) -> School | None:
-    try:
-        return db.session.get(School, int(school_id))
-    except (TypeError, ValueError):
-        return None
+    return communities.find_school(school_id)
 
 
 def find_region(region_id) -> Region | None:
-    try:
-        return db.session.get(Region, int(region_id))
-    except (TypeError, ValueError):
-        return None
+    return communities.find_region(region_id)
 
 
 # --- courses of a project ----------------------------------------------------------------------
@@ -457,6 +416,5 @@ def enrolled_under(path_like: str):
     return (
         select(ProjectEnrolment.user_id.label("uid"))
         .join(Project, ProjectEnrolment.project_id == Project.id)
-        .join(Context, Project.context_id == Context.id)
-        .where(Context.path.like(path_like))
+        .where(Project.context_id.in_(access.context_ids_like(path_like)))
     )

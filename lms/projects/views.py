@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from lms import access
 from lms.core.forms import choices
 from lms.core.pagination import page_arg
-from lms.extensions import db
 from lms.projects import services
 from lms.projects.forms import MODE_LABELS, ProjectForm
 from lms.projects.models import Project
@@ -196,7 +195,6 @@ def enrol(project_id):
 @login_required
 def managers(project_id):
     """Appoint (login) or revoke (assignment_id) a project manager of this project only."""
-    from lms.access.models import RoleAssignment
     from lms.accounts.services import find_by_login
 
     project = _project_or_404(project_id)
@@ -204,8 +202,8 @@ def managers(project_id):
     access.require(actor, "role.assign", project)
     try:
         if request.form.get("action") == "revoke":
-            ra = db.session.get(RoleAssignment, request.form.get("assignment_id", type=int) or 0)
-            if ra is None or ra.context_id != project.context_id:
+            ra = access.find_assignment(request.form.get("assignment_id", type=int), project)
+            if ra is None:
                 raise access.AccessError("no_such_assignment")
             name = ra.user.name
             access.dismiss(actor, ra)

@@ -166,7 +166,10 @@ SCHOOL_ADMIN |= {"role.assign"}
 # nominates their school's teachers into the projects of the regions above the school (looking up).
 REGION_ADMIN |= {"project.view", "project.manage", "project.enrol"}
 SUPERVISOR |= {"project.view"}
-PROJECT_MANAGER |= {"project.view", "project.enrol", "course.assign"}
+# The matrix's project manager is a province-wide holder appointed before projects existed: it keeps
+# its inspection and communication but none of a project manager's powers over projects and courses,
+# which are held in a project only (a training institution runs one project, DOMAIN.md §2–3; the
+# project-held manager is covered in test_projects_matrix).
 SCHOOL_ADMIN |= {"project.nominate"}
 _NOMINATE_UP = VIEW | {"project.nominate"}
 
@@ -249,9 +252,13 @@ def expected(role: str, capability: str, obj: str) -> bool:
 # within its reach, the roles below its own level, never its own level or one above it; a role goes
 # only where it may be held (a county admin in a county, a host in a workshop…). Site admins are made
 # from the shell only. role -> object -> roles; an object not listed means none.
-_REGION_STAFF = {"expert", "supervisor", "project_manager"}
+# A project manager is appointed in a project only (test_projects_matrix), never over a region.
+# Subject experts lead subject workshops across a project (§1): city and province admins appoint them,
+# a county admin does not (the county's teaching researcher leading its workshop is the host).
+_REGION_STAFF = {"expert", "supervisor"}
 _SCHOOL_STAFF = {"school_admin", "school_trainer"}
 _WORKSHOP_STAFF = {"host", "expert"}
+_COUNTY_STAFF = {"supervisor"}
 
 
 _SCHOOLS_AND_WORKSHOPS = {
@@ -264,7 +271,7 @@ _COUNTIES = {"county_a": _REGION_STAFF | {"county_admin"}, "county_b": _REGION_S
 
 APPOINTS: dict[str, dict[str, set[str]]] = {
     "school_admin": {"school_a": {"school_trainer"}},
-    "county_admin": {"county_a": _REGION_STAFF, "school_a": _SCHOOL_STAFF, "workshop_a": _WORKSHOP_STAFF},
+    "county_admin": {"county_a": _COUNTY_STAFF, "school_a": _SCHOOL_STAFF, "workshop_a": {"host"}},
     "city_admin": {"city": _REGION_STAFF, **_COUNTIES, **_SCHOOLS_AND_WORKSHOPS},
     "province_admin": {
         "province": _REGION_STAFF,

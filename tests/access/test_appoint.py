@@ -199,21 +199,30 @@ def test_audit_lines_reach_a_handler_by_default(app):
     assert audit.isEnabledFor(logging.INFO) and has_level_handler(audit)
 
 
-@pytest.mark.parametrize("role", ["expert", "project_manager", "supervisor"])
-def test_nobody_appoints_themselves(world, role):
-    """An expert publishes excellent work, which a county admin's own role does not: appointing
-    oneself would be a way up. The site admin, who holds everything, may."""
-    admin = world["county_admin"]
+@pytest.mark.parametrize(("who", "role"), [("city_admin", "expert"), ("county_admin", "project_manager"),
+                                         ("county_admin", "supervisor")])  # fmt: skip
+def test_nobody_appoints_themselves(world, who, role):
+    """An expert publishes excellent work, which a city admin's own role does not: appointing
+    oneself would be a way up. The site admin, who holds everything, may. (A project manager is
+    appointed in a project of the county, the others in the county itself.)"""
+    from tests.projects.conftest import facts
+
+    admin = world[who]
+    place = world.county_a
+    if role == "project_manager":
+        from lms.projects import services as projects
+
+        place = projects.create(admin, world.county_a, facts("自我任命测试项目"))
     before = _count()
     with pytest.raises(access.AccessError, match="own_account"):
-        access.appoint(admin, admin, role, world.county_a)
+        access.appoint(admin, admin, role, place)
     with pytest.raises(access.AccessError, match="own_account"):
-        access.replace_holders(admin, admin, role, world.county_a)
+        access.replace_holders(admin, admin, role, place)
     assert _count() == before
-    assert not access.can(admin, "homework.publish", world.county_a)
+    assert not access.can(admin, "homework.publish", place)
     # The same role for someone else in reach is fine.
-    access.appoint(admin, world["teacher"], role, world.county_a)
-    assert _holds(world["teacher"], role, world.county_a)
+    access.appoint(admin, world["teacher"], role, place)
+    assert _holds(world["teacher"], role, place)
     root = world["site_admin"]
-    access.appoint(root, root, role, world.county_a)
-    assert _holds(root, role, world.county_a)
+    access.appoint(root, root, role, place)
+    assert _holds(root, role, place)

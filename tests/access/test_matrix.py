@@ -170,10 +170,12 @@ def test_user_objects_are_judged_by_their_school(shared_world):
     assert not access.can(w["province_admin"], "idcard.view_full", expert)
     assert access.can(w["site_admin"], "user.manage", expert)
     # ...but their account is managed from above the roles they hold (access.PERSON_GUARDED): the
-    # province admin reaches the expert of workshop A, the county admin of B does not; someone with
-    # neither school nor role is the site's alone.
+    # province and city admins reach the expert of workshop A; county admins do not (they do not
+    # appoint experts, roles.ASSIGNABLE), A's no more than B's; someone with neither school nor role
+    # is the site's alone.
     assert access.can(w["province_admin"], "user.manage", expert)
-    assert access.can(w["county_admin"], "user.manage", expert)
+    assert access.can(w["city_admin"], "user.manage", expert)
+    assert not access.can(w["county_admin"], "user.manage", expert)
     assert not access.can(w["county_admin_b"], "user.manage", expert)
     assert not access.can(w["province_admin"], "user.manage", w["outsider"])
     assert access.can(w["site_admin"], "user.manage", w["outsider"])

@@ -3,7 +3,8 @@ under the region that runs it, so roles reach it from above, a project manager h
 reaches that project only, and an enrolled teacher (trainee) only sees it.
 
 Projects: A and Q in county A, B in county B, C run by the city. `teacher` is enrolled in A; `pm_a`
-manages A only; `project_manager` is the older region-wide holder (the province)."""
+manages A only; `project_manager` is the older region-wide holder (the province), which keeps its
+inspection of the region but no power over projects or courses: those are held in a project only."""
 
 import pytest
 from sqlalchemy import select
@@ -25,6 +26,9 @@ MANAGER = {"community.view", "member.list", "project.view", "project.enrol", "co
            "homework.grade"}  # fmt: skip
 TRAINEE = {"community.view", "project.view"}  # of CAPS; also live.view and live.ask (tests/projects)
 SUPERVISOR = {"community.view", "member.list", "project.view"}
+# A province-wide project manager of before projects: what its role carries over the region, not
+# project.* or course.assign (roles.HELD_IN), so it cannot even open the region's projects.
+LEGACY_MANAGER = {"community.view", "member.list", "roster.export", "homework.grade"}
 
 EXPECTED = {
     "teacher": {"a": TRAINEE},
@@ -36,7 +40,7 @@ EXPECTED = {
     "city_admin": {p: ADMIN for p in PROJECTS},
     "province_admin": {p: ADMIN for p in PROJECTS},
     "supervisor": {"a": SUPERVISOR, "q": SUPERVISOR},
-    "project_manager": {p: MANAGER for p in PROJECTS},
+    "project_manager": {p: LEGACY_MANAGER for p in PROJECTS},
     "pm_a": {"a": MANAGER},
     "site_admin": {p: set(CAPS) for p in PROJECTS},
     "outsider": {},

@@ -59,8 +59,9 @@ def test_statement_counts_do_not_grow_with_rows(world, api_as):
         ],
         "member": ["/me", f"/regions/{w.county_a.id}"],
     }
-    # The member's account page lists the roles given to them: one before, nine after _grow().
-    assign(w["member"], "expert", w.workshop_a.context)
+    # The member's account page lists the roles given to them: one before, nine after _grow(). (A host
+    # role: a county admin manages people whose roles it could have given, and it gives no experts.)
+    assign(w["member"], "host", w.workshop_a.context)
     _db.session.commit()
     clients = {role: api_as(w[role]) for role in urls}
     before = {(role, url): _statements(clients[role], API + url) for role in urls for url in urls[role]}
