@@ -30,6 +30,14 @@ def workshop(workshop_id):
     )  # fmt: skip
 
 
+@bp.route("/me/assessment")
+@login_required
+def mine():
+    """The user's own assessment in each workshop they are a member of."""
+    return render_template("assessment/mine.html", scores=services.my_scores(current_user),
+                           scheme=services.scheme(), marks=services.marks())  # fmt: skip
+
+
 @bp.route("/workshops/<int:workshop_id>/assessment.xlsx")
 @login_required
 def workshop_xlsx(workshop_id):

@@ -1428,33 +1428,33 @@ def my_homework(user, limit: int = 10) -> list[dict]:
     return out
 
 
-def assessment_inputs(workshop, user_ids) -> dict[int, dict]:
-    """What the assessment scheme (lms.assessment, DOMAIN.md §9) reads of each member's homework in a
-    workshop: whether they submitted, the final grade of their research homework (0-10, None until
-    graded) and their grade for reviewing (0-5, lms.homework.grading), the best over the workshop's
-    assignments, and whether that homework's grades are released to them yet (reviews_released).
-    Two queries."""
+def assessment_inputs(workshops, user_ids) -> dict[tuple[int, int], dict]:
+    """What the assessment scheme (lms.assessment, DOMAIN.md §9) reads of members' homework, per
+    (workshop id, user id): whether they submitted, the final grade of their research homework (0-10,
+    None until graded) and their grade for reviewing (0-5, lms.homework.grading), the best over the
+    workshop's assignments, and whether that homework's grades are released to them yet
+    (reviews_released). Two queries, whatever the number of workshops or members."""
+    wids = [w.id for w in workshops]
     ids = list({int(u) for u in user_ids})
-    out = {uid: {"homework": None, "homework_submitted": False, "homework_released": False, "reviewing": None,
-                 "reviews_done": 0} for uid in ids}  # fmt: skip
-    if not ids:
+    out = {(w, uid): {"homework": None, "homework_submitted": False, "homework_released": False, "reviewing": None,
+                      "reviews_done": 0} for w in wids for uid in ids}  # fmt: skip
+    if not ids or not wids:
         return out
-    wid = workshop.id
-    for uid, grade, phase in db.session.execute(
-        select(Submission.author_id, Submission.final_grade, Assignment.phase)
+    for wid, uid, grade, phase in db.session.execute(
+        select(Assignment.workshop_id, Submission.author_id, Submission.final_grade, Assignment.phase)
         .join(Assignment, Assignment.id == Submission.assignment_id)
-        .where(Assignment.workshop_id == wid, Submission.author_id.in_(ids))
+        .where(Assignment.workshop_id.in_(wids), Submission.author_id.in_(ids))
     ):  # fmt: skip
-        row = out[uid]
+        row = out[(wid, uid)]
         row["homework_submitted"] = True
         if grade is not None and (row["homework"] is None or grade > row["homework"]):
             row["homework"], row["homework_released"] = grade, PHASES.index(phase) > PHASES.index("review")
-    for uid, grade, done in db.session.execute(
-        select(ReviewerGrade.user_id, ReviewerGrade.grade, ReviewerGrade.reviews_done)
+    for wid, uid, grade, done in db.session.execute(
+        select(Assignment.workshop_id, ReviewerGrade.user_id, ReviewerGrade.grade, ReviewerGrade.reviews_done)
         .join(Assignment, Assignment.id == ReviewerGrade.assignment_id)
-        .where(Assignment.workshop_id == wid, ReviewerGrade.user_id.in_(ids))
+        .where(Assignment.workshop_id.in_(wids), ReviewerGrade.user_id.in_(ids))
     ):  # fmt: skip
-        row = out[uid]
+        row = out[(wid, uid)]
         if grade is not None and (row["reviewing"] is None or grade > row["reviewing"]):
             row["reviewing"] = grade
         row["reviews_done"] = max(row["reviews_done"], int(done or 0))

@@ -119,7 +119,9 @@ def test_a_homework_grade_is_pending_for_the_member_until_released(app, login_as
     with app.test_request_context():
         mine = dict(services.my_scores(w["leader"]))[w.workshop_a]
     assert mine.points["homework"] is None and mine.provisional and mine.total == 5.0
-    html = login_as(w["leader"]).get("/me").get_data(as_text=True)
+    client = login_as(w["leader"])
+    assert "/me/assessment" in client.get("/me").get_data(as_text=True)
+    html = client.get("/me/assessment").get_data(as_text=True)
     assert 'id="my-assessment"' in html and "待发布" in html and "暂定" in html
     a.phase = "closed"
     db.session.commit()
@@ -161,10 +163,13 @@ def test_who_sees_the_workshop_results(app, login_as, did_things, role, status):
 
 def test_a_member_sees_only_their_own(app, login_as, did_things):
     w = did_things
-    html = login_as(w["member"]).get("/me").get_data(as_text=True)
+    html = login_as(w["member"]).get("/me/assessment").get_data(as_text=True)
     assert 'id="my-assessment"' in html and "77.5 / 100" in html and "合格" in html
     assert "王组长" not in html
-    assert 'id="my-assessment"' not in login_as(w["outsider"]).get("/me").get_data(as_text=True)
+    # someone in no workshop is told why there is nothing, and their space has no link
+    assert "/me/assessment" not in login_as(w["outsider"]).get("/me").get_data(as_text=True)
+    html = login_as(w["outsider"]).get("/me/assessment").get_data(as_text=True)
+    assert 'id="my-assessment"' not in html and "还不是任何工作坊的成员" in html
 
 
 def test_the_export_has_a_row_per_member_with_the_result(app, login_as, did_things):
