@@ -223,7 +223,8 @@ def test_closing_into_another_school_moves_the_teachers_and_keeps_everything(wor
     assert "东湖小学" not in _text(client.get(url)).replace("东湖小学语文坊", "")
     assert "东湖小学" not in _text(client.get(f"/regions/{w.county_a.id}"))
     assert access.can(w["county_admin"], "user.manage", db.session.get(User, w["teacher"].id))
-    # Its page stays for those who reach it; nothing more can be done to it.
+    # Its page stays for those who reach it, saying it is closed; nothing more can be done to it.
+    assert "已于" in _text(client.get(f"/schools/{closed.id}"))
     r = client.post(url, data={"action": "edit_school", "school_id": closed.id, "name": "复活小学"})
     assert r.status_code == 404
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "school.closed"))
