@@ -65,7 +65,8 @@ media_job_finished = _signals.signal("media-job-finished")
 # --- administration (the audit trail, lms.audit, stores each of these) ---------------------------
 #: sender=School or Region, kwargs: change ("created", "renamed", "moved", "closed"), actor (User, or
 #: None from the shell), detail (dict of names and counts, no personal data: e.g. {"old": "…",
-#: "new": "…"}), origin (access Context or None: for "moved", the county it left). After commit.
+#: "new": "…"}), origin (access Context or None: the other place concerned: for "moved", the county it left; for
+#: "closed", the school its teachers moved to). After commit.
 community_changed = _signals.signal("community-changed")
 #: sender=Workshop, kwargs: actor (User or None), host (User). After a workshop was opened and committed.
 workshop_created = _signals.signal("workshop-created")

@@ -12,9 +12,10 @@ class AuditEntry(db.Model):
 
     `context_path` is the access path of the place the action happened *at the time* (a school's
     path before it moved stays on its old entries: the trail records what was, and who could see it
-    then still can). A move also names where it came from (`origin_path`), so both counties' admins
-    see it. `detail` holds a few named values for the page's sentence (a role code, counts, old and
-    new names of a school or region), never personal data: people are named by id only (`actor_id`,
+    then still can). `origin_path` is a second place the action concerns, whose administrators see
+    it too: the county a moved school left, the school a closed school's teachers moved to.
+    `detail` holds a few named values for the page's sentence (a role code, counts, old and new
+    names of a school or region), never personal data: people are named by id only (`actor_id`,
     `target_id`) and shown with their current name when the page is read.
     """
 

@@ -1122,7 +1122,8 @@ def close_school(school: School, actor=None, into: School | None = None) -> Scho
     audit.info("school closed: %s (%s) by %s; %s teachers moved to %s", school.id, school.name, actor_label(actor),
                moved, into.id if into is not None else "-")  # fmt: skip
     detail = {"into": into.name, "moved_teachers": moved} if into is not None else {}
-    _changed(school, "closed", actor, detail)
+    # Filed at the school that took the teachers too: its admins see where they came from.
+    _changed(school, "closed", actor, detail, origin=into.context if into is not None else None)
     return school
 
 

@@ -229,6 +229,7 @@ def test_closing_into_another_school_moves_the_teachers_and_keeps_everything(wor
     assert r.status_code == 404
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "school.closed"))
     assert entry.detail == {"name": "东湖小学", "into": "东湖二小", "moved_teachers": len(teachers)}
+    assert entry.origin_path == db.session.get(School, merged.id).context.path  # the receiving school sees it
 
 
 def test_the_roster_import_does_not_match_a_closed_school(world, login_as):
