@@ -247,3 +247,26 @@ def test_the_pages_password_sheet_helper_is_unchanged_for_callers(world):
     result = roster.ImportResult(new_accounts=[roster.NewAccount("甲", "u1", "pw", "东湖小学")])
     assert roster.keep_password_sheet(result, world["county_admin"]) is not None
     assert _entries("passwords.kept")[-1].context_path == ""
+
+
+def test_the_page_runs_a_fixed_number_of_queries(world, login_as):
+    from tests.factories import make_user
+    from tests.sql_counting import counting
+
+    w = world
+    client = login_as(w["city_admin"])
+    client.get("/manage/audit")  # warm: the session's user and grants
+
+    def page_statements():
+        with counting() as statements:
+            assert client.get("/manage/audit").status_code == 200
+        return len(statements)
+
+    audit.record("school.renamed", w["county_admin"], "school", w.school_a.id, w.school_a.context, {"old": "a"})
+    few = page_statements()
+    for i in range(25):  # other actors, other people, other places
+        actor = make_user(f"auditor{i}", "某管理员")
+        audit.record("account.password_reset", actor, "user", w["teacher_b"].id, w.school_b.context)
+        audit.record("role.granted", actor, "user", w["teacher"].id, w.county_a.context, {"role": "expert"})
+    db.session.commit()
+    assert page_statements() == few
