@@ -296,6 +296,7 @@ ADMIN_STATUS = {
     "school_name_taken": 409,
     "already_held": 409,
     "person_inactive": 409,
+    "school_closed": 409,
     "role_above_you": 403,
     "no_such_assignment": 404,
 }
