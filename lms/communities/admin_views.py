@@ -195,6 +195,9 @@ def _roles_page(obj, template: str, endpoint: str, trail, **ids):
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
+            if isinstance(obj, School) and obj.closed_at is not None:
+                # Nobody is appointed at (or removed from) a closed school: its roles stay as they were.
+                raise access.AccessError("school_closed")
             message = _roles_action(obj, action)
         except access.AccessError as exc:
             flash(admin_error(exc), "danger")

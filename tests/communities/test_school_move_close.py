@@ -272,3 +272,15 @@ def test_a_county_admin_cannot_merge_teachers_into_the_next_county(world, login_
     )
     assert r.status_code == 422 and "西湖" not in _text(r)
     assert _snapshot() == before
+
+
+def test_nobody_is_appointed_at_a_closed_school(world, login_as):
+    w = world
+    empty = services.add_school(w.county_a, "东湖三小")
+    services.close_school(empty, actor=w["county_admin"])
+    before = _snapshot()
+    data = {"action": "appoint", "login": "teacher_a", "role": "school_admin"}
+    r = login_as(w["county_admin"]).post(f"/schools/{empty.id}/manage", data=data)
+    assert r.status_code == 422 and "该校已关闭" in _text(r)
+    assert _snapshot() == before
+    assert db.session.scalar(select(RoleAssignment).where(RoleAssignment.context_id == empty.context_id)) is None
