@@ -235,3 +235,5 @@ def test_the_api_files_too_and_a_closed_school_is_not_renamed(world, api_as):
     services.close_school(empty, actor=w["city_admin"])
     r = city.patch(f"{API}/schools/{empty.id}", json={"name": "复活小学"})
     assert r.status_code == 409 and error_of(r) == "school_closed"
+    r = city.post(f"{API}/schools/{empty.id}/roles", json={"login": "teacher_a", "role": "school_admin"})
+    assert r.status_code == 409 and error_of(r) == "school_closed"
