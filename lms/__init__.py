@@ -138,6 +138,7 @@ DOMAINS = (
     "credits",
     "stats",
     "projects",
+    "audit",
 )
 
 

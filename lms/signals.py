@@ -61,3 +61,16 @@ watch_time_credited = _signals.signal("watch-time-credited")
 #: sender=MediaJob, kwargs: none. After a transcoding job finished (job.status "done" or "failed")
 #: and was committed; the domain that owns the video (e.g. a course lesson) records the result.
 media_job_finished = _signals.signal("media-job-finished")
+
+# --- administration (the audit trail, lms.audit, stores each of these) ---------------------------
+#: sender=School or Region, kwargs: change ("created", "renamed", "moved", "closed"), actor (User, or
+#: None from the shell), detail (dict of names and counts, no personal data: e.g. {"old": "…",
+#: "new": "…"}), origin (access Context or None: the other place concerned: for "moved", the county it left; for
+#: "closed", the school its teachers moved to). After commit.
+community_changed = _signals.signal("community-changed")
+#: sender=Workshop, kwargs: actor (User or None), host (User). After a workshop was opened and committed.
+workshop_created = _signals.signal("workshop-created")
+#: sender=importer (User), kwargs: change ("kept": a roster import's initial passwords are kept for
+#: one download; "taken": downloaded), count (int: passwords on the sheet), context (access Context
+#: the roster was imported into, or None). After commit.
+password_sheet = _signals.signal("password-sheet")

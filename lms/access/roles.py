@@ -235,3 +235,10 @@ ROLE_CAPABILITIES["supervisor"].add("project.view")
 ROLE_CAPABILITIES["school_admin"].add("project.nominate")
 ROLE_CAPABILITIES["site_admin"] |= set(CAPABILITIES)
 UPWARD.add("project.nominate")
+
+# Audit trail (lms.audit): the administrators of a school or region read the stored record of the
+# administrative actions taken there (roles, accounts, rosters, the community tree, workshops); site
+# admins read all of it. Kept in its own block so that other changes to this table merge cleanly.
+CAPABILITIES["audit.view"] = _l("Read the audit trail of administrative actions")
+for _role in ("school_admin", "county_admin", "city_admin", "province_admin", "site_admin"):
+    ROLE_CAPABILITIES[_role].add("audit.view")

@@ -101,3 +101,7 @@ class PasswordSheet(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     #: Nonce and AES-GCM ciphertext of the JSON rows [[username, name, school, password], ...].
     sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: Where the roster was imported (the audit trail files the download there); None for older rows.
+    context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id", ondelete="SET NULL"))
+
+    context = relationship("Context")

@@ -454,7 +454,7 @@ def build_lookup(scope, raws: list[RawRow]) -> Lookup:
         for sid, name, county_id, stage, path in db.session.execute(
             select(School.id, School.name, School.county_id, School.stage, Context.path)
             .join(Context, School.context_id == Context.id)
-            .where(School.county_id.in_(county_ids))
+            .where(School.county_id.in_(county_ids), School.closed_at.is_(None))  # a closed school takes nobody
         ):
             in_scope = path.startswith(scope_path)
             lookup.schools[(county_id, _key(name))] = SchoolRef(sid, name, county_id, in_scope, stage)
@@ -749,10 +749,12 @@ def _sheet_lifetime() -> timedelta:
     return timedelta(minutes=float(current_app.config["ROSTER_PASSWORDS_MINUTES"]))
 
 
-def keep_password_sheet(result: ImportResult, importer) -> str | None:
+def keep_password_sheet(result: ImportResult, importer, scope=None) -> str | None:
     """Keep the new accounts' initial passwords for one download by `importer`; returns the sheet's
-    id (None when the import created no account). Commits."""
+    id (None when the import created no account). `scope` is the School or Region imported into
+    (where the audit trail files the sheet). Commits."""
     from lms.accounts.models import PasswordSheet
+    from lms.signals import password_sheet
 
     if not result.new_accounts:
         return None
@@ -761,8 +763,11 @@ def keep_password_sheet(result: ImportResult, importer) -> str | None:
     rows = [[a.username, a.name, a.school, a.password] for a in result.new_accounts]
     nonce = os.urandom(12)
     sealed = nonce + _sheet_cipher().encrypt(nonce, json.dumps(rows).encode(), sheet_id.encode())
-    db.session.add(PasswordSheet(id=sheet_id, importer_id=importer.id, created_at=utcnow(), sealed=sealed))
+    context = scope.context if scope is not None else None
+    db.session.add(PasswordSheet(id=sheet_id, importer_id=importer.id, created_at=utcnow(), sealed=sealed,
+                                 context_id=context.id if context is not None else None))  # fmt: skip
     db.session.commit()
+    password_sheet.send(importer, change="kept", count=len(rows), context=context)
     return sheet_id
 
 
@@ -791,9 +796,15 @@ def take_password_sheet(sheet_id: str, user) -> bytes | None:
     sheet = excel.Sheet(_("Initial passwords"), headers, rows, widths=(16, 12, 30, 16), text_columns={0, 3})
     data = excel.write_workbook(sheet)
     # The DELETE decides who gets it: of two downloads at once, one deletes the row, the other nothing.
+    context = row.context
     taken = db.session.execute(delete(PasswordSheet).where(PasswordSheet.id == sheet_id)).rowcount
     db.session.commit()
-    return data if taken == 1 else None
+    if taken != 1:
+        return None
+    from lms.signals import password_sheet
+
+    password_sheet.send(user, change="taken", count=len(rows), context=context)
+    return data
 
 
 def purge_password_sheets() -> int:

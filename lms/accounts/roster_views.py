@@ -30,7 +30,7 @@ def _import_page(scope, trail, back):
         except roster.RosterInvalid as exc:
             problems = exc.problems
         else:
-            sheet = roster.keep_password_sheet(result, current_user)
+            sheet = roster.keep_password_sheet(result, current_user._get_current_object(), scope)
             minutes = current_app.config["ROSTER_PASSWORDS_MINUTES"]
             html = render_template("accounts/roster_result.html", scope=scope, trail=trail, back=back, result=result,
                                    password_sheet=sheet, sheet_minutes=minutes)  # fmt: skip
@@ -79,7 +79,7 @@ def export_region(region_id):
 def password_sheet(sheet_id):
     """The new accounts' initial passwords as .xlsx: once, for the admin who imported them (POST, with
     the CSRF token: a link prefetch must not use up the one download)."""
-    data = roster.take_password_sheet(sheet_id, current_user)
+    data = roster.take_password_sheet(sheet_id, current_user._get_current_object())
     if data is None:
         message = _("This list of initial passwords has already been downloaded, or has expired. Reset the "
                     "password of a teacher who has none from their account page.")  # fmt: skip

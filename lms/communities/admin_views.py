@@ -34,6 +34,15 @@ ADMIN_ERRORS = {
     "already_held": lambda: _("This person already holds this role here."),
     "no_such_assignment": lambda: _("That appointment does not exist any more."),
     "own_account": lambda: _("This cannot be done to your own account."),
+    "school_closed": lambda: _("This school is closed; nothing was changed."),
+    "target_not_county": lambda: _("Choose the county the school moves to."),
+    "target_out_of_reach": lambda: _("Choose a county you manage; nothing was changed."),
+    "same_county": lambda: _("The school is already in this county."),
+    "school_has_teachers": lambda: _(
+        "The school still has active teachers: choose the school they move to, or move or deactivate them first."
+    ),
+    "merge_into_itself": lambda: _("Choose another school for the teachers."),
+    "target_closed": lambda: _("The school chosen for the teachers is closed; choose another one."),
 }
 
 
@@ -74,7 +83,8 @@ def _home(top_manager: bool, status: int = 200):
     provinces = services.provinces() if top_manager else []
     return render_template("communities/manage_home.html", places=services.managed_places(current_user),
                            provinces=provinces, top_manager=top_manager,
-                           people=access.holds_anywhere(current_user, "user.manage")), status  # fmt: skip
+                           people=access.holds_anywhere(current_user, "user.manage"),
+                           audit=access.holds_anywhere(current_user, "audit.view")), status  # fmt: skip
 
 
 # --- regions: sub-units and roles --------------------------------------------------------------------
@@ -90,7 +100,7 @@ def manage_region(region_id):
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
-            if action in ("add_child", "edit_child", "add_school", "edit_school"):
+            if action in ("add_child", "edit_child", "add_school", "edit_school", "move_school", "close_school"):
                 access.require(current_user, "region.manage", region)
                 message = _structure_action(region, action)
             else:
@@ -118,15 +128,41 @@ def _structure_action(region: Region, action: str) -> str:
         services.edit_region(child, name, request.form.get("code"), actor)
         return _("%(name)s saved.", name=child.name)
     school = db.session.get(School, _int(request.form.get("school_id")))
-    if school is None or school.county_id != region.id:
+    if school is None or school.county_id != region.id or school.closed_at is not None:
         abort(404)
+    if action == "move_school":
+        # The county it goes to must be managed too: a county admin moves nothing out of the county.
+        target = _managed(Region, request.form.get("county_id"), "target_out_of_reach")
+        services.move_school(school, target, actor)
+        return _("%(name)s moved to %(county)s.", name=school.name, county=target.name)
+    if action == "close_school":
+        into = None
+        if request.form.get("into_id"):
+            into = _managed(School, request.form.get("into_id"), "merge_into_itself")
+        services.close_school(school, actor, into)
+        if into is not None:
+            return _("%(name)s is closed; its teachers are now in %(into)s.", name=school.name, into=into.name)
+        return _("%(name)s is closed.", name=school.name)
     services.edit_school(school, name, request.form.get("stage"), actor)
     return _("%(name)s saved.", name=school.name)
 
 
+def _managed(model, value, error: str):
+    """A region or school named by a form, refused alike (no hint it exists) when it does not exist
+    or is beyond the actor's region.manage."""
+    try:
+        obj = db.session.get(model, int(value))
+    except (TypeError, ValueError):
+        obj = None
+    if obj is None or not access.can(current_user, "region.manage", obj):
+        raise services.CommunityError(error)
+    return obj
+
+
 def _region_page(region: Region, structure: bool, status: int = 200):
     units = services.sub_units(region) if structure else {"children": [], "schools": []}
-    return render_template("communities/manage_region.html", region=region, structure=structure,
+    counties = services.movable_counties(current_user, region) if structure and region.level == "county" else []
+    return render_template("communities/manage_region.html", region=region, structure=structure, counties=counties,
                            trail=services.ancestors(region), **units, **_roles_data(region)), status  # fmt: skip
 
 
@@ -159,6 +195,9 @@ def _roles_page(obj, template: str, endpoint: str, trail, **ids):
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
+            if isinstance(obj, School) and obj.closed_at is not None:
+                # Nobody is appointed at (or removed from) a closed school: its roles stay as they were.
+                raise access.AccessError("school_closed")
             message = _roles_action(obj, action)
         except access.AccessError as exc:
             flash(admin_error(exc), "danger")

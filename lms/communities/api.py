@@ -296,6 +296,7 @@ ADMIN_STATUS = {
     "school_name_taken": 409,
     "already_held": 409,
     "person_inactive": 409,
+    "school_closed": 409,
     "role_above_you": 403,
     "no_such_assignment": 404,
 }
@@ -433,6 +434,8 @@ def _roles(place, body=None):
     if body is None:
         return _role_list(place)
     try:
+        if isinstance(place, School) and place.closed_at is not None:
+            raise access.AccessError("school_closed")  # as on the page: a closed school's roles stay
         appoint = access.replace_holders if body.get("replace") else access.appoint
         appoint(api_user(), _person(body), body["role"], place)
     except access.AccessError as exc:

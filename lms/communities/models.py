@@ -1,7 +1,9 @@
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.core.db import TimestampMixin
+from lms.core.db import TimestampMixin, UTCDateTime
 from lms.extensions import db
 
 REGION_LEVELS = ("province", "city", "county")
@@ -41,6 +43,9 @@ class School(TimestampMixin, db.Model):
     county_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), unique=True)
     teacher_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Closed (e.g. merged into another school): gone from lists, pickers and the roster import, and
+    # out of the counters, but nothing under it is deleted (its history, resources and records stay).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     county: Mapped[Region] = relationship()
     context = relationship("Context")

@@ -3,7 +3,7 @@
 import re
 from functools import cache
 
-from sqlalchemy import bindparam, false, func, or_, select, update
+from sqlalchemy import bindparam, false, func, literal, or_, select, update
 
 from lms import access
 from lms.access.models import Context
@@ -11,6 +11,7 @@ from lms.access.roles import ROLE_CAPABILITIES
 from lms.access.services import actor_label, audit, new_context, site_context
 from lms.accounts.models import User
 from lms.communities.models import Region, School, StudyGroup, Workshop, WorkshopMembership
+from lms.core.db import utcnow
 from lms.core.pagination import Page, paginate
 from lms.core.text import normalize, plain
 from lms.extensions import db
@@ -74,7 +75,10 @@ def _stmt(name: str, limit: int = 0):
     if name == "child_regions":
         return select(Region).where(Region.parent_id == bindparam("rid")).order_by(Region.id)
     if name == "county_schools":
-        return select(School).where(School.county_id == bindparam("rid")).order_by(School.id)
+        # Closed schools are gone from every list and picker (their rows and history stay).
+        return (
+            select(School).where(School.county_id == bindparam("rid"), School.closed_at.is_(None)).order_by(School.id)
+        )
     if name == "region_workshops":
         return select(Workshop).where(Workshop.region_id == bindparam("rid")).order_by(Workshop.id)
     if name == "school_workshops":
@@ -229,7 +233,9 @@ def refresh_counters() -> None:
     # Regions: aggregate over the context subtree, level by level via the materialized path.
     region_ctx = select(Region.id, Context.path).join(Context, Region.context_id == Context.id)
     school_rows = s.execute(
-        select(Context.path, School.teacher_count).join(School, School.context_id == Context.id)
+        select(Context.path, School.teacher_count)
+        .join(School, School.context_id == Context.id)
+        .where(School.closed_at.is_(None))  # a closed school counts in no region
     ).all()
     ws_paths = [p for (p,) in s.execute(select(Context.path).join(Workshop, Workshop.context_id == Context.id))]
     for region_id, path in s.execute(region_ctx).all():
@@ -654,6 +660,9 @@ def new_workshop(region: Region, name: str, kind: str, subject, stage, host_logi
         r.workshop_count = (r.workshop_count or 0) + 1
     db.session.commit()
     access.services.record("granted", actor, host, "host", ws.context)
+    from lms.signals import workshop_created
+
+    workshop_created.send(ws, actor=actor, host=host)
     return ws
 
 
@@ -848,6 +857,7 @@ def add_region(parent: Region | None, name: str, code: str | None = None, actor=
     _commit_or("code_taken")
     audit.info("region created: %s %s (%s) under %s by %s", level, region.id, name,
                f"region {parent.id}" if parent else "the site", actor_label(actor))  # fmt: skip
+    _changed(region, "created", actor, {"level": level, "code": code})
     return region
 
 
@@ -862,6 +872,8 @@ def edit_region(region: Region, name: str, code: str | None, actor=None) -> Regi
     region.context.name = name
     _commit_or("code_taken")
     audit.info("region edited: %s %s (%s → %s) by %s", region.level, region.id, old, name, actor_label(actor))
+    if old != name:
+        _changed(region, "renamed", actor, {"old": old, "new": name})
     return region
 
 
@@ -885,10 +897,15 @@ def add_school(county: Region, name: str, stage: str | None = None, actor=None) 
     _bump(Region.school_count, [r.id for r in ancestors(county)], 1)
     _commit_or("school_name_taken")
     audit.info("school created: %s (%s) in county %s by %s", school.id, name, county.id, actor_label(actor))
+    _changed(school, "created", actor, {"stage": stage})
     return school
 
 
 def edit_school(school: School, name: str, stage: str | None, actor=None) -> School:
+    """Rename a school or change its stage. The roster import finds schools by their current name
+    within the county (accounts.roster.build_lookup), so files must use the new name afterwards."""
+    if school.closed_at is not None:
+        raise CommunityError("school_closed")
     name, stage = _clean_name(name), _clean_stage(stage)
     _lock(Region, school.county_id)
     _check_school(school.county, name, school)
@@ -897,6 +914,8 @@ def edit_school(school: School, name: str, stage: str | None, actor=None) -> Sch
     school.context.name = name
     _commit_or("school_name_taken")
     audit.info("school edited: %s (%s → %s) by %s", school.id, old, name, actor_label(actor))
+    if old != name:
+        _changed(school, "renamed", actor, {"old": old, "new": name})
     return school
 
 
@@ -940,7 +959,8 @@ def recount_person(user: User) -> None:
         school.teacher_count = db.session.scalar(
             select(func.count(User.id)).where(User.school_id == school.id, User.active.is_(True))
         )
-        _bump(Region.teacher_count, [r.id for r in ancestors(school.county)], school.teacher_count - before)
+        if school.closed_at is None:  # a closed school counts in no region
+            _bump(Region.teacher_count, [r.id for r in ancestors(school.county)], school.teacher_count - before)
     for ws in db.session.scalars(
         select(Workshop).join(WorkshopMembership).where(WorkshopMembership.user_id == user.id)
     ):
@@ -1004,7 +1024,8 @@ def units_below(region: Region) -> tuple[list, dict[int, int]]:
     for rid, parent in regions:
         children.setdefault(parent, []).append(rid)
     if region.level == "county":
-        schools = list(db.session.scalars(select(School).where(School.county_id == region.id).order_by(School.name)))
+        open_schools = select(School).where(School.county_id == region.id, School.closed_at.is_(None))
+        schools = list(db.session.scalars(open_schools.order_by(School.name)))
         return schools, {s.id: s.id for s in schools}
     units = list(db.session.scalars(select(Region).where(Region.parent_id == region.id).order_by(Region.id)))
     unit_of: dict[int, int] = {}  # region id → the child unit it lies under
@@ -1014,14 +1035,18 @@ def units_below(region: Region) -> tuple[list, dict[int, int]]:
             rid = stack.pop()
             unit_of[rid] = unit.id
             stack.extend(children.get(rid, ()))
-    rows = db.session.execute(select(School.id, School.county_id).where(School.county_id.in_(list(unit_of) or [0])))
+    rows = db.session.execute(
+        select(School.id, School.county_id).where(
+            School.county_id.in_(list(unit_of) or [0]), School.closed_at.is_(None)
+        )
+    )
     return units, {sid: unit_of[cid] for sid, cid in rows}
 
 
 def all_school_counties() -> dict[int, int]:
     """{school_id: county_id} of every school, and through region_parents the rest of the tree: what
     the daily snapshot rolls up along."""
-    return dict(db.session.execute(select(School.id, School.county_id)).all())
+    return dict(db.session.execute(select(School.id, School.county_id).where(School.closed_at.is_(None))).all())
 
 
 def region_parents() -> dict[int, int | None]:
@@ -1088,5 +1113,139 @@ def school_ids_under(region: Region, within: list[str] | None = None):
 
 
 def schools_by_name(school_ids, limit: int = 500) -> list[School]:
-    """The schools among `school_ids` (a select), by name."""
-    return list(db.session.scalars(select(School).where(School.id.in_(school_ids)).order_by(School.name).limit(limit)))
+    """The open schools among `school_ids` (a select), by name (a closed school takes no one new)."""
+    stmt = select(School).where(School.id.in_(school_ids), School.closed_at.is_(None))
+    return list(db.session.scalars(stmt.order_by(School.name).limit(limit)))
+
+
+def _changed(obj, change: str, actor, detail: dict | None = None, origin=None) -> None:
+    """After a committed change of a school or region: the signal the audit trail (and any listener) takes."""
+    from lms.signals import community_changed
+
+    community_changed.send(obj, change=change, actor=actor, detail=detail or {}, origin=origin)
+
+
+# --- administration: moving and closing schools ---------------------------------------------------
+# The views check region.manage on the school and on the county it goes to (a county admin thereby
+# moves nothing out of the county; a city admin moves between the counties of the city).
+
+
+def _lock_counties(*region_ids: int) -> None:
+    # In id order: two moves in opposite directions at once wait for each other instead of deadlocking.
+    for rid in sorted(set(region_ids)):
+        _lock(Region, rid)
+
+
+def _chain_ids(county: Region) -> set[int]:
+    return {r.id for r in ancestors(county)}
+
+
+def move_school(school: School, county: Region | None, actor=None) -> School:
+    """Move a school into another county. Everything under it follows without being touched: its
+    teachers (users.school_id), its workshops (their region becomes the new county), the roles held
+    at it and its workshops, its resources and announcements (all keyed by its access context). The
+    school's context and every context below it get their materialized path rewritten in one UPDATE,
+    and the counters of the regions it leaves and joins move with it."""
+    if school.closed_at is not None:
+        raise CommunityError("school_closed")
+    if county is None or county.level != "county":
+        raise CommunityError("target_not_county")
+    if county.id == school.county_id:
+        raise CommunityError("same_county")
+    _lock_counties(school.county_id, county.id)
+    _check_school(county, school.name)
+    old_county = school.county
+    ctx = school.context
+    old_path, new_path = ctx.path, f"{county.context.path}{ctx.id}/"
+    ctx.parent_id = county.context_id
+    school.county_id = county.id
+    db.session.flush()
+    db.session.execute(
+        update(Context)
+        .where(Context.path.startswith(old_path, autoescape=True))
+        .values(path=literal(new_path) + func.substr(Context.path, len(old_path) + 1))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Workshop).where(Workshop.school_id == school.id).values(region_id=county.id)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    workshops = db.session.scalar(select(func.count(Workshop.id)).where(Workshop.school_id == school.id)) or 0
+    old_chain, new_chain = _chain_ids(old_county), _chain_ids(county)
+    left, joined = sorted(old_chain - new_chain), sorted(new_chain - old_chain)
+    teachers = school.teacher_count or 0
+    for counter, n in ((Region.school_count, 1), (Region.teacher_count, teachers), (Region.workshop_count, workshops)):
+        _bump(counter, left, -n)
+        _bump(counter, joined, n)
+    _commit_or("school_name_taken")  # the commit expires the contexts loaded before the UPDATE
+    access.services.forget()
+    audit.info("school moved: %s (%s) from county %s to county %s by %s", school.id, school.name, old_county.id,
+               county.id, actor_label(actor))  # fmt: skip
+    _changed(school, "moved", actor, {"from": old_county.name, "to": county.name}, origin=old_county.context)
+    return school
+
+
+def active_teacher_count(school: School) -> int:
+    return db.session.scalar(
+        select(func.count(User.id)).where(User.school_id == school.id, User.active.is_(True))
+    ) or 0  # fmt: skip
+
+
+def close_school(school: School, actor=None, into: School | None = None) -> School:
+    """Close a school (after a merger, say): it leaves every list and picker and the counters, and
+    the roster import no longer matches it; nothing is deleted. Only a school without active
+    teachers closes as it is; with `into`, its teachers (active or not) first move to that school,
+    in the same transaction. Roles held at the school and its workshops stay as they are."""
+    if school.closed_at is not None:
+        raise CommunityError("school_closed")
+    if into is not None:
+        if into.id == school.id:
+            raise CommunityError("merge_into_itself")
+        if into.closed_at is not None:
+            raise CommunityError("target_closed")
+    _lock_counties(school.county_id, *([into.county_id] if into is not None else []))
+    active = active_teacher_count(school)
+    moved = 0
+    if into is not None:
+        moved = db.session.execute(
+            update(User).where(User.school_id == school.id).values(school_id=into.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # fmt: skip
+        into.teacher_count = (into.teacher_count or 0) + active
+        _bump(Region.teacher_count, sorted(_chain_ids(into.county)), active)
+    elif active:
+        raise CommunityError("school_has_teachers")
+    chain = sorted(_chain_ids(school.county))
+    _bump(Region.school_count, chain, -1)
+    _bump(Region.teacher_count, chain, -(school.teacher_count or 0))
+    school.teacher_count = 0
+    school.closed_at = utcnow()
+    db.session.commit()  # expires the teachers loaded before the UPDATE
+    access.services.forget()
+    audit.info("school closed: %s (%s) by %s; %s teachers moved to %s", school.id, school.name, actor_label(actor),
+               moved, into.id if into is not None else "-")  # fmt: skip
+    detail = {"into": into.name, "moved_teachers": moved} if into is not None else {}
+    # Filed at the school that took the teachers too: its admins see where they came from.
+    _changed(school, "closed", actor, detail, origin=into.context if into is not None else None)
+    return school
+
+
+def open_schools(county: Region) -> list[School]:
+    """The county's schools that are not closed (the targets of a merger, by name)."""
+    return list(db.session.scalars(_stmt("county_schools"), {"rid": county.id}))
+
+
+def movable_counties(user, county: Region) -> list[tuple[Region, str]]:
+    """The counties a school of `county` may move to: the others the user holds region.manage on,
+    each with the name of its city (two cities may both have a 东湖区), by city and name."""
+    from sqlalchemy.orm import aliased
+
+    city = aliased(Region)
+    stmt = (
+        select(Region, city.name)
+        .join(Context, Region.context_id == Context.id)
+        .outerjoin(city, Region.parent_id == city.id)
+        .where(Region.level == "county", Region.id != county.id)
+        .order_by(city.id, Region.name, Region.id)
+    )
+    return [(r, n or "") for r, n in db.session.execute(access.visible(stmt, user, "region.manage", Context.path))]

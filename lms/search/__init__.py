@@ -16,6 +16,9 @@ def init_app(app) -> None:
 
     content_changed.connect(services.on_content_changed, weak=False)
     content_deleted.connect(services.on_content_deleted, weak=False)
+    from lms.signals import community_changed
+
+    community_changed.connect(services.on_community_changed, weak=False)
     register_nav(app, "search.index", _l("Search"), order=90, widget="search/_nav_box.html")
     if "reindex" not in lms_cli.commands:
         lms_cli.add_command(reindex_command)

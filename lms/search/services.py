@@ -402,3 +402,15 @@ def kind_labels(singular: bool = False) -> dict:
     """Labels of the registered kinds: filters (plural), or one result's badge (singular); a kind
     without a label here shows its name."""
     return {k: KIND_LABELS[k][singular] if k in KIND_LABELS else k for k in sorted(sources())}
+
+
+def on_community_changed(sender, change: str, **kw) -> None:
+    """A school moved to another county: every document under it carries its old context path, which
+    the old county's people would still match and the new county's would not. Compare and re-index
+    now (the documents that differ are exactly those), rather than at the next periodic repair."""
+    if change != "moved":
+        return
+    try:
+        check(repair=True, wait=False)
+    except Exception:
+        log.exception("could not re-index after %s moved", sender)

@@ -286,3 +286,18 @@ APPOINTS: dict[str, dict[str, set[str]]] = {
         **_SCHOOLS_AND_WORKSHOPS,
     },
 }
+
+
+# Audit trail (lms.audit): school and region admins read the entries of the places they administer
+# (downward only, like their other administrative rights); site admins everything. Its own block so
+# that changes above merge cleanly.
+ALL.add("audit.view")
+for _role, _objs in {
+    "site_admin": OBJECTS,
+    "school_admin": ["school_a"],
+    "county_admin": ["county_a", "school_a", "workshop_a"],
+    "city_admin": ["city", "county_a", "county_b", "school_a", "school_b", "workshop_a", "workshop_b"],
+    "province_admin": OBJECTS,
+}.items():
+    for _obj in _objs:
+        EXPECTED[_role][_obj] = EXPECTED[_role][_obj] | {"audit.view"}

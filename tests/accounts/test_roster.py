@@ -618,7 +618,9 @@ def test_import_uses_a_fixed_number_of_queries(world, login_as, db):
         rows = [person(i, name=f"改{i}") for i in range(1, 201)]
         resp = post(client, region_url(world.county_a), xlsx(rows))
         assert resp.status_code == 200
-    assert first < 40, first
+    # Under 40, and the audit trail's two entries (the import, the kept passwords): an INSERT each
+    # and a re-read of the rows their commit expired; none of it grows with the rows.
+    assert first < 48, first
     # Updates go out as executemany batches; selects do not grow with the rows.
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) < 25, len(selects)

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from lms.access.models import Context, RoleAssignment
 from lms.accounts.models import ApiToken, User
 from lms.accounts.services import authenticate
+from lms.audit.models import AuditEntry
+from lms.communities import services
 from lms.communities.models import Region, School
 from lms.extensions import db
 from tests.api.helpers import API, error_of
@@ -220,3 +222,18 @@ def test_accounts_out_of_reach(world, api_as, role, person, status):
     db.session.expire_all()
     user = db.session.get(User, target.id)
     assert user.password_hash == hash_before and user.active
+
+
+def test_the_api_files_too_and_a_closed_school_is_not_renamed(world, api_as):
+    w = world
+    city = api_as(w["city_admin"])
+    r = city.patch(f"{API}/schools/{w.school_b.id}", json={"name": "西湖实验中学"})
+    assert r.status_code == 200
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "school.renamed")).all()[-1]
+    assert entry.actor_id == w["city_admin"].id and entry.detail["new"] == "西湖实验中学"
+    empty = services.add_school(w.county_a, "东湖三小")
+    services.close_school(empty, actor=w["city_admin"])
+    r = city.patch(f"{API}/schools/{empty.id}", json={"name": "复活小学"})
+    assert r.status_code == 409 and error_of(r) == "school_closed"
+    r = city.post(f"{API}/schools/{empty.id}/roles", json={"login": "teacher_a", "role": "school_admin"})
+    assert r.status_code == 409 and error_of(r) == "school_closed"
