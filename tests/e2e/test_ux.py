@@ -129,3 +129,23 @@ def test_english_counts_and_tabs(page, e2e_world):
     assert right <= page.viewport_size["width"], right  # the last tab is not cut off on a phone
     page.locator("footer").get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+
+def test_rating_stars_are_thumb_sized_on_a_phone(page, e2e_world, app):
+    from lms.resources import services as resources
+    from tests.resources.conftest import upload_file
+
+    with app.test_request_context():
+        resource = resources.upload(e2e_world["host"], file=upload_file(), context=e2e_world.workshop_a.context,
+                                    title="分数的初步认识教学设计")  # fmt: skip
+    login(page, "member_a")
+    page.goto(f"/resources/{resource.id}")
+    stars = page.locator(".res-rate .star")
+    expect(stars).to_have_count(5)
+    heights = [b["height"] for b in (stars.nth(i).bounding_box() for i in range(5))]
+    if page.device == "phone":
+        assert min(heights) >= 40, heights
+    assert page.evaluate(SMALL_CONTROLS) == [] or page.device == "desktop"
+    assert no_horizontal_scroll(page)
+    stars.nth(3).click()
+    expect(page.locator(".res-rate .star.on")).to_have_count(4)
