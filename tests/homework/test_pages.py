@@ -215,6 +215,9 @@ def test_late_submission_page(client, login_as, hw):
     c = login_as(hw["members"][0])
     page = c.get(f"/homework/{a.id}/submit").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' not in page and "本作业已停止提交" in page
+    # Closed, the page is not titled "submit my homework" and leads back to the assignment.
+    assert "提交我的作业" not in page and '<h1 class="h5">我的作业</h1>' in page
+    assert f'href="/homework/{a.id}"' in page and "返回作业" in page
 
 
 def _edit_data(page: str, a, **changes) -> dict:
