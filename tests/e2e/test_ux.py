@@ -149,3 +149,20 @@ def test_rating_stars_are_thumb_sized_on_a_phone(page, e2e_world, app):
     assert no_horizontal_scroll(page)
     stars.nth(3).click()
     expect(page.locator(".res-rate .star.on")).to_have_count(4)
+
+
+def test_compact_buttons_take_a_thumb_above_and_below_on_a_phone(page, e2e_world):
+    """Card-header buttons keep their 23 px look; their invisible hit area is 40 px tall."""
+    login(page, "member_a")
+    button = page.locator("main a.btn.py-0").first  # a card header's button on the personal space
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": 2000})  # all of it on screen
+    box = button.bounding_box()
+    hit = (
+        """([x, y]) => { const b = document.elementFromPoint(x, y)?.closest('.btn'); return b ? b.innerText : null }"""
+    )
+    x = box["x"] + box["width"] / 2
+    above, below = page.evaluate(hit, [x, box["y"] - 6]), page.evaluate(hit, [x, box["y"] + box["height"] + 6])
+    if page.device == "phone":
+        assert box["height"] < 30 and above == below == button.inner_text(), (box, above, below)
+    else:
+        assert above is None and below is None
