@@ -166,3 +166,21 @@ def test_compact_buttons_take_a_thumb_above_and_below_on_a_phone(page, e2e_world
         assert box["height"] < 30 and above == below == button.inner_text(), (box, above, below)
     else:
         assert above is None and below is None
+
+
+@pytest.mark.parametrize("lang", ["中文", "English"])
+def test_the_bar_fits_a_small_laptop_in_both_languages(page, e2e_world, lang):
+    """992 px is the narrowest screen with the full bar (below it, the menu button)."""
+    if page.device != "desktop":
+        pytest.skip("desktop widths")
+    login(page, "cadmin_a")
+    page.locator("footer").get_by_role("button", name=lang).click()
+    page.wait_for_load_state()
+    for width in (992, 1024, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert no_horizontal_scroll(page), (lang, width, page.evaluate("document.documentElement.scrollWidth"))
+        search = page.locator(".navbar .nav-search input").bounding_box()
+        assert search["width"] >= 100, (lang, width, search)
+        assert page.locator(".navbar").bounding_box()["height"] < 70, (lang, width)  # one row
+    if lang == "English":
+        page.locator("footer").get_by_role("button", name="中文").click()
