@@ -14,6 +14,7 @@ from lms.core.db import utcnow
 from lms.extensions import db
 from lms.projects import services as projects
 from tests.e2e.conftest import EXTRA_TEACHERS, login, no_horizontal_scroll, snap
+from tests.homework.conftest import hw  # noqa: F401 (a fixture)
 
 # "1 members", "1 hours"…: an English count that ignored its number.
 SINGULAR_AS_PLURAL = re.compile(r"(?<![\d.])1 (members|posts|hours|lessons|answers|questions|downloads|resources)\b")
@@ -182,5 +183,23 @@ def test_the_bar_fits_a_small_laptop_in_both_languages(page, e2e_world, lang):
         search = page.locator(".navbar .nav-search input").bounding_box()
         assert search["width"] >= 100, (lang, width, search)
         assert page.locator(".navbar").bounding_box()["height"] < 70, (lang, width)  # one row
+    if lang == "English":
+        page.locator("footer").get_by_role("button", name="中文").click()
+
+
+@pytest.mark.parametrize("lang", ["中文", "English"])
+def test_homework_results_table_scrolls_inside_its_box_on_a_tablet(page, e2e_world, hw, lang):  # noqa: F811
+    from lms.homework import services as homework
+
+    if page.device != "desktop":
+        pytest.skip("tablet width: the results table shows from 768 px")
+    homework.sync(hw["a"], hw["now"])
+    login(page, "host_a")
+    page.locator("footer").get_by_role("button", name=lang).click()
+    page.wait_for_load_state()
+    page.set_viewport_size({"width": 768, "height": 900})
+    page.goto(f"/homework/{hw['a'].id}/results")
+    expect(page.locator(".hw-results-table table")).to_be_visible()
+    assert no_horizontal_scroll(page), (lang, page.evaluate("document.documentElement.scrollWidth"))
     if lang == "English":
         page.locator("footer").get_by_role("button", name="中文").click()
