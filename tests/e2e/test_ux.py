@@ -203,3 +203,17 @@ def test_homework_results_table_scrolls_inside_its_box_on_a_tablet(page, e2e_wor
     assert no_horizontal_scroll(page), (lang, page.evaluate("document.documentElement.scrollWidth"))
     if lang == "English":
         page.locator("footer").get_by_role("button", name="中文").click()
+
+
+def test_a_new_post_is_marked_where_the_page_opens(page, e2e_world):
+    activity = _discussion(e2e_world)
+    login(page, "member_a")
+    page.goto(f"/activities/{activity.id}")
+    page.locator(".rich-editor .ql-editor").first.click()
+    page.keyboard.type("我在数学课上用平板推送练习，全班正确率即时可见。")
+    page.get_by_role("button", name="发布").click()
+    page.wait_for_url(re.compile(r"#post-\d+$"))
+    mine = page.locator("article.post:target")
+    expect(mine).to_contain_text("平板推送练习")
+    assert mine.evaluate("e => getComputedStyle(e).backgroundColor") != "rgb(255, 255, 255)"
+    assert no_horizontal_scroll(page)
