@@ -318,7 +318,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="override gunicorn.conf.py threads")
     ap.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
     ap.add_argument("--wrk-threads", type=int, default=2)
-    ap.add_argument("--only", default="", help="comma-separated endpoint names to run (healthz,me,workshop,county)")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated endpoint names to run (healthz,me,workshop,county, county_stats,province_stats)",
+    )
     args = ap.parse_args()
 
     url = args.database_url or f"sqlite:///{ROOT / 'instance' / f'bench-{args.scale}.sqlite3'}"
@@ -336,6 +340,7 @@ def main() -> None:
         members = targets["members"][: args.connections]
         cookies = [login(port, u) for u in members]
         county_admin = [login(port, "demo_county_admin")]
+        province_admin = [login(port, "demo_province_admin")]
         endpoints = [
             ("healthz", "bare JSON /healthz", ["/healthz"], []),
             ("me", "personal space /me", ["/me"], cookies),
@@ -343,6 +348,11 @@ def main() -> None:
              [f"/workshops/{targets['workshop']}"], cookies),
             ("county", f"county page ({targets['county_schools']} schools, county admin)",
              [f"/regions/{targets['county']}"], county_admin),
+            # Learning statistics: every teacher of the unit aggregated per request (no cache).
+            ("county_stats", "county learning statistics (county admin)",
+             [f"/regions/{targets['county']}/stats"], county_admin),
+            ("province_stats", "province learning statistics (province admin)",
+             [f"/regions/{targets['province']}/stats"], province_admin),
         ]  # fmt: skip
         if args.only:
             wanted = set(args.only.split(","))

@@ -1,4 +1,4 @@
-"""Playback under load: `python benchmarks/playback.py [--only segments|heartbeat] [--duration 10]`.
+"""Playback under load: `python benchmarks/playback.py [--only segments|heartbeat|live] [--duration 10]`.
 
 Segments: 64 concurrent viewers (wrk connections; each viewer its own session cookie and grant)
 fetching the 720p HLS segments of a real transcode,
@@ -10,6 +10,17 @@ fetching the 720p HLS segments of a real transcode,
      nginx sends the bytes from an `internal` location (X-Accel-Redirect),
   4. the app alone under gunicorn (gunicorn.conf.py) sending the bytes itself (the pure-Flask fallback),
 all in the same run; prints requests/s, MB/s, p50/p95/p99 and each as a share of nginx's throughput.
+
+Live (`--only live`): N viewers of one live session (each its own session cookie and live grant) polling
+the playlist and fetching 1-second segments (one of each per viewer per second in a real player; here
+as fast as the connections allow, playlist and segment alternately, while a writer thread adds a
+segment and rewrites the playlist every second, as ffmpeg does),
+  1. plain nginx serving the live folder (the baseline),
+  2. nginx with deploy/nginx-watch.conf's live location on the viewers' grants (lms.live.playback),
+  3. the app under gunicorn on /live/<id>/hls/ (what every viewer did before: login, session, live.view
+     and the file, for the playlist and every segment),
+in the same run, interleaved; prints requests/s, p50/p95/p99 and the viewers each could carry at 2
+requests per viewer per second.
 
 Heartbeats: 1,000 simulated viewers (each a user with a session cookie and a viewing token, the media
 position advancing with the clock so the full crediting path runs) posting to /watch/heartbeat over
@@ -118,18 +129,96 @@ def build(env: dict, media_root: Path, viewers: int, tmp: Path) -> dict:
         serializer = app.session_interface.get_signing_serializer(app)
         with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": UA}):
             ident = _create_identifier()
-            cookies, tokens = [], []
+            cookies, tokens, grants = [], [], []
             for u in users:
                 key = u.get_id()
                 sign_in = start_sign_in(u, UA, "127.0.0.1")  # a real sign-in, as the login form makes
                 session = serializer.dumps({"_user_id": key, "_fresh": True, "_id": ident, SIGN_IN_KEY: sign_in})
-                cookies.append(f"session={session}; {watch.WATCH_COOKIE}={watch.watch_cookie(key)}")
+                holder = watch.holder(key, sign_in)
+                cookies.append(f"session={session}; {watch.WATCH_COOKIE}={watch.watch_cookie(holder)}")
                 tokens.append(watch.start_viewing(key, lesson))
-            grants = [watch.media_grant(u.get_id(), lesson.id, lesson.rendition_dir) for u in users]
+                # Grants for the whole run: a player renews its grant through the app every few minutes
+                # (LMS_WATCH_GRANT_SECONDS), i.e. 1,000 viewers ask the app about 4 times a second, which
+                # the heartbeats' figures below dwarf; the segments themselves are what is measured here.
+                grants.append(watch.media_grant(holder, lesson.id, lesson.rendition_dir, seconds=6 * 3600))
+        live = _build_live(app, users, county, cookies, media_root)
         segs = sorted(p.name for p in (media_root / "hls/bench/1/720p").glob("seg_*.ts"))
         sizes = [(media_root / "hls/bench/1/720p" / s).stat().st_size for s in segs]
         return {"lesson": lesson.id, "cookies": cookies, "tokens": tokens, "grants": grants, "segments": segs,
-                "mean_segment": sum(sizes) / len(sizes), "rendition": "hls/bench/1"}  # fmt: skip
+                "mean_segment": sum(sizes) / len(sizes), "rendition": "hls/bench/1", **live}  # fmt: skip
+
+
+#: A live segment: 1 s at the live encoder's ~1.3 Mbit/s (lms.media.live_hls), in 188-byte TS packets.
+LIVE_SEGMENT_BYTES = 188 * 870
+LIVE_WINDOW = 30  # playlist entries (ffmpeg keeps them all; half a minute keeps the playlist ~1 KB)
+
+
+def _build_live(app, users, county, cookies: list[str], media_root: Path) -> dict:
+    """A live session in the teachers' county with LIVE_WINDOW segments written; each viewer's grant
+    (for the whole run: renewals are one app request per viewer every few minutes), and their cookies
+    with the lms_watch cookie (the same value on /live/ as on /watch/)."""
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+    from lms.courses import watch
+    from lms.extensions import db
+    from lms.live.models import LiveSession
+
+    now = utcnow()
+    live = LiveSession(context_id=county.context.id, title="压测直播", subject="math", starts_at=now,
+                       ends_at=now + timedelta(hours=6), status="live", video_status="live")  # fmt: skip
+    db.session.add(live)
+    db.session.flush()
+    live.video_path = f"live/{live.id}"
+    db.session.commit()
+    folder = media_root / live.video_path
+    folder.mkdir(parents=True)
+    for i in range(LIVE_WINDOW):
+        _write_live_segment(folder, i)
+    _write_live_playlist(folder, LIVE_WINDOW)
+    grants = []
+    serializer = app.session_interface.get_signing_serializer(app)
+    for c in cookies[: len(users)]:
+        data = serializer.loads(re.search(r"session=([^;]+)", c)[1])
+        holder = watch.holder(data["_user_id"], data["_sign_in"])
+        grants.append(watch.live_grant(holder, live.id, seconds=6 * 3600))
+    return {"live": live.id, "live_grants": grants, "live_folder": str(folder)}
+
+
+def _write_live_segment(folder: Path, i: int) -> None:
+    (folder / f"seg_{i:05d}.ts").write_bytes((b"\x47" + bytes([i % 256]) * 187) * (LIVE_SEGMENT_BYTES // 188))
+
+
+def _write_live_playlist(folder: Path, count: int) -> None:
+    """The playlist as ffmpeg writes it: a new file renamed over the old one (readers see a whole one)."""
+    first = max(0, count - LIVE_WINDOW)
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:1", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+    for i in range(first, count):
+        lines += ["#EXTINF:1.000000,", f"seg_{i:05d}.ts"]
+    tmp = folder / "index.m3u8.tmp"
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, folder / "index.m3u8")
+
+
+class LiveWriter:
+    """A segment and a new playlist every second, as the live encoder does, for as long as it runs."""
+
+    def __init__(self, folder: str):
+        import threading
+
+        self.folder, self.count, self.stopped = Path(folder), LIVE_WINDOW, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(1.0):
+            _write_live_segment(self.folder, self.count)
+            self.count += 1
+            _write_live_playlist(self.folder, self.count)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
 
 
 # --- servers -------------------------------------------------------------------------------------------
@@ -277,6 +366,29 @@ end
 """
 
 
+def live_script(bases: list[str], cookies: list[str], segments: int) -> str:
+    """Viewer v (cookie v, URL prefix bases[v]) fetches its playlist, then a segment (of the first
+    `segments`, which exist all run), and so on; the viewers take turns request by request, so every
+    run is half playlists and half segments however few requests it makes."""
+    return f"""
+local bases = {lua_list(bases)}
+local cookies = {lua_list(cookies)}
+local i = 0
+local fetched = {{}}
+request = function()
+  i = i + 1
+  local v = math.floor(i / 2) % #cookies + 1
+  local name = "index.m3u8"
+  if i % 2 == 1 then
+    local n = fetched[v] or 0
+    fetched[v] = n + 1
+    name = string.format("seg_%05d.ts", n % {segments})
+  end
+  return wrk.format("GET", bases[v] .. name, {{["Cookie"] = cookies[v], ["User-Agent"] = "{UA}"}})
+end
+"""
+
+
 def heartbeat_script(cookies: list[str], tokens: list[str]) -> str:
     return f"""
 local cookies = {lua_list(cookies)}
@@ -337,7 +449,7 @@ def check_headers(port: int, path: str, cookie: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=["segments", "heartbeat"])
+    parser.add_argument("--only", choices=["segments", "heartbeat", "live"])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the segment runs")
     parser.add_argument("--pairs", type=int, default=10, help="interleaved pairs nginx / nginx-watch.conf")
@@ -416,6 +528,19 @@ def main() -> None:
             for p in procs:
                 stop(p)
             procs.clear()
+        if args.only in (None, "live"):
+            app_port, ngx_port, accel_port = free_port(), free_port(), free_port()
+            app = start_gunicorn(env, app_port, accel=False)
+            procs.append(app)
+            procs.append(start_nginx(env, tmp, ngx_port, accel_port, app_port, media_root))
+            writer = LiveWriter(data["live_folder"])
+            try:
+                run_live(args, data, tmp, ngx_port, app_port)
+            finally:
+                writer.stop()
+            for p in procs:
+                stop(p)
+            procs.clear()
         if args.only in (None, "heartbeat"):
             app_port = free_port()
             procs.append(start_gunicorn(env, app_port, accel=False))
@@ -430,6 +555,68 @@ def main() -> None:
         for p in procs:
             stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_live(args, data: dict, tmp: Path, ngx_port: int, app_port: int) -> None:
+    sid, n = data["live"], args.viewers
+    cookies = data["cookies"][:n]
+    direct = [f"/direct/live/{sid}/"] * len(cookies)
+    granted = [f"/live/{sid}/g/{g}/" for g in data["live_grants"][:n]]
+    via_app = [f"/live/{sid}/hls/"] * len(cookies)
+    cookie = cookies[0]
+    print("checks (Range bytes=0-187 on the first segment):")
+    print("  nginx direct:           ", check_headers(ngx_port, direct[0] + "seg_00000.ts", cookie))
+    print("  nginx-watch.conf, grant:", check_headers(ngx_port, granted[0] + "seg_00000.ts", cookie))
+    other = check_headers(ngx_port, granted[1] + "index.m3u8", cookie)["status"]
+    print(f"  nginx-watch.conf, another viewer's grant: {other}, no cookie:",
+          check_headers(ngx_port, granted[0] + "index.m3u8", "")["status"])  # fmt: skip
+    print("  app /live/<id>/hls/:    ", check_headers(app_port, via_app[0] + "seg_00000.ts", cookie))
+    print(
+        f"live: {len(cookies)} viewers of one session over {args.connections} connections, playlist and "
+        f"1-second segments ({LIVE_SEGMENT_BYTES // 1024} KiB) alternately, {args.duration} s per run:"
+    )
+
+    def run(port, bases, seconds=args.duration):
+        return lambda: wrk(port, live_script(bases, cookies, LIVE_WINDOW), tmp, args.connections, seconds)
+
+    # As for segments: nginx against nginx in many short interleaved pairs (the machine's other load
+    # drifts less within a pair), then the app against nginx in full-length rounds.
+    plain, signed, app = (
+        "plain nginx (the live folder)",
+        "nginx-watch.conf (live grants)",
+        "app /live/<id>/hls/ (gunicorn)",
+    )
+    pair = max(2, args.duration // 2)
+    results = _live_rounds(args.pairs, {plain: run(ngx_port, direct, pair), signed: run(ngx_port, granted, pair)},
+                           plain)  # fmt: skip
+    with_app = _live_rounds(args.rounds, {plain: run(ngx_port, direct), app: run(app_port, via_app)}, plain)
+    results[app] = with_app[app]
+    results["_base"][app] = with_app["_base"][app]
+    bases = results.pop("_base")
+    for label, rs in results.items():
+        rps = statistics.median(r["rps"] for r in rs)
+        p50, p95, p99 = (statistics.median(r[k] for r in rs) for k in ("p50", "p95", "p99"))
+        line = (f"  median of {len(rs)}: {label:<32} {rps:6.0f} req/s p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:7.2f} ms"
+                f"  = {rps / 2:,.0f} viewers at 2 requests/s")  # fmt: skip
+        if label in bases:
+            shares = [100 * r["rps"] / b["rps"] for r, b in zip(rs, bases[label], strict=True)]
+            line += f"; {statistics.median(shares):.1f}% of plain nginx in the same rounds"
+        print(line)
+
+
+def _live_rounds(n: int, runs: dict, base_label: str) -> dict:
+    """Each run of `runs` n times, interleaved (every other round reversed); the results by label, and
+    under "_base" the baseline's results of the same rounds for each other label."""
+    results: dict = {label: [] for label in runs}
+    for i in range(n):
+        print(f" round {i + 1}/{n}:")
+        order = list(runs) if i % 2 == 0 else list(reversed(runs))
+        got = {label: runs[label]() for label in order}
+        for label in runs:
+            show(label, got[label], None if label == base_label else got[base_label])
+            results[label].append(got[label])
+    results["_base"] = {label: results[base_label] for label in runs if label != base_label}
+    return results
 
 
 def _summarise_credit(env: dict) -> None:

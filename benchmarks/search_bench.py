@@ -6,8 +6,9 @@ temporary SQLite database (1 province, 4 cities, 16 counties, 64 schools). Index
 lms.search (Whoosh + jieba, file storage, the single writer thread) and, as the baseline in the
 same run, into SQLite FTS5 over the same jieba segmentation. Prints indexing docs/s, index size,
 in-process query p50/p95/p99 for one-word, two-word and filtered (a teacher's permission filter +
-a subject) queries, both engines returning the first page of 20 with total and snippets; recall of
-both on two-word queries whose answers are known (documents containing both words); and p50/p95/p99
+a subject) queries, both engines returning the first page of 20 with total and snippets (and, Whoosh
+only, pinyin typed part way); recall of both on two-word queries whose answers are known (documents
+containing both words); and p50/p95/p99
 over HTTP (/api/v1/search; gunicorn with gunicorn.conf.py, or --server werkzeug) with 8 concurrent
 searchers. In-process queries run twice: cold (first sight of each term in this index) and warm.
 """
@@ -448,7 +449,7 @@ def main():
 
         from lms import create_app
         from lms.search import services
-        from lms.search.whoosh_index import analyze
+        from lms.search.whoosh_index import analyze, pinyin_forms
 
         app = create_app({"DATABASE_URL": db_url, "SEARCH_INDEX_DIR": index_dir, "SECRET_KEY": "bench"})
         with app.app_context():
@@ -527,6 +528,21 @@ def main():
                     results.setdefault(label, {})[phase] = {
                         "whoosh_p95_ms": round(pct(w_lat, 95), 1), "fts5_p95_ms": round(pct(f_lat, 95), 1),
                     }  # fmt: skip
+
+            # Pinyin typed part way (the query's last word is a prefix, Whoosh only: FTS5 has no pinyin):
+            # each one-word query's whole pinyin less its last two letters, against the one-word Chinese
+            # queries above in the same index.
+            typed = [max(pinyin_forms(w), key=len)[:-2] for w in one if pinyin_forms(w)]
+            typed = [t for t in typed if len(t) >= 2]
+            for phase in ("cold", "warm"):
+                p_lat, p_tot = [], 0
+                for q in typed:
+                    t = time.perf_counter()
+                    r = ix.search(analyze(q), rules=vis_admin, page=1, per_page=20)
+                    p_lat.append(time.perf_counter() - t)
+                    p_tot += r["total"]
+                print(f"{'prefix':9s} {phase} whoosh {fmt(p_lat)}   avg hits {p_tot / max(1, len(typed)):,.0f}")
+                results.setdefault("pinyin-prefix", {})[phase] = {"whoosh_p95_ms": round(pct(p_lat, 95), 1)}
 
             # Recall on two-word queries with known answers: documents whose text contains both words.
             rec_w, rec_f = [], []

@@ -39,6 +39,17 @@ class Config:
     # Notifications to more people than this (an announcement to a county) are stored in the
     # background, not in the request (lms.notifications.services).
     NOTIFY_INLINE_MAX = 500
+    # Learning statistics (lms.stats): a region's or school's figures are computed at most this often
+    # per process (every teacher of a province is aggregated); 0 computes them on every request.
+    STATS_CACHE_SECONDS = 60
+    # Assessment (lms.assessment): the scheme's name (a plugin may register others) and the pass and
+    # excellent marks (0: the scheme's own, 60 and 90 for the trainee scheme of DOMAIN.md §9).
+    ASSESSMENT_SCHEME = "trainee"
+    ASSESSMENT_PASS = 0.0
+    ASSESSMENT_EXCELLENT = 0.0
+    # A background fan-out whose process stored no batch for this long (each batch renews the lease)
+    # was interrupted: app start, the scheduler or `flask lms resume-fanouts` runs it on from there.
+    NOTIFY_FANOUT_LEASE_SECONDS = 300
     # Chunked video uploads one user may have open at once (one per lesson: a new one replaces it); 0 = no cap.
     VIDEO_UPLOAD_MAX_OPEN_PER_USER = 3
     # An upload begins only if its size, what the open uploads still expect and this much more fit
@@ -53,9 +64,10 @@ class Config:
     MEDIA_JOB_STALE_SECONDS = 120
     # Set to nginx's internal location (e.g. "/_protected/") to let nginx send file bytes.
     MEDIA_ACCEL_REDIRECT = ""
-    # Life of a video grant (lms.courses.watch), at least; rounded up to the half hour. Behind nginx
-    # (deploy/nginx-watch.conf) this is how long a revoked viewer can still fetch segments.
-    WATCH_GRANT_SECONDS = 3600
+    # Life of a video grant (lms.courses.watch.grant_expires: at most this, at least 4/5 of it); the
+    # player renews it through the app well before. Behind nginx (deploy/nginx-watch.conf) this is how
+    # long a signed-out, deactivated or otherwise revoked sign-in can still fetch segments.
+    WATCH_GRANT_SECONDS = 300
     # The secret nginx's secure_link_md5 shares with the app; empty: derived from SECRET_KEY
     # (`flask --app wsgi lms nginx-watch-secret` prints nginx's line either way).
     WATCH_LINK_SECRET = ""
@@ -169,6 +181,7 @@ class TestConfig(Config):
     SEARCH_INDEX_DIR = "memory"
     SCHEDULER = False  # tests call lms.core.schedule.run_due themselves
     SEARCH_REPAIR_HOURS = 0  # other domains' run_due calls would run it (tests/search turns it on)
+    STATS_CACHE_SECONDS = 0  # figures follow the data at once (tests/stats turns the cache on)
 
 
 def _instance_secret(instance_path: str) -> str:

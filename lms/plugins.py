@@ -14,9 +14,19 @@ from pathlib import Path
 from flask import Blueprint, Flask
 
 from lms.activities.kinds import ActivityKind  # re-exported: plugins build kinds from lms.plugins only
+from lms.assessment.schemes import Item as AssessmentItem  # re-exported, as ActivityKind
+from lms.assessment.schemes import Scheme as AssessmentScheme
 from lms.config import BASE_DIR
 
-__all__ = ["ActivityKind", "Notifier", "OutgoingNotification", "PluginAPI", "load_plugins"]
+__all__ = [
+    "ActivityKind",
+    "AssessmentItem",
+    "AssessmentScheme",
+    "Notifier",
+    "OutgoingNotification",
+    "PluginAPI",
+    "load_plugins",
+]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +120,13 @@ class PluginAPI:
         from lms.activities.kinds import register_kind
 
         register_kind(kind)
+
+    def register_assessment_scheme(self, scheme) -> None:
+        """Add an assessment scheme (AssessmentScheme of AssessmentItems: points, and how each is scored
+        from a member's inputs, lms.assessment.schemes); a site picks it with LMS_ASSESSMENT_SCHEME."""
+        from lms.assessment.schemes import register
+
+        register(scheme)
 
 
 def load_plugins(app: Flask) -> list[str]:

@@ -1,9 +1,6 @@
 """Roster import/export pages (Excel). Thin: parse the request, call accounts.roster, respond."""
 
-import io
-from urllib.parse import quote
-
-from flask import Blueprint, abort, current_app, make_response, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,7 +9,7 @@ from lms.accounts import roster
 from lms.accounts.forms import RosterImportForm
 from lms.communities.models import Region, School
 from lms.communities.services import ancestors, get_or_404
-from lms.core.uploads import XLSX_MIME
+from lms.core.web import xlsx_download
 
 bp = Blueprint("roster", __name__)
 
@@ -58,19 +55,10 @@ def import_region(region_id):
     return _import_page(region, ancestors(region), url_for("communities.region", region_id=region.id))
 
 
-def _xlsx(data: bytes, name: str, ascii_name: str):
-    """An .xlsx download named `name` (UTF-8, filename*) and `ascii_name` for clients that only read
-    the plain filename: Werkzeug's own fallback strips the Chinese, leaving " roster.xlsx" or a dotfile."""
-    name = name.replace("/", "_").replace("\\", "_")
-    resp = send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name)
-    resp.headers["Content-Disposition"] = f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(name, safe='')}"
-    return _no_store(resp)
-
-
 def _export(scope):
     access.require(current_user, "roster.export", scope)
     kind = "school" if isinstance(scope, School) else scope.level
-    return _xlsx(roster.export_workbook(scope, current_user), _("%(name)s roster.xlsx", name=scope.name),
+    return xlsx_download(roster.export_workbook(scope, current_user), _("%(name)s roster.xlsx", name=scope.name),
                  f"roster-{kind}-{scope.id}.xlsx")  # fmt: skip
 
 
@@ -96,7 +84,7 @@ def password_sheet(sheet_id):
         message = _("This list of initial passwords has already been downloaded, or has expired. Reset the "
                     "password of a teacher who has none from their account page.")  # fmt: skip
         return _no_store(make_response(render_template("errors/error.html", code=410, message=message), 410))
-    return _xlsx(data, _("initial passwords.xlsx"), "initial-passwords.xlsx")
+    return xlsx_download(data, _("initial passwords.xlsx"), "initial-passwords.xlsx")
 
 
 @bp.route("/roster/template.xlsx")
@@ -104,4 +92,4 @@ def password_sheet(sheet_id):
 def template():
     if not access.holds_anywhere(current_user, "roster.import"):
         abort(404)
-    return _xlsx(roster.template_workbook(), _("roster template.xlsx"), "roster-template.xlsx")
+    return xlsx_download(roster.template_workbook(), _("roster template.xlsx"), "roster-template.xlsx")

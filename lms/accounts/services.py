@@ -432,3 +432,17 @@ def set_active(actor: User, person: User, active: bool) -> None:
     recount_person(person)
     db.session.commit()
     _audit("reactivated" if active else "deactivated", actor, person)
+
+
+def teachers_select(school_ids=None):
+    """The active teachers (accounts with a school) as a SELECT other domains aggregate over without
+    reading this domain's table: user_id, school_id, signed_in_at (the last sign-in; NULL: never
+    signed in), seen_at (the last request), name. `school_ids`: a list or a SELECT of ids."""
+    stmt = select(
+        User.id.label("user_id"),
+        User.school_id.label("school_id"),
+        User.last_login_at.label("signed_in_at"),
+        User.last_seen_at.label("seen_at"),
+        User.name.label("name"),
+    ).where(User.active.is_(True), User.school_id.is_not(None))
+    return stmt if school_ids is None else stmt.where(User.school_id.in_(school_ids))

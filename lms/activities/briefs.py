@@ -71,10 +71,10 @@ def _notify(brief: Brief, context: Context) -> None:
     from lms.core.i18n import site_gettext
     from lms.notifications import services as notifications
 
-    recipients = notifications.members_under(context, exclude=brief.author_id)
     # In the site's language: one text for every reader, whatever language its author's UI uses.
     text = site_gettext("New brief: %(title)s", title=brief.title)
-    notifications.notify(recipients, "brief", text, url=url_of(brief), actor=brief.author_id)
+    # A county's or province's brief reaches its audience through a background fan-out, as announcements.
+    notifications.notify_under(context, "brief", text, url=url_of(brief), actor_id=brief.author_id)
 
 
 def may_edit(user, brief: Brief) -> bool:

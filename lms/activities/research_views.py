@@ -167,6 +167,13 @@ def new_brief(kind, ident):
     community = _community(kind, ident)
     access.require(current_user, "brief.post", community)
     form = BriefForm()
+    if request.method == "GET" and request.args.get("draft") == "stats" and kind != "workshops":
+        # A learning bulletin 学情通报 drafted from the unit's statistics, for those who may read them.
+        from lms.stats import services as stats
+
+        if stats.may_view(current_user, community):
+            draft = stats.bulletin(community)
+            form.title.data, form.body.data = draft["title"], draft["body"]
     if form.validate_on_submit():
         try:
             item = briefs.post(current_user, community.context, form.title.data, form.body.data,

@@ -80,4 +80,8 @@ def listing(context: Context, limit: int = 50) -> list[Announcement]:
 
 
 # Workshop activities and discussion live in workshop_services; the statistics pages use these two.
-from lms.activities.workshop_services import member_post_counts, member_resource_counts  # noqa: E402,F401
+from lms.activities.workshop_services import (  # noqa: E402,F401
+    assessment_inputs,
+    member_post_counts,
+    member_resource_counts,
+)

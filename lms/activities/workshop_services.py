@@ -1131,3 +1131,47 @@ def file_post_hidden(stored) -> bool:
             select(Post.hidden).join(PostAttachment).where(PostAttachment.stored_file_id == stored.id).limit(1)
         )
     )
+
+
+def assessment_inputs(workshop, user_ids, year: int) -> dict[int, dict]:
+    """What the assessment scheme (lms.assessment, DOMAIN.md §9) reads of each member's workshop life:
+    effective posts in discussion activities, resources shared in sharing activities, resources
+    produced in offline ones and the host's marks of their result forms (0-100, None when unmarked),
+    and whether their research plan and summary of `year` are written. Four queries, whatever the
+    number of members."""
+    from lms.activities.models import Writing
+
+    ids = list({int(u) for u in user_ids})
+    out = {uid: {"effective_posts": 0, "shared_resources": 0, "offline_resources": 0, "offline_marks": [],
+                 "plan": False, "summary": False} for uid in ids}  # fmt: skip
+    wid = _workshop_id(workshop)
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        for uid, kind, effective, resources in db.session.execute(
+            select(ActivityMemberStat.user_id, Activity.kind, func.sum(ActivityMemberStat.effective_count),
+                   func.sum(ActivityMemberStat.resource_count))
+            .join(Activity, Activity.id == ActivityMemberStat.activity_id)
+            .where(ActivityMemberStat.workshop_id == wid, ActivityMemberStat.user_id.in_(chunk))
+            .group_by(ActivityMemberStat.user_id, Activity.kind)
+        ):  # fmt: skip
+            row = out[uid]
+            if kind == "discussion":
+                row["effective_posts"] += int(effective or 0)
+            elif kind == "sharing":
+                row["shared_resources"] += int(resources or 0)
+            elif kind == "offline":
+                row["offline_resources"] += int(resources or 0)
+        for uid, score in db.session.execute(
+            select(OfflineRecord.user_id, OfflineRecord.score)
+            .join(Activity, Activity.id == OfflineRecord.activity_id)
+            .where(Activity.workshop_id == wid, OfflineRecord.user_id.in_(chunk), OfflineRecord.score.is_not(None))
+        ):  # fmt: skip
+            out[uid]["offline_marks"].append(int(score))
+        for uid, kind in db.session.execute(
+            select(Writing.author_id, Writing.kind)
+            .where(Writing.workshop_id == wid, Writing.year == year, Writing.author_id.in_(chunk),
+                   Writing.kind.in_(("plan", "summary")))
+            .distinct()
+        ):  # fmt: skip
+            out[uid][kind] = True
+    return out

@@ -993,3 +993,41 @@ def find_places(model, ref: str) -> list:
     # keeps the scan to a handful of rows even in a province of thousands of schools.
     rows = db.session.scalars(select(model).where(model.name.contains(ref[0], autoescape=True)).order_by(model.id))
     return [row for row in rows if name_key(row.name) == key]
+
+
+def units_below(region: Region) -> tuple[list, dict[int, int]]:
+    """What a region's learning statistics break down into: its child regions (a county: its schools),
+    and the unit each school of its subtree counts in, {school_id: unit id}. The region table is
+    small (a province has a few hundred), so the tree is walked in Python from one query."""
+    regions = db.session.execute(select(Region.id, Region.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for rid, parent in regions:
+        children.setdefault(parent, []).append(rid)
+    if region.level == "county":
+        schools = list(db.session.scalars(select(School).where(School.county_id == region.id).order_by(School.name)))
+        return schools, {s.id: s.id for s in schools}
+    units = list(db.session.scalars(select(Region).where(Region.parent_id == region.id).order_by(Region.id)))
+    unit_of: dict[int, int] = {}  # region id → the child unit it lies under
+    for unit in units:
+        stack = [unit.id]
+        while stack:
+            rid = stack.pop()
+            unit_of[rid] = unit.id
+            stack.extend(children.get(rid, ()))
+    rows = db.session.execute(select(School.id, School.county_id).where(School.county_id.in_(list(unit_of) or [0])))
+    return units, {sid: unit_of[cid] for sid, cid in rows}
+
+
+def all_school_counties() -> dict[int, int]:
+    """{school_id: county_id} of every school, and through region_parents the rest of the tree: what
+    the daily snapshot rolls up along."""
+    return dict(db.session.execute(select(School.id, School.county_id)).all())
+
+
+def region_parents() -> dict[int, int | None]:
+    return dict(db.session.execute(select(Region.id, Region.parent_id)).all())
+
+
+def member_workshops(user) -> list[Workshop]:
+    """The workshops the user is a member of (not those they host), in one query."""
+    return [ws for ws, _group in db.session.execute(_stmt("memberships"), {"uid": user.id}).all()]

@@ -59,3 +59,24 @@ class SealedIdCard(TypeDecorator):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def schema_ready(model) -> bool:
+    """Whether the database has the model's table with every column the code maps: work done at app
+    start (re-queueing jobs) must wait when `flask db upgrade`, which builds the app too, has not
+    run yet."""
+    from sqlalchemy import inspect
+
+    from lms.extensions import db
+
+    inspector = inspect(db.engine)
+    if not inspector.has_table(model.__tablename__):
+        return False
+    columns = {c["name"] for c in inspector.get_columns(model.__tablename__)}
+    if not set(model.__table__.columns.keys()) <= columns:
+        logging.getLogger(__name__).warning(
+            "%s: unfinished jobs not resumed: the database schema is older than the code (flask db upgrade)",
+            model.__tablename__,
+        )
+        return False
+    return True

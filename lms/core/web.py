@@ -1,11 +1,15 @@
 """Request-wide wiring: security headers, error pages, template helpers. Knows no domain."""
 
-from flask import Flask, jsonify, render_template, request
+import io
+from urllib.parse import quote
+
+from flask import Flask, jsonify, render_template, request, send_file
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from lms.core import taxonomy, uploads
+from lms.core.uploads import XLSX_MIME
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
@@ -15,6 +19,17 @@ CSP = (
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def xlsx_download(data: bytes, name: str, ascii_name: str):
+    """An .xlsx download named `name` (UTF-8, filename*) and `ascii_name` for clients that only read
+    the plain filename: Werkzeug's own fallback strips the Chinese, leaving " roster.xlsx" or a dotfile.
+    Never cached: exports hold personal data."""
+    name = name.replace("/", "_").replace("\\", "_")
+    resp = send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name)
+    resp.headers["Content-Disposition"] = f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(name, safe='')}"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def init_web(app: Flask) -> None:

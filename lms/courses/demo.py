@@ -7,11 +7,12 @@ bars and the hosts' members' progress page show numbers from the start."""
 import subprocess
 import tempfile
 import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from lms.access.models import Context
 from lms.communities.models import Region, Workshop
@@ -278,5 +279,17 @@ def _seed_progress(result, rng, courses, assignments) -> None:
                         (QuizAttempt, attempts)):  # fmt: skip
         if rows:
             db.session.execute(insert(table), rows)
+    # Whoever studied has signed in, within the last fortnight; so have some who have not started yet
+    # (participation runs ahead of learning, as in a real province's first weeks).
+    seen = []
+    for uid in db.session.scalars(select(User.id).where(User.school_id.is_not(None)).order_by(User.id)):
+        if uid in todo or rng.random() < 0.35:
+            at = now - timedelta(hours=rng.uniform(1, 14 * 24))
+            seen.append({"uid": uid, "at": at})
+    if seen:
+        users = User.__table__
+        stmt = users.update().where(users.c.id == bindparam("uid"))
+        db.session.execute(stmt.values(last_login_at=bindparam("at"), last_seen_at=bindparam("at")), seen)
     db.session.commit()
-    result.extra.append(f"course progress for {len(todo)} teachers, {len(attempts)} quiz attempts")
+    result.extra.append(f"course progress for {len(todo)} teachers, {len(attempts)} quiz attempts, "
+                        f"{len(seen)} teachers signed in")  # fmt: skip

@@ -644,6 +644,21 @@ def begin_video_upload(user, lesson: Lesson, filename: str, size: int) -> str:
     return media.begin_chunked(owner=user, filename=filename, size=size, ref={"lesson_id": lesson.id})
 
 
+def open_video_uploads(user) -> list[dict]:
+    """The user's unfinished video uploads (lms.media.services.open_uploads), each with "lesson": the
+    lesson it is for when it still exists and the user may still manage it (a link to resume from),
+    else None."""
+    from lms.media import services as media
+
+    uploads = media.open_uploads(user)
+    ids = {int(u["ref"].get("lesson_id") or 0) for u in uploads} - {0}
+    lessons = {ls.id: ls for ls in db.session.scalars(select(Lesson).where(Lesson.id.in_(ids)))} if ids else {}
+    for u in uploads:
+        ls = lessons.get(int(u["ref"].get("lesson_id") or 0))
+        u["lesson"] = ls if ls is not None and may_manage(user, ls.course) else None
+    return uploads
+
+
 def finish_video_upload(user, lesson: Lesson, upload_id: str):
     """Store the complete upload as the lesson's new video and queue its transcode; returns the MediaJob.
 
@@ -855,3 +870,12 @@ def recommend(user, limit: int = 4) -> list[Course]:
 
 def per_page() -> int:
     return current_app.config.get("PAGE_SIZE", 20)
+
+
+def course_labels(ids) -> dict[int, dict]:
+    """Title, hours and kind of courses by id, in one query (statistics name the courses they count)."""
+    ids = {int(i) for i in ids if i}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Course.id, Course.title, Course.hours, Course.kind).where(Course.id.in_(ids)))
+    return {r.id: {"title": r.title, "hours": float(r.hours or 0), "kind": r.kind} for r in rows}

@@ -384,7 +384,10 @@ def edit_lesson(lesson_id):
     return render_template("courses/lesson_form.html", form=form, course=ls.course, lesson=ls, qform=QuestionForm(),
                            action_form=EmptyForm(), chunk_bytes=cfg["VIDEO_UPLOAD_CHUNK_BYTES"],
                            max_bytes=cfg["VIDEO_UPLOAD_MAX_BYTES"],
-                           transcode=_transcode(ls) if ls.kind == "video" else None)  # fmt: skip
+                           transcode=_transcode(ls) if ls.kind == "video" else None,
+                           uploads=services.open_video_uploads(current_user) if ls.kind == "video" else [],
+                           upload_cap=cfg.get("VIDEO_UPLOAD_MAX_OPEN_PER_USER") or 0,
+                           purge_hours=cfg.get("UPLOAD_CHUNK_MAX_AGE_HOURS", 72))  # fmt: skip
 
 
 def _transcode(ls: Lesson) -> dict:
@@ -528,6 +531,22 @@ def video_upload_chunk(upload_id):
         return _upload_error(err)
     return jsonify(offset=offset, size=status["size"], done=True, job_id=job.id,
                    status_url=url_for("courses.transcode_status", lesson_id=lesson.id))  # fmt: skip
+
+
+@bp.post("/lessons/<int:lesson_id>/video/uploads/<upload_id>/cancel")
+@login_required
+def video_upload_cancel_form(lesson_id, upload_id):
+    """The "Cancel" button of the lesson page's list of unfinished uploads: only the user's own upload
+    (another's, or one that is gone, is 404); back to the lesson page it was pressed on."""
+    from lms.media import services as media
+
+    ls = _lesson(lesson_id, manage=True)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not media.cancel_chunked(upload_id, current_user):
+        abort(404)
+    flash(_("Upload cancelled."), "info")
+    return redirect(url_for("courses.edit_lesson", lesson_id=ls.id) + "#video")
 
 
 @bp.delete("/video-uploads/<upload_id>")

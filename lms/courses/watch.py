@@ -2,13 +2,20 @@
 
 Serving. A lesson page (after the full permission check) hands the player URLs of the form
 /watch/<lesson>/<grant>/master.m3u8. The grant names an expiry and the lesson's rendition folder and
-is signed for the lesson and this session's user (through the WATCH_COOKIE value derived from the
-user's session key): each of the many segment requests (one every 2 s per viewer) is checked without
-touching the database, and a URL copied into another account's browser answers 403. The signature is
-the one nginx's secure_link module computes, so behind deploy/nginx-watch.conf nginx checks grants and
-sends the files without asking the app; the app checks them itself otherwise (and for anything nginx
-refuses). The price is revocation: a grant keeps working until it expires (WATCH_GRANT_SECONDS, 1 h,
-rounded up to the half hour); the player then fetches new URLs, with the full check again.
+is signed for the lesson and this *sign-in* (through the WATCH_COOKIE value, derived from the session's
+user key and its server-side sign-in, accounts.models.SignIn): each of the many segment requests (one
+every 2 s per viewer) is checked without touching the database, and a URL copied into another
+browser answers 403. The signature is the one nginx's secure_link module computes, so behind
+deploy/nginx-watch.conf nginx checks grants and sends the files without asking the app; the app checks
+them itself otherwise (and for anything nginx refuses).
+
+Revocation. nginx cannot ask whether a sign-in still exists, so grants are short (WATCH_GRANT_SECONDS,
+5 minutes by default) and the player renews them through the app (the sources endpoint: active
+account, live sign-in, permission on the course) well before they lapse, in place during playback.
+Signing out, a password change or reset, deactivation and "sign out other devices" therefore stop a
+copied grant + cookie at nginx within WATCH_GRANT_SECONDS, and at the app at once (revoke(): the
+process that made the change forgets its cached answers on commit; other processes within
+ACCOUNT_CHECK_SECONDS). A new sign-in gets a new cookie, so no grant outlives its sign-in's cookie.
 
 Watch-time. The player sends a heartbeat every ~10-15 s and on play/pause/seek/visibility changes:
 position, whether it is playing and visible, and a signed viewing token (one per page view). The
@@ -118,38 +125,57 @@ def _key() -> GrantKey:
     return key
 
 
-def watch_cookie(session_user: str, key: GrantKey | None = None) -> str:
-    """The WATCH_COOKIE value of this session's user: opaque, and new with every session version."""
-    mac = hmac.new((key or _key()).cookie, session_user.encode(), hashlib.sha256).digest()
+def holder(session_user: str, sign_in: str) -> str:
+    """Whom grants are issued to: the session's user key ("<id>:<session version>") and its sign-in id.
+
+    A grant is signed for this string (through watch_cookie), so it dies with the sign-in: a new sign-in
+    (another cookie), signing out (the row is gone: the app refuses; nginx once the grant lapses), a
+    password change or deactivation (a new session version)."""
+    return f"{session_user}|{sign_in}"
+
+
+def watch_cookie(holder: str, key: GrantKey | None = None) -> str:
+    """The WATCH_COOKIE value of this sign-in (see holder()): opaque, new with every sign-in."""
+    mac = hmac.new((key or _key()).cookie, holder.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:16]).rstrip(b"=").decode()
 
 
-def _sign(head: str, lesson_id: int, cookie: str, key: GrantKey) -> str:
+def _sign(head: str, scope: int | str, cookie: str, key: GrantKey) -> str:
     # Exactly deploy/nginx-watch.conf's secure_link_md5 expression (MD5 is all secure_link offers; the
-    # secret comes last, so the input an attacker controls cannot extend it).
-    digest = hashlib.md5(f"{head}|{lesson_id}|{cookie}|{key.link}".encode(), usedforsecurity=False).digest()
+    # secret comes last, so the input an attacker controls cannot extend it). `scope` is the lesson id,
+    # or "live<session id>" for a live session's grant (lms.live.video), so neither passes for the other.
+    digest = hashlib.md5(f"{head}|{scope}|{cookie}|{key.link}".encode(), usedforsecurity=False).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def grant_seconds() -> int:
-    return int(current_app.config["WATCH_GRANT_SECONDS"])
+    return max(2, int(current_app.config["WATCH_GRANT_SECONDS"]))
 
 
-def media_grant(session_user: str, lesson_id: int, folder: str, now: float | None = None,
+def grant_expires(now: float | None = None, seconds: int | None = None) -> int:
+    """The expiry of a grant issued now: at most `seconds` (WATCH_GRANT_SECONDS) ahead, rounded down
+    to a step of a fifth of it (at most a minute).
+
+    The rounding gives the same URLs to the page views and renewals of one step, so a reload within
+    the minute finds its segments in the browser's cache; the grant lives between 4/5 of the
+    configured seconds and all of them (the bound on how long nginx serves a revoked sign-in)."""
+    seconds = grant_seconds() if seconds is None else max(2, int(seconds))
+    step = max(1, min(60, seconds // 5))
+    now = time.time() if now is None else now
+    return (int(now) + seconds) // step * step
+
+
+def media_grant(holder: str, lesson_id: int, folder: str, now: float | None = None,
                 seconds: int | None = None) -> str | None:  # fmt: skip
-    """A grant for this session's user to fetch the files of this lesson's rendition `folder`.
-
-    The expiry is rounded up to the half hour, so the URLs (and the browser's cache of segments) stay
-    the same for a while of page views. None for a folder that is not a transcode's.
-    """
+    """A grant for this sign-in (holder()) to fetch the files of this lesson's rendition `folder`
+    (grant_expires() says for how long). None for a folder that is not a transcode's."""
     m = RENDITION_DIR.match(folder or "")
     if m is None:
         return None
-    now = time.time() if now is None else now
-    expires = (int(now) // 1800 + 1) * 1800 + (grant_seconds() if seconds is None else seconds)
+    expires = grant_expires(now, seconds)
     key = _key()
     head = f"{expires}.{m[1]}-{m[2]}"
-    return f"{head}.{_sign(head, lesson_id, watch_cookie(session_user, key), key)}"
+    return f"{head}.{_sign(head, lesson_id, watch_cookie(holder, key), key)}"
 
 
 def grant_expiry(grant: str) -> int | None:
@@ -158,19 +184,97 @@ def grant_expiry(grant: str) -> int | None:
     return int(m[1]) if m else None
 
 
-def check_grant(session_user: str | None, lesson_id: int, grant: str, now: float | None = None,
+def check_grant(holder: str | None, lesson_id: int, grant: str, now: float | None = None,
                 key: GrantKey | None = None) -> str | None:  # fmt: skip
-    """The rendition folder the grant names if it is genuine, unexpired and this session's; else None."""
+    """The rendition folder the grant names if it is genuine, unexpired and this sign-in's; else None."""
     m = GRANT.match(grant)
-    if not session_user or m is None:
+    if not holder or m is None:
         return None
     if int(m[1]) < (time.time() if now is None else now):
         return None
     key = key or _key()
     head = grant.rpartition(".")[0]
-    if not hmac.compare_digest(m[4], _sign(head, lesson_id, watch_cookie(session_user, key), key)):
+    if not hmac.compare_digest(m[4], _sign(head, lesson_id, watch_cookie(holder, key), key)):
         return None
     return f"hls/{m[2]}/{m[3]}"
+
+
+# --- live video grants (lms.live.video uses them; the same key, cookie and nginx secret) ------------------
+
+#: <expires>.<signature> of a live session's grant: the session id is in the URL, its folder is
+#: live/<id> (lms.live.video.relpath), so the grant needs to name nothing else.
+LIVE_GRANT = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{22})$")
+#: What a live folder holds (lms.media.live_hls): the playlist and 1-second segments.
+LIVE_NAME = re.compile(r"^(?:index\.m3u8|seg_\d{1,6}\.ts)$")
+
+
+def live_grant(holder: str, session_id: int, now: float | None = None, seconds: int | None = None) -> str:
+    """A grant for this sign-in to fetch a live session's playlist and segments (the caller checked
+    live.view); as short-lived as a lesson's (grant_expires)."""
+    expires = grant_expires(now, seconds)
+    key = _key()
+    return f"{expires}.{_sign(str(expires), f'live{session_id}', watch_cookie(holder, key), key)}"
+
+
+def check_live_grant(holder: str | None, session_id: int, grant: str, now: float | None = None) -> bool:
+    """Whether the grant is genuine, unexpired, this sign-in's and this session's."""
+    m = LIVE_GRANT.match(grant or "")
+    if not holder or m is None or int(m[1]) < (time.time() if now is None else now):
+        return False
+    key = _key()
+    return hmac.compare_digest(m[2], _sign(m[1], f"live{session_id}", watch_cookie(holder, key), key))
+
+
+# --- who is asking: the session cookie, without loading the user ------------------------------------------
+
+
+def session_user() -> str | None:
+    """The signed-in user's key in the session cookie ("<id>:<session version>"), without loading the user.
+
+    The same check Flask-Login's strong session protection makes (the cookie was issued to this
+    browser) is made here too, and the account must still be active with that session version and sign-in
+    (account_ok: a query once a minute per key, so heartbeats and segments stay query-free).
+    """
+    from flask import session
+    from flask_login.utils import _create_identifier
+
+    key = session.get("_user_id")
+    if not key:
+        return None
+    if current_app.login_manager.session_protection and session.get("_id") != _create_identifier():
+        return None
+    return key if account_ok(key, session.get("_sign_in")) else None
+
+
+def request_holder() -> str | None:
+    """Whom this browser's grants are for (holder(): the user key and the sign-in), if its session
+    passes session_user()."""
+    from flask import session
+
+    key = session_user()
+    return holder(key, session["_sign_in"]) if key else None
+
+
+#: The paths WATCH_COOKIE is sent to: course video (/watch/) and live video (/live/).
+WATCH_COOKIE_PATHS = ("/watch/", "/live/")
+
+
+def set_watch_cookie(holder: str, path: str = "/watch/") -> None:
+    """Bind this browser's grants for nginx (WATCH_COOKIE, on the response to this request; the app
+    itself reads the session)."""
+    from flask import after_this_request, request
+
+    value = watch_cookie(holder)
+    if request.cookies.get(WATCH_COOKIE) == value:  # sent to this request's path: set there already
+        return
+
+    @after_this_request
+    def _set(resp):
+        config = current_app.config
+        resp.set_cookie(WATCH_COOKIE, value, path=path, httponly=True, samesite="Lax",
+                        secure=config["SESSION_COOKIE_SECURE"],
+                        max_age=int(current_app.permanent_session_lifetime.total_seconds()))  # fmt: skip
+        return resp
 
 
 _RENDITIONS: dict[int, tuple[str | None, float]] = {}
@@ -235,10 +339,49 @@ def media_response(lesson_id: int, folder: str, name: str):
 
 # --- accounts ------------------------------------------------------------------------------------------
 
-#: Seconds the hot paths trust an account's standing without asking the database again.
+#: Seconds the hot paths trust an account's standing without asking the database again (in a process
+#: other than the one that revoked it: see revoke()).
 ACCOUNT_CHECK_SECONDS = 60
-_ACCOUNTS: dict[str, tuple[bool, float]] = {}
+_ACCOUNTS: dict[str, tuple[bool, float, float]] = {}  # key -> (answer, trusted until, asked at)
 _ACCOUNTS_LOCK = threading.Lock()
+#: Revocations this process saw, with their time.monotonic(): by user id (int), by sign-in id (str),
+#: of everyone (None). A cached answer from before a revocation that concerns it is not trusted.
+_REVOKED: dict[int | str | None, float] = {}
+
+
+def revoked_since(user_id: int, sign_in: str | None, checked_at: float) -> bool:
+    """Whether this process saw this user's or this sign-in's revocation after `checked_at`."""
+    get = _REVOKED.get
+    return get(user_id, 0.0) >= checked_at or get(None, 0.0) >= checked_at or get(sign_in, 0.0) >= checked_at
+
+
+def revoke(targets=None) -> None:
+    """Stop trusting this process's cached answers about these users (ints) or sign-ins (str ids);
+    about everyone: None.
+
+    Called after the commit that ended a sign-in, changed a session version or deactivated an account
+    (see watch_revocations), so the app refuses the old cookie and grants at once in this process;
+    the next request asks the database. Other processes' caches expire within ACCOUNT_CHECK_SECONDS
+    (a per-request question to a shared store would cost the hot paths what the caches save)."""
+    now = time.monotonic()
+    with _ACCOUNTS_LOCK:
+        if targets is None:
+            _REVOKED.clear()
+            _REVOKED[None] = now
+            _ACCOUNTS.clear()
+            return
+        if len(_REVOKED) > 20000:
+            _REVOKED.clear()
+            _REVOKED[None] = now
+        for target in targets:
+            _REVOKED[target] = now
+
+
+def _user_of(session_user: str) -> int:
+    try:
+        return int(session_user.partition(":")[0])
+    except ValueError:
+        return -1
 
 
 def account_ok(session_user: str | None, sign_in: str | None = None, cached: bool = True) -> bool:
@@ -247,14 +390,15 @@ def account_ok(session_user: str | None, sign_in: str | None = None, cached: boo
     session's sign-in (accounts.models.SignIn) still exists (signed out: no).
 
     The media and heartbeat paths read only the signed cookie, so this is their look at the account:
-    one query per key and ACCOUNT_CHECK_SECONDS per process (not one per heartbeat or segment).
+    one query per key and ACCOUNT_CHECK_SECONDS per process (not one per heartbeat or segment), and
+    again at once after this process revoked the user (revoke()).
     """
     if not session_user or not isinstance(sign_in, str) or not sign_in:
         return False
     now = time.monotonic()
     cache_key = f"{session_user}|{sign_in}"
     hit = _ACCOUNTS.get(cache_key)
-    if cached and hit is not None and now < hit[1]:
+    if cached and hit is not None and now < hit[1] and not revoked_since(_user_of(session_user), sign_in, hit[2]):
         return hit[0]
     from sqlalchemy import and_
 
@@ -273,7 +417,7 @@ def account_ok(session_user: str | None, sign_in: str | None = None, cached: boo
     with _ACCOUNTS_LOCK:
         if len(_ACCOUNTS) > 20000:
             _ACCOUNTS.clear()
-        _ACCOUNTS[cache_key] = (ok, now + ACCOUNT_CHECK_SECONDS)
+        _ACCOUNTS[cache_key] = (ok, now + ACCOUNT_CHECK_SECONDS, now)
     return ok
 
 
@@ -281,6 +425,65 @@ def forget_accounts() -> None:
     """Drop this process's cached account answers (tests; after deactivating accounts in bulk)."""
     with _ACCOUNTS_LOCK:
         _ACCOUNTS.clear()
+
+
+_REVOCATIONS_WATCHED = False
+
+
+def watch_revocations() -> None:
+    """Call revoke() after every commit that ended sign-ins or changed an account's session version or
+    active flag, wherever it was made (sign-out, "sign out other devices", password change or reset,
+    deactivation, a bulk purge): the accounts domain need not know about these caches.
+
+    Sign-ins are ended with bulk DELETEs (accounts.services); what they end is read from the
+    statement's `user_id = ...` or `id = ...` criterion (a user's devices, one sign-out); a DELETE with
+    neither (a purge of stale rows) revokes everyone: one database question per cached session, once."""
+    global _REVOCATIONS_WATCHED
+    if _REVOCATIONS_WATCHED:  # SQLAlchemy's events are global: once per process, however many apps
+        return
+    _REVOCATIONS_WATCHED = True
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session, object_session
+    from sqlalchemy.sql import operators, visitors
+
+    from lms.accounts.models import SignIn, User
+
+    def pending(session) -> set:
+        return session.info.setdefault("lms_watch_revoke", set())
+
+    def changed(target, value, old, _initiator):
+        session = object_session(target)
+        if session is not None and target.id is not None and value != old:
+            pending(session).add(target.id)
+
+    event.listen(User.session_version, "set", changed)
+    event.listen(User.active, "set", changed)
+
+    sign_ins = SignIn.__tablename__
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _deleted(state):
+        if not state.is_delete or getattr(getattr(state.statement, "table", None), "name", None) != sign_ins:
+            return
+        targets = set()
+        where = state.statement.whereclause
+        for node in visitors.iterate(where) if where is not None else ():
+            if getattr(node, "operator", None) is not operators.eq:
+                continue
+            column, value = getattr(node.left, "key", None), getattr(node.right, "value", None)
+            if (column == "user_id" and isinstance(value, int)) or (column == "id" and isinstance(value, str)):
+                targets.add(value)
+        pending(state.session).update(targets or {None})
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session):
+        targets = session.info.pop("lms_watch_revoke", None)
+        if targets:
+            revoke(None if None in targets else targets)
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _rolled_back(session, _previous):
+        session.info.pop("lms_watch_revoke", None)
 
 
 # --- viewings ------------------------------------------------------------------------------------------
@@ -541,6 +744,40 @@ def total_seconds(user_id: int) -> float:
     return db.session.scalar(select(WatchState.seconds).where(WatchState.user_id == user_id)) or 0.0
 
 
+def seconds_of(user_ids) -> dict[int, float]:
+    """Credited study seconds of each of these teachers (0 for those who never studied), one query."""
+    ids = list({int(u) for u in user_ids})
+    out = dict.fromkeys(ids, 0.0)
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        out.update(
+            db.session.execute(
+                select(WatchState.user_id, WatchState.seconds).where(WatchState.user_id.in_(chunk))
+            ).all()
+        )
+    return out
+
+
+def study_select():
+    """Credited study time per teacher as a SELECT (user_id, seconds) that other domains (learning
+    statistics) join to their own, without reading this domain's tables."""
+    return select(WatchState.user_id.label("user_id"), WatchState.seconds.label("seconds"))
+
+
+def course_progress_select():
+    """Per teacher and course: user_id, course_id, seconds, finished (every lesson done), for
+    course-choice statistics."""
+    from lms.courses.models import Course
+
+    finished = case((CourseProgress.lessons_completed >= func.coalesce(Course.lesson_count, 0), 1), else_=0)
+    return select(
+        CourseProgress.user_id.label("user_id"),
+        CourseProgress.course_id.label("course_id"),
+        CourseProgress.seconds.label("seconds"),
+        finished.label("finished"),
+    ).join(Course, Course.id == CourseProgress.course_id)
+
+
 def done_lessons(user_col, course_id):
     """The number of lessons of a course done by the teacher in `user_col` (a correlated subquery): the
     lesson's content completed (video watched to COMPLETION_SHARE, text or document opened) and, for
@@ -752,15 +989,20 @@ def can_watch(user, course) -> bool:
     return may_view(user, course)
 
 
-def media_urls(session_user: str, lesson) -> dict:
-    """The player's URLs for a lesson with a rendition (the caller checked that the user may watch)."""
+def media_urls(holder: str, lesson) -> dict:
+    """The player's URLs for a lesson with a rendition (the caller checked that the user may watch), the
+    grant in them, and its expiry: Unix time and seconds from now (`ttl`, what the player schedules its
+    renewal by, so its clock need not agree with ours)."""
     from flask import url_for
 
-    grant = media_grant(session_user, lesson.id, lesson.rendition_dir)
+    now = time.time()
+    grant = media_grant(holder, lesson.id, lesson.rendition_dir, now=now)
     if grant is None:
         return {}
 
     def url(name: str) -> str:
         return url_for("watch.media", lesson_id=lesson.id, grant=grant, name=name)
 
-    return {"master": url("master.m3u8"), "mp4": url("video.mp4"), "poster": url("poster.jpg")}
+    expires = grant_expiry(grant)
+    return {"master": url("master.m3u8"), "mp4": url("video.mp4"), "poster": url("poster.jpg"), "grant": grant,
+            "expires": expires, "ttl": max(0, int(expires - now))}  # fmt: skip

@@ -4,9 +4,10 @@ Every viewer asks for a segment every 2 s. Routing, the before/after-request hoo
 more than checking the grant itself, so a plain GET/HEAD of /watch/<lesson>/<grant>/<file> is answered
 here when everything is in order: the session cookie is genuine (the app's own signing serializer),
 was issued to this browser (Flask-Login's strong-protection identifier), the grant's signature matches
-this session's user key, the file exists in the lesson's rendition folder. The answer is the same as
-the Flask view's: X-Accel-Redirect when MEDIA_ACCEL_REDIRECT is set, else the bytes through the
-server's file wrapper (sendfile under gunicorn), with the same Content-Type and Cache-Control.
+this session's user key and sign-in (lms.courses.watch.holder), the file exists in the lesson's
+rendition folder. The answer is the same as the Flask view's: X-Accel-Redirect when MEDIA_ACCEL_REDIRECT
+is set, else the bytes through the server's file wrapper (sendfile under gunicorn), with the same
+Content-Type and Cache-Control.
 
 Anything else (a Range or conditional request, a missing or refused grant, an unknown file, a cache
 miss needing the database) goes to the Flask view unchanged, which decides and answers it. So this
@@ -19,7 +20,8 @@ rules refuse, goes to the Flask view (the body is handed on), which answers 400/
 
 Verifying the session cookie and the viewing token (itsdangerous: base64, HMAC, JSON) cost more than
 the rest of a segment request; both answers are kept for a minute per cookie / token string (never
-past the cookie's or token's own expiry), so a viewer's requests verify them once a minute.
+past the cookie's or token's own expiry), so a viewer's requests verify them once a minute, and again
+at once after this process saw the user's sign-in end (lms.courses.watch.revoke).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class MediaFastPath:
         self.wsgi_app = wsgi_app
         self._serializer = None
         self._key = None
-        self._sessions: dict[tuple[str, str], tuple[str | None, float]] = {}
+        # (cookie, browser identifier) -> ((user key, sign-in) or None, trusted until, (user id, sign-in, asked at))
+        self._sessions: dict[tuple[str, str], tuple] = {}
         self._viewings: dict[str, tuple[tuple, float]] = {}
 
     def __call__(self, environ, start_response):
@@ -82,7 +85,8 @@ class MediaFastPath:
 
     # -----------------------------------------------------------------------------------------------
 
-    def _session_user(self, environ) -> str | None:
+    def _session_user(self, environ) -> tuple[str, str] | None:
+        """(the user key, the sign-in id) of a genuine session cookie of a live sign-in, else None."""
         cookie_name = self.app.config["SESSION_COOKIE_NAME"]
         raw = None
         for name, value in COOKIE.findall(environ.get("HTTP_COOKIE", "")):
@@ -94,7 +98,7 @@ class MediaFastPath:
         ident = _identifier(environ)
         now = time.monotonic()
         hit = self._sessions.get((raw, ident))
-        if hit is not None and now < hit[1]:
+        if hit is not None and now < hit[1] and not (hit[0] and watch.revoked_since(*hit[2])):
             return hit[0]
         if self._serializer is None:
             self._serializer = self.app.session_interface.get_signing_serializer(self.app)
@@ -103,18 +107,20 @@ class MediaFastPath:
             data, signed_at = self._serializer.loads(raw, max_age=lifetime, return_timestamp=True)
         except Exception:  # noqa: BLE001 - any bad cookie: let Flask answer
             return None
-        key = data.get("_user_id")
+        key, sign_in = data.get("_user_id"), data.get("_sign_in")
         if not key or data.get("_id") != ident:
             key = None
         if key is not None:
             # A deactivated account, an old session version or an ended sign-in earns and streams nothing: asked of
             # the database here, once per cookie and VERIFIED_SECONDS, like the cookie's signature.
             with self.app.app_context():
-                if not watch.account_ok(key, data.get("_sign_in"), cached=False):
+                if not watch.account_ok(key, sign_in, cached=False):
                     key = None
+        who = (key, sign_in) if key else None
         left = signed_at.timestamp() + lifetime - time.time()
-        _remember(self._sessions, (raw, ident), key, now + min(VERIFIED_SECONDS, left))
-        return key
+        uid = int(key.partition(":")[0]) if key else 0
+        _remember(self._sessions, (raw, ident), who, now + min(VERIFIED_SECONDS, left), (uid, sign_in, now))
+        return who
 
     def _viewing(self, token, session_user: str):
         """lms.courses.watch.load_viewing with its answer kept for a minute per token string."""
@@ -151,10 +157,10 @@ class MediaFastPath:
             return None
         if not isinstance(data, dict):
             return None
-        key = self._session_user(environ)
-        if key is None:
+        who = self._session_user(environ)
+        if who is None:
             return None
-        viewing = self._viewing(data.get("v"), key)
+        viewing = self._viewing(data.get("v"), who[0])
         if viewing is None:
             return None
         with self.app.app_context():
@@ -176,7 +182,8 @@ class MediaFastPath:
         if self._key is None:
             with self.app.app_context():
                 self._key = watch._key()
-        folder = watch.check_grant(self._session_user(environ), lesson_id, grant, key=self._key)
+        who = self._session_user(environ)
+        folder = watch.check_grant(watch.holder(*who) if who else None, lesson_id, grant, key=self._key)
         if folder != current:
             return None
         config = self.app.config
@@ -212,10 +219,10 @@ class MediaFastPath:
         return "200 OK", headers, (wrapper(f, 256 * 1024) if wrapper else _chunks(f))
 
 
-def _remember(cache: dict, key, value, until: float):
+def _remember(cache: dict, key, value, until: float, *extra):
     if len(cache) > _MAX_CACHED:
         cache.clear()
-    entry = cache[key] = (value, until)
+    entry = cache[key] = (value, until, *extra)
     return entry
 
 

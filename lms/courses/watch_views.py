@@ -22,7 +22,6 @@ from flask import (
 )
 from flask.cli import with_appcontext
 from flask_login import current_user, login_required, user_logged_out
-from flask_login.utils import _create_identifier
 from werkzeug.routing import BuildError
 
 from lms import access
@@ -33,19 +32,8 @@ from lms.extensions import csrf, limiter
 bp = Blueprint("watch", __name__)
 
 
-def session_user() -> str | None:
-    """The signed-in user's key in the session cookie ("<id>:<session version>"), without loading the user.
-
-    The same check Flask-Login's strong session protection makes (the cookie was issued to this
-    browser) is made here too, and the account must still be active with that session version and sign-in
-    (watch.account_ok: a query once a minute per key, so heartbeats and segments stay query-free).
-    """
-    key = session.get("_user_id")
-    if not key:
-        return None
-    if current_app.login_manager.session_protection and session.get("_id") != _create_identifier():
-        return None
-    return key if watch.account_ok(key, session.get("_sign_in")) else None
+session_user = watch.session_user
+holder = watch.request_holder
 
 
 @limiter.exempt
@@ -54,27 +42,15 @@ def media(lesson_id, grant, name):
     """A rendition file (playlist, segment, MP4, poster) of a lesson the grant lets this user watch.
 
     Behind deploy/nginx-watch.conf this answers only what nginx refused (no or another WATCH_COOKIE,
-    an expired or foreign grant): the app's own answer, from the session.
+    an expired or foreign grant): the app's own answer, from the session and its sign-in.
     """
-    folder = watch.check_grant(session_user(), lesson_id, grant)
+    folder = watch.check_grant(holder(), lesson_id, grant)
     if folder is None:
         abort(403)
     return watch.media_response(lesson_id, folder, name)
 
 
-def _set_watch_cookie(key: str) -> None:
-    """Bind this browser's grants for nginx (WATCH_COOKIE; the app itself reads the session)."""
-    value = watch.watch_cookie(key)
-    if request.cookies.get(watch.WATCH_COOKIE) == value:
-        return
-
-    @after_this_request
-    def _set(resp):
-        config = current_app.config
-        resp.set_cookie(watch.WATCH_COOKIE, value, path="/watch/", httponly=True, samesite="Lax",
-                        secure=config["SESSION_COOKIE_SECURE"],
-                        max_age=int(current_app.permanent_session_lifetime.total_seconds()))  # fmt: skip
-        return resp
+set_watch_cookie = watch.set_watch_cookie
 
 
 @user_logged_out.connect
@@ -84,7 +60,8 @@ def _forget_watch_cookie(_app, user=None, **_):
 
     @after_this_request
     def _drop(resp):
-        resp.delete_cookie(watch.WATCH_COOKIE, path="/watch/")
+        for path in watch.WATCH_COOKIE_PATHS:
+            resp.delete_cookie(watch.WATCH_COOKIE, path=path)
         return resp
 
 
@@ -118,15 +95,18 @@ def heartbeat():
 @bp.get("/watch/lessons/<int:lesson_id>/sources")
 @login_required
 def sources(lesson_id):
-    """Fresh media URLs for a player whose grant expired (the full permission check again)."""
+    """Fresh media URLs for a player whose grant is about to lapse or lapsed (the full check again:
+    Flask-Login loaded the user with their sign-in, the course is visible to them)."""
     lesson = watch.watchable_lesson(current_user, lesson_id)
     watch.forget_rendition(lesson_id)
-    key = session_user()
-    urls = watch.media_urls(key, lesson) if key else {}
+    who = holder()
+    urls = watch.media_urls(who, lesson) if who else {}
     if not urls:
         abort(404)
-    _set_watch_cookie(key)
-    return jsonify(urls)
+    set_watch_cookie(who)
+    resp = jsonify(urls)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def player_context(lesson) -> dict | None:
@@ -134,10 +114,11 @@ def player_context(lesson) -> dict | None:
     key = session_user()
     if key is None or not current_user.is_authenticated or not getattr(lesson, "playable", False):
         return None
-    urls = watch.media_urls(key, lesson)
+    who = watch.holder(key, session["_sign_in"])
+    urls = watch.media_urls(who, lesson)
     if not urls:
         return None
-    _set_watch_cookie(key)
+    set_watch_cookie(who)
     seen = watch.lesson_state(current_user.id, lesson.id, lesson.duration_seconds)
     return {
         **urls,
@@ -215,6 +196,7 @@ def init_app(app) -> None:
         lms_cli.add_command(nginx_watch_secret_command)
 
     watch_fast.install(app)
+    watch.watch_revocations()
     app.jinja_env.globals["watch_player"] = player_context
     app.jinja_env.globals["lesson_progress_map"] = lesson_progress_map
     app.jinja_env.globals["study_time"] = study_time

@@ -1426,3 +1426,36 @@ def my_homework(user, limit: int = 10) -> list[dict]:
         out.append({"assignment": a, "submission": subs.get(a.id), "allocations": total, "reviews_done": done,
                     "reviews_todo": total - done})  # fmt: skip
     return out
+
+
+def assessment_inputs(workshop, user_ids) -> dict[int, dict]:
+    """What the assessment scheme (lms.assessment, DOMAIN.md §9) reads of each member's homework in a
+    workshop: whether they submitted, the final grade of their research homework (0-10, None until
+    graded) and their grade for reviewing (0-5, lms.homework.grading), the best over the workshop's
+    assignments, and whether that homework's grades are released to them yet (reviews_released).
+    Two queries."""
+    ids = list({int(u) for u in user_ids})
+    out = {uid: {"homework": None, "homework_submitted": False, "homework_released": False, "reviewing": None,
+                 "reviews_done": 0} for uid in ids}  # fmt: skip
+    if not ids:
+        return out
+    wid = workshop.id
+    for uid, grade, phase in db.session.execute(
+        select(Submission.author_id, Submission.final_grade, Assignment.phase)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(Assignment.workshop_id == wid, Submission.author_id.in_(ids))
+    ):  # fmt: skip
+        row = out[uid]
+        row["homework_submitted"] = True
+        if grade is not None and (row["homework"] is None or grade > row["homework"]):
+            row["homework"], row["homework_released"] = grade, PHASES.index(phase) > PHASES.index("review")
+    for uid, grade, done in db.session.execute(
+        select(ReviewerGrade.user_id, ReviewerGrade.grade, ReviewerGrade.reviews_done)
+        .join(Assignment, Assignment.id == ReviewerGrade.assignment_id)
+        .where(Assignment.workshop_id == wid, ReviewerGrade.user_id.in_(ids))
+    ):  # fmt: skip
+        row = out[uid]
+        if grade is not None and (row["reviewing"] is None or grade > row["reviewing"]):
+            row["reviewing"] = grade
+        row["reviews_done"] = max(row["reviews_done"], int(done or 0))
+    return out

@@ -10,8 +10,9 @@ from lms.core.i18n import local_to_utc, utc_to_local
 from lms.core.pagination import page_arg
 from lms.core.taxonomy import SUBJECTS
 from lms.core.uploads import body_limit
-from lms.extensions import db
-from lms.live import services, video
+from lms.courses import watch
+from lms.extensions import db, limiter
+from lms.live import playback, services, video
 from lms.live.forms import (
     WEEKDAY_LABELS,
     AnswerForm,
@@ -130,6 +131,9 @@ def session(session_id):
     s = _session_or_404(session_id)
     state = services.session_state(s, current_user)
     playlist = video.playlist_relpath(s)
+    who = watch.request_holder()
+    if who is not None:
+        watch.set_watch_cookie(who, path="/live/")
     return render_template(
         "live/session.html",
         s=s,
@@ -138,6 +142,7 @@ def session(session_id):
         form=QuestionForm(),
         host=state["host"],
         hls_url=url_for("live.hls", session_id=s.id, name="index.m3u8") if playlist else None,
+        live_video=playback.viewer_urls(s, who) if who else None,
         experts=services.session_experts(s),
         collected=services.collected_threads(current_user, s) if state["host"] else [],
     )
@@ -317,6 +322,29 @@ def hls(session_id, name):
             resp.headers["Cache-Control"] = "private, no-cache"
         return resp
     return send_path(f"{s.video_path}/{name}", mimetype="video/mp2t", max_age=86400)
+
+
+@limiter.exempt
+@bp.get("/live/<int:session_id>/g/<grant>/<name>")
+def hls_granted(session_id, grant, name):
+    """Playlist and segments of the live stream on a viewer's grant (lms.live.playback): behind
+    deploy/nginx-watch.conf only what nginx refused reaches this (expired, forged, another browser's)."""
+    return playback.send(session_id, watch.request_holder(), grant, name)
+
+
+@bp.get("/live/<int:session_id>/video-grant")
+@login_required
+def video_grant(session_id):
+    """A fresh grant for the session's live video: the full check again (signed in with a live
+    sign-in, live.view on the session); the player asks before its grant lapses."""
+    s = _session_or_404(session_id)
+    who = watch.request_holder()
+    if who is None:
+        abort(403)
+    watch.set_watch_cookie(who, path="/live/")
+    resp = jsonify(playback.viewer_urls(s, who))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/live/<int:session_id>/replay")

@@ -108,7 +108,8 @@ def upload_error_message(err: UploadError, expected: str | None = None) -> str:
                      "FLV video.", kind=kind)  # fmt: skip
         return _("This type of file is not accepted here: it is %(kind)s.", kind=kind)
     if code.startswith("busy:"):
-        return _("You already have %(n)s video uploads in progress. Finish or cancel one of them first.",
+        return _("You already have %(n)s video uploads in progress. Finish one, or cancel one under “Your "
+                 "unfinished uploads” below the video uploader of a lesson's edit page.",
                  n=code.split(":", 1)[1])  # fmt: skip
     if code == "disk_full":
         return _("The server does not have enough free space for this file at the moment. Try again later, or "
@@ -404,9 +405,9 @@ def begin_chunked(*, owner, filename: str, size: int, allowed: set[str] = VIDEO,
     with storage.chunk_lock(config):
         open_uploads, replaced = [], []
         # Uploads that received nothing for an hour (a closed tab, a phone gone offline) count for
-        # neither the per-user cap nor the promised bytes: the uploader cannot cancel them, and
-        # they are purged after UPLOAD_CHUNK_MAX_AGE_HOURS.
-        active_since = time.time() - 3600
+        # neither the per-user cap nor the promised bytes: they are purged after
+        # UPLOAD_CHUNK_MAX_AGE_HOURS (and their owner may cancel them sooner, open_uploads).
+        active_since = time.time() - UPLOAD_IDLE_SECONDS
         for upload_id, other, received in storage.chunk_list(config):
             if other.get("owner_id") == owner_id and ref and other.get("ref") == ref:
                 # One open upload per user and target (a lesson): a new file replaces the partial
@@ -428,6 +429,34 @@ def begin_chunked(*, owner, filename: str, size: int, allowed: set[str] = VIDEO,
         for upload_id in replaced:
             storage.chunk_discard(config, upload_id)
         return storage.chunk_begin(config, meta)
+
+
+#: An upload that received nothing for this long no longer counts against the per-user cap.
+UPLOAD_IDLE_SECONDS = 3600
+
+
+def open_uploads(owner) -> list[dict]:
+    """The owner's chunked uploads in progress, the most recently active first: {"id", "filename",
+    "size", "received", "started", "last_activity" (aware UTC datetimes), "idle" (no longer counted
+    against VIDEO_UPLOAD_MAX_OPEN_PER_USER), "ref"}; so they can see and cancel what holds their cap."""
+    from datetime import UTC, datetime
+
+    config = current_app.config
+    owner_id = getattr(owner, "id", owner)
+    idle_before = time.time() - UPLOAD_IDLE_SECONDS
+    out = []
+    for upload_id, meta, received in storage.chunk_list(config):
+        if meta.get("owner_id") != owner_id:
+            continue
+        started = float(meta.get("created") or 0)
+        # The part file's time, as begin_chunked's cap counts it (it is touched when the upload begins).
+        last = storage.chunk_touched(config, upload_id) or started
+        out.append({"id": upload_id, "filename": meta.get("filename") or "", "size": int(meta.get("size") or 0),
+                    "received": received, "started": datetime.fromtimestamp(started, UTC),
+                    "last_activity": datetime.fromtimestamp(last, UTC), "idle": last < idle_before,
+                    "ref": meta.get("ref") or {}})  # fmt: skip
+    out.sort(key=lambda u: u["last_activity"], reverse=True)
+    return out
 
 
 def chunked_status(upload_id: str, owner) -> dict | None:
@@ -539,6 +568,8 @@ def finish_chunked(upload_id: str, owner) -> StoredFile:
 
 
 def cancel_chunked(upload_id: str, owner) -> bool:
+    """Remove the owner's upload in progress (its partial file and its metadata); False when there is
+    none with that id for that owner (someone else's, finished, purged)."""
     if chunked_status(upload_id, owner) is None:
         return False
     storage.chunk_discard(current_app.config, upload_id)

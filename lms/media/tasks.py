@@ -21,9 +21,9 @@ import threading
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, inspect, or_, update
+from sqlalchemy import and_, or_, update
 
-from lms.core.db import utcnow
+from lms.core.db import schema_ready, utcnow
 from lms.extensions import db
 from lms.media import ffmpeg, storage
 from lms.media.models import MediaJob, StoredFile
@@ -165,8 +165,9 @@ def _dispatch(job_id: int, app=None) -> None:
         _worker(app).put(job_id)
 
 
-def _rq_alive(config, job_ids: list[int]) -> set[int]:
+def rq_alive(config, job_ids: list[int], rq_id=None) -> set[int]:
     """The MediaJobs RQ still holds: queued/scheduled/deferred, or started by a worker that is alive.
+    (`rq_id` names the RQ job of another kind of row: lms.notifications resumes its fan-outs so.)
 
     A job whose worker died (killed, host rebooted) stays "started" in RQ until the worker's registry
     cleanup runs; it counts as dead here as soon as its worker is no longer registered.
@@ -175,12 +176,13 @@ def _rq_alive(config, job_ids: list[int]) -> set[int]:
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
+    rq_id = rq_id or rq_job_id
     queue = rq_queue(config)
     workers = {w.name for w in Worker.all(connection=queue.connection)}
     alive = set()
     for job_id in job_ids:
         try:
-            job = Job.fetch(rq_job_id(job_id), connection=queue.connection)
+            job = Job.fetch(rq_id(job_id), connection=queue.connection)
         except NoSuchJobError:
             continue
         status = job.get_status(refresh=False)
@@ -299,12 +301,7 @@ def requeue_unfinished(app) -> int:
     with app.app_context():
         # `flask db upgrade` builds the app too: on a schema that is not current yet (no table, or a
         # column a newer migration adds) there is nothing to re-queue before the upgrade has run.
-        inspector = inspect(db.engine)
-        if not inspector.has_table(MediaJob.__tablename__):
-            return 0
-        columns = {c["name"] for c in inspector.get_columns(MediaJob.__tablename__)}
-        if not set(MediaJob.__table__.columns.keys()) <= columns:
-            log.warning("media jobs not re-queued: the database schema is older than the code (flask db upgrade)")
+        if not schema_ready(MediaJob):
             return 0
         rq = uses_rq(app.config)
         # RQ knows which of its jobs are alive; the in-process queue asks the heartbeats.
@@ -313,7 +310,7 @@ def requeue_unfinished(app) -> int:
             db.select(MediaJob.id, MediaJob.status, MediaJob.attempts).where(or_(MediaJob.status == "queued", running))
             .order_by(MediaJob.id)
         ).all()  # fmt: skip
-        alive = _rq_alive(app.config, [r.id for r in unfinished]) if rq and unfinished else set()
+        alive = rq_alive(app.config, [r.id for r in unfinished]) if rq and unfinished else set()
         interrupted = [r for r in unfinished if r.status == "running" and r.id not in alive]
         again = set(_give_up_or_requeue(interrupted, running)) if interrupted else set()
         ids = [r.id for r in unfinished if r.id not in alive and (r.status == "queued" or r.id in again)]

@@ -25,6 +25,7 @@ import collections
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -204,18 +205,43 @@ def pinyin_text(*texts: str) -> str:
     return " ".join(f for t in texts if t for f in pinyin_forms(t))
 
 
-def pinyin_words(title: str, terms: list[str]) -> list[str]:
-    """The words of `title` whose pinyin is one of the ASCII query terms (to highlight them)."""
+def pinyin_words(title: str, terms: list[str], prefix: str | None = None) -> list[str]:
+    """The words of `title` whose pinyin is one of the ASCII query terms (to highlight them), and for
+    a `prefix` (the query's last word, still being typed) the shortest word at each place whose
+    pinyin starts with it."""
     wanted = {t for t in terms if t.isascii() and t.isalpha()}
     if not wanted or not title or not _HAN.search(title):
         return []
-    out = []
+    exact: dict[tuple[int, int], None] = {}
+    started: dict[int, tuple[int, int]] = {}
     for syl in _readings(title):
         for start, end in _pinyin_spans(title) + [(0, len(title))]:
             parts = [x for x in syl[start:end] if x]
-            if parts and ("".join(parts) in wanted or (len(parts) > 1 and "".join(x[0] for x in parts) in wanted)):
-                out.append(title[start:end])
-    return out
+            if not parts:
+                continue
+            whole, initials = "".join(parts), "".join(x[0] for x in parts) if len(parts) > 1 else None
+            if whole in wanted or initials in wanted:
+                exact[(start, end)] = None
+            elif prefix and (whole.startswith(prefix) or (initials or "").startswith(prefix)):
+                best = started.get(start)
+                started[start] = (start, end) if best is None or end - start < best[1] - best[0] else best
+    # A word the query names whole wins over a longer one its prefix begins at the same place.
+    starts = {a for a, _ in exact}
+    spans = list(exact) + [span for a, span in started.items() if a not in starts]
+    return [title[a:b] for a, b in spans]
+
+
+#: The query's last word is taken as a pinyin (or English) prefix when it is ASCII letters, at least
+#: this long: a teacher typing xinxiji… finds 信息技术 before finishing the word.
+PREFIX_MIN = 2
+#: At most this many index words a prefix stands for, per segment (x… would otherwise be thousands).
+PREFIX_MAX_TERMS = 500
+
+
+def prefix_term(terms: list[str]) -> str | None:
+    """The last query term if it may be matched as a prefix (see PREFIX_MIN)."""
+    last = terms[-1] if terms else ""
+    return last if len(last) >= PREFIX_MIN and last.isascii() and last.isalpha() else None
 
 
 def chinese_analyzer():
@@ -1152,12 +1178,12 @@ class SearchIndex:
         store = self._store if isinstance(seg_id, str) else None
         nbytes = (leaf.doc_count_all() >> 3) + 1
         skey = json.dumps(key, ensure_ascii=False)
-        count = 4 if key[0] == "tf" else 1
+        count = 4 if key[0] in ("tf", "tfp") else 1
         values = store.get(seg_id, skey, nbytes, count) if store is not None else None
         if values is None:
             self.built += 1
-            if key[0] == "tf":
-                tb = _term_bits(leaf, key[1])
+            if count == 4:
+                tb = _term_bits(leaf, key[1], prefix=key[0] == "tfp")
                 values = [tb.title, tb.tf1, tb.tf2, tb.tf3]
             else:
                 values = [_seg_bits(leaf, *key)]
@@ -1235,13 +1261,15 @@ class SearchIndex:
                 allow &= prefix("context_path", value) if name == "community" else term(name, value)
         return allow
 
-    def _term(self, s, term: str) -> _TermBits:
-        """The term's bitmaps over the generation's document numbers, from per-segment ones."""
+    def _term(self, s, term: str, prefix: bool = False) -> _TermBits:
+        """The term's bitmaps over the generation's document numbers, from per-segment ones; with
+        `prefix`, the title bitmap also holds the titles with a pinyin or English word starting with it."""
+        kind = "tfp" if prefix else "tf"
         parts = [
             (
                 self._cached(
-                    ("seg", seg_id, "tf", term),
-                    lambda leaf=leaf, seg_id=seg_id: self._load_seg(leaf, seg_id, ("tf", term)),
+                    ("seg", seg_id, kind, term),
+                    lambda leaf=leaf, seg_id=seg_id: self._load_seg(leaf, seg_id, (kind, term)),
                 ),
                 offset,
             )
@@ -1302,10 +1330,11 @@ class SearchIndex:
         try:
             matched = self._filter_bits(s, rules, fields)
             bits = []
-            for t in terms:
+            last = prefix_term(terms)
+            for i, t in enumerate(terms):
                 if not matched:
                     break
-                tb = self._term(s, t)
+                tb = self._term(s, t, prefix=last is not None and i == len(terms) - 1)
                 bits.append(tb)
                 matched &= tb.any
             total = matched.bit_count()
@@ -1319,7 +1348,7 @@ class SearchIndex:
             hits = []
             for docnum, score in ranked:
                 stored = s.stored_fields(docnum)
-                extra = pinyin_words(stored["title"], terms)
+                extra = pinyin_words(stored["title"], terms, last)
                 title_hl = mark(stored["title"], _marker(terms + extra) if extra else pattern)
                 body_hl = mark(stored.get("snippet") or "", pattern, snippet_chars)
                 hits.append({
@@ -1390,8 +1419,9 @@ class SearchIndex:
         s = self._acquire()
         try:
             matched = self._live(s) if rules is None else self._filter_bits(s, rules, fields)
-            for t in terms:
-                matched &= self._term(s, t).any
+            last = prefix_term(terms)
+            for i, t in enumerate(terms):
+                matched &= self._term(s, t, prefix=last is not None and i == len(terms) - 1).any
             keys = set()
             while matched:
                 top = matched.bit_length() - 1
@@ -1461,13 +1491,17 @@ def _seg_bits(reader, kind: str, field: str, text: str) -> int:
     return int.from_bytes(bits, "little")
 
 
-def _term_bits(reader, term: str) -> _TermBits:
+def _term_bits(reader, term: str, prefix: bool = False) -> _TermBits:
     size = (reader.doc_count_all() >> 3) + 1
     title = bytearray(size)
     for field in ("title", "pinyin") if term.isascii() and term.isalnum() else ("title",):
-        for ids, _ in _postings(reader, field, term):
-            for n in ids:
-                title[n >> 3] |= 1 << (n & 7)
+        words = [term]
+        if prefix:
+            words = list(itertools.islice(reader.expand_prefix(field, term), PREFIX_MAX_TERMS)) or [term]
+        for word in words:
+            for ids, _ in _postings(reader, field, word):
+                for n in ids:
+                    title[n >> 3] |= 1 << (n & 7)
     tf = [bytearray(size), bytearray(size), bytearray(size)]
     for ids, weights in _postings(reader, "body", term):
         for n, w in zip(ids, weights, strict=False):

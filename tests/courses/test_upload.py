@@ -155,8 +155,9 @@ def test_open_uploads_per_user_are_capped(world, login_as, app, monkeypatch):
 
 
 def test_uploads_left_for_an_hour_do_not_block_new_ones(world, login_as, app, monkeypatch):
-    """The uploader cannot cancel an upload whose tab was closed: after an hour without a byte it
-    no longer counts against the cap; and a begin that is refused keeps the lesson's upload."""
+    """An upload whose tab was closed (its owner may not think of cancelling it on the lesson page):
+    after an hour without a byte it no longer counts against the cap; and a begin that is refused
+    keeps the lesson's upload."""
     import os
     import time
 

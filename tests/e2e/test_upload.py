@@ -75,3 +75,37 @@ def test_an_unreadable_video_fails_with_advice_and_no_retry(page, lesson, e2e_wo
     failed.filter(has_text="不是可以读取的视频").wait_for()
     assert page.locator(".video-uploader [data-role=retry]").is_hidden()
     snap(page, "lesson-transcode-unreadable-reloaded")
+
+
+def test_the_cap_shows_the_open_uploads_and_one_is_cancelled_from_the_page(page, lesson, e2e_world, app, tmp_path):
+    """Refused by the per-user cap, the uploader lists the open uploads (begun in another tab after
+    this page loaded); Cancel asks first, removes the upload, and the next file goes through."""
+    from lms.media import services as media
+
+    app.config["VIDEO_UPLOAD_MAX_OPEN_PER_USER"] = 1
+    try:
+        login(page, e2e_world["province_admin"].username)
+        page.goto(f"/courses/lessons/{lesson.id}/edit")
+        assert page.locator("#open-uploads").count() == 0
+        other = services.add_lesson(e2e_world["province_admin"], lesson.course, "第二课", "video")
+        with app.test_request_context():
+            media.begin_chunked(owner=e2e_world["province_admin"], filename="另一个标签页.mp4", size=5000,
+                                ref={"lesson_id": other.id})  # fmt: skip
+        clip = tmp_path / "lecture.mp4"
+        clip.write_bytes(b"\x00" * 4096)
+        page.locator(".video-uploader [data-role=file]").set_input_files(str(clip))
+        page.locator(".video-uploader [data-role=status]").filter(has_text="我未完成的上传").wait_for()
+        item = page.locator("#open-uploads li")
+        item.filter(has_text="另一个标签页.mp4").wait_for()
+        assert item.count() == 1 and "第二课" in item.inner_text()
+        assert no_horizontal_scroll(page)
+        snap(page, "lesson-upload-cap")
+        dialogs = []
+        page.once("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+        item.get_by_role("button").click()
+        page.locator(".alert", has_text="上传已取消").wait_for()
+        assert "另一个标签页.mp4" in dialogs[0]
+        assert page.locator("#open-uploads").count() == 0
+        page.errors.clear()  # Chromium logs the 429 answer as a console error
+    finally:
+        app.config["VIDEO_UPLOAD_MAX_OPEN_PER_USER"] = 3

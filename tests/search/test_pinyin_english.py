@@ -81,3 +81,29 @@ def test_english_words(world, index, announce):
     assert services.search(teacher, "the").total == 0  # a stop word alone is no query
     hit = services.search(teacher, "english").hits[0]
     assert "<mark>English</mark>" in hit["title_html"]
+
+
+def test_the_last_word_is_a_prefix_while_typing(world, index, announce):
+    admin, ctx = world["county_admin"], world.county_a.context
+    announce(admin, ctx, "信息技术与学科融合案例", "课堂教学中的应用")
+    announce(admin, ctx, "信任与合作", "班主任工作")
+    announce(admin, ctx, "PowerPoint动画技巧", "课件制作")
+    services.flush()
+    teacher = world["teacher"]
+    # pinyin typed part way: the last word stands for every pinyin word it begins
+    assert _titles(services.search(teacher, "xinxiji")) == ["信息技术与学科融合案例"]
+    assert _titles(services.search(teacher, "xueke rong")) == ["信息技术与学科融合案例"]
+    assert _titles(services.search(teacher, "xin")) == ["信任与合作", "信息技术与学科融合案例"]
+    assert _titles(services.search(teacher, "xxj")) == ["信息技术与学科融合案例"]
+    # English words too, in titles
+    assert _titles(services.search(teacher, "powerp")) == ["PowerPoint动画技巧"]
+    # only the last word: an unfinished word earlier in the query matches nothing
+    assert services.search(teacher, "xinxiji ronghe").total == 0
+    # one letter is too short to stand for anything
+    assert services.search(teacher, "x").total == 0
+    # the shortest word the prefix begins is highlighted, not the whole title
+    hit = services.search(teacher, "xinxiji").hits[0]
+    assert "<mark>信息技术</mark>" in hit["title_html"]
+    assert "<mark>信息技术与学科融合案例</mark>" not in hit["title_html"]
+    # permissions hold as for whole words
+    assert services.search(world["teacher_b"], "xinxiji").total == 0

@@ -360,7 +360,42 @@
   }
 
   // --- playback --------------------------------------------------------------------------------
-  var hls = null;
+  // The playlist and segments come on a grant of a few minutes (nginx serves them: lms/live/playback.py),
+  // renewed through the app when a quarter of its life is left; hls.js sends every request with the
+  // newest grant (xhrSetup), native HLS reloads the new URL (it jumps back to the live edge).
+  var hls = null, renewTimer = null;
+  var GRANT_IN_URL = /^(.*\/live\/\d+\/g\/)[^/]+(\/.*)$/;
+  function current(url) {
+    var m = root.dataset.hlsGrant && GRANT_IN_URL.exec(url);
+    return m ? m[1] + root.dataset.hlsGrant + m[2] : url;
+  }
+  function scheduleRenew(ttl) {
+    clearTimeout(renewTimer);
+    if (!root.dataset.hlsRefresh || !(ttl > 0)) return;
+    renewTimer = setTimeout(renew, Math.max(1, ttl - Math.max(20, ttl / 4)) * 1000);
+  }
+  function renew(then) {
+    fetch(root.dataset.hlsRefresh, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (r.redirected || r.status === 403 || r.status === 404) return null;  // signed out, no access: stop
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      })
+      .then(function (g) {
+        if (!g) return;
+        root.dataset.hls = g.playlist; root.dataset.hlsGrant = g.grant;
+        root.dataset.renewed = String((parseInt(root.dataset.renewed || "0", 10) || 0) + 1);
+        var video = document.getElementById("live-video");
+        if (!hls && video && video.src && video.canPlayType("application/vnd.apple.mpegurl")) {
+          video.src = g.playlist;
+          video.play().catch(function () {});
+        }
+        scheduleRenew(g.ttl);
+        if (then) then();
+      })
+      .catch(function () { renewTimer = setTimeout(function () { renew(then); }, 15000); });
+  }
+  scheduleRenew(parseInt(root.dataset.hlsTtl || "0", 10));
   function play() {
     var video = document.getElementById("live-video");
     if (!video || hls) return;
@@ -370,12 +405,18 @@
     if (window.Hls && window.Hls.isSupported()) {
       // No blob: worker: the CSP allows scripts from this site only.
       hls = new window.Hls({ enableWorker: false, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, manifestLoadingMaxRetry: 30,
-        manifestLoadingRetryDelay: 1000, levelLoadingMaxRetry: 30 });
+        manifestLoadingRetryDelay: 1000, levelLoadingMaxRetry: 30,
+        xhrSetup: function (xhr, u) { xhr.open("GET", current(u), true); } });
       hls.loadSource(url);
       hls.attachMedia(video);
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
       hls.on(window.Hls.Events.ERROR, function (_e, data) {
-        if (data.fatal) { hls.destroy(); hls = null; setTimeout(play, 2000); }
+        if (!data.fatal) return;
+        hls.destroy(); hls = null;
+        var code = data.response && data.response.code;
+        // A refused grant (the tab slept through its renewal): a new one first.
+        if (code === 403 && root.dataset.hlsRefresh) renew(function () { setTimeout(play, 500); });
+        else setTimeout(play, 2000);
       });
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = url;  // iOS / WeChat: native HLS

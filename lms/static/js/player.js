@@ -1,9 +1,17 @@
 // Lesson video player: HLS through hls.js (native HLS where there is no MediaSource, e.g. iOS and
 // WeChat on iOS), quality choice, resume from the server-stored position, MP4 fallback, and the
 // watch-time heartbeats (lms/courses/watch.py decides what they earn).
+//
+// Media grants live a few minutes (LMS_WATCH_GRANT_SECONDS): the player renews them through the app
+// (data-refresh: the full check again) a while before they lapse. hls.js fetches with the newest
+// grant from then on (xhrSetup rewrites each request's URL), so playback never stops; native HLS and
+// the MP4 fallback cannot change the URL under a playing source, so they reload the new URL at the
+// position they were at (a short rebuffer, once per grant). A segment fetched under the old grant is
+// cached under the old URL: seeking back past hls.js's buffer fetches it again under the new one.
 (function () {
   "use strict";
   var BEAT_MS = 15000;
+  var GRANT_IN_URL = /^(.*\/watch\/\d+\/)[^/]+(\/.*)$/;
 
   function Player(root) {
     this.root = root;
@@ -18,9 +26,61 @@
     this.hls = null;
     this.stopped = false;
     this.refreshedAt = 0;
+    this.grant = this.d.grant || "";
+    this.renewTimer = null;
     this.start();
     this.track();
+    this.schedule(parseInt(this.d.ttl || "0", 10));
   }
+
+  // Renew the grant when a quarter of its life (at least 20 s) is left; retried every 15 s until it
+  // works or the app refuses (signed out, access gone: "reload the page").
+  Player.prototype.schedule = function (ttl) {
+    var self = this;
+    clearTimeout(this.renewTimer);
+    if (!(ttl > 0)) return;
+    var wait = Math.max(1, ttl - Math.max(20, ttl / 4));
+    this.renewTimer = setTimeout(function () { self.renew(); }, wait * 1000);
+  };
+
+  Player.prototype.renew = function () {
+    var self = this;
+    if (this.stopped) return;
+    fetch(this.d.refresh, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (r.status === 403 || r.status === 404 || r.redirected) { self.stopped = true; self.say(self.d.msgReload); return null; }
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      })
+      .then(function (urls) {
+        if (!urls) return;
+        self.d.master = urls.master; self.d.mp4 = urls.mp4;
+        self.grant = urls.grant;
+        self.root.dataset.renewed = String((parseInt(self.root.dataset.renewed || "0", 10) || 0) + 1);
+        if (self.mode === "native") self.swap(urls.master);
+        else if (self.mode === "mp4") self.swap(urls.mp4);
+        self.schedule(urls.ttl);
+      })
+      .catch(function () { self.renewTimer = setTimeout(function () { self.renew(); }, 15000); });
+  };
+
+  // hls.js: every request (playlists, segments, retries) goes out with the newest grant.
+  Player.prototype.current = function (url) {
+    var m = this.grant && GRANT_IN_URL.exec(url);
+    return m ? m[1] + this.grant + m[2] : url;
+  };
+
+  // Native HLS / MP4: the same position (and playing state) under the new URL.
+  Player.prototype.swap = function (src) {
+    var v = this.video, pos = v.currentTime, playing = !v.paused && !v.ended;
+    if (!pos && v.paused) { v.src = src; return; }  // not started yet: nothing to keep
+    v.addEventListener("loadedmetadata", function once() {
+      v.removeEventListener("loadedmetadata", once);
+      v.currentTime = pos;
+      if (playing) v.play().catch(function () {});
+    });
+    v.src = src;
+  };
 
   Player.prototype.say = function (text) {
     if (this.status) this.status.textContent = text || "";
@@ -92,12 +152,14 @@
     var self = this, Hls = window.Hls;
     this.mode = "hls";
     // No worker: it would start from a blob: URL, which the Content-Security-Policy does not allow.
-    var hls = this.hls = new Hls({ startPosition: this.resume || -1, capLevelToPlayerSize: true, enableWorker: false });
+    var hls = this.hls = new Hls({ startPosition: this.resume || -1, capLevelToPlayerSize: true, enableWorker: false,
+      xhrSetup: function (xhr, url) { xhr.open("GET", self.current(url), true); } });
     hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) { self.levels(data.levels || hls.levels); });
     hls.on(Hls.Events.ERROR, function (_e, data) {
       if (!data.fatal) return;
       var code = data.response && data.response.code;
-      // The grant expired (it lives an hour or so) or a new transcode replaced the files.
+      // The grant lapsed (renewal failed for its whole life, or the tab slept) or a new transcode
+      // replaced the files.
       if (data.type === Hls.ErrorTypes.NETWORK_ERROR && (code === 403 || code === 404) && self.mayRefresh()) {
         self.refresh();
       } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !self.recovered) {
@@ -111,13 +173,15 @@
     hls.attachMedia(this.video);
   };
 
-  // The media grant expired (it lives an hour or so): ask for fresh URLs and carry on where we were.
+  // A request failed as if the grant lapsed: ask for fresh URLs and start again where we were.
   Player.prototype.refresh = function () {
     var self = this, pos = this.video.currentTime;
     fetch(this.d.refresh, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (urls) {
         self.d.master = urls.master; self.d.mp4 = urls.mp4;
+        self.grant = urls.grant;
+        self.schedule(urls.ttl);
         if (self.hls) { self.hls.destroy(); self.hls = null; }
         self.resume = pos;
         if (self.mode === "hls") self.withHls(urls.master);

@@ -116,3 +116,71 @@ def test_heartbeats_ask_about_the_account_once_a_minute_not_per_beat(app, world,
             assert beat(15 * i).status_code == 200
     assert len([s for s in statements if "FROM users" in s]) == 1
     assert beat.by_view == []  # the fast path answered them all
+
+
+# --- revocation at once: no minute of trust after this process saw the sign-in end --------------------
+
+
+def _refused_everywhere(client, urls, beat, lesson_id):
+    assert client.get(seg_url(urls)).status_code == 403
+    assert client.get(urls["master"]).status_code == 403
+    assert beat(1000).status_code == 403
+    assert client.get(f"/watch/lessons/{lesson_id}/sources").status_code in (302, 401)  # no new grant
+
+
+def test_signing_out_refuses_the_old_grant_and_cookie_at_once(app, world, video, playing):
+    client, urls, beat = playing
+    saved = client.get_cookie("session").value
+    assert beat(0).status_code == 200
+    assert client.get(seg_url(urls)).status_code == 200  # the fast path now trusts this cookie...
+    out = client.post("/logout")
+    assert any(c.startswith("lms_watch=;") and "Path=/watch/" in c for c in out.headers.getlist("Set-Cookie"))
+    client.set_cookie("session", saved)  # ...a copy saved before signing out
+    _refused_everywhere(client, urls, beat, video[1].id)
+
+
+def test_deactivation_refuses_the_old_grant_at_once(app, world, video, playing):
+    from lms.accounts.services import set_active
+
+    client, urls, beat = playing
+    assert beat(0).status_code == 200 and client.get(seg_url(urls)).status_code == 200
+    set_active(world["county_admin"], world["teacher"], False)
+    _refused_everywhere(client, urls, beat, video[1].id)
+
+
+def test_a_password_reset_refuses_the_old_grant_at_once(app, world, video, playing):
+    from lms.accounts.services import admin_reset_password
+
+    client, urls, beat = playing
+    assert beat(0).status_code == 200 and client.get(seg_url(urls)).status_code == 200
+    admin_reset_password(world["county_admin"], world["teacher"])
+    _refused_everywhere(client, urls, beat, video[1].id)
+
+
+def test_signing_out_other_devices_refuses_their_grants_at_once(app, world, video, playing, login_as):
+    """The cookies copied to another machine: "sign out other devices" from a new sign-in ends them."""
+    from lms.accounts.services import end_other_sign_ins
+
+    client, urls, beat = playing
+    assert client.get(seg_url(urls)).status_code == 200
+    mine = login_as(world["teacher"])  # the owner, signed in on their own computer
+    with mine.session_transaction() as sess:
+        keep = sess["_sign_in"]
+    assert end_other_sign_ins(world["teacher"], keep) >= 1
+    _refused_everywhere(client, urls, beat, video[1].id)
+    # The owner's own sign-in still streams, with its own grant (another lms_watch cookie).
+    own, _viewing = urls_for(app, mine, world["teacher"], video[1])
+    assert own["grant"] != urls["grant"] and mine.get(seg_url(own)).status_code == 200
+    assert mine.get(seg_url(urls)).status_code == 403  # the other sign-in's grant is not this one's
+
+
+def test_a_rolled_back_change_revokes_nothing(app, world, playing):
+    """Only committed changes revoke: a refused deactivation leaves the viewers' cached answers."""
+    client, urls, beat = playing
+    for _ in range(2):  # the Flask view, then the fast path (which verified the cookie)
+        assert client.get(seg_url(urls)).status_code == 200
+    world["teacher"].active = False
+    db.session.rollback()
+    with counting() as statements:
+        assert client.get(seg_url(urls)).status_code == 200
+    assert not [s for s in statements if "FROM users" in s]

@@ -13,9 +13,9 @@ from tests.courses.watch.conftest import RENDITION
 def urls_for(app, client, user, lesson):
     """The player's URLs as the lesson page would give them to this user's session."""
     with client.session_transaction() as sess:
-        key = sess["_user_id"]
+        key, sign_in = sess["_user_id"], sess["_sign_in"]
     with app.test_request_context():
-        return watch.media_urls(key, lesson), watch.start_viewing(key, lesson)
+        return watch.media_urls(watch.holder(key, sign_in), lesson), watch.start_viewing(key, lesson)
 
 
 @pytest.fixture
@@ -119,7 +119,9 @@ def test_expired_grant(app, world, watcher, monkeypatch):
     import time
 
     expires = watch.grant_expiry(urls["master"].split("/")[3])
-    assert 3600 < expires - time.time() <= 3600 + 1800  # WATCH_GRANT_SECONDS, rounded up to the half hour
+    # WATCH_GRANT_SECONDS (5 minutes) at most, rounded down to the minute; the player is told the rest.
+    assert 240 - 1 < expires - time.time() <= 300 and expires % 60 == 0
+    assert urls["expires"] == expires and 239 <= urls["ttl"] <= 300
     monkeypatch.setattr(watch.time, "time", lambda: expires - 1)
     assert client.get(urls["master"]).status_code == 200
     monkeypatch.setattr(watch.time, "time", lambda: expires + 1)
@@ -310,14 +312,29 @@ def test_grant_is_the_md5_nginx_secure_link_computes(app, watcher):
     assert any(c.startswith("lms_watch=;") for c in out.headers.getlist("Set-Cookie")), out.headers
 
 
-def test_watch_cookie_changes_with_the_session_version(app, db, world, video, login_as):
+def test_watch_cookie_changes_with_the_session_version_and_the_sign_in(app, db, world, video, login_as):
     teacher = world["teacher"]
     with app.test_request_context():
-        before = watch.watch_cookie(teacher.get_id())
+        before = watch.watch_cookie(watch.holder(teacher.get_id(), "sign-in-1"))
+        assert watch.watch_cookie(watch.holder(teacher.get_id(), "sign-in-2")) != before  # another browser
         teacher.session_version = (teacher.session_version or 0) + 1  # "sign out everywhere"
         db.session.commit()
-        assert watch.watch_cookie(teacher.get_id()) != before
-        assert watch.watch_cookie(world["member"].get_id()) != before
+        assert watch.watch_cookie(watch.holder(teacher.get_id(), "sign-in-1")) != before
+        assert watch.watch_cookie(watch.holder(world["member"].get_id(), "sign-in-1")) != before
+
+
+def test_grant_life_is_configurable_and_bounded(app, monkeypatch):
+    with app.test_request_context():
+        for seconds in (2, 3, 10, 60, 300, 3600):
+            monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", seconds)
+            for now in (1_800_000_000.0, 1_800_000_000.5, 1_800_000_059.9, 1_800_000_123.4):
+                life = watch.grant_expires(now) - now
+                assert seconds * 4 / 5 - 1 < life <= seconds, (seconds, now, life)
+        # Within one step, every grant of a sign-in is the same URL (the browser's cache keeps working).
+        monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", 300)
+        a = watch.media_grant("1:0|s", 1, "hls/f/j", now=1_800_000_001.0)
+        assert a == watch.media_grant("1:0|s", 1, "hls/f/j", now=1_800_000_059.0)
+        assert a != watch.media_grant("1:0|s", 1, "hls/f/j", now=1_800_000_061.0)
 
 
 def test_nginx_secret_command(app, monkeypatch):

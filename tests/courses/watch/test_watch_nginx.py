@@ -189,10 +189,142 @@ def test_what_nginx_refuses_the_app_answers(nginx, app_server, app, db, world, v
 def test_an_expired_grant_goes_to_the_app_which_refuses_it(nginx, app_server, app, viewer, world):
     cookies, urls, lesson = viewer
     with app.test_request_context():
-        old = watch.media_grant(world["teacher"].get_id(), lesson.id, lesson.rendition_dir,
+        old = watch.media_grant(watch.holder(world["teacher"].get_id(), "x"), lesson.id, lesson.rendition_dir,
                                 now=time.time() - 4 * 3600, seconds=60)  # fmt: skip
     path = urls["master"].replace(urls["master"].split("/")[3], old)
     asked = app_server[1]
     asked.clear()
     assert get(nginx, path, cookies)[0] == 403
     assert asked == [path]
+
+
+def test_a_signed_out_grant_stops_at_nginx_within_the_grant_life(nginx, app_server, app, world, video, login_as,
+                                                                 rendition, monkeypatch):  # fmt: skip
+    """Cookies and URLs copied before signing out: nginx cannot know the sign-in ended, so it serves them
+    until the grant lapses (WATCH_GRANT_SECONDS, here 3 s), then hands them to the app, which refuses;
+    the app itself refuses them at once."""
+    monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", 3)
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["teacher"], client)
+    _course, lesson = video
+    urls = client.get(f"/watch/lessons/{lesson.id}/sources").json
+    assert 1 <= urls["ttl"] <= 3
+    copied = {"session": client.get_cookie("session").value,
+              "lms_watch": client.get_cookie("lms_watch", path="/watch/").value}  # fmt: skip
+    client.post("/logout")
+    asked = app_server[1]
+    asked.clear()
+    if time.time() < urls["expires"] - 0.5:  # (a slow machine may already be past it)
+        assert get(nginx, segment(urls), copied)[0] == 200 and asked == []  # nginx alone: still inside the window
+    # The app, asked directly, refuses the copy at once.
+    assert get(app_server[0], segment(urls), copied)[0] == 403
+    time.sleep(max(0.0, urls["expires"] + 1.1 - time.time()))
+    asked.clear()
+    assert get(nginx, segment(urls), copied)[0] == 403 and asked == [segment(urls)]
+    # And no renewal: the sources endpoint sends the copy to the sign-in page.
+    assert get(nginx, f"/watch/lessons/{lesson.id}/sources", copied)[0] in (302, 401)
+
+
+def test_a_renewed_grant_is_a_new_url_nginx_serves(nginx, app_server, app, world, video, login_as, rendition,
+                                                   monkeypatch):  # fmt: skip
+    """What the player does during playback: renew before the grant lapses, fetch on with the new one."""
+    monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", 5)
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["teacher"], client)
+    _course, lesson = video
+    first = client.get(f"/watch/lessons/{lesson.id}/sources").json
+    time.sleep(max(0.0, first["expires"] - time.time() + 0.1))  # the next step: another grant
+    second = client.get(f"/watch/lessons/{lesson.id}/sources").json
+    assert second["grant"] != first["grant"] and second["expires"] > first["expires"]
+    cookies = {"session": client.get_cookie("session").value,
+               "lms_watch": client.get_cookie("lms_watch", path="/watch/").value}  # fmt: skip
+    asked = app_server[1]
+    asked.clear()
+    assert get(nginx, segment(second), cookies)[0] == 200 and asked == []
+
+
+# --- live video (lms.live.playback) through the same configuration ------------------------------------
+
+
+@pytest.fixture
+def live_viewer(app, world, login_as):
+    """A live session of workshop A with a playlist and a segment on disk, and a member's browser with
+    its grant: (cookies, grant JSON, session id)."""
+    from datetime import timedelta
+
+    from lms.core.db import utcnow
+    from lms.live import services
+
+    start = utcnow() + timedelta(hours=1)
+    s = services.schedule(world["expert"], world.workshop_a.context, "直播答疑", start, start + timedelta(hours=1),
+                          "math")  # fmt: skip
+    root = Path(app.config["MEDIA_ROOT"]) / "live" / str(s.id)
+    shutil.rmtree(root, ignore_errors=True)  # an earlier test's session of the same id
+    root.mkdir(parents=True)
+    (root / "index.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg_00000.ts\n")
+    (root / "seg_00000.ts").write_bytes(b"\x47" * 188 * 8)
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["member"], client)
+    r = client.get(f"/live/{s.id}/video-grant")
+    assert r.status_code == 200
+    cookies = {"session": client.get_cookie("session").value,
+               "lms_watch": client.get_cookie("lms_watch", path="/live/").value}  # fmt: skip
+    return cookies, r.json, s.id
+
+
+def test_nginx_serves_live_video_on_the_grant(nginx, app_server, live_viewer):
+    cookies, g, _sid = live_viewer
+    asked = app_server[1]
+    asked.clear()
+    status, headers, body = get(nginx, g["playlist"], cookies)
+    assert status == 200 and b"seg_00000.ts" in body and asked == []
+    assert (
+        headers["Cache-Control"] == "private, no-cache" and headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    )
+    # Unchanged since the player's last poll: 304 from nginx (the ETag), still without the app.
+    status, _h, body = get(nginx, g["playlist"], cookies, {"If-None-Match": headers["ETag"]})
+    assert status == 304 and body == b"" and asked == []
+    seg = g["playlist"].replace("index.m3u8", "seg_00000.ts")
+    status, headers, body = get(nginx, seg, cookies)
+    assert status == 200 and len(body) == 188 * 8 and headers["Content-Type"] == "video/mp2t"
+    assert headers["Cache-Control"] == "private, max-age=86400" and asked == []
+    assert get(nginx, g["playlist"].replace("index.m3u8", "seg_00001.ts"), cookies)[0] == 404  # not yet written
+
+
+def test_what_nginx_refuses_of_live_video_the_app_refuses(nginx, app_server, app, world, login_as, live_viewer):
+    cookies, g, sid = live_viewer
+    asked = app_server[1]
+    url, grant = g["playlist"], g["grant"]
+    head, _, sig = grant.partition(".")
+    other = app.test_client()
+    other.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["teacher"], other)
+    other_cookies = {"session": other.get_cookie("session").value, "lms_watch": "x"}
+    for path, jar in ((url, {"session": cookies["session"]}),  # no lms_watch: the app checks, serves
+                      (url.replace(grant, f"{head}.{sig[::-1]}"), cookies),  # forged
+                      (url.replace(grant, f"{int(head) + 60}.{sig}"), cookies),  # a later expiry
+                      (url.replace(f"/live/{sid}/", f"/live/{sid + 1}/"), cookies),  # another session
+                      (url, other_cookies),  # another browser
+                      (url, {})):  # fmt: skip
+        asked.clear()
+        status = get(nginx, path, jar)[0]
+        assert asked == [path], path
+        assert status == (200 if jar == {"session": cookies["session"]} else 403), path
+
+
+def test_an_expired_live_grant_stops_at_nginx(nginx, app_server, app, world, login_as, live_viewer, monkeypatch):
+    monkeypatch.setitem(app.config, "WATCH_GRANT_SECONDS", 2)
+    _cookies, _g, sid = live_viewer
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login_as(world["member"], client)
+    short = client.get(f"/live/{sid}/video-grant").json
+    cookies = {"session": client.get_cookie("session").value,
+               "lms_watch": client.get_cookie("lms_watch", path="/live/").value}  # fmt: skip
+    time.sleep(max(0.0, short["expires"] + 1.1 - time.time()))
+    asked = app_server[1]
+    asked.clear()
+    assert get(nginx, short["playlist"], cookies)[0] == 403 and asked == [short["playlist"]]

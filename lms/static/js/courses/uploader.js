@@ -18,7 +18,11 @@
     bar.style.width = pct.toFixed(1) + "%";
     progress.setAttribute("aria-valuenow", String(Math.round(pct)));
     bar.className = "progress-bar" + (cls ? " " + cls : "");
-    if (text !== undefined) statusEl.textContent = text;
+    if (text !== undefined) {
+      statusEl.textContent = text;
+      // An error stands out even when the bar is empty (a refused begin).
+      statusEl.classList.toggle("text-danger", cls === "bg-danger");
+    }
   }
 
   function key(file) {
@@ -46,7 +50,7 @@
     }
     return request("POST", d.beginUrl, JSON.stringify({filename: file.name, size: file.size}),
                    {"Content-Type": "application/json"}).then(function (j) {
-      if (j._status !== 200) throw {message: j.message || d.msgFailed, fatal: true};
+      if (j._status !== 200) throw {message: j.message || d.msgFailed, fatal: true, code: j.error || ""};
       localStorage.setItem(key(file), JSON.stringify({url: j.url}));
       return {url: j.url, offset: j.offset};
     });
@@ -74,6 +78,20 @@
         .then(function (j) { if (j._status === 200) up.offset = j.offset; return sendFrom(file, up, tries + 1); },
               function () { return sendFrom(file, up, tries + 1); });
     });
+  }
+
+  // The cap on open uploads refused this one: show the list of them (opened in other tabs or on
+  // other devices since this page was loaded) from a fresh copy of the page, with its Cancel buttons.
+  function refreshOpenUploads() {
+    var box = root.querySelector("[data-role=open-uploads-box]");
+    if (!box || !window.DOMParser) return;
+    fetch(location.pathname, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-role=open-uploads-box]");
+      if (!fresh) return;
+      box.innerHTML = fresh.innerHTML;
+      var list = box.querySelector("#open-uploads");
+      if (list && list.scrollIntoView) list.scrollIntoView({block: "nearest"});
+    }).catch(function () {});
   }
 
   function poll() {
@@ -116,6 +134,7 @@
     }).catch(function (err) {
       if (err && err.fatal) localStorage.removeItem(key(file));
       show(0, (err && err.message) || d.msgFailed, "bg-danger");
+      if (err && err.code && err.code.indexOf("busy") === 0) refreshOpenUploads();
     }).then(function () { input.disabled = false; });
   });
 
