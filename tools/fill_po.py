@@ -19,9 +19,12 @@ def main(po_path: str, *json_paths: str) -> None:
     for msg in catalog:
         if msg.id and not msg.string and isinstance(msg.id, str) and msg.id in mapping:
             msg.string = mapping[msg.id]
+        # ngettext: the JSON key is the singular msgid; Chinese has one plural form.
+        elif isinstance(msg.id, tuple) and not any(msg.string) and msg.id[0] in mapping:
+            msg.string = (mapping[msg.id[0]],) * catalog.num_plurals
     with open(po_path, "wb") as f:
         write_po(f, catalog, width=120)
-    missing = [m.id for m in catalog if m.id and not m.string]
+    missing = [m.id for m in catalog if m.id and not (any(m.string) if isinstance(m.string, tuple) else m.string)]
     print(f"{len(missing)} untranslated", *missing[:50], sep="\n  ")
 
 

@@ -68,6 +68,9 @@ def _normalized(kind: str, doc: dict) -> dict:
     doc.setdefault("kind", kind)
     labels = _labels(doc.get("stage"), doc.get("subject"))
     if labels:
+        # Snippets come from the source's own words: the labels are there to be found, not read
+        # ("…小学 Primary primary 数学 Mathematics math" closed every result's snippet).
+        doc.setdefault("snippet", doc.get("body") or "")
         doc["body"] = f"{doc.get('body') or ''} {labels}".strip()
         doc["tags"] = f"{doc.get('tags') or ''} {labels}".strip()
     return doc

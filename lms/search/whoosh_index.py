@@ -296,7 +296,7 @@ def _as_fields(doc: dict) -> dict:
         "id": int(doc["id"]),
         "title": doc.get("title") or "",
         "body": doc.get("body") or "",
-        "snippet": (doc.get("body") or "")[:SNIPPET_SOURCE],
+        "snippet": (doc["snippet"] if "snippet" in doc else doc.get("body") or "")[:SNIPPET_SOURCE],
         "pinyin": pinyin_text(doc.get("title") or "", *(doc.get("tags") or "").split()),
         "context_path": doc.get("context_path") or "",
         "owner_id": str(doc["owner_id"]) if doc.get("owner_id") is not None else "",

@@ -104,5 +104,8 @@ def test_last_seen_is_kept_cheaply(world, login_as, db):
     assert _db.session.get(User, member.id).last_seen_at > old
     html = login_as(world["host"]).get(f"/workshops/{world.workshop_a.id}/stats").get_data(as_text=True)
     assert "从未" in html  # the leader never came
+    # A way back to the workshop, and the count columns' headings sit over their right-aligned figures.
+    assert f'<a href="/workshops/{world.workshop_a.id}">← {world.workshop_a.name}</a>' in html
+    assert html.count('<th scope="col" class="text-end"') == 4
     # Requests that never load the user write nothing.
     assert _db.session.scalar(select(User.last_seen_at).where(User.id == world["leader"].id)) is None

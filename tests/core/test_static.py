@@ -65,6 +65,14 @@ def test_templates_use_url_for_for_static_files():
         assert not re.search(r"""(?:href|src)=["']/static/""", text), tpl
 
 
+def test_templates_have_no_inline_styles():
+    """The CSP (style-src 'self') blocks style attributes: the browser drops them and logs an error,
+    so the look they meant is lost (the project page's description once lost its line breaks)."""
+    for tpl in (ROOT / "templates").rglob("*.html"):
+        text = tpl.read_text(encoding="utf-8")
+        assert not re.search(r"""<[^>]*\sstyle=["']""", text), tpl
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

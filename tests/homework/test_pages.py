@@ -215,6 +215,9 @@ def test_late_submission_page(client, login_as, hw):
     c = login_as(hw["members"][0])
     page = c.get(f"/homework/{a.id}/submit").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' not in page and "本作业已停止提交" in page
+    # Closed, the page is not titled "submit my homework" and leads back to the assignment.
+    assert "提交我的作业" not in page and '<h1 class="h5">我的作业</h1>' in page
+    assert f'href="/homework/{a.id}"' in page and "返回作业" in page
 
 
 def _edit_data(page: str, a, **changes) -> dict:
@@ -390,3 +393,14 @@ def test_space_panel_shows_the_grade_only_once_reviews_are_released(login_as, hw
         db.session.commit()
         page = login_as(member).get("/me").get_data(as_text=True)
         assert ("7.5 / 10" in page) is (phase == "grading"), phase
+
+
+def test_workshop_homework_list_has_the_activity_lists_head(login_as, hw):
+    """Back link to the workshop, a page heading, the host's "New assignment" as a full button."""
+    w = hw["world"]
+    page = login_as(w["host"]).get(f"/workshops/{w.workshop_a.id}/homework").get_data(as_text=True)
+    assert f'<a href="/workshops/{w.workshop_a.id}">← {w.workshop_a.name}</a>' in page
+    assert '<h1 class="h5 mb-0">研修作业</h1>' in page and hw["a"].title in page
+    assert f'<a class="btn btn-sm btn-primary" href="/homework/new/{w.workshop_a.context_id}">布置作业</a>' in page
+    member = login_as(hw["members"][0]).get(f"/workshops/{w.workshop_a.id}/homework").get_data(as_text=True)
+    assert '<h1 class="h5 mb-0">研修作业</h1>' in member and "布置作业" not in member

@@ -61,3 +61,17 @@ def test_stage_and_subject_names_find_documents_whose_words_do_not_say_them(app,
     assert services.flush()
     for q in ("数学", "math", "Mathematics", "shuxue", "初中 勾股定理"):
         assert [h["title"] for h in services.search(world["member"], q).hits] == ["勾股定理课件"], q
+
+
+def test_snippets_show_the_documents_words_not_the_stage_and_subject_labels(app, world, resource_index):
+    """The labels are indexed so that 数学 or math finds the document; they are not its words, and a
+    snippet ending "…初中 Junior secondary junior 数学 Mathematics math" read as garbage in either UI."""
+    with app.test_request_context():
+        resources.upload(world["member"], file=upload_file(), context=world.workshop_a.context, title="勾股定理课件",
+                         description="用拼图证明勾股定理", stage="junior", subject="math")  # fmt: skip
+    assert services.flush()
+    for q in ("勾股定理", "math", "数学"):
+        (hit,) = services.search(world["member"], q).hits
+        assert "用拼图证明" in hit["snippet_html"], q
+        for label in ("Mathematics", "Junior secondary", "junior", "初中"):
+            assert label not in hit["snippet_html"], (q, label)
