@@ -84,7 +84,9 @@ def _home(top_manager: bool, status: int = 200):
     return render_template("communities/manage_home.html", places=services.managed_places(current_user),
                            provinces=provinces, top_manager=top_manager,
                            people=access.holds_anywhere(current_user, "user.manage"),
-                           audit=access.holds_anywhere(current_user, "audit.view")), status  # fmt: skip
+                           audit=access.holds_anywhere(current_user, "audit.view"),
+                           # The setup guide is for those who add regions and schools, not a school's admin.
+                           guide=access.holds_anywhere(current_user, "region.manage")), status  # fmt: skip
 
 
 # --- regions: sub-units and roles --------------------------------------------------------------------

@@ -358,3 +358,10 @@ def test_schools_added_at_once_in_two_counties_all_count_in_the_city(app, world,
         assert len(at_once(app, 4, add)) == 4
     db.session.expire_all()
     assert db.session.get(Region, city_id).school_count == before + 12
+
+
+def test_the_setup_guide_is_for_region_admins_only(world, login_as):
+    assert 'id="setup-guide"' in login_as(world["county_admin"]).get("/manage").get_data(as_text=True)
+    html = login_as(world["school_admin"]).get("/manage").get_data(as_text=True)
+    assert "冯校管" in html or "东湖小学" in html  # the school admin's own hub
+    assert 'id="setup-guide"' not in html
