@@ -937,11 +937,7 @@ def workshop_progress(workshop, page: int = 1, per_page: int = 20, groups: list[
 
     members = member_page(workshop, page=page, per_page=per_page, groups=groups)
     ids = [row[0].id for row in members.items]
-    totals = {}
-    if ids:
-        totals = dict(
-            db.session.execute(select(WatchState.user_id, WatchState.seconds).where(WatchState.user_id.in_(ids))).all()
-        )
+    totals = seconds_of(ids) if ids else {}
     courses: dict[int, list] = {}
     if ids:
         for uid, *rest in db.session.execute(

@@ -1019,7 +1019,12 @@ def reviews_released(a: Assignment) -> bool:
     the review phase is over, as in Moodle's Workshop and Open edX's ORA. Reviews read as they arrive
     would sway the author's own reviewing still under way, and invite retaliation. Hosts see them
     at any time."""
-    return a.phase_index > PHASES.index("review")
+    return phase_released(a.phase)
+
+
+def phase_released(phase: str) -> bool:
+    """Whether an assignment in `phase` has its reviews and grades released (see reviews_released)."""
+    return PHASES.index(phase) > PHASES.index("review")
 
 
 def received_reviews(s: Submission) -> list[tuple[ReviewAllocation, Review]]:
@@ -1448,7 +1453,7 @@ def assessment_inputs(workshops, user_ids) -> dict[tuple[int, int], dict]:
         row = out[(wid, uid)]
         row["homework_submitted"] = True
         if grade is not None and (row["homework"] is None or grade > row["homework"]):
-            row["homework"], row["homework_released"] = grade, PHASES.index(phase) > PHASES.index("review")
+            row["homework"], row["homework_released"] = grade, phase_released(phase)
     for wid, uid, grade, done in db.session.execute(
         select(Assignment.workshop_id, ReviewerGrade.user_id, ReviewerGrade.grade, ReviewerGrade.reviews_done)
         .join(Assignment, Assignment.id == ReviewerGrade.assignment_id)

@@ -57,7 +57,7 @@ schema(
 
 
 def _unit(u) -> dict:
-    return {"id": u.id, "name": u.name, "kind": "region" if hasattr(u, "level") else "school"}
+    return {"id": u.id, "name": u.name, "kind": services.kind_of(u)}
 
 
 def _common(report: dict) -> dict:

@@ -8,4 +8,4 @@ def summary(user=None, region=None, school=None, **_):
     unit = region or school
     if unit is None or user is None or not services.may_view(user, unit):
         return None
-    return {"kind": "region" if region is not None else "school", "unit": unit, "total": services.totals(unit)}
+    return {"kind": services.kind_of(unit), "unit": unit, "total": services.totals(unit)}

@@ -92,6 +92,11 @@ def unit_of(kind: str, ident: int):
     return communities.get_or_404(Region if kind == "region" else School, ident)
 
 
+def kind_of(unit) -> str:
+    """ "region" or "school": what the pages, the API and the snapshots call a unit."""
+    return "school" if isinstance(unit, School) else "region"
+
+
 def may_view(user, unit) -> bool:
     return access.can(user, "stats.view", unit)
 
@@ -267,7 +272,7 @@ def school_report(school: School, now: datetime | None = None) -> dict:
             "courses": _memo(("courses", "school", school.id), lambda: _courses([school.id]))}  # fmt: skip
 
 
-def _people_rows(school: School, which: str, now: datetime | None):
+def _people_rows(school: School, which: str):
     p = _people([school.id])
     conds = {
         "not_signed_in": p.c.signed_in_at.is_(None),
@@ -291,7 +296,7 @@ def school_people(school: School, which: str = "all", page: int = 1, per_page: i
                   now: datetime | None = None) -> Page:  # fmt: skip
     """A page of a school's teachers with their study time, least studied first (whom to urge on),
     narrowed by a PEOPLE_FILTERS filter; two queries (one, unpaged, when per_page is None)."""
-    stmt, p = _people_rows(school, which, now)
+    stmt, p = _people_rows(school, which)
     stmt = stmt.order_by(p.c.seconds, p.c.name, p.c.user_id)
     since = (now or datetime.now(UTC)) - timedelta(days=7)
     if per_page is None:

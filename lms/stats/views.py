@@ -21,11 +21,7 @@ def _unit(kind: str, ident: int):
 
 def _trail(unit) -> list:
     """The regions above the page (base.html's breadcrumb; the block `crumb` adds the rest)."""
-    return ancestors(unit.county) if kind_of(unit) == "school" else ancestors(unit)
-
-
-def kind_of(unit) -> str:
-    return "region" if hasattr(unit, "level") else "school"
+    return ancestors(unit.county) if services.kind_of(unit) == "school" else ancestors(unit)
 
 
 @bp.route("/regions/<int:region_id>/stats")
